@@ -1,0 +1,54 @@
+// HttpServer: cpp-httplib in front of Service, configured for load
+// (SPEC §4): a worker pool as large as the connections served (httplib
+// keeps one keep-alive connection per pool thread), keep-alive without the
+// 5-request cap, TCP_NODELAY, and a listen backlog re-set to
+// `listen_backlog` because Debian's build compiles in 5, which a burst of
+// connects overflows. Every answer httplib makes itself (413, a malformed
+// request line) is rendered in the error envelope.
+//
+// Thread safety: listen() blocks the caller; stop() from any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "api/service.h"
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace reservoir::api {
+
+struct HttpConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (see bound_port())
+  int worker_threads = 256;
+  int listen_backlog = 8192;
+  int keep_alive_timeout_s = 5;
+  size_t keep_alive_requests_max = 1'000'000;
+};
+
+class HttpServer {
+ public:
+  HttpServer(Service& service, HttpConfig config);
+  ~HttpServer();
+
+  // Binds the port; false with a message when it cannot.
+  bool bind(std::string* error);
+  int bound_port() const { return port_; }
+  // Serves until stop(); returns false if the accept loop failed.
+  bool serve();
+  void stop();
+
+ private:
+  class Impl;
+  void handle(const httplib::Request& req, httplib::Response& res);
+  std::unique_ptr<Impl> impl_;
+  Service& service_;
+  HttpConfig config_;
+  int port_ = 0;
+};
+
+}  // namespace reservoir::api

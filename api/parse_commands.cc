@@ -1,0 +1,161 @@
+#include "api/parse_commands.h"
+
+#include <set>
+#include <unordered_set>
+
+#include "api/json_util.h"
+#include "events/time_format.h"
+
+namespace reservoir::api {
+namespace {
+
+constexpr size_t kTitleLengthMax = 200;
+constexpr size_t kNameLengthMax = 200;
+constexpr size_t kSchedulesMax = 100;
+constexpr size_t kSeatsPerScheduleMax = 5000;
+constexpr int64_t kSeatNumberMax = 1'000'000;
+constexpr int64_t kSeatPriceMax = 1'000'000'000;
+
+DomainError invalid(std::string message) { return {ErrorCode::INVALID_REQUEST, std::move(message)}; }
+
+std::optional<std::string> optional_user(Fields& f) { return f.id("userId", false); }
+
+}  // namespace
+
+Parsed parse_issue_token(const rapidjson::Value& body) {
+  Fields f(body);
+  auto user = f.id("userId");
+  if (!f.ok()) return invalid(f.error());
+  return concert::IssueToken{*user};
+}
+
+Parsed parse_hold(const rapidjson::Value& body, const std::string& token,
+                  const concert::Limits& limits) {
+  Fields f(body);
+  concert::HoldSeats c;
+  c.token = token;
+  auto schedule = f.id("concertScheduleId");
+  c.user_id = optional_user(f);
+  if (f.has("seatId") == f.has("seatIds")) {
+    f.fail("give exactly one of 'seatId' or 'seatIds'");
+  } else if (f.has("seatId")) {
+    if (auto seat = f.id("seatId")) c.seat_ids.push_back(*seat);
+  } else if (const auto* seats = f.array("seatIds", 1, static_cast<size_t>(limits.seats_per_user_max))) {
+    std::unordered_set<std::string> distinct;
+    for (const auto& v : seats->GetArray()) {
+      if (!v.IsString() || !valid_id(std::string_view(v.GetString(), v.GetStringLength())) ||
+          !distinct.insert(v.GetString()).second) {
+        f.fail("'seatIds' must hold distinct seat ids of 1-64 characters of [A-Za-z0-9._:-]");
+        break;
+      }
+      c.seat_ids.emplace_back(v.GetString(), v.GetStringLength());
+    }
+  }
+  if (!f.ok()) return invalid(f.error());
+  c.schedule_id = *schedule;
+  return c;
+}
+
+Parsed parse_pay(const rapidjson::Value& body, const std::string& token) {
+  Fields f(body);
+  auto reservation = f.id("reservationId");
+  auto user = optional_user(f);
+  if (!f.ok()) return invalid(f.error());
+  return concert::PayReservation{token, user, *reservation};
+}
+
+Parsed parse_charge(const rapidjson::Value& body) {
+  Fields f(body);
+  auto user = f.id("userId");
+  if (!f.ok()) return invalid(f.error());
+  int64_t amount = 0;
+  switch (read_amount(body, "amount", 1, concert::kChargeMax, &amount)) {
+    case AmountCheck::kMissingOrNotNumber:
+      return invalid("field 'amount' is required and must be a number");
+    case AmountCheck::kOutOfRange:
+      return DomainError{ErrorCode::INVALID_AMOUNT, "amount must be an integer in 1..1000000000"};
+    case AmountCheck::kOk:
+      break;
+  }
+  return concert::ChargeBalance{*user, amount};
+}
+
+Parsed parse_register_user(const rapidjson::Value& body) {
+  Fields f(body);
+  auto user = f.id("userId");
+  auto name = f.text("name", kNameLengthMax, false);
+  if (!f.ok()) return invalid(f.error());
+  return concert::RegisterUser{*user, name.value_or("")};
+}
+
+namespace {
+
+bool parse_seats(const rapidjson::Value& seats, concert::ScheduleInput& out, Fields& f) {
+  std::unordered_set<std::string> ids;
+  std::set<int64_t> numbers;
+  for (const auto& s : seats.GetArray()) {
+    if (!s.IsObject()) {
+      f.fail("each seat must be an object");
+      return false;
+    }
+    Fields sf(s);
+    auto id = sf.id("seatId", false);
+    auto number = sf.integer("number", 1, kSeatNumberMax);
+    auto price = sf.integer("price", 0, kSeatPriceMax);
+    if (!sf.ok()) {
+      f.fail("seat: " + sf.error());
+      return false;
+    }
+    if ((id && !ids.insert(*id).second) || !numbers.insert(*number).second) {
+      f.fail("seat ids and numbers must be unique within a schedule");
+      return false;
+    }
+    out.seats.push_back({id.value_or(""), *number, *price});
+  }
+  return true;
+}
+
+bool parse_schedule(const rapidjson::Value& s, concert::CreateConcert& out, Fields& f) {
+  if (!s.IsObject()) {
+    f.fail("each schedule must be an object");
+    return false;
+  }
+  Fields sf(s);
+  concert::ScheduleInput in;
+  in.schedule_id = sf.id("concertScheduleId", false).value_or("");
+  auto starts = sf.text("startsAt", 40);
+  const rapidjson::Value* seats = sf.array("seats", 1, kSeatsPerScheduleMax);
+  std::optional<int64_t> starts_ms = starts ? parse_iso8601_ms(*starts) : std::nullopt;
+  if (sf.ok() && !starts_ms) sf.fail("field 'startsAt' must be an ISO-8601 UTC time");
+  if (sf.ok()) parse_seats(*seats, in, sf);
+  if (!sf.ok()) {
+    f.fail("schedule: " + sf.error());
+    return false;
+  }
+  in.starts_at = *starts_ms;
+  out.schedules.push_back(std::move(in));
+  return true;
+}
+
+}  // namespace
+
+Parsed parse_create_concert(const rapidjson::Value& body) {
+  Fields f(body);
+  concert::CreateConcert c;
+  c.concert_id = f.id("concertId", false).value_or("");
+  auto title = f.text("title", kTitleLengthMax);
+  const rapidjson::Value* schedules = f.array("schedules", 1, kSchedulesMax);
+  if (!f.ok()) return invalid(f.error());
+  c.title = *title;
+  std::unordered_set<std::string> schedule_ids;
+  for (const auto& s : schedules->GetArray()) {
+    if (!parse_schedule(s, c, f)) return invalid(f.error());
+    const std::string& id = c.schedules.back().schedule_id;
+    if (!id.empty() && !schedule_ids.insert(id).second) {
+      return invalid("schedule ids must be unique");
+    }
+  }
+  return c;
+}
+
+}  // namespace reservoir::api

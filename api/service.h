@@ -1,0 +1,93 @@
+// Service: the HTTP API's logic, free of any HTTP library. A handler is one
+// call: parse and validate -> a command for the writer, or a query on the
+// projections -> render. The cpp-httplib adapter (http_server.h), the tests
+// and the benchmark all call handle().
+//
+// Check order (SPEC §2): 413, 415, 400, 401 INVALID_TOKEN, idempotency key,
+// then what the engine decides (401 TOKEN_EXPIRED, 403, 404, 409).
+// Queries first wait until the projections hold every command acknowledged
+// before the query arrived (read-your-writes), at most read_wait_ms (503).
+//
+// Thread safety: handle() and metrics() from any number of threads.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/concert/module.h"
+#include "engine/writer.h"
+#include "projections/follower.h"
+#include "projections/views.h"
+
+namespace reservoir::api {
+
+using ConcertWriter = Writer<concert::Module>;
+
+inline constexpr size_t kBodyBytesMax = 64 * 1024;
+
+struct Request {
+  std::string_view method;
+  std::string_view path;
+  std::string_view body;
+  const std::multimap<std::string, std::string>* params = nullptr;  // query string
+  std::optional<std::string_view> content_type;
+  std::optional<std::string_view> queue_token;
+  std::optional<std::string_view> idempotency_key;
+  std::optional<std::string_view> admin_key;
+};
+
+struct ServiceConfig {
+  std::optional<std::string> admin_key;  // nullopt: admin endpoints disabled
+  int64_t read_wait_ms = 2000;           // read-your-writes wait before 503
+  concert::Limits limits;
+};
+
+enum class Route {
+  kQueueToken, kQueueStatus, kConcerts, kSchedules, kSeats, kHold, kReservation, kCancel,
+  kUserReservations, kPay, kUserPayments, kBalance, kCharge, kAdminUsers, kAdminConcerts,
+  kHealth, kMetrics, kNotFound, kMethodNotAllowed, kCount
+};
+
+class Service {
+ public:
+  Service(ConcertWriter& writer, projections::Projections& views,
+          projections::Follower& follower, Clock& clock, ServiceConfig config);
+
+  Rendered handle(const Request& req);
+  std::string metrics() const;
+
+ private:
+  struct Match {
+    Route route = Route::kNotFound;
+    std::string a, b;  // path ids, in order of appearance
+  };
+  Rendered dispatch(const Request& req, const Match& m);
+  Rendered command(const Request& req, Route route, const std::string& path_id);
+  Rendered query(const Request& req, Route route, const Match& m);
+
+  Rendered queue_status(const Request& req);
+  Rendered concerts();
+  Rendered schedules(const Request& req, const std::string& concert_id);
+  Rendered seats(const Request& req, const std::string& concert_id,
+                 const std::string& schedule_id);
+  Rendered reservation(const Request& req, const std::string& id);
+  Rendered user_reservations(const Request& req, const std::string& user_id);
+  Rendered user_payments(const Request& req, const std::string& user_id);
+  Rendered balance(const Request& req);
+  std::optional<Rendered> check_admin(const Request& req) const;
+
+  ConcertWriter& writer_;
+  projections::Projections& views_;
+  projections::Follower& follower_;
+  Clock& clock_;
+  ServiceConfig config_;
+  static constexpr size_t kStatusSlots = 12;
+  std::array<std::array<std::atomic<uint64_t>, kStatusSlots>, static_cast<size_t>(Route::kCount)>
+      requests_{};
+};
+
+}  // namespace reservoir::api

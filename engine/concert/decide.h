@@ -1,0 +1,56 @@
+// decide: the concert domain's business logic, pure. Given the state, a
+// command and the command's time (plus a random source for new ids), it
+// returns the reply and appends the events that record the decision, or
+// returns a DomainError and appends nothing. It reads state, never changes
+// it: the caller applies the events (State::apply) before the next decide.
+//
+// Callers apply every clock event due at `now` (next_clock_event) before
+// deciding a command at `now`, so a hold or token past its due time is
+// already expired when the command is judged.
+//
+// Thread safety: pure functions over a const State.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "engine/concert/commands.h"
+#include "engine/concert/replies.h"
+#include "engine/concert/state.h"
+#include "events/os.h"
+
+namespace reservoir::concert {
+
+struct Context {
+  int64_t now_ms = 0;
+  Random& random;
+  const Limits& limits;
+};
+
+using Events = std::vector<events::ConcertEvent>;
+
+// The scope a command acts for (its user; "#admin" for catalog commands), or
+// INVALID_TOKEN when it carries a token nobody was issued.
+std::variant<std::string, DomainError> actor_of(const State& state, const Command& command);
+
+inline constexpr const char* kAdminScope = "#admin";
+
+Reply decide(const State& state, const Command& command, Context& ctx, Events& out);
+
+// The next clock-driven event due at `now`: an expired hold, an expired
+// token, or the admission of the next WAITING token. Apply it and ask again
+// until nullopt.
+std::optional<events::ConcertEvent> next_clock_event(const State& state, int64_t now,
+                                                     const Limits& limits);
+
+// The earliest time a clock event can become due (INT64_MAX if none is
+// pending); admissions are due at once and so return INT64_MIN.
+int64_t next_due_ms(const State& state, const Limits& limits);
+
+// The reply view of a reservation / token as the state holds it.
+ReservationReply reservation_reply(const std::string& id, const Reservation& r);
+TokenReply token_reply(const State& state, const std::string& token, const Limits& limits);
+
+}  // namespace reservoir::concert

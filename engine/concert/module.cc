@@ -1,0 +1,34 @@
+#include "engine/concert/module.h"
+
+namespace reservoir::concert {
+
+void Module::advance_clock(int64_t now, std::vector<EventEnvelope>& out) {
+  while (auto event = next_clock_event(state_, now, limits_)) {
+    state_.apply(*event);
+    out.push_back(Catalog::encode(*event, now));
+  }
+}
+
+Reply Module::execute(const Command& command, int64_t now, Random& random,
+                      std::vector<EventEnvelope>& out) {
+  advance_clock(now, out);
+  scratch_.clear();
+  Context ctx{now, random, limits_};
+  Reply reply = decide(state_, command, ctx, scratch_);
+  for (const auto& event : scratch_) {
+    state_.apply(event);
+    out.push_back(Catalog::encode(event, now));
+  }
+  // A payment frees an ACTIVE place: admit the next token in the same batch.
+  advance_clock(now, out);
+  return reply;
+}
+
+Status Module::apply(const EventEnvelope& envelope) {
+  auto event = Catalog::decode(envelope);
+  if (!event.ok()) return event.status();
+  state_.apply(*event);
+  return Status::OK();
+}
+
+}  // namespace reservoir::concert

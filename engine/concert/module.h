@@ -1,0 +1,55 @@
+// Module: the concert domain as the single-writer loop (engine/writer.h)
+// hosts it. It joins the pure core (decide + apply) to the log's envelopes:
+// execute() runs the clock events due, decides the command, applies what it
+// decided and hands back the encoded events. Another domain (the clinic
+// context) plugs into the same loop with a module of the same shape.
+//
+// Thread safety: none; owned by the single writer.
+#pragma once
+
+#include <variant>
+#include <vector>
+
+#include "engine/concert/decide.h"
+#include "events/concert_events.h"
+#include "events/envelope.h"
+#include "events/status.h"
+
+namespace reservoir::concert {
+
+class Module {
+ public:
+  using Command = concert::Command;
+  using Reply = concert::Reply;
+  using Catalog = events::ConcertCatalog;
+
+  explicit Module(const Limits& limits) : limits_(limits) {}
+
+  std::variant<std::string, DomainError> actor(const Command& command) const {
+    return actor_of(state_, command);
+  }
+
+  // Applies and encodes every clock event due at `now`.
+  void advance_clock(int64_t now, std::vector<EventEnvelope>& out);
+
+  // Decides `command` at `now` (after advance_clock(now)), applies its
+  // events and appends them, encoded, to `out`.
+  Reply execute(const Command& command, int64_t now, Random& random,
+                std::vector<EventEnvelope>& out);
+
+  // Replays one logged event (start-up, recovery). Corruption when it does
+  // not decode.
+  Status apply(const EventEnvelope& envelope);
+
+  int64_t next_due_ms() const { return concert::next_due_ms(state_, limits_); }
+  void reset() { state_ = State(); }
+  const State& state() const { return state_; }
+  const Limits& limits() const { return limits_; }
+
+ private:
+  Limits limits_;
+  State state_;
+  Events scratch_;  // reused across commands to avoid reallocating
+};
+
+}  // namespace reservoir::concert

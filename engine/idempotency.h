@@ -1,0 +1,44 @@
+// IdempotencyTable: the remembered answers of idempotent commands, keyed by
+// (scope, key). It is engine state, rebuilt from IdempotencyRecorded events,
+// so answers survive restarts. Entries are kept `retention_ms` (25 h: the
+// contract promises at least 24 h) after they were recorded, judged by event
+// time so that replay prunes exactly as the live engine did.
+//
+// Thread safety: none; owned by the single writer.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+
+#include "engine/reply.h"
+#include "events/engine_events.h"
+
+namespace reservoir {
+
+class IdempotencyTable {
+ public:
+  static constexpr int64_t kRetentionMs = 25LL * 3600 * 1000;
+
+  struct Entry {
+    int64_t fingerprint = 0;
+    Rendered answer;
+    int64_t recorded_at = 0;
+  };
+
+  // nullptr when the key was never used by this scope (or has aged out).
+  const Entry* find(const std::string& scope, const std::string& key) const;
+
+  void apply(const events::IdempotencyRecorded& e, int64_t time_ms);
+
+  size_t size() const { return entries_.size(); }
+  void clear();
+
+ private:
+  static std::string map_key(const std::string& scope, const std::string& key);
+  std::unordered_map<std::string, Entry> entries_;
+  std::deque<std::pair<int64_t, std::string>> by_time_;  // (recorded at, map key), oldest first
+};
+
+}  // namespace reservoir

@@ -1,0 +1,293 @@
+// Writer<Module>: the single-writer loop. Every command of every client goes
+// through one thread that decides it against in-memory state, so there are
+// no races to lock against: a seat is held once, a balance moves once.
+//
+//   HTTP threads --execute()--> bounded queue --> writer thread:
+//     advance the clock, decide each queued command (applying as it goes),
+//     append all their events in ONE durable log append (group commit),
+//     then answer every command of the batch.
+//
+// Nothing is answered before the append that holds its events is durable;
+// even a rejection waits, since it may rest on state a same-batch command
+// created. When the queue is full execute() answers OVERLOADED at once
+// instead of letting latency grow. Idempotent commands: the first answer is
+// stored in the log (IdempotencyRecorded) and replayed byte for byte.
+//
+// Module requirements (see engine/concert/module.h): Command, Reply (a
+// variant whose alternatives include DomainError), actor(), advance_clock(),
+// execute(), apply(), next_due_ms(), reset().
+//
+// Thread safety: execute(), acknowledged_offset() and stats() from any
+// thread; recover()/start()/stop() from the owning thread.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "engine/idempotency.h"
+#include "engine/reply.h"
+#include "events/engine_events.h"
+#include "events/event_log.h"
+#include "events/os.h"
+
+namespace reservoir {
+
+struct WriterConfig {
+  size_t queue_commands_max = 16384;  // beyond this, OVERLOADED
+  size_t batch_commands_max = 2048;   // commands sharing one durable append
+  int64_t idle_wake_ms = 200;         // longest sleep when nothing is due
+  size_t replay_chunk_events = 8192;  // events read per call during recovery
+};
+
+struct IdempotencyRequest {
+  std::string key;
+  int64_t fingerprint = 0;  // of method, path and canonical body
+};
+
+struct WriterStats {
+  uint64_t commands = 0;
+  uint64_t batches = 0;
+  uint64_t events = 0;
+  uint64_t overloaded = 0;
+  uint64_t append_failures = 0;
+  size_t queue_depth = 0;
+};
+
+template <class Module>
+class Writer {
+ public:
+  using Command = typename Module::Command;
+  using Reply = typename Module::Reply;
+  using Renderer = std::function<Rendered(const Reply&)>;
+
+  Writer(Module& module, EventLog& log, Clock& clock, Random& random, Renderer render,
+         WriterConfig config = {})
+      : module_(module),
+        log_(log),
+        clock_(clock),
+        random_(random),
+        render_(std::move(render)),
+        config_(config) {}
+  ~Writer() { stop(); }
+
+  // Rebuilds module state and remembered answers from the whole log.
+  Status recover();
+  void start();
+  // Answers every accepted command, then stops; later execute() calls get UNAVAILABLE.
+  void stop();
+
+  // Decides `command` and blocks until its answer is durable.
+  Rendered execute(Command command, std::optional<IdempotencyRequest> idem = std::nullopt);
+
+  // End offset of the last durable append: every acknowledged command's
+  // events lie below it (the read-your-writes target for queries).
+  uint64_t acknowledged_offset() const { return acked_.load(std::memory_order_acquire); }
+  WriterStats stats() const;
+
+ private:
+  struct Pending {
+    Command command;
+    std::optional<IdempotencyRequest> idem;
+    Rendered answer;
+    bool done = false;  // guarded by done_mu_
+  };
+
+  void run();
+  void process(std::vector<Pending*>& batch);
+  Rendered decide_one(Pending& p, int64_t now, std::vector<EventEnvelope>& out);
+  Status replay(const EventEnvelope& env);
+  Rendered error(ErrorCode code, std::string message) {
+    return render_(Reply(DomainError{code, std::move(message)}));
+  }
+
+  Module& module_;
+  EventLog& log_;
+  Clock& clock_;
+  Random& random_;
+  Renderer render_;
+  WriterConfig config_;
+  IdempotencyTable idempotency_;
+  int64_t last_now_ = 0;  // commands' time never runs backwards
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending*> queue_;
+  bool stopping_ = false;
+  bool running_ = false;
+  std::thread thread_;
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::atomic<uint64_t> acked_{0};
+  std::atomic<uint64_t> commands_{0}, batches_{0}, events_{0}, overloaded_{0}, failures_{0};
+};
+
+template <class Module>
+Status Writer<Module>::replay(const EventEnvelope& env) {
+  last_now_ = std::max(last_now_, env.time_ms);
+  if (!events::EngineCatalog::knows(env.type)) return module_.apply(env);
+  auto e = events::EngineCatalog::decode(env);
+  if (!e.ok()) return e.status();
+  idempotency_.apply(std::get<events::IdempotencyRecorded>(*e), env.time_ms);
+  return Status::OK();
+}
+
+template <class Module>
+Status Writer<Module>::recover() {
+  module_.reset();
+  idempotency_.clear();
+  std::vector<EventEnvelope> chunk;
+  uint64_t next = 0;
+  const uint64_t end = log_.end_offset();
+  while (next < end) {
+    chunk.clear();
+    Status s = log_.read(next, config_.replay_chunk_events, &chunk);
+    if (!s.ok()) return s;
+    if (chunk.empty()) return Status::Corruption("log ends early at offset " + std::to_string(next));
+    for (const auto& env : chunk) {
+      s = replay(env);
+      if (!s.ok()) return Status::Corruption("offset " + std::to_string(env.offset) + ": " + s.message());
+    }
+    next = chunk.back().offset + 1;
+  }
+  acked_.store(end, std::memory_order_release);
+  return Status::OK();
+}
+
+template <class Module>
+void Writer<Module>::start() {
+  std::lock_guard lock(mu_);
+  assert(!running_);
+  running_ = true;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+template <class Module>
+void Writer<Module>::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!running_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  std::lock_guard lock(mu_);
+  running_ = false;
+}
+
+template <class Module>
+Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyRequest> idem) {
+  Pending p{std::move(command), std::move(idem), {}, false};
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || !running_) return error(ErrorCode::UNAVAILABLE, "the engine is stopping");
+    if (queue_.size() >= config_.queue_commands_max) {
+      overloaded_.fetch_add(1, std::memory_order_relaxed);
+      return error(ErrorCode::OVERLOADED, "too many commands in flight; retry shortly");
+    }
+    queue_.push_back(&p);
+  }
+  cv_.notify_one();
+  // The writer sets `done` under done_mu_ and never touches `p` after
+  // unlocking, so `p` may live on this stack.
+  std::unique_lock lock(done_mu_);
+  done_cv_.wait(lock, [&] { return p.done; });
+  return std::move(p.answer);
+}
+
+template <class Module>
+void Writer<Module>::run() {
+  std::vector<Pending*> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      const int64_t due = module_.next_due_ms();
+      const int64_t now = clock_.now_ms();
+      const int64_t sleep_ms = std::clamp<int64_t>(due == INT64_MIN ? 0 : due - now + 1, 0,
+                                                   config_.idle_wake_ms);
+      cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms),
+                   [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty() && stopping_) return;
+      const size_t n = std::min(queue_.size(), config_.batch_commands_max);
+      batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    process(batch);
+  }
+}
+
+template <class Module>
+Rendered Writer<Module>::decide_one(Pending& p, int64_t now, std::vector<EventEnvelope>& out) {
+  auto actor = module_.actor(p.command);
+  if (auto* err = std::get_if<DomainError>(&actor)) return render_(Reply(*err));
+  const std::string& scope = std::get<std::string>(actor);
+  if (p.idem) {
+    if (const auto* entry = idempotency_.find(scope, p.idem->key)) {
+      if (entry->fingerprint == p.idem->fingerprint) return entry->answer;
+      return error(ErrorCode::IDEMPOTENCY_KEY_REUSED,
+                   "this Idempotency-Key was used for a different request");
+    }
+  }
+  Rendered answer = render_(module_.execute(p.command, now, random_, out));
+  if (p.idem) {
+    events::IdempotencyRecorded rec{scope, p.idem->key, p.idem->fingerprint, answer.status,
+                                    answer.body};
+    idempotency_.apply(rec, now);
+    out.push_back(events::EngineCatalog::encode(events::EngineEvent(std::move(rec)), now));
+  }
+  return answer;
+}
+
+template <class Module>
+void Writer<Module>::process(std::vector<Pending*>& batch) {
+  const int64_t now = last_now_ = std::max(last_now_, clock_.now_ms());
+  std::vector<EventEnvelope> out;
+  module_.advance_clock(now, out);
+  for (Pending* p : batch) p->answer = decide_one(*p, now, out);
+  if (!out.empty()) {
+    Status s = log_.append(out);
+    if (!s.ok()) {
+      // State already holds what the log refused: answer nothing as done and
+      // rebuild state from the log, the only truth.
+      failures_.fetch_add(1, std::memory_order_relaxed);
+      std::fprintf(stderr, "reservoir: log append failed: %s\n", s.ToString().c_str());
+      for (Pending* p : batch) p->answer = error(ErrorCode::UNAVAILABLE, "event log unavailable");
+      Status r = recover();
+      if (!r.ok()) std::fprintf(stderr, "reservoir: recovery failed: %s\n", r.ToString().c_str());
+    }
+    events_.fetch_add(out.size(), std::memory_order_relaxed);
+  }
+  acked_.store(log_.end_offset(), std::memory_order_release);
+  commands_.fetch_add(batch.size(), std::memory_order_relaxed);
+  batches_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(done_mu_);
+    for (Pending* p : batch) p->done = true;
+  }
+  done_cv_.notify_all();
+}
+
+template <class Module>
+WriterStats Writer<Module>::stats() const {
+  WriterStats s;
+  s.commands = commands_.load(std::memory_order_relaxed);
+  s.batches = batches_.load(std::memory_order_relaxed);
+  s.events = events_.load(std::memory_order_relaxed);
+  s.overloaded = overloaded_.load(std::memory_order_relaxed);
+  s.append_failures = failures_.load(std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  s.queue_depth = queue_.size();
+  return s;
+}
+
+}  // namespace reservoir

@@ -1,0 +1,79 @@
+// Catalog<Variant>: maps stable type names and schema versions to the typed
+// events of one domain (a std::variant of codec Records that each declare
+// kType and kVersion). A second domain module brings its own variant.
+//
+// Thread safety: stateless; safe from any thread.
+#pragma once
+
+#include <string_view>
+#include <variant>
+
+#include "events/codec.h"
+#include "events/envelope.h"
+#include "events/status.h"
+
+namespace reservoir {
+
+template <class Variant>
+class Catalog {
+ public:
+  static EventEnvelope encode(const Variant& event, int64_t time_ms) {
+    EventEnvelope env;
+    env.time_ms = time_ms;
+    std::visit(
+        [&](const auto& e) {
+          using E = std::decay_t<decltype(e)>;
+          env.type = E::kType;
+          env.version = E::kVersion;
+          codec::encode(e, env.payload);
+        },
+        event);
+    return env;
+  }
+
+  // Decodes an envelope; Corruption for an unknown type, an unknown version or
+  // a malformed payload.
+  static Result<Variant> decode(const EventEnvelope& env) {
+    Result<Variant> out = Status::Corruption("unknown event type '" + env.type + "'");
+    decode_as<0>(env, out);
+    return out;
+  }
+
+  static bool knows(std::string_view type) {
+    bool found = false;
+    knows_as<0>(type, found);
+    return found;
+  }
+
+ private:
+  template <size_t I>
+  static void decode_as(const EventEnvelope& env, Result<Variant>& out) {
+    if constexpr (I < std::variant_size_v<Variant>) {
+      using E = std::variant_alternative_t<I, Variant>;
+      if (env.type != E::kType) return decode_as<I + 1>(env, out);
+      if (env.version != E::kVersion) {
+        out = Status::Corruption("unsupported version " + std::to_string(env.version) + " of " +
+                                 env.type);
+        return;
+      }
+      E e;
+      if (!codec::decode(env.payload, e)) {
+        out = Status::Corruption("malformed payload of " + env.type);
+        return;
+      }
+      out = Variant(std::move(e));
+    }
+  }
+  template <size_t I>
+  static void knows_as(std::string_view type, bool& found) {
+    if constexpr (I < std::variant_size_v<Variant>) {
+      if (type == std::variant_alternative_t<I, Variant>::kType) {
+        found = true;
+        return;
+      }
+      knows_as<I + 1>(type, found);
+    }
+  }
+};
+
+}  // namespace reservoir

@@ -1,0 +1,47 @@
+// EventLog: the durable, totally ordered log of events: the system of record.
+//
+// Contract:
+// - append() writes a batch atomically and durably: when it returns OK every
+//   event of the batch survives a crash (kill -9, power loss after fsync),
+//   and a reader never observes part of a batch. Offsets are 0-based and
+//   consecutive; append assigns them (filling EventEnvelope::offset).
+//   On error nothing of the batch is visible, now or after a restart.
+// - read() returns durable events only, in offset order.
+//
+// Thread safety: one appender at a time (the engine's single writer); any
+// number of concurrent readers and waiters.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "events/envelope.h"
+#include "events/status.h"
+
+namespace reservoir {
+
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+
+  // Appends `batch` (offsets are assigned in place) as one atomic, durable unit.
+  virtual Status append(std::vector<EventEnvelope>& batch) = 0;
+
+  // The offset the next appended event gets: the number of durable events.
+  virtual uint64_t end_offset() const = 0;
+
+  // Appends to *out up to `max_events` events starting at offset `from`
+  // (fewer at the end of the log). Corruption names the offset it met.
+  virtual Status read(uint64_t from, size_t max_events, std::vector<EventEnvelope>* out) = 0;
+
+  // Blocks until end_offset() > offset or the timeout passes, or close_waiters()
+  // is called; returns end_offset().
+  virtual uint64_t wait_beyond(uint64_t offset, std::chrono::milliseconds timeout) = 0;
+
+  // Wakes every wait_beyond() now and makes later ones return at once
+  // (shutdown).
+  virtual void close_waiters() = 0;
+};
+
+}  // namespace reservoir

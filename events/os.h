@@ -1,0 +1,61 @@
+// The operating system behind interfaces (clock and randomness), so the pure
+// core and its tests run deterministic and in memory.
+//
+// Thread safety: SystemClock and OsRandom are safe from any thread;
+// ManualClock and SeededRandom are for single-threaded tests (ManualClock's
+// time is atomic so a test thread may advance it while a writer reads it).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace reservoir {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual int64_t now_ms() = 0;  // Unix milliseconds, UTC
+};
+
+class SystemClock final : public Clock {
+ public:
+  int64_t now_ms() override;
+};
+
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(int64_t start_ms) : now_(start_ms) {}
+  int64_t now_ms() override { return now_.load(); }
+  void advance_ms(int64_t d) { now_ += d; }
+  void set_ms(int64_t t) { now_ = t; }
+
+ private:
+  std::atomic<int64_t> now_;
+};
+
+class Random {
+ public:
+  virtual ~Random() = default;
+  virtual void fill(void* buf, size_t n) = 0;
+  // A version-4 UUID: 122 random bits, lower-case, 36 characters.
+  std::string uuid();
+};
+
+// getrandom(2): a cryptographic source for bearer tokens.
+class OsRandom final : public Random {
+ public:
+  void fill(void* buf, size_t n) override;
+};
+
+// splitmix64: reproducible ids for tests. Not for secrets.
+class SeededRandom final : public Random {
+ public:
+  explicit SeededRandom(uint64_t seed) : s_(seed) {}
+  void fill(void* buf, size_t n) override;
+
+ private:
+  uint64_t s_;
+};
+
+}  // namespace reservoir

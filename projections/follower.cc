@@ -1,0 +1,126 @@
+#include "projections/follower.h"
+
+#include <cassert>
+#include <cstdio>
+#include <vector>
+
+namespace reservoir::projections {
+
+namespace {
+
+// A log that is briefly unreachable (a Kafka broker failing over) is waited
+// out; anything else (corruption) stops the follower for an operator to see.
+bool transient(const Status& s) {
+  return s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kBusy;
+}
+
+}  // namespace
+
+Follower::Follower(EventLog& log, Projections& views)
+    : log_(log), views_(views), applied_(views.checkpoint()) {}
+
+Follower::~Follower() { stop(); }
+
+void Follower::start() {
+  assert(!thread_.joinable());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = Status::OK();
+    applied_.store(views_.checkpoint(), std::memory_order_release);
+    stopping_.store(false, std::memory_order_release);
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void Follower::stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_at_ = log_.end_offset();
+    stopping_.store(true, std::memory_order_release);
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+bool Follower::wait_applied(uint64_t offset, std::chrono::milliseconds timeout) {
+  if (applied() >= offset) return true;  // the common case takes no lock
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return applied() >= offset; });
+}
+
+Status Follower::error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
+void Follower::run() {
+  std::vector<EventEnvelope> batch;
+  batch.reserve(kBatchEventsMax);
+  uint64_t next = applied();
+  bool log_down = false;  // reported once per outage, not once per retry
+  for (;;) {
+    batch.clear();
+    if (Status s = log_.read(next, kBatchEventsMax, &batch); !s.ok()) {
+      if (!transient(s)) return fail(s);
+      if (!log_down) std::fprintf(stderr, "follower: log unavailable, retrying: %s\n",
+                                  s.ToString().c_str());
+      log_down = true;
+      if (should_exit(next, /*log_drained=*/true)) return;
+      nap(kIdlePoll);
+      continue;
+    }
+    log_down = false;
+    if (batch.empty()) {
+      if (should_exit(next, /*log_drained=*/true)) return;
+      idle(next);
+      continue;
+    }
+    if (Status s = views_.apply_batch(batch); !s.ok()) return fail(s);
+    next += batch.size();
+    publish(next);
+    if (should_exit(next, /*log_drained=*/false)) return;
+  }
+}
+
+// Exits once stop() was called and everything the log held then is applied,
+// or the log has nothing more to give (so a stop never spins).
+bool Follower::should_exit(uint64_t next, bool log_drained) {
+  if (!stopping_.load(std::memory_order_acquire)) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  return log_drained || next >= stop_at_;
+}
+
+void Follower::idle(uint64_t next) {
+  const auto start = std::chrono::steady_clock::now();
+  if (log_.wait_beyond(next, kIdlePoll) > next) return;
+  // Nothing new: either the poll timed out, or the log's waiters are closed
+  // (shutdown) and wait_beyond returns at once; then nap here for the rest
+  // of the poll, so the loop does not spin, waking early on stop().
+  nap(kIdlePoll - (std::chrono::steady_clock::now() - start));
+}
+
+void Follower::nap(std::chrono::steady_clock::duration d) {
+  if (d <= std::chrono::steady_clock::duration::zero()) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, d, [&] { return stopping_.load(std::memory_order_acquire); });
+}
+
+// Publishing under mu_ means a waiter that has just seen the old value is
+// already waiting on cv_ when notify_all runs, so no wake-up is lost.
+void Follower::publish(uint64_t next) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    applied_.store(next, std::memory_order_release);
+  }
+  cv_.notify_all();
+}
+
+void Follower::fail(const Status& s) {
+  std::fprintf(stderr, "follower: stopped applying at offset %llu: %s\n",
+               static_cast<unsigned long long>(applied()), s.ToString().c_str());
+  std::lock_guard<std::mutex> lock(mu_);
+  error_ = s;
+}
+
+}  // namespace reservoir::projections

@@ -1,0 +1,68 @@
+// Follower: tails the event log and applies it to the projections on its own
+// thread, so queries can wait for read-your-writes: a query first waits until
+// applied() reaches the offset acknowledged before it arrived.
+//
+// Thread safety: start()/stop() from the owner thread; applied() and
+// wait_applied() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "events/event_log.h"
+#include "projections/views.h"
+
+namespace reservoir::projections {
+
+class Follower {
+ public:
+  static constexpr size_t kBatchEventsMax = 4096;  // events per RocksDB WriteBatch
+  static constexpr std::chrono::milliseconds kIdlePoll{100};  // longest wait for new events
+
+  Follower(EventLog& log, Projections& views);
+  ~Follower();  // stops
+
+  // Starts the thread, applying from views.checkpoint().
+  void start();
+  // Applies what is in the log up to its end_offset() at the time of the
+  // call, then stops the thread (at once if the follower stopped on an error).
+  // Waking an idle follower may take up to one poll interval (kIdlePoll)
+  // unless the owner closes the log's waiters first.
+  void stop();
+
+  // The next offset to apply: every event below it is visible to queries.
+  uint64_t applied() const { return applied_.load(std::memory_order_acquire); }
+
+  // Blocks until applied() >= offset or the timeout; true when reached.
+  bool wait_applied(uint64_t offset, std::chrono::milliseconds timeout);
+
+  // The last error that stopped the follower (OK while healthy). Transient
+  // log errors (Unavailable, Busy) are retried after kIdlePoll instead.
+  Status error() const;
+
+ private:
+  void run();
+  // Blocks until the log may have events beyond `next`, for at most kIdlePoll.
+  void idle(uint64_t next);
+  // Sleeps for `d`, or until stop().
+  void nap(std::chrono::steady_clock::duration d);
+  void publish(uint64_t next);
+  void fail(const Status& s);
+  bool should_exit(uint64_t next, bool log_drained);
+
+  EventLog& log_;
+  Projections& views_;
+  std::atomic<uint64_t> applied_{0};
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  Status error_;        // guarded by mu_
+  uint64_t stop_at_ = 0;  // guarded by mu_: the log end when stop() was called
+  std::thread thread_;
+};
+
+}  // namespace reservoir::projections

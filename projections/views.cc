@@ -1,0 +1,890 @@
+#include "projections/views.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/snapshot.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <initializer_list>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "events/codec.h"
+
+// Key layout ('/' separates parts: ids are [A-Za-z0-9._:-], never '/'):
+//   m/checkpoint                     -> CheckpointRec: next offset to apply
+//   u/<userId>                       -> UserRec
+//   t/<token>                        -> TokenRec
+//   q/admitted                       -> CounterRec: highest seq admitted
+//   c/<concertId>                    -> ConcertRec
+//   cs/<concertId>/<startsAt>/<schedId> -> "" (index, startsAt order)
+//   s/<scheduleId>                   -> ScheduleRec
+//   st/<scheduleId>/<number>/<seatId> -> SeatRec (a prefix scan is number order)
+//   r/<reservationId>                -> ReservationRec
+//   ur/<userId>/<~offset>            -> reservation id (newest first)
+//   up/<userId>/<~offset>            -> PaymentRec (newest first)
+//   p/<paymentId>                    -> its up/ key, so a refund can find it
+// <startsAt> and <number> are 16 hex digits of the value with its sign bit
+// flipped, so byte order is numeric order; <~offset> is 16 hex digits of the
+// offset's complement, so byte order is newest first. The hex of ~offset is
+// also the page cursor.
+
+namespace reservoir::projections {
+namespace {
+
+constexpr size_t kBlockCacheBytes = size_t{64} << 20;
+constexpr size_t kWriteBufferBytes = size_t{64} << 20;  // bounds re-apply after a crash
+constexpr int kWriteBuffersMax = 4;                     // memtables before writes stall
+constexpr double kBloomBitsPerKey = 10;
+constexpr size_t kPageItemsMax = 1000;
+constexpr size_t kHexChars = 16;  // one uint64 as hex
+constexpr size_t kPendingPerEvent = 4;  // overlay entries reserved per event
+
+// Stored records: codec field lists give their binary form. Enums are stored
+// as their int64 value and range-checked when read.
+struct CheckpointRec {
+  int64_t next = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("next", s.next);
+  }
+};
+struct CounterRec {
+  int64_t value = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("value", s.value);
+  }
+};
+struct UserRec {
+  std::string name;
+  int64_t balance = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("name", s.name);
+    f("balance", s.balance);
+  }
+};
+struct TokenRec {
+  std::string user_id;
+  int64_t status = 0;
+  int64_t seq = 0;
+  int64_t issued_at = 0;
+  int64_t activated_at = 0;
+  int64_t expires_at = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("userId", s.user_id);
+    f("status", s.status);
+    f("seq", s.seq);
+    f("issuedAt", s.issued_at);
+    f("activatedAt", s.activated_at);
+    f("expiresAt", s.expires_at);
+  }
+};
+struct ConcertRec {
+  std::string title;
+  int64_t schedule_count = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("title", s.title);
+    f("scheduleCount", s.schedule_count);
+  }
+};
+struct ScheduleRec {
+  std::string concert_id;
+  int64_t starts_at = 0;
+  int64_t available = 0;
+  int64_t total = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("concertId", s.concert_id);
+    f("startsAt", s.starts_at);
+    f("available", s.available);
+    f("total", s.total);
+  }
+};
+struct SeatRec {
+  int64_t price = 0;
+  int64_t status = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("price", s.price);
+    f("status", s.status);
+  }
+};
+struct ReservationRec {
+  std::string user_id;
+  std::string schedule_id;
+  std::vector<events::SeatRef> seats;
+  int64_t total_price = 0;
+  int64_t status = 0;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
+  int64_t paid_at = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("userId", s.user_id);
+    f("scheduleId", s.schedule_id);
+    f("seats", s.seats);
+    f("totalPrice", s.total_price);
+    f("status", s.status);
+    f("createdAt", s.created_at);
+    f("expiresAt", s.expires_at);
+    f("paidAt", s.paid_at);
+  }
+};
+struct PaymentRec {
+  std::string payment_id;
+  std::string reservation_id;
+  int64_t amount = 0;
+  int64_t status = 0;
+  int64_t paid_at = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("paymentId", s.payment_id);
+    f("reservationId", s.reservation_id);
+    f("amount", s.amount);
+    f("status", s.status);
+    f("paidAt", s.paid_at);
+  }
+};
+
+template <class E>
+int64_t to_int(E e) {
+  return static_cast<int64_t>(e);
+}
+// False when `v` is not a value of E (whose last enumerator is `last`).
+template <class E>
+bool to_enum(int64_t v, E last, E* out) {
+  if (v < 0 || v > static_cast<int64_t>(last)) return false;
+  *out = static_cast<E>(v);
+  return true;
+}
+
+// ---- keys ----
+
+std::string cat(std::initializer_list<std::string_view> parts) {
+  size_t n = 0;
+  for (auto p : parts) n += p.size();
+  std::string s;
+  s.reserve(n);
+  for (auto p : parts) s.append(p);
+  return s;
+}
+
+void append_hex64(std::string& s, uint64_t v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int shift = 60; shift >= 0; shift -= 4) s.push_back(kHex[(v >> shift) & 15]);
+}
+std::string hex64(uint64_t v) {
+  std::string s;
+  append_hex64(s, v);
+  return s;
+}
+// Signed values in byte-comparable form: flipping the sign bit maps int64
+// order onto uint64 order.
+std::string ordered_hex(int64_t v) { return hex64(static_cast<uint64_t>(v) ^ (uint64_t{1} << 63)); }
+
+// Parses exactly kHexChars lower-case hex digits.
+std::optional<uint64_t> parse_hex64(std::string_view s) {
+  if (s.size() != kHexChars) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
+const std::string kCheckpointKey = "m/checkpoint";
+const std::string kAdmittedKey = "q/admitted";
+const std::string kConcertPrefix = "c/";
+
+std::string user_key(std::string_view id) { return cat({"u/", id}); }
+std::string token_key(std::string_view t) { return cat({"t/", t}); }
+std::string concert_key(std::string_view id) { return cat({"c/", id}); }
+std::string schedule_key(std::string_view id) { return cat({"s/", id}); }
+std::string concert_schedules_prefix(std::string_view concert_id) {
+  return cat({"cs/", concert_id, "/"});
+}
+std::string seats_prefix(std::string_view schedule_id) { return cat({"st/", schedule_id, "/"}); }
+std::string seat_key(std::string_view schedule_id, int64_t number, std::string_view seat_id) {
+  return cat({"st/", schedule_id, "/", ordered_hex(number), "/", seat_id});
+}
+std::string reservation_key(std::string_view id) { return cat({"r/", id}); }
+std::string user_reservations_prefix(std::string_view user_id) {
+  return cat({"ur/", user_id, "/"});
+}
+std::string user_payments_prefix(std::string_view user_id) { return cat({"up/", user_id, "/"}); }
+std::string payment_key(std::string_view id) { return cat({"p/", id}); }
+
+// The least key above every key that starts with `prefix` (whose last byte
+// is '/', so incrementing it cannot overflow).
+std::string prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  end.back() = static_cast<char>(end.back() + 1);
+  return end;
+}
+
+Status from_rocks(const rocksdb::Status& s) {
+  if (s.ok()) return Status::OK();
+  if (s.IsCorruption()) return Status::Corruption("rocksdb: " + s.ToString());
+  if (s.IsBusy()) return Status::Busy("rocksdb: " + s.ToString());
+  return Status::IOError("rocksdb: " + s.ToString());
+}
+
+template <class R>
+std::string encode_rec(const R& rec) {
+  std::string out;
+  codec::encode(rec, out);
+  return out;
+}
+
+// Reads one record for a query: false when absent; an unreadable record is
+// logged and reported absent (queries have no Status to carry it).
+template <class R>
+bool get_rec(rocksdb::DB* db, const rocksdb::ReadOptions& ro, const std::string& key, R* rec) {
+  rocksdb::PinnableSlice value;
+  const rocksdb::Status s = db->Get(ro, db->DefaultColumnFamily(), key, &value);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) {
+    std::fprintf(stderr, "projections: reading %s: %s\n", key.c_str(), s.ToString().c_str());
+    return false;
+  }
+  if (!codec::decode(std::string_view(value.data(), value.size()), *rec)) {
+    std::fprintf(stderr, "projections: malformed record at %s\n", key.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool key_exists(rocksdb::DB* db, const rocksdb::ReadOptions& ro, const std::string& key) {
+  rocksdb::PinnableSlice value;
+  const rocksdb::Status s = db->Get(ro, db->DefaultColumnFamily(), key, &value);
+  if (!s.ok() && !s.IsNotFound()) {
+    std::fprintf(stderr, "projections: reading %s: %s\n", key.c_str(), s.ToString().c_str());
+  }
+  return s.ok();
+}
+
+// Iterates the keys under `prefix` in order, from `start` (inclusive; empty
+// = the prefix itself) until fn(key, value) returns false.
+template <class Fn>
+rocksdb::Status scan(rocksdb::DB* db, rocksdb::ReadOptions ro, const std::string& prefix,
+                     const std::string& start, Fn&& fn) {
+  const std::string end = prefix_end(prefix);
+  const rocksdb::Slice upper(end);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+  for (it->Seek(start.empty() ? prefix : start); it->Valid(); it->Next()) {
+    if (!fn(it->key(), it->value())) break;
+  }
+  return it->status();
+}
+
+// Reads `keys` in one MultiGet from the same snapshot as the caller.
+std::vector<rocksdb::PinnableSlice> multi_get(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
+                                              const std::vector<std::string>& keys,
+                                              std::vector<rocksdb::Status>* statuses) {
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  statuses->assign(keys.size(), rocksdb::Status());
+  db->MultiGet(ro, db->DefaultColumnFamily(), keys.size(), slices.data(), values.data(),
+               statuses->data());
+  return values;
+}
+
+ReservationView to_view(std::string id, ReservationRec&& rec, bool* ok) {
+  ReservationView v;
+  v.reservation_id = std::move(id);
+  v.user_id = std::move(rec.user_id);
+  v.schedule_id = std::move(rec.schedule_id);
+  v.seats = std::move(rec.seats);
+  v.total_price = rec.total_price;
+  *ok = to_enum(rec.status, ReservationStatus::kRefunded, &v.status);
+  v.created_at = rec.created_at;
+  v.expires_at = rec.expires_at;
+  v.paid_at = rec.paid_at;
+  return v;
+}
+
+// ---- apply ----
+
+// Applies the events of one batch onto an overlay of pending writes that
+// reads see before the store (events of one batch may touch one key twice),
+// then commits the overlay and the checkpoint as one WriteBatch.
+class BatchApplier {
+ public:
+  BatchApplier(rocksdb::DB* db, size_t events) : db_(db) {
+    pending_.reserve(events * kPendingPerEvent);
+  }
+
+  Status apply(const events::ConcertEvent& event, uint64_t offset) {
+    offset_ = offset;
+    return std::visit([this](const auto& e) { return on(e); }, event);
+  }
+
+  Status commit(uint64_t next_checkpoint) {
+    rocksdb::WriteBatch wb;
+    for (const auto& [key, value] : pending_) wb.Put(key, value);
+    wb.Put(kCheckpointKey, encode_rec(CheckpointRec{static_cast<int64_t>(next_checkpoint)}));
+    // No WAL: see Projections::open.
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = true;
+    return from_rocks(db_->Write(wo, &wb));
+  }
+
+ private:
+  Status on(const events::UserRegistered& e) {
+    put(user_key(e.user_id), UserRec{e.name, 0});
+    return Status::OK();
+  }
+
+  Status on(const events::ConcertCreated& e) {
+    put(concert_key(e.concert_id),
+        ConcertRec{e.title, static_cast<int64_t>(e.schedules.size())});
+    for (const auto& sc : e.schedules) {
+      const auto n = static_cast<int64_t>(sc.seats.size());
+      put(schedule_key(sc.schedule_id), ScheduleRec{e.concert_id, sc.starts_at, n, n});
+      put_raw(cat({concert_schedules_prefix(e.concert_id), ordered_hex(sc.starts_at), "/",
+                   sc.schedule_id}),
+              std::string());
+      for (const auto& seat : sc.seats) {
+        put(seat_key(sc.schedule_id, seat.number, seat.seat_id),
+            SeatRec{seat.price, to_int(SeatStatus::kAvailable)});
+      }
+    }
+    return Status::OK();
+  }
+
+  Status on(const events::TokenIssued& e) {
+    TokenRec t;
+    t.user_id = e.user_id;
+    t.status = to_int(TokenStatus::kWaiting);
+    t.seq = e.seq;
+    t.issued_at = e.issued_at;
+    put(token_key(e.token), t);
+    return Status::OK();
+  }
+
+  Status on(const events::TokenActivated& e) {
+    const std::string key = token_key(e.token);
+    TokenRec t;
+    if (Status s = load(key, &t); !s.ok()) return s;
+    t.status = to_int(TokenStatus::kActive);
+    t.activated_at = e.activated_at;
+    t.expires_at = e.expires_at;
+    put(key, t);
+    CounterRec admitted;
+    if (Status s = load_or_default(kAdmittedKey, &admitted); !s.ok()) return s;
+    if (e.seq > admitted.value) {
+      admitted.value = e.seq;
+      put(kAdmittedKey, admitted);
+    }
+    return Status::OK();
+  }
+
+  Status on(const events::TokenExpired& e) {
+    const std::string key = token_key(e.token);
+    TokenRec t;
+    if (Status s = load(key, &t); !s.ok()) return s;
+    t.status = to_int(TokenStatus::kExpired);
+    t.expires_at = e.expired_at;
+    put(key, t);
+    return Status::OK();
+  }
+
+  Status on(const events::SeatsHeld& e) {
+    if (Status s = set_seats(e.schedule_id, e.seats, SeatStatus::kHeld); !s.ok()) return s;
+    const auto n = static_cast<int64_t>(e.seats.size());
+    if (Status s = add_available(e.schedule_id, -n); !s.ok()) return s;
+    ReservationRec r;
+    r.user_id = e.user_id;
+    r.schedule_id = e.schedule_id;
+    r.seats = e.seats;
+    r.total_price = e.total_price;
+    r.status = to_int(ReservationStatus::kPendingPayment);
+    r.created_at = e.created_at;
+    r.expires_at = e.expires_at;
+    put(reservation_key(e.reservation_id), r);
+    std::string index = user_reservations_prefix(e.user_id);
+    append_hex64(index, ~offset_);
+    put_raw(std::move(index), e.reservation_id);
+    return Status::OK();
+  }
+
+  Status on(const events::HoldExpired& e) { return release(e, ReservationStatus::kExpired); }
+  Status on(const events::ReservationCancelled& e) {
+    return release(e, ReservationStatus::kCancelled);
+  }
+
+  Status on(const events::PaymentCompleted& e) {
+    if (Status s = set_seats(e.schedule_id, e.seats, SeatStatus::kSold); !s.ok()) return s;
+    if (Status s = set_reservation(e.reservation_id, e.schedule_id, ReservationStatus::kConfirmed,
+                                   e.paid_at);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = set_balance(e.user_id, e.balance_after); !s.ok()) return s;
+    std::string index = user_payments_prefix(e.user_id);
+    append_hex64(index, ~offset_);
+    put(index, PaymentRec{e.payment_id, e.reservation_id, e.amount,
+                          to_int(PaymentStatus::kCompleted), e.paid_at});
+    put_raw(payment_key(e.payment_id), std::move(index));
+    return Status::OK();
+  }
+
+  Status on(const events::ReservationRefunded& e) {
+    if (Status s = set_seats(e.schedule_id, e.seats, SeatStatus::kAvailable); !s.ok()) return s;
+    const auto n = static_cast<int64_t>(e.seats.size());
+    if (Status s = add_available(e.schedule_id, n); !s.ok()) return s;
+    if (Status s = set_reservation(e.reservation_id, e.schedule_id, ReservationStatus::kRefunded);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = set_balance(e.user_id, e.balance_after); !s.ok()) return s;
+    std::string index;
+    if (Status s = read(payment_key(e.payment_id), &index); !s.ok()) return s;
+    PaymentRec p;
+    if (Status s = load(index, &p); !s.ok()) return s;
+    p.status = to_int(PaymentStatus::kRefunded);
+    put(index, p);
+    return Status::OK();
+  }
+
+  Status on(const events::BalanceCharged& e) { return set_balance(e.user_id, e.balance_after); }
+
+  Status release(const events::HoldReleased& e, ReservationStatus to) {
+    if (Status s = set_seats(e.schedule_id, e.seats, SeatStatus::kAvailable); !s.ok()) return s;
+    const auto n = static_cast<int64_t>(e.seats.size());
+    if (Status s = add_available(e.schedule_id, n); !s.ok()) return s;
+    return set_reservation(e.reservation_id, e.schedule_id, to);
+  }
+
+  Status set_seats(const std::string& schedule_id, const std::vector<events::SeatRef>& seats,
+                   SeatStatus to) {
+    for (const auto& seat : seats) {
+      std::string key = seat_key(schedule_id, seat.number, seat.seat_id);
+      SeatRec rec;
+      if (Status s = load(key, &rec); !s.ok()) return s;
+      rec.status = to_int(to);
+      put(std::move(key), rec);
+    }
+    return Status::OK();
+  }
+
+  Status add_available(const std::string& schedule_id, int64_t delta) {
+    const std::string key = schedule_key(schedule_id);
+    ScheduleRec rec;
+    if (Status s = load(key, &rec); !s.ok()) return s;
+    rec.available += delta;
+    if (rec.available < 0 || rec.available > rec.total) {
+      return inconsistent("available seats of " + schedule_id + " out of range");
+    }
+    put(key, rec);
+    return Status::OK();
+  }
+
+  Status set_reservation(const std::string& id, const std::string& schedule_id,
+                         ReservationStatus to, int64_t paid_at = 0) {
+    const std::string key = reservation_key(id);
+    ReservationRec rec;
+    if (Status s = load(key, &rec); !s.ok()) return s;
+    if (rec.schedule_id != schedule_id) return inconsistent("schedule of reservation " + id);
+    rec.status = to_int(to);
+    if (paid_at != 0) rec.paid_at = paid_at;
+    put(key, rec);
+    return Status::OK();
+  }
+
+  Status set_balance(const std::string& user_id, int64_t balance) {
+    const std::string key = user_key(user_id);
+    UserRec rec;
+    if (Status s = load(key, &rec); !s.ok()) return s;
+    rec.balance = balance;
+    put(key, rec);
+    return Status::OK();
+  }
+
+  // The current value of `key`: the overlay first, then the store.
+  // NotFound when absent.
+  Status read(const std::string& key, std::string* value, bool must_exist = true) {
+    if (auto it = pending_.find(key); it != pending_.end()) {
+      *value = it->second;
+      return Status::OK();
+    }
+    const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, value);
+    if (s.IsNotFound()) {
+      return must_exist ? inconsistent("missing " + key) : Status::NotFound(key);
+    }
+    return from_rocks(s);
+  }
+
+  template <class R>
+  Status load(const std::string& key, R* rec) {
+    if (Status s = read(key, &scratch_); !s.ok()) return s;
+    if (!codec::decode(scratch_, *rec)) return inconsistent("malformed record " + key);
+    return Status::OK();
+  }
+
+  template <class R>
+  Status load_or_default(const std::string& key, R* rec) {
+    Status s = read(key, &scratch_, /*must_exist=*/false);
+    if (s.code() == Status::Code::kNotFound) return Status::OK();
+    if (!s.ok()) return s;
+    if (!codec::decode(scratch_, *rec)) return inconsistent("malformed record " + key);
+    return Status::OK();
+  }
+
+  template <class R>
+  void put(std::string key, const R& rec) {
+    put_raw(std::move(key), encode_rec(rec));
+  }
+  void put_raw(std::string key, std::string value) {
+    pending_.insert_or_assign(std::move(key), std::move(value));
+  }
+
+  Status inconsistent(const std::string& what) const {
+    return Status::Corruption("projections: event at offset " + std::to_string(offset_) +
+                              " contradicts the views: " + what);
+  }
+
+  rocksdb::DB* db_;
+  std::unordered_map<std::string, std::string> pending_;
+  std::string scratch_;  // reused read buffer
+  uint64_t offset_ = 0;  // of the event being applied
+};
+
+// Builds the options of the view store. Why each differs from the default:
+rocksdb::Options store_options() {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  // Larger memtables absorb the follower's read-modify-write of hot keys
+  // (schedules, users) before they reach L0; more of them keep a flush from
+  // stalling the single writer.
+  o.write_buffer_size = kWriteBufferBytes;
+  o.max_write_buffer_number = kWriteBuffersMax;
+  o.level_compaction_dynamic_level_bytes = true;
+  // The default (8 MiB) block cache is small for point reads of views; bloom
+  // filters spare a disk read per miss.
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kBloomBitsPerKey));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  // Closing flushes the memtables: they are not in a WAL.
+  o.avoid_flush_during_shutdown = false;
+  return o;
+}
+
+}  // namespace
+
+// The store runs without a RocksDB WAL (WriteOptions::disableWAL in commit).
+// Why this is safe: the event log is the system of record, and every batch
+// writes its views and the checkpoint in one WriteBatch. A WriteBatch lands
+// in one memtable, and memtables are flushed and installed oldest first, so
+// after a crash the store holds exactly the batches up to some memtable
+// boundary together with their checkpoint: a prefix of the log, consistent.
+// The follower then re-applies from that checkpoint, and apply is a pure
+// function of the events, so the result is the same as without the crash.
+// Why it is worth it: no WAL append per batch, and no WAL replay on open.
+// The cost is bounded: at most kWriteBuffersMax memtables of events to
+// re-apply after a crash; a clean shutdown (flush(), or closing) loses none.
+Result<std::unique_ptr<Projections>> Projections::open(const std::string& path) {
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::Open(store_options(), path, &raw);
+  if (!s.ok()) return Status::IOError("opening projections at " + path + ": " + s.ToString());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string value;
+  const rocksdb::Status g = db->Get(rocksdb::ReadOptions(), kCheckpointKey, &value);
+  CheckpointRec cp;
+  if (g.ok()) {
+    if (!codec::decode(value, cp) || cp.next < 0) {
+      return Status::Corruption("projections at " + path + ": malformed checkpoint");
+    }
+  } else if (!g.IsNotFound()) {
+    return from_rocks(g);
+  }
+  return std::unique_ptr<Projections>(
+      new Projections(std::move(db), static_cast<uint64_t>(cp.next)));
+}
+
+Projections::Projections(std::unique_ptr<rocksdb::DB> db, uint64_t checkpoint)
+    : db_(std::move(db)), checkpoint_(checkpoint) {}
+
+Projections::~Projections() = default;
+
+uint64_t Projections::checkpoint() const { return checkpoint_.load(std::memory_order_acquire); }
+
+Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
+  if (batch.empty()) return Status::OK();
+  const uint64_t first = checkpoint();
+  if (batch.front().offset != first) {
+    return Status::InvalidArgument("batch starts at offset " +
+                                   std::to_string(batch.front().offset) + ", checkpoint is " +
+                                   std::to_string(first));
+  }
+  BatchApplier applier(db_.get(), batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const EventEnvelope& env = batch[i];
+    if (env.offset != first + i) {
+      return Status::InvalidArgument("batch offsets not consecutive at " +
+                                     std::to_string(env.offset));
+    }
+    // Engine events (and any other domain's) carry nothing for these views.
+    if (!events::ConcertCatalog::knows(env.type)) continue;
+    Result<events::ConcertEvent> event = events::ConcertCatalog::decode(env);
+    if (!event.ok()) {
+      return Status::Corruption("offset " + std::to_string(env.offset) + ": " +
+                                event.status().message());
+    }
+    if (Status s = applier.apply(*event, env.offset); !s.ok()) return s;
+  }
+  const uint64_t next = first + batch.size();
+  if (Status s = applier.commit(next); !s.ok()) return s;
+  checkpoint_.store(next, std::memory_order_release);
+  return Status::OK();
+}
+
+Status Projections::flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return from_rocks(db_->Flush(fo));
+}
+
+std::optional<UserView> Projections::user(const std::string& user_id) const {
+  UserRec rec;
+  if (!get_rec(db_.get(), rocksdb::ReadOptions(), user_key(user_id), &rec)) return std::nullopt;
+  return UserView{user_id, std::move(rec.name), rec.balance};
+}
+
+std::optional<TokenView> Projections::token(const std::string& token) const {
+  TokenRec rec;
+  if (!get_rec(db_.get(), rocksdb::ReadOptions(), token_key(token), &rec)) return std::nullopt;
+  TokenView v;
+  if (!to_enum(rec.status, TokenStatus::kExpired, &v.status)) return std::nullopt;
+  v.token = token;
+  v.user_id = std::move(rec.user_id);
+  v.seq = rec.seq;
+  v.issued_at = rec.issued_at;
+  v.activated_at = rec.activated_at;
+  v.expires_at = rec.expires_at;
+  return v;
+}
+
+int64_t Projections::admitted_seq() const {
+  CounterRec rec;
+  get_rec(db_.get(), rocksdb::ReadOptions(), kAdmittedKey, &rec);
+  return rec.value;
+}
+
+std::vector<ConcertSummary> Projections::concerts() const {
+  std::vector<ConcertSummary> out;
+  const rocksdb::Status s =
+      scan(db_.get(), rocksdb::ReadOptions(), kConcertPrefix, std::string(),
+           [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+             ConcertRec rec;
+             if (!codec::decode(std::string_view(value.data(), value.size()), rec)) return true;
+             std::string id(key.data() + kConcertPrefix.size(),
+                            key.size() - kConcertPrefix.size());
+             out.push_back(ConcertSummary{std::move(id), std::move(rec.title),
+                                          rec.schedule_count});
+             return true;
+           });
+  if (!s.ok()) std::fprintf(stderr, "projections: listing concerts: %s\n", s.ToString().c_str());
+  return out;
+}
+
+std::optional<std::vector<ScheduleView>> Projections::schedules(
+    const std::string& concert_id) const {
+  rocksdb::ManagedSnapshot snap(db_.get());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.snapshot();
+  if (!key_exists(db_.get(), ro, concert_key(concert_id))) return std::nullopt;
+  // The index is in startsAt-then-id order; its last part is the schedule id.
+  std::vector<std::string> keys;
+  const rocksdb::Status s = scan(db_.get(), ro, concert_schedules_prefix(concert_id),
+                                 std::string(), [&](const rocksdb::Slice& key, const rocksdb::Slice&) {
+                                   const std::string_view k(key.data(), key.size());
+                                   keys.push_back(schedule_key(k.substr(k.rfind('/') + 1)));
+                                   return true;
+                                 });
+  if (!s.ok()) std::fprintf(stderr, "projections: listing schedules: %s\n", s.ToString().c_str());
+  std::vector<rocksdb::Status> statuses;
+  std::vector<rocksdb::PinnableSlice> values = multi_get(db_.get(), ro, keys, &statuses);
+  std::vector<ScheduleView> out;
+  out.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ScheduleRec rec;
+    if (!statuses[i].ok() ||
+        !codec::decode(std::string_view(values[i].data(), values[i].size()), rec)) {
+      std::fprintf(stderr, "projections: unreadable %s\n", keys[i].c_str());
+      continue;
+    }
+    out.push_back(ScheduleView{keys[i].substr(2), std::move(rec.concert_id), rec.starts_at,
+                               rec.available, rec.total});
+  }
+  return out;
+}
+
+std::optional<ScheduleView> Projections::schedule(const std::string& schedule_id) const {
+  ScheduleRec rec;
+  if (!get_rec(db_.get(), rocksdb::ReadOptions(), schedule_key(schedule_id), &rec)) {
+    return std::nullopt;
+  }
+  return ScheduleView{schedule_id, std::move(rec.concert_id), rec.starts_at, rec.available,
+                      rec.total};
+}
+
+std::optional<std::vector<SeatView>> Projections::seats(const std::string& schedule_id) const {
+  rocksdb::ManagedSnapshot snap(db_.get());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.snapshot();
+  if (!key_exists(db_.get(), ro, schedule_key(schedule_id))) return std::nullopt;
+  const std::string prefix = seats_prefix(schedule_id);
+  std::vector<SeatView> out;
+  const rocksdb::Status s =
+      scan(db_.get(), ro, prefix, std::string(),
+           [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+             // <prefix><16 hex number>/<seatId>
+             const std::string_view k(key.data() + prefix.size(), key.size() - prefix.size());
+             const std::optional<uint64_t> number = parse_hex64(k.substr(0, kHexChars));
+             SeatRec rec;
+             SeatView v;
+             if (!number || k.size() <= kHexChars + 1 ||
+                 !codec::decode(std::string_view(value.data(), value.size()), rec) ||
+                 !to_enum(rec.status, SeatStatus::kSold, &v.status)) {
+               std::fprintf(stderr, "projections: malformed seat under %s\n", prefix.c_str());
+               return true;
+             }
+             v.seat_id = std::string(k.substr(kHexChars + 1));
+             v.number = static_cast<int64_t>(*number ^ (uint64_t{1} << 63));
+             v.price = rec.price;
+             out.push_back(std::move(v));
+             return true;
+           });
+  if (!s.ok()) std::fprintf(stderr, "projections: listing seats: %s\n", s.ToString().c_str());
+  return out;
+}
+
+std::optional<ReservationView> Projections::reservation(const std::string& reservation_id) const {
+  ReservationRec rec;
+  if (!get_rec(db_.get(), rocksdb::ReadOptions(), reservation_key(reservation_id), &rec)) {
+    return std::nullopt;
+  }
+  bool ok = false;
+  ReservationView v = to_view(reservation_id, std::move(rec), &ok);
+  if (!ok) return std::nullopt;
+  return v;
+}
+
+namespace {
+
+// One page of a newest-first index under `prefix`: calls fn(value) for up
+// to `limit` entries after the cursor and returns the cursor of the last
+// one when more follow. NotFound when `owner_key` (the user) is absent.
+template <class Fn>
+Result<std::optional<std::string>> index_page(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
+                                              const std::string& owner_key,
+                                              const std::string& prefix, size_t limit,
+                                              const std::string& cursor, Fn&& fn) {
+  if (limit < 1 || limit > kPageItemsMax) {
+    return Status::InvalidArgument("limit must be in 1.." + std::to_string(kPageItemsMax));
+  }
+  if (!cursor.empty() && !parse_hex64(cursor)) return Status::InvalidArgument("malformed cursor");
+  if (!key_exists(db, ro, owner_key)) return Status::NotFound("no user " + owner_key.substr(2));
+  const std::string start = cursor.empty() ? std::string() : prefix + cursor;
+  size_t taken = 0;
+  std::optional<std::string> next;
+  std::string last;
+  const rocksdb::Status s =
+      scan(db, ro, prefix, start, [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+        const std::string_view suffix(key.data() + prefix.size(), key.size() - prefix.size());
+        if (suffix == cursor) return true;  // the cursor names the last item already served
+        if (taken == limit) {
+          next = std::move(last);
+          return false;
+        }
+        ++taken;
+        last.assign(suffix);
+        fn(std::string_view(value.data(), value.size()));
+        return true;
+      });
+  if (!s.ok()) return from_rocks(s);
+  return next;
+}
+
+}  // namespace
+
+Result<Page<ReservationView>> Projections::user_reservations(const std::string& user_id,
+                                                             size_t limit,
+                                                             const std::string& cursor) const {
+  rocksdb::ManagedSnapshot snap(db_.get());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.snapshot();
+  std::vector<std::string> ids;
+  std::vector<std::string> keys;
+  Result<std::optional<std::string>> next =
+      index_page(db_.get(), ro, user_key(user_id), user_reservations_prefix(user_id), limit,
+                 cursor, [&](std::string_view id) {
+                   ids.emplace_back(id);
+                   keys.push_back(reservation_key(id));
+                 });
+  if (!next.ok()) return next.status();
+  std::vector<rocksdb::Status> statuses;
+  std::vector<rocksdb::PinnableSlice> values = multi_get(db_.get(), ro, keys, &statuses);
+  Page<ReservationView> page;
+  page.items.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ReservationRec rec;
+    bool ok = statuses[i].ok() &&
+              codec::decode(std::string_view(values[i].data(), values[i].size()), rec);
+    if (ok) page.items.push_back(to_view(std::move(ids[i]), std::move(rec), &ok));
+    if (!ok) return Status::Corruption("projections: unreadable " + keys[i]);
+  }
+  page.next_cursor = std::move(*next);
+  return page;
+}
+
+Result<Page<PaymentView>> Projections::user_payments(const std::string& user_id, size_t limit,
+                                                     const std::string& cursor) const {
+  rocksdb::ManagedSnapshot snap(db_.get());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.snapshot();
+  Page<PaymentView> page;
+  bool malformed = false;
+  Result<std::optional<std::string>> next = index_page(
+      db_.get(), ro, user_key(user_id), user_payments_prefix(user_id), limit, cursor,
+      [&](std::string_view value) {
+        PaymentRec rec;
+        PaymentView v;
+        if (!codec::decode(value, rec) || !to_enum(rec.status, PaymentStatus::kRefunded, &v.status)) {
+          malformed = true;
+          return;
+        }
+        v.payment_id = std::move(rec.payment_id);
+        v.reservation_id = std::move(rec.reservation_id);
+        v.amount = rec.amount;
+        v.paid_at = rec.paid_at;
+        page.items.push_back(std::move(v));
+      });
+  if (!next.ok()) return next.status();
+  if (malformed) return Status::Corruption("projections: malformed payment of " + user_id);
+  page.next_cursor = std::move(*next);
+  return page;
+}
+
+}  // namespace reservoir::projections

@@ -1,0 +1,160 @@
+// Projections: RocksDB views of the concert domain, built only by applying
+// events from the log (pure apply: no clock, no decisions), and read by
+// queries. Each apply_batch() writes the views and the checkpoint (the next
+// offset to apply) in one RocksDB WriteBatch, so a crash never leaves views
+// and checkpoint apart.
+//
+// Thread safety: apply_batch() from one thread at a time (the follower);
+// queries from any number of threads concurrently with it. A query that
+// reads several keys reads them from one RocksDB snapshot, so it never sees
+// half of a batch.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/concert_events.h"
+#include "events/envelope.h"
+#include "events/status.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace reservoir::projections {
+
+struct UserView {
+  std::string user_id;
+  std::string name;
+  int64_t balance = 0;
+};
+
+enum class TokenStatus { kWaiting, kActive, kExpired };
+
+struct TokenView {
+  std::string token;
+  std::string user_id;
+  TokenStatus status = TokenStatus::kWaiting;
+  int64_t seq = 0;
+  int64_t issued_at = 0;
+  int64_t activated_at = 0;  // 0 until ACTIVE
+  int64_t expires_at = 0;    // 0 while WAITING; activation + TTL once ACTIVE; when it expired once EXPIRED
+};
+
+struct ConcertSummary {
+  std::string concert_id;
+  std::string title;
+  int64_t schedule_count = 0;
+};
+
+struct ScheduleView {
+  std::string schedule_id;
+  std::string concert_id;
+  int64_t starts_at = 0;
+  int64_t available_seats = 0;
+  int64_t total_seats = 0;
+};
+
+enum class SeatStatus { kAvailable, kHeld, kSold };
+
+struct SeatView {
+  std::string seat_id;
+  int64_t number = 0;
+  int64_t price = 0;
+  SeatStatus status = SeatStatus::kAvailable;
+};
+
+enum class ReservationStatus { kPendingPayment, kConfirmed, kExpired, kCancelled, kRefunded };
+
+struct ReservationView {
+  std::string reservation_id;
+  std::string user_id;
+  std::string schedule_id;
+  std::vector<events::SeatRef> seats;
+  int64_t total_price = 0;
+  ReservationStatus status = ReservationStatus::kPendingPayment;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
+  int64_t paid_at = 0;  // 0 until paid
+};
+
+enum class PaymentStatus { kCompleted, kRefunded };
+
+struct PaymentView {
+  std::string payment_id;
+  std::string reservation_id;
+  int64_t amount = 0;
+  PaymentStatus status = PaymentStatus::kCompleted;
+  int64_t paid_at = 0;
+};
+
+template <class T>
+struct Page {
+  std::vector<T> items;
+  std::optional<std::string> next_cursor;  // opaque; nullopt when nothing follows
+};
+
+class Projections {
+ public:
+  // Opens (creating if missing) the view store in directory `path`.
+  static Result<std::unique_ptr<Projections>> open(const std::string& path);
+  ~Projections();
+  Projections(const Projections&) = delete;
+  Projections& operator=(const Projections&) = delete;
+
+  // The next log offset to apply (0 for an empty store).
+  uint64_t checkpoint() const;
+
+  // Applies a batch of consecutive events; batch.front().offset must equal
+  // checkpoint() (else InvalidArgument). Envelopes of types this view does
+  // not know (engine events such as IdempotencyRecorded) only advance the
+  // checkpoint. Corruption on a payload that does not decode, or on an event
+  // that contradicts the views (e.g. a seat that does not exist); nothing of
+  // the batch is written then. An empty batch is a no-op.
+  Status apply_batch(const std::vector<EventEnvelope>& batch);
+
+  // Flushes memtables so a restart needs no re-apply (clean shutdown). Views
+  // are written without a RocksDB WAL: after a crash the store holds a prefix
+  // of the applied batches with its matching checkpoint, and the follower
+  // re-applies the rest from the log.
+  Status flush();
+
+  std::optional<UserView> user(const std::string& user_id) const;
+  std::optional<TokenView> token(const std::string& token) const;
+  // The highest seq admitted (ACTIVE) so far: a WAITING token's 1-based
+  // position is its seq minus this.
+  int64_t admitted_seq() const;
+
+  // Every concert, ordered by concert id.
+  std::vector<ConcertSummary> concerts() const;
+  // nullopt when the concert does not exist; schedules ordered by startsAt, then id.
+  std::optional<std::vector<ScheduleView>> schedules(const std::string& concert_id) const;
+  std::optional<ScheduleView> schedule(const std::string& schedule_id) const;
+  // Seats of a schedule ordered by number (then seat id); nullopt when the
+  // schedule does not exist.
+  //
+  // The optional-returning queries treat an unreadable record (a RocksDB
+  // error) as absent and log it to stderr: they have no Status to carry it.
+  std::optional<std::vector<SeatView>> seats(const std::string& schedule_id) const;
+
+  std::optional<ReservationView> reservation(const std::string& reservation_id) const;
+  // Newest first. `cursor` is empty for the first page or a next_cursor from
+  // a previous page; a cursor that is not one gives InvalidArgument, and so
+  // does a limit outside 1..1000. NotFound when the user does not exist.
+  Result<Page<ReservationView>> user_reservations(const std::string& user_id, size_t limit,
+                                                  const std::string& cursor) const;
+  Result<Page<PaymentView>> user_payments(const std::string& user_id, size_t limit,
+                                          const std::string& cursor) const;
+
+ private:
+  Projections(std::unique_ptr<rocksdb::DB> db, uint64_t checkpoint);
+  std::unique_ptr<rocksdb::DB> db_;
+  // Mirror of the stored checkpoint, published after each successful write.
+  std::atomic<uint64_t> checkpoint_;
+};
+
+}  // namespace reservoir::projections

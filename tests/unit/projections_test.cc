@@ -1,0 +1,685 @@
+// Projections and Follower: given events, then views.
+#include <doctest/doctest.h>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "events/concert_events.h"
+#include "events/engine_events.h"
+#include "events/event_log.h"
+#include "projections/follower.h"
+#include "projections/views.h"
+
+extern char** environ;
+
+namespace {
+
+using namespace reservoir;
+using namespace reservoir::projections;
+namespace ev = reservoir::events;
+using std::chrono::milliseconds;
+
+constexpr int64_t kT0 = 1'700'000'000'000;  // event time of every test event
+constexpr const char* kCrashDirEnv = "RESERVOIR_PROJECTIONS_CRASH_DIR";
+
+// A fresh directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/projections_test.XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Builds envelopes with consecutive offsets, as the log would assign them.
+class Feed {
+ public:
+  explicit Feed(uint64_t next = 0) : next_(next) {}
+  Feed& add(const ev::ConcertEvent& e) { return push(ev::ConcertCatalog::encode(e, kT0)); }
+  Feed& add_engine(const ev::EngineEvent& e) { return push(ev::EngineCatalog::encode(e, kT0)); }
+  Feed& push(EventEnvelope env) {
+    env.offset = next_++;
+    batch_.push_back(std::move(env));
+    return *this;
+  }
+  // The events added since the last take().
+  std::vector<EventEnvelope> take() { return std::exchange(batch_, {}); }
+  uint64_t next() const { return next_; }
+
+ private:
+  uint64_t next_;
+  std::vector<EventEnvelope> batch_;
+};
+
+// ---- event factories ----
+
+ev::ConcertEvent user(const std::string& id, const std::string& name) {
+  return ev::UserRegistered{id, name};
+}
+ev::ConcertEvent charge(const std::string& user_id, int64_t amount, int64_t after) {
+  return ev::BalanceCharged{user_id, amount, after, kT0};
+}
+// c1 "Show": s0 at 1000 (seats numbered 2, 10, 1, 10), sB and sA both at
+// 2000 (one seat each); c0 "Other" has no schedules.
+std::vector<ev::ConcertEvent> catalog() {
+  ev::ConcertCreated c1{"c1", "Show", {}};
+  c1.schedules.push_back(ev::ScheduleSpec{
+      "s0", 1000, {{"z", 2, 100}, {"b", 10, 400}, {"m", 1, 300}, {"a", 10, 200}}});
+  c1.schedules.push_back(ev::ScheduleSpec{"sB", 2000, {{"x", 1, 50}}});
+  c1.schedules.push_back(ev::ScheduleSpec{"sA", 2000, {{"y", 1, 60}}});
+  return {c1, ev::ConcertCreated{"c0", "Other", {}}};
+}
+ev::SeatsHeld hold(const std::string& rid, const std::string& uid,
+                   std::vector<ev::SeatRef> seats) {
+  ev::SeatsHeld e;
+  e.reservation_id = rid;
+  e.user_id = uid;
+  e.concert_id = "c1";
+  e.schedule_id = "s0";
+  for (const auto& s : seats) e.total_price += s.price;
+  e.seats = std::move(seats);
+  e.created_at = kT0;
+  e.expires_at = kT0 + 300'000;
+  return e;
+}
+template <class E>
+E released(const ev::SeatsHeld& h, int64_t at) {
+  E e;
+  e.reservation_id = h.reservation_id;
+  e.user_id = h.user_id;
+  e.schedule_id = h.schedule_id;
+  e.seats = h.seats;
+  e.at = at;
+  return e;
+}
+ev::PaymentCompleted pay(const std::string& pid, const ev::SeatsHeld& h, int64_t after) {
+  return ev::PaymentCompleted{pid,   h.reservation_id, h.user_id,   h.schedule_id,
+                              h.seats, h.total_price,  kT0 + 1000, after};
+}
+ev::ReservationRefunded refund(const std::string& pid, const ev::SeatsHeld& h, int64_t after) {
+  return ev::ReservationRefunded{h.reservation_id, pid,           h.user_id,  h.schedule_id,
+                                 h.seats,          h.total_price, kT0 + 2000, after};
+}
+ev::TokenActivated activate(const std::string& token, int64_t seq) {
+  return ev::TokenActivated{token, "u1", seq, kT0 + 10, kT0 + 600'010};
+}
+
+const ev::SeatRef kSeatZ{"z", 2, 100};
+const ev::SeatRef kSeatM{"m", 1, 300};
+const ev::SeatRef kSeatA{"a", 10, 200};
+
+// A store in a temp dir, with the users u1, u2 and the catalog applied.
+struct Store {
+  TempDir dir;
+  std::unique_ptr<Projections> views;
+  Feed feed;
+
+  Store() {
+    reopen();
+    feed.add(user("u1", "Alice")).add(user("u2", "Bob"));
+    for (const auto& e : catalog()) feed.add(e);
+    apply();
+  }
+  void reopen() {
+    views.reset();
+    auto r = Projections::open(dir.path());
+    REQUIRE(r.ok());
+    views = std::move(*r);
+  }
+  void apply() {
+    const Status s = views->apply_batch(feed.take());
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+  }
+  SeatStatus seat_status(const std::string& schedule, const std::string& seat_id) {
+    const auto seats = views->seats(schedule);
+    REQUIRE(seats);
+    for (const auto& s : *seats) {
+      if (s.seat_id == seat_id) return s.status;
+    }
+    FAIL("no seat " << seat_id);
+    return SeatStatus::kAvailable;
+  }
+  int64_t available(const std::string& schedule) {
+    return views->schedule(schedule).value().available_seats;
+  }
+};
+
+TEST_CASE("projections: users and balances") {
+  Store st;
+  auto u = st.views->user("u1");
+  REQUIRE(u);
+  CHECK(u->user_id == "u1");
+  CHECK(u->name == "Alice");
+  CHECK(u->balance == 0);
+  CHECK_FALSE(st.views->user("nobody"));
+
+  st.feed.add(charge("u1", 500, 500)).add(charge("u1", 700, 1200));  // one key, twice in a batch
+  st.apply();
+  CHECK(st.views->user("u1")->balance == 1200);
+  CHECK(st.views->user("u1")->name == "Alice");
+  CHECK(st.views->user("u2")->balance == 0);
+}
+
+TEST_CASE("projections: catalog, schedule order and seat order") {
+  Store st;
+  const auto concerts = st.views->concerts();
+  REQUIRE(concerts.size() == 2);
+  CHECK(concerts[0].concert_id == "c0");
+  CHECK(concerts[0].schedule_count == 0);
+  CHECK(concerts[1].concert_id == "c1");
+  CHECK(concerts[1].title == "Show");
+  CHECK(concerts[1].schedule_count == 3);
+
+  const auto none = st.views->schedules("c0");
+  REQUIRE(none);
+  CHECK(none->empty());
+  CHECK_FALSE(st.views->schedules("c9"));
+
+  const auto sch = st.views->schedules("c1");
+  REQUIRE(sch);
+  REQUIRE(sch->size() == 3);  // startsAt, then id
+  CHECK((*sch)[0].schedule_id == "s0");
+  CHECK((*sch)[1].schedule_id == "sA");
+  CHECK((*sch)[2].schedule_id == "sB");
+  CHECK((*sch)[0].concert_id == "c1");
+  CHECK((*sch)[0].starts_at == 1000);
+  CHECK((*sch)[0].total_seats == 4);
+  CHECK((*sch)[0].available_seats == 4);
+  CHECK((*sch)[2].starts_at == 2000);
+
+  const auto one = st.views->schedule("sA");
+  REQUIRE(one);
+  CHECK(one->concert_id == "c1");
+  CHECK(one->total_seats == 1);
+  CHECK_FALSE(st.views->schedule("nope"));
+
+  const auto seats = st.views->seats("s0");
+  REQUIRE(seats);
+  REQUIRE(seats->size() == 4);  // number (numerically, not as text), then seat id
+  CHECK((*seats)[0].seat_id == "m");
+  CHECK((*seats)[0].number == 1);
+  CHECK((*seats)[0].price == 300);
+  CHECK((*seats)[1].seat_id == "z");
+  CHECK((*seats)[2].seat_id == "a");
+  CHECK((*seats)[2].number == 10);
+  CHECK((*seats)[3].seat_id == "b");
+  for (const auto& s : *seats) CHECK(s.status == SeatStatus::kAvailable);
+  CHECK_FALSE(st.views->seats("nope"));
+}
+
+TEST_CASE("projections: token lifecycle and queue position") {
+  Store st;
+  CHECK(st.views->admitted_seq() == 0);
+  CHECK_FALSE(st.views->token("t1"));
+  st.feed.add(ev::TokenIssued{"t1", "u1", 1, kT0})
+      .add(ev::TokenIssued{"t2", "u2", 2, kT0 + 1})
+      .add(ev::TokenIssued{"t3", "u2", 3, kT0 + 2});
+  st.apply();
+  auto t3 = st.views->token("t3");
+  REQUIRE(t3);
+  CHECK(t3->token == "t3");
+  CHECK(t3->user_id == "u2");
+  CHECK(t3->status == TokenStatus::kWaiting);
+  CHECK(t3->seq == 3);
+  CHECK(t3->issued_at == kT0 + 2);
+  CHECK(t3->activated_at == 0);
+  CHECK(t3->expires_at == 0);
+  CHECK(t3->seq - st.views->admitted_seq() == 3);
+
+  st.feed.add(activate("t2", 2)).add(activate("t1", 1));  // admitted_seq keeps the max
+  st.apply();
+  auto t1 = st.views->token("t1");
+  CHECK(t1->status == TokenStatus::kActive);
+  CHECK(t1->activated_at == kT0 + 10);
+  CHECK(t1->expires_at == kT0 + 600'010);
+  CHECK(t1->issued_at == kT0);
+  CHECK(st.views->admitted_seq() == 2);
+  CHECK(st.views->token("t3")->seq - st.views->admitted_seq() == 1);
+
+  st.feed.add(ev::TokenExpired{"t1", "u1", "PAID", true, kT0 + 99});
+  st.apply();
+  t1 = st.views->token("t1");
+  CHECK(t1->status == TokenStatus::kExpired);
+  CHECK(t1->expires_at == kT0 + 99);
+  CHECK(t1->activated_at == kT0 + 10);
+}
+
+TEST_CASE("projections: hold, pay and refund") {
+  Store st;
+  const ev::SeatsHeld h = hold("r1", "u1", {kSeatZ, kSeatA});
+  st.feed.add(charge("u1", 1000, 1000)).add(h);
+  st.apply();
+  CHECK(st.seat_status("s0", "z") == SeatStatus::kHeld);
+  CHECK(st.seat_status("s0", "a") == SeatStatus::kHeld);
+  CHECK(st.seat_status("s0", "m") == SeatStatus::kAvailable);
+  CHECK(st.available("s0") == 2);
+  CHECK(st.views->schedules("c1")->front().available_seats == 2);
+  auto r = st.views->reservation("r1");
+  REQUIRE(r);
+  CHECK(r->reservation_id == "r1");
+  CHECK(r->user_id == "u1");
+  CHECK(r->schedule_id == "s0");
+  REQUIRE(r->seats.size() == 2);
+  CHECK(r->seats[1].seat_id == "a");
+  CHECK(r->seats[1].number == 10);
+  CHECK(r->seats[1].price == 200);
+  CHECK(r->total_price == 300);
+  CHECK(r->status == ReservationStatus::kPendingPayment);
+  CHECK(r->created_at == kT0);
+  CHECK(r->expires_at == kT0 + 300'000);
+  CHECK(r->paid_at == 0);
+  auto mine = st.views->user_reservations("u1", 20, "");
+  REQUIRE(mine.ok());
+  REQUIRE(mine->items.size() == 1);
+  CHECK(mine->items[0].reservation_id == "r1");
+  CHECK(st.views->user_reservations("u2", 20, "")->items.empty());
+
+  st.feed.add(pay("p1", h, 700));
+  st.apply();
+  CHECK(st.seat_status("s0", "z") == SeatStatus::kSold);
+  CHECK(st.available("s0") == 2);
+  r = st.views->reservation("r1");
+  CHECK(r->status == ReservationStatus::kConfirmed);
+  CHECK(r->paid_at == kT0 + 1000);
+  CHECK(st.views->user("u1")->balance == 700);
+  auto pays = st.views->user_payments("u1", 20, "");
+  REQUIRE(pays.ok());
+  REQUIRE(pays->items.size() == 1);
+  CHECK(pays->items[0].payment_id == "p1");
+  CHECK(pays->items[0].reservation_id == "r1");
+  CHECK(pays->items[0].amount == 300);
+  CHECK(pays->items[0].status == PaymentStatus::kCompleted);
+  CHECK(pays->items[0].paid_at == kT0 + 1000);
+
+  st.feed.add(refund("p1", h, 1000));
+  st.apply();
+  CHECK(st.seat_status("s0", "z") == SeatStatus::kAvailable);
+  CHECK(st.seat_status("s0", "a") == SeatStatus::kAvailable);
+  CHECK(st.available("s0") == 4);
+  r = st.views->reservation("r1");
+  CHECK(r->status == ReservationStatus::kRefunded);
+  CHECK(r->paid_at == kT0 + 1000);
+  CHECK(st.views->user("u1")->balance == 1000);
+  pays = st.views->user_payments("u1", 20, "");
+  REQUIRE(pays->items.size() == 1);
+  CHECK(pays->items[0].status == PaymentStatus::kRefunded);
+  CHECK_FALSE(st.views->reservation("r9"));
+}
+
+TEST_CASE("projections: hold expiry and cancellation") {
+  Store st;
+  const ev::SeatsHeld h1 = hold("r1", "u1", {kSeatZ});
+  const ev::SeatsHeld h2 = hold("r2", "u2", {kSeatM, kSeatA});
+  st.feed.add(h1).add(h2);
+  st.apply();
+  CHECK(st.available("s0") == 1);
+
+  st.feed.add(released<ev::HoldExpired>(h1, kT0 + 300'000));
+  st.apply();
+  CHECK(st.views->reservation("r1")->status == ReservationStatus::kExpired);
+  CHECK(st.seat_status("s0", "z") == SeatStatus::kAvailable);
+  CHECK(st.available("s0") == 2);
+
+  st.feed.add(released<ev::ReservationCancelled>(h2, kT0 + 5));
+  st.apply();
+  CHECK(st.views->reservation("r2")->status == ReservationStatus::kCancelled);
+  CHECK(st.seat_status("s0", "m") == SeatStatus::kAvailable);
+  CHECK(st.seat_status("s0", "a") == SeatStatus::kAvailable);
+  CHECK(st.available("s0") == 4);
+}
+
+TEST_CASE("projections: events of one batch see each other's writes") {
+  Store st;
+  const ev::SeatsHeld h1 = hold("r1", "u1", {kSeatZ});
+  const ev::SeatsHeld h2 = hold("r2", "u1", {kSeatZ});  // the same seat, once r1 expired
+  const ev::SeatsHeld h3 = hold("r3", "u2", {kSeatM});
+  st.feed.add(charge("u1", 100, 100))
+      .add(h1)
+      .add(released<ev::HoldExpired>(h1, kT0 + 1))
+      .add(h2)
+      .add(pay("p2", h2, 0))
+      .add(charge("u1", 5, 5))
+      .add(h3);
+  st.apply();
+  CHECK(st.views->reservation("r1")->status == ReservationStatus::kExpired);
+  CHECK(st.views->reservation("r2")->status == ReservationStatus::kConfirmed);
+  CHECK(st.views->reservation("r3")->status == ReservationStatus::kPendingPayment);
+  CHECK(st.seat_status("s0", "z") == SeatStatus::kSold);
+  CHECK(st.seat_status("s0", "m") == SeatStatus::kHeld);
+  CHECK(st.available("s0") == 2);
+  CHECK(st.views->user("u1")->balance == 5);
+  CHECK(st.views->user_reservations("u1", 20, "")->items.size() == 2);
+}
+
+TEST_CASE("projections: paging newest first with cursors") {
+  Store st;
+  // Five holds of u1 on seats of sA/sB alternately would need more seats:
+  // hold and release s0's seat z five times instead.
+  int64_t balance = 0;
+  for (int i = 1; i <= 5; ++i) {
+    const ev::SeatsHeld h = hold("r" + std::to_string(i), "u1", {kSeatZ});
+    balance += 1000;
+    st.feed.add(charge("u1", 1000, balance)).add(h).add(pay("p" + std::to_string(i), h, balance - 100));
+    st.feed.add(refund("p" + std::to_string(i), h, balance));
+  }
+  st.apply();
+
+  auto p1 = st.views->user_reservations("u1", 2, "");
+  REQUIRE(p1.ok());
+  REQUIRE(p1->items.size() == 2);
+  CHECK(p1->items[0].reservation_id == "r5");
+  CHECK(p1->items[1].reservation_id == "r4");
+  REQUIRE(p1->next_cursor);
+  auto p2 = st.views->user_reservations("u1", 2, *p1->next_cursor);
+  REQUIRE(p2.ok());
+  REQUIRE(p2->items.size() == 2);
+  CHECK(p2->items[0].reservation_id == "r3");
+  CHECK(p2->items[1].reservation_id == "r2");
+  auto p3 = st.views->user_reservations("u1", 2, *p2->next_cursor);
+  REQUIRE(p3.ok());
+  REQUIRE(p3->items.size() == 1);
+  CHECK(p3->items[0].reservation_id == "r1");
+  CHECK_FALSE(p3->next_cursor);
+
+  auto all = st.views->user_reservations("u1", 5, "");  // exactly all: nothing follows
+  CHECK(all->items.size() == 5);
+  CHECK_FALSE(all->next_cursor);
+  auto empty = st.views->user_reservations("u2", 20, "");
+  REQUIRE(empty.ok());
+  CHECK(empty->items.empty());
+  CHECK_FALSE(empty->next_cursor);
+
+  auto q1 = st.views->user_payments("u1", 3, "");
+  REQUIRE(q1.ok());
+  REQUIRE(q1->items.size() == 3);
+  CHECK(q1->items[0].payment_id == "p5");
+  CHECK(q1->items[2].payment_id == "p3");
+  CHECK(q1->items[0].status == PaymentStatus::kRefunded);
+  auto q2 = st.views->user_payments("u1", 3, *q1->next_cursor);
+  REQUIRE(q2->items.size() == 2);
+  CHECK(q2->items[1].payment_id == "p1");
+  CHECK_FALSE(q2->next_cursor);
+
+  for (const std::string bad : {"xyz", "ZZZZZZZZZZZZZZZZ", "00000000000000000", "r5"}) {
+    CAPTURE(bad);
+    CHECK(st.views->user_reservations("u1", 2, bad).status().code() ==
+          Status::Code::kInvalidArgument);
+    CHECK(st.views->user_payments("u1", 2, bad).status().code() ==
+          Status::Code::kInvalidArgument);
+  }
+  CHECK(st.views->user_reservations("u1", 0, "").status().code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(st.views->user_payments("nobody", 2, "").status().code() == Status::Code::kNotFound);
+  CHECK(st.views->user_reservations("nobody", 2, "").status().code() ==
+        Status::Code::kNotFound);
+}
+
+TEST_CASE("projections: checkpoint advances with each batch and survives reopening") {
+  Store st;
+  const uint64_t base = st.feed.next();
+  CHECK(st.views->checkpoint() == base);
+  st.feed.add(charge("u1", 10, 10)).add(charge("u2", 20, 20));
+  st.apply();
+  CHECK(st.views->checkpoint() == base + 2);
+  REQUIRE(st.views->apply_batch({}).ok());
+  CHECK(st.views->checkpoint() == base + 2);
+
+  SUBCASE("after flush") { REQUIRE(st.views->flush().ok()); }
+  SUBCASE("after a plain close") {}
+  st.reopen();
+  CHECK(st.views->checkpoint() == base + 2);
+  CHECK(st.views->user("u2")->balance == 20);
+  CHECK(st.views->seats("s0")->size() == 4);
+
+  // A batch that does not start at the checkpoint is refused, whole.
+  Feed stale(base);
+  stale.add(charge("u1", 1, 11));
+  CHECK(st.views->apply_batch(stale.take()).code() == Status::Code::kInvalidArgument);
+  Feed gap(base + 2);
+  gap.add(charge("u1", 1, 11));
+  auto batch = gap.take();
+  batch.push_back(batch.back());  // offsets base+2, base+2
+  CHECK(st.views->apply_batch(batch).code() == Status::Code::kInvalidArgument);
+  CHECK(st.views->checkpoint() == base + 2);
+  CHECK(st.views->user("u1")->balance == 10);
+}
+
+TEST_CASE("projections: a bad event fails the whole batch") {
+  Store st;
+  const uint64_t base = st.feed.next();
+  EventEnvelope bad = ev::ConcertCatalog::encode(user("u3", "Carol"), kT0);
+
+  SUBCASE("undecodable payload") { bad.payload.push_back('\x7f'); }
+  SUBCASE("unknown version") { bad.version = 99; }
+  SUBCASE("an event the views contradict") {
+    bad = ev::ConcertCatalog::encode(hold("r1", "u1", {{"ghost", 7, 1}}), kT0);
+  }
+  st.feed.add(charge("u1", 10, 10)).add(user("u4", "Dan")).push(bad);
+  const Status s = st.views->apply_batch(st.feed.take());
+  CHECK(s.code() == Status::Code::kCorruption);
+  CHECK(st.views->checkpoint() == base);
+  CHECK(st.views->user("u1")->balance == 0);
+  CHECK_FALSE(st.views->user("u4"));
+  CHECK_FALSE(st.views->reservation("r1"));
+  CHECK(st.available("s0") == 4);
+}
+
+TEST_CASE("projections: engine events only advance the checkpoint") {
+  Store st;
+  const uint64_t base = st.feed.next();
+  st.feed.add_engine(ev::IdempotencyRecorded{"u1", "k1", 42, 200, "{\"result\":\"SUCCESS\"}"})
+      .add(charge("u1", 10, 10))
+      .add_engine(ev::IdempotencyRecorded{"u1", "k2", 43, 409, "{}"});
+  st.apply();
+  CHECK(st.views->checkpoint() == base + 3);
+  CHECK(st.views->user("u1")->balance == 10);
+
+  st.feed.add_engine(ev::IdempotencyRecorded{"u2", "k3", 44, 200, "{}"});
+  st.apply();
+  CHECK(st.views->checkpoint() == base + 4);
+}
+
+// ---- crash without flush: the store keeps a prefix of batches ----
+
+// Runs only as the child of the test below: applies, flushes, applies more,
+// then dies without closing the store (no destructors, no flush at exit).
+TEST_CASE("projections: crash child" * doctest::skip(std::getenv(kCrashDirEnv) == nullptr)) {
+  const char* dir = std::getenv(kCrashDirEnv);
+  auto r = Projections::open(dir);
+  if (!r.ok()) _exit(3);
+  Feed feed;
+  feed.add(user("u1", "Alice")).add(user("u2", "Bob"));
+  if (!(*r)->apply_batch(feed.take()).ok() || !(*r)->flush().ok()) _exit(4);
+  feed.add(charge("u1", 10, 10)).add(charge("u2", 20, 20));
+  if (!(*r)->apply_batch(feed.take()).ok()) _exit(5);
+  _exit(0);
+}
+
+TEST_CASE("projections: after a crash the store holds a prefix with its checkpoint") {
+  TempDir dir;
+  setenv(kCrashDirEnv, dir.path().c_str(), 1);
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe");
+  std::string filter = "--test-case=projections: crash child";
+  char* argv[] = {const_cast<char*>(self.c_str()), filter.data(), nullptr};
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, environ);
+  unsetenv(kCrashDirEnv);
+  REQUIRE(rc == 0);
+  int wstatus = 0;
+  REQUIRE(waitpid(pid, &wstatus, 0) == pid);
+  REQUIRE(WIFEXITED(wstatus));
+  REQUIRE(WEXITSTATUS(wstatus) == 0);
+
+  auto r = Projections::open(dir.path());
+  REQUIRE(r.ok());
+  Projections& views = **r;
+  const uint64_t cp = views.checkpoint();
+  // The flushed batch survives; the unflushed one is either wholly there
+  // or wholly gone, and the checkpoint says which.
+  REQUIRE((cp == 2 || cp == 4));
+  CHECK(views.user("u2").has_value());
+  CHECK(views.user("u2")->balance == (cp == 4 ? 20 : 0));
+  CHECK(views.user("u1")->balance == (cp == 4 ? 10 : 0));
+  if (cp == 2) {  // re-applying from the checkpoint restores the rest
+    Feed feed(2);
+    feed.add(charge("u1", 10, 10)).add(charge("u2", 20, 20));
+    REQUIRE(views.apply_batch(feed.take()).ok());
+  }
+  CHECK(views.checkpoint() == 4);
+  CHECK(views.user("u2")->balance == 20);
+}
+
+// ---- Follower ----
+
+// An in-memory EventLog: enough of the contract for the follower.
+class FakeLog final : public EventLog {
+ public:
+  Status append(std::vector<EventEnvelope>& batch) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& e : batch) {
+        e.offset = events_.size();
+        events_.push_back(e);
+      }
+    }
+    cv_.notify_all();
+    return Status::OK();
+  }
+  uint64_t end_offset() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_.size();
+  }
+  Status read(uint64_t from, size_t max_events, std::vector<EventEnvelope>* out) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint64_t i = from; i < events_.size() && i - from < max_events; ++i) {
+      out->push_back(events_[i]);
+    }
+    return Status::OK();
+  }
+  uint64_t wait_beyond(uint64_t offset, milliseconds timeout) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return closed_ || events_.size() > offset; });
+    return events_.size();
+  }
+  void close_waiters() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<EventEnvelope> events_;
+  bool closed_ = false;
+};
+
+std::vector<EventEnvelope> envelopes(const std::vector<ev::ConcertEvent>& events) {
+  std::vector<EventEnvelope> out;
+  for (const auto& e : events) out.push_back(ev::ConcertCatalog::encode(e, kT0));
+  return out;
+}
+
+struct FollowerSetup {
+  TempDir dir;
+  FakeLog log;
+  std::unique_ptr<Projections> views;
+  FollowerSetup() {
+    auto r = Projections::open(dir.path());
+    REQUIRE(r.ok());
+    views = std::move(*r);
+  }
+  void append(const std::vector<ev::ConcertEvent>& events) {
+    auto batch = envelopes(events);
+    REQUIRE(log.append(batch).ok());
+  }
+};
+
+TEST_CASE("follower: applies appended batches and wakes waiters") {
+  FollowerSetup f;
+  Follower follower(f.log, *f.views);
+  follower.start();
+  CHECK(follower.applied() == 0);
+  CHECK_FALSE(follower.wait_applied(1, milliseconds(30)));  // nothing in the log yet
+
+  f.append({user("u1", "Alice"), charge("u1", 10, 10)});
+  REQUIRE(follower.wait_applied(2, milliseconds(5000)));
+  CHECK(follower.applied() >= 2);
+  CHECK(f.views->user("u1")->balance == 10);
+
+  // A waiter blocked before the append is woken by it.
+  std::thread appender([&] {
+    std::this_thread::sleep_for(milliseconds(20));
+    f.append({charge("u1", 5, 15)});
+  });
+  CHECK(follower.wait_applied(3, milliseconds(5000)));
+  appender.join();
+  CHECK(f.views->user("u1")->balance == 15);
+  CHECK_FALSE(follower.wait_applied(4, milliseconds(30)));
+  CHECK(follower.error().ok());
+
+  // stop() applies what the log holds at the time of the call.
+  f.append({charge("u1", 1, 16), user("u2", "Bob")});
+  follower.stop();
+  CHECK(follower.applied() == 5);
+  CHECK(f.views->checkpoint() == 5);
+  CHECK(f.views->user("u1")->balance == 16);
+  CHECK(f.views->user("u2").has_value());
+}
+
+TEST_CASE("follower: resumes from the checkpoint") {
+  FollowerSetup f;
+  f.append({user("u1", "Alice"), charge("u1", 10, 10)});
+  std::vector<EventEnvelope> first;
+  REQUIRE(f.log.read(0, 2, &first).ok());
+  REQUIRE(f.views->apply_batch(first).ok());
+  f.append({charge("u1", 5, 15)});
+
+  Follower follower(f.log, *f.views);
+  CHECK(follower.applied() == 2);
+  follower.start();
+  REQUIRE(follower.wait_applied(3, milliseconds(5000)));
+  CHECK(f.views->user("u1")->balance == 15);  // the first two were not applied twice
+  f.log.close_waiters();                      // shutdown order of a server
+  follower.stop();
+  CHECK(follower.error().ok());
+}
+
+TEST_CASE("follower: stops applying on corruption") {
+  FollowerSetup f;
+  Follower follower(f.log, *f.views);
+  follower.start();
+  auto batch = envelopes({user("u1", "Alice")});
+  batch[0].payload.push_back('\x7f');
+  REQUIRE(f.log.append(batch).ok());
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
+  while (follower.error().ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  CHECK(follower.error().code() == Status::Code::kCorruption);
+  f.append({user("u2", "Bob")});
+  CHECK_FALSE(follower.wait_applied(1, milliseconds(50)));
+  CHECK(follower.applied() == 0);
+  follower.stop();  // returns at once: the thread has already ended
+  CHECK_FALSE(f.views->user("u2"));
+}
+
+}  // namespace

@@ -1,0 +1,124 @@
+#include "tools/flags.h"
+
+#include <charconv>
+
+#include "events/time_format.h"
+
+namespace reservoir::tools {
+namespace {
+
+std::string duration_text(int64_t ms) {
+  if (ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
+  if (ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+}  // namespace
+
+void Flags::add_string(const char* name, std::string* out, const char* help) {
+  flags_.push_back({name, Kind::kString, out, 0, 0, {}, help, *out});
+}
+void Flags::add_int(const char* name, int64_t* out, int64_t min, int64_t max, const char* help) {
+  flags_.push_back({name, Kind::kInt, out, min, max, {}, help, std::to_string(*out)});
+}
+void Flags::add_duration(const char* name, int64_t* out_ms, const char* help) {
+  flags_.push_back({name, Kind::kDuration, out_ms, 0, 0, {}, help, duration_text(*out_ms)});
+}
+void Flags::add_bool(const char* name, bool* out, const char* help) {
+  flags_.push_back({name, Kind::kBool, out, 0, 0, {}, help, *out ? "true" : "false"});
+}
+void Flags::add_choice(const char* name, std::string* out, std::vector<std::string> choices,
+                       const char* help) {
+  flags_.push_back({name, Kind::kChoice, out, 0, 0, std::move(choices), help, *out});
+}
+
+bool Flags::assign(Flag& f, const std::string& value) {
+  switch (f.kind) {
+    case Kind::kString:
+      *static_cast<std::string*>(f.out) = value;
+      return true;
+    case Kind::kChoice:
+      for (const auto& c : f.choices) {
+        if (c == value) {
+          *static_cast<std::string*>(f.out) = value;
+          return true;
+        }
+      }
+      error_ = "--" + f.name + ": '" + value + "' is not one of the allowed values";
+      return false;
+    case Kind::kInt: {
+      int64_t v = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec != std::errc() || end != value.data() + value.size() || v < f.min || v > f.max) {
+        error_ = "--" + f.name + ": '" + value + "' is not an integer in " +
+                 std::to_string(f.min) + ".." + std::to_string(f.max);
+        return false;
+      }
+      *static_cast<int64_t*>(f.out) = v;
+      return true;
+    }
+    case Kind::kDuration: {
+      auto ms = parse_duration_ms(value);
+      if (!ms) {
+        error_ = "--" + f.name + ": '" + value + "' is not a duration like 300ms, 2s, 5m or 1h";
+        return false;
+      }
+      *static_cast<int64_t*>(f.out) = *ms;
+      return true;
+    }
+    case Kind::kBool:
+      *static_cast<bool*>(f.out) = true;
+      return true;
+  }
+  return false;
+}
+
+Flags::Outcome Flags::parse(int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") return Outcome::kHelp;
+    if (arg.rfind("--", 0) != 0) {
+      error_ = "unexpected argument '" + arg + "'";
+      return Outcome::kError;
+    }
+    std::string name = arg.substr(2), value;
+    const size_t eq = name.find('=');
+    const bool inline_value = eq != std::string::npos;
+    if (inline_value) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    Flag* flag = nullptr;
+    for (auto& f : flags_) flag = f.name == name ? &f : flag;
+    if (flag == nullptr) {
+      error_ = "unknown flag --" + name;
+      return Outcome::kError;
+    }
+    if (flag->kind != Kind::kBool && !inline_value) {
+      if (i + 1 >= argc) {
+        error_ = "--" + name + " needs a value";
+        return Outcome::kError;
+      }
+      value = argv[++i];
+    }
+    if (!assign(*flag, value)) return Outcome::kError;
+  }
+  return Outcome::kRun;
+}
+
+std::string Flags::usage() const {
+  std::string out = "usage: reservoir " + command_ + " [flags]\n\n" + summary_ + "\n\nflags:\n";
+  for (const auto& f : flags_) {
+    std::string left = "  --" + f.name;
+    if (f.kind != Kind::kBool) left += f.kind == Kind::kDuration ? " DURATION" : " VALUE";
+    if (left.size() < 28) left.resize(28, ' ');
+    out += left + " " + f.help;
+    if (f.kind != Kind::kBool) out += " (default: " + (f.default_text.empty() ? "none" : f.default_text) + ")";
+    out += "\n";
+  }
+  out += "  --help                     show this help\n";
+  return out;
+}
+
+}  // namespace reservoir::tools

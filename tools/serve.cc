@@ -1,0 +1,155 @@
+// reservoir serve: the server on the embedded log.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "api/http_server.h"
+#include "api/render.h"
+#include "events/dir_lock.h"
+#include "events/embedded_log.h"
+#include "tools/demo.h"
+#include "tools/flags.h"
+#include "tools/subcommands.h"
+
+namespace reservoir::tools {
+namespace {
+
+struct ServeOptions {
+  std::string data = "./reservoir-data";
+  std::string host = "127.0.0.1";
+  int64_t port = 8080;
+  std::string log = "embedded";
+  std::string kafka_brokers;
+  std::string kafka_topic = "reservoir-events";
+  int64_t hold_ttl_ms = 5 * 60 * 1000;
+  int64_t token_ttl_ms = 10 * 60 * 1000;
+  int64_t active_tokens = 1000;
+  int64_t max_seats = 4;
+  std::string admin_key;
+  bool demo = false;
+  int64_t http_threads = 256;
+  int64_t queue_max = 16384;
+};
+
+void declare(Flags& f, ServeOptions& o) {
+  f.add_string("data", &o.data, "data directory (created if missing)");
+  f.add_string("host", &o.host, "address to listen on");
+  f.add_int("port", &o.port, 0, 65535, "TCP port (0: any free port)");
+  f.add_choice("log", &o.log, {"embedded", "kafka"}, "event log backend: embedded or kafka");
+  f.add_string("kafka-brokers", &o.kafka_brokers, "Kafka bootstrap servers (with --log kafka)");
+  f.add_string("kafka-topic", &o.kafka_topic, "Kafka topic of the event log");
+  f.add_duration("hold-ttl", &o.hold_ttl_ms, "how long a hold waits for payment");
+  f.add_duration("token-ttl", &o.token_ttl_ms, "how long a token stays ACTIVE");
+  f.add_int("active-tokens", &o.active_tokens, 1, 1'000'000, "tokens ACTIVE at once");
+  f.add_int("max-seats", &o.max_seats, 1, 64, "seats per user per schedule (and per hold)");
+  f.add_string("admin-key", &o.admin_key, "key for the admin API (empty: admin disabled)");
+  f.add_bool("demo", &o.demo, "load a demo catalog and users into an empty log");
+  f.add_int("http-threads", &o.http_threads, 4, 20000, "HTTP worker threads (one per open connection)");
+  f.add_int("queue-max", &o.queue_max, 1, 1'000'000, "commands waiting before OVERLOADED");
+}
+
+// SIGINT/SIGTERM are blocked in every thread and taken by one waiter thread,
+// which stops the HTTP server; main then drains the writer.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+struct Server {
+  std::unique_ptr<EmbeddedLog> log;
+  std::unique_ptr<projections::Projections> views;
+  std::unique_ptr<concert::Module> module;
+  std::unique_ptr<api::ConcertWriter> writer;
+  std::unique_ptr<projections::Follower> follower;
+};
+
+int open_server(const ServeOptions& o, Server& s, SystemClock& clock, OsRandom& random) {
+  auto log = EmbeddedLog::open(o.data + "/log", EmbeddedLog::Mode::kReadWrite);
+  if (!log.ok()) return fail(1, "cannot open the event log: " + log.status().ToString());
+  s.log = std::move(*log);
+  auto views = projections::Projections::open(o.data + "/projections");
+  if (!views.ok()) return fail(1, "cannot open the projections: " + views.status().ToString());
+  s.views = std::move(*views);
+  concert::Limits limits{o.hold_ttl_ms, o.token_ttl_ms, o.active_tokens, o.max_seats};
+  s.module = std::make_unique<concert::Module>(limits);
+  WriterConfig wc;
+  wc.queue_commands_max = static_cast<size_t>(o.queue_max);
+  s.writer = std::make_unique<api::ConcertWriter>(*s.module, *s.log, clock, random,
+                                                  &api::render_reply, wc);
+  std::fprintf(stderr, "reservoir: replaying %llu events...\n",
+               static_cast<unsigned long long>(s.log->end_offset()));
+  Status st = s.writer->recover();
+  if (!st.ok()) return fail(1, "cannot recover state from the log: " + st.ToString());
+  s.follower = std::make_unique<projections::Follower>(*s.log, *s.views);
+  s.follower->start();
+  s.writer->start();
+  return 0;
+}
+
+}  // namespace
+
+int run_serve(int argc, char** argv) {
+  ServeOptions o;
+  Flags flags("serve", "Runs the Reservoir HTTP server.");
+  declare(flags, o);
+  if (int rc = handle_flags(flags, argc, argv); rc >= 0) return rc;
+  if (o.log == "kafka") return fail(2, "--log kafka is not available in this build yet");
+  std::error_code ec;
+  std::filesystem::create_directories(o.data, ec);
+  if (ec) return fail(1, "cannot create --data " + o.data + ": " + ec.message());
+  auto lock = DirLock::acquire(o.data);
+  if (!lock.ok()) return fail(1, lock.status().message());
+  const sigset_t stop_signals = block_stop_signals();
+  SystemClock clock;
+  OsRandom random;
+  Server s;
+  if (int rc = open_server(o, s, clock, random); rc != 0) return rc;
+  if (o.demo && s.log->end_offset() == 0) {
+    auto users = load_demo(*s.writer, clock.now_ms());
+    if (!users.ok()) return fail(1, users.status().ToString());
+    std::printf("demo data loaded: concert demo-concert, schedules demo-schedule-1 and demo-schedule-2\n");
+    for (const auto& u : *users) std::printf("demo user: %s\n", u.c_str());
+  } else if (o.demo) {
+    std::printf("demo: the log already has events; nothing loaded\n");
+  }
+  api::ServiceConfig sc;
+  if (!o.admin_key.empty()) sc.admin_key = o.admin_key;
+  sc.limits = s.module->limits();
+  api::Service service(*s.writer, *s.views, *s.follower, clock, sc);
+  api::HttpConfig hc;
+  hc.host = o.host;
+  hc.port = static_cast<int>(o.port);
+  hc.worker_threads = static_cast<int>(o.http_threads);
+  api::HttpServer http(service, hc);
+  std::string error;
+  if (!http.bind(&error)) return fail(1, error);
+  std::printf("reservoir: listening on http://%s:%d (data %s)\n", o.host.c_str(), http.bound_port(),
+              o.data.c_str());
+  std::fflush(stdout);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::fprintf(stderr, "reservoir: signal %d, stopping\n", sig);
+    http.stop();
+  });
+  const bool served = http.serve();
+  if (!served) {  // the accept loop failed: wake the waiter ourselves
+    kill(getpid(), SIGTERM);
+  }
+  waiter.join();
+  s.writer->stop();  // answers every accepted command
+  s.follower->stop();
+  Status st = s.views->flush();
+  if (!st.ok()) std::fprintf(stderr, "reservoir: projection flush: %s\n", st.ToString().c_str());
+  std::fprintf(stderr, "reservoir: stopped\n");
+  return served ? 0 : 1;
+}
+
+}  // namespace reservoir::tools
