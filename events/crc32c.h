@@ -22,7 +22,9 @@ uint32_t crc32c_portable(const void* data, size_t n, uint32_t seed = 0);
 
 inline constexpr uint32_t kCrc32cMaskDelta = 0xa282ead8u;
 
-inline uint32_t crc32c_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + kCrc32cMaskDelta; }
+inline uint32_t crc32c_mask(uint32_t crc) {
+  return ((crc >> 15) | (crc << 17)) + kCrc32cMaskDelta;
+}
 
 inline uint32_t crc32c_unmask(uint32_t masked) {
   const uint32_t rot = masked - kCrc32cMaskDelta;

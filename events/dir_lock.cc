@@ -15,9 +15,13 @@ namespace {
 
 constexpr size_t kPidTextBytesMax = 32;  // a decimal pid and a newline, with room
 
-std::string errno_text(int err) { return std::generic_category().message(err); }
+std::string errno_text(int err) {
+  return std::generic_category().message(err);
+}
 
-std::string lock_path(const std::string& dir) { return dir + "/LOCK"; }
+std::string lock_path(const std::string& dir) {
+  return dir + "/LOCK";
+}
 
 // mkdir -p: every missing component of `dir`.
 Status make_dirs(const std::string& dir) {
@@ -63,9 +67,10 @@ Result<DirLock> DirLock::acquire(const std::string& dir) {
     const int err = errno;
     const std::string pid = err == EWOULDBLOCK ? read_holder_pid(fd) : "";
     ::close(fd);
-    if (err != EWOULDBLOCK) return Status::IOError("cannot lock '" + path + "': " + errno_text(err));
-    return Status::Busy("data directory '" + dir + "' is in use by another reservoir process (pid " +
-                        pid + ")");
+    if (err != EWOULDBLOCK)
+      return Status::IOError("cannot lock '" + path + "': " + errno_text(err));
+    return Status::Busy("data directory '" + dir +
+                        "' is in use by another reservoir process (pid " + pid + ")");
   }
   write_own_pid(fd);
   return DirLock(dir, fd);
@@ -98,7 +103,9 @@ DirLock& DirLock::operator=(DirLock&& other) noexcept {
   return *this;
 }
 
-DirLock::~DirLock() { release(); }
+DirLock::~DirLock() {
+  release();
+}
 
 void DirLock::release() {
   // Closing the only descriptor of the open file description drops the flock.

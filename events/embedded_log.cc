@@ -34,7 +34,9 @@ static_assert(EmbeddedLog::kBatchBytesMax <= std::numeric_limits<uint32_t>::max(
               "a record's body length is a u32");
 static_assert(EmbeddedLog::kReadChunkBytes >= EmbeddedLog::kHeaderBytes);
 
-std::string errno_text(int err) { return std::generic_category().message(err); }
+std::string errno_text(int err) {
+  return std::generic_category().message(err);
+}
 
 void put_u32(char* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
@@ -62,8 +64,7 @@ struct RecordHeader {
 };
 
 RecordHeader parse_header(const char* p) {
-  return RecordHeader{get_u32(p), get_u32(p + 4), get_u32(p + 8), get_u32(p + 12),
-                      get_u64(p + 16)};
+  return RecordHeader{get_u32(p), get_u32(p + 4), get_u32(p + 8), get_u32(p + 12), get_u64(p + 16)};
 }
 
 // The CRC of a whole record (header and body), skipping the CRC field itself.
@@ -89,7 +90,8 @@ ssize_t pread_full(int fd, char* buf, size_t n, uint64_t pos) {
 
 Status file_bytes_of(int fd, const std::string& path, uint64_t* bytes) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return Status::IOError("cannot stat '" + path + "': " + errno_text(errno));
+  if (::fstat(fd, &st) != 0)
+    return Status::IOError("cannot stat '" + path + "': " + errno_text(errno));
   *bytes = static_cast<uint64_t>(st.st_size);
   return Status::OK();
 }
@@ -138,8 +140,8 @@ class RecordCursor {
 RecordCursor::Step RecordCursor::load(uint64_t at, size_t need) {
   assert(at + need <= limit_);
   if (at >= buf_pos_ && at + need <= buf_pos_ + buf_bytes_) return Step::kRecord;
-  const size_t want = std::max<size_t>(need, std::min<uint64_t>(EmbeddedLog::kReadChunkBytes,
-                                                                 limit_ - at));
+  const size_t want =
+      std::max<size_t>(need, std::min<uint64_t>(EmbeddedLog::kReadChunkBytes, limit_ - at));
   if (buf_capacity_ < want) {
     buf_ = std::make_unique_for_overwrite<char[]>(want);
     buf_capacity_ = want;
@@ -261,8 +263,7 @@ Status fsync_dir(const std::string& dir) {
 }
 
 // Opens (kReadWrite: creating) the log file; *fd is -1 on error.
-Status open_file(const std::string& dir, const std::string& path, EmbeddedLog::Mode mode,
-                 int* fd) {
+Status open_file(const std::string& dir, const std::string& path, EmbeddedLog::Mode mode, int* fd) {
   if (mode == EmbeddedLog::Mode::kReadOnly) {
     *fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (*fd >= 0) return Status::OK();
@@ -313,7 +314,9 @@ EmbeddedLog::EmbeddedLog(std::string path, Mode mode, int fd)
   assert(fd_ >= 0);
 }
 
-EmbeddedLog::~EmbeddedLog() { ::close(fd_); }
+EmbeddedLog::~EmbeddedLog() {
+  ::close(fd_);
+}
 
 Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::open(const std::string& dir, Mode mode) {
   if (dir.empty()) return Status::InvalidArgument("event log directory path is empty");
@@ -354,9 +357,9 @@ Status EmbeddedLog::scan(bool repair) const {
     if (step == RecordCursor::Step::kIOError) return cursor.error();
     if (step == RecordCursor::Step::kRecord) {
       if (cursor.header().first_offset != expected) {
-        return corruption(expected, cursor.record_pos(),
-                          "record claims first offset " +
-                              std::to_string(cursor.header().first_offset));
+        return corruption(
+            expected, cursor.record_pos(),
+            "record claims first offset " + std::to_string(cursor.header().first_offset));
       }
       fresh.push_back(IndexEntry{expected, cursor.record_pos()});
       expected += cursor.header().count;
@@ -586,8 +589,8 @@ Status EmbeddedLog::read_plan(const ReadPlan& plan, std::vector<EventEnvelope>* 
 
 uint64_t EmbeddedLog::wait_beyond(uint64_t offset, std::chrono::milliseconds timeout) {
   using Clock = std::chrono::steady_clock;
-  const auto wait = std::clamp<std::chrono::milliseconds>(timeout, std::chrono::milliseconds(0),
-                                                          kWaitForever);
+  const auto wait =
+      std::clamp<std::chrono::milliseconds>(timeout, std::chrono::milliseconds(0), kWaitForever);
   const Clock::time_point deadline = Clock::now() + wait;
   const auto done = [&] {
     return waiters_closed_ || end_offset_.load(std::memory_order_acquire) > offset;

@@ -56,8 +56,8 @@ class EmbeddedLog final : public EventLog {
 
   static constexpr uint32_t kRecordMagic = 0x7a5e1eb7u;
   static constexpr size_t kHeaderBytes = 24;
-  static constexpr size_t kBatchBytesMax = 64u << 20;   // a record's body
-  static constexpr size_t kReadChunkBytes = 1u << 20;   // one pread while scanning or reading
+  static constexpr size_t kBatchBytesMax = 64u << 20;  // a record's body
+  static constexpr size_t kReadChunkBytes = 1u << 20;  // one pread while scanning or reading
   static constexpr std::chrono::milliseconds kReadOnlyPollInterval{20};  // wait_beyond, kReadOnly
 
   // kReadWrite creates `dir` and the file when missing and repairs a torn

@@ -19,7 +19,9 @@ bool transient(const Status& s) {
 Follower::Follower(EventLog& log, Projections& views)
     : log_(log), views_(views), applied_(views.checkpoint()) {}
 
-Follower::~Follower() { stop(); }
+Follower::~Follower() {
+  stop();
+}
 
 void Follower::start() {
   assert(!thread_.joinable());
@@ -63,8 +65,8 @@ void Follower::run() {
     batch.clear();
     if (Status s = log_.read(next, kBatchEventsMax, &batch); !s.ok()) {
       if (!transient(s)) return fail(s);
-      if (!log_down) std::fprintf(stderr, "follower: log unavailable, retrying: %s\n",
-                                  s.ToString().c_str());
+      if (!log_down)
+        std::fprintf(stderr, "follower: log unavailable, retrying: %s\n", s.ToString().c_str());
       log_down = true;
       if (should_exit(next, /*log_drained=*/true)) return;
       nap(kIdlePoll);

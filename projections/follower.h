@@ -20,7 +20,7 @@ namespace reservoir::projections {
 
 class Follower {
  public:
-  static constexpr size_t kBatchEventsMax = 4096;  // events per RocksDB WriteBatch
+  static constexpr size_t kBatchEventsMax = 4096;             // events per RocksDB WriteBatch
   static constexpr std::chrono::milliseconds kIdlePoll{100};  // longest wait for new events
 
   Follower(EventLog& log, Projections& views);
@@ -60,7 +60,7 @@ class Follower {
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  Status error_;        // guarded by mu_
+  Status error_;          // guarded by mu_
   uint64_t stop_at_ = 0;  // guarded by mu_: the log end when stop() was called
   std::thread thread_;
 };

@@ -43,7 +43,7 @@ constexpr size_t kWriteBufferBytes = size_t{64} << 20;  // bounds re-apply after
 constexpr int kWriteBuffersMax = 4;                     // memtables before writes stall
 constexpr double kBloomBitsPerKey = 10;
 constexpr size_t kPageItemsMax = 1000;
-constexpr size_t kHexChars = 16;  // one uint64 as hex
+constexpr size_t kHexChars = 16;        // one uint64 as hex
 constexpr size_t kPendingPerEvent = 4;  // overlay entries reserved per event
 
 // Stored records: codec field lists give their binary form. Enums are stored
@@ -190,7 +190,9 @@ std::string hex64(uint64_t v) {
 }
 // Signed values in byte-comparable form: flipping the sign bit maps int64
 // order onto uint64 order.
-std::string ordered_hex(int64_t v) { return hex64(static_cast<uint64_t>(v) ^ (uint64_t{1} << 63)); }
+std::string ordered_hex(int64_t v) {
+  return hex64(static_cast<uint64_t>(v) ^ (uint64_t{1} << 63));
+}
 
 // Parses exactly kHexChars lower-case hex digits.
 std::optional<uint64_t> parse_hex64(std::string_view s) {
@@ -214,23 +216,39 @@ const std::string kCheckpointKey = "m/checkpoint";
 const std::string kAdmittedKey = "q/admitted";
 const std::string kConcertPrefix = "c/";
 
-std::string user_key(std::string_view id) { return cat({"u/", id}); }
-std::string token_key(std::string_view t) { return cat({"t/", t}); }
-std::string concert_key(std::string_view id) { return cat({"c/", id}); }
-std::string schedule_key(std::string_view id) { return cat({"s/", id}); }
+std::string user_key(std::string_view id) {
+  return cat({"u/", id});
+}
+std::string token_key(std::string_view t) {
+  return cat({"t/", t});
+}
+std::string concert_key(std::string_view id) {
+  return cat({"c/", id});
+}
+std::string schedule_key(std::string_view id) {
+  return cat({"s/", id});
+}
 std::string concert_schedules_prefix(std::string_view concert_id) {
   return cat({"cs/", concert_id, "/"});
 }
-std::string seats_prefix(std::string_view schedule_id) { return cat({"st/", schedule_id, "/"}); }
+std::string seats_prefix(std::string_view schedule_id) {
+  return cat({"st/", schedule_id, "/"});
+}
 std::string seat_key(std::string_view schedule_id, int64_t number, std::string_view seat_id) {
   return cat({"st/", schedule_id, "/", ordered_hex(number), "/", seat_id});
 }
-std::string reservation_key(std::string_view id) { return cat({"r/", id}); }
+std::string reservation_key(std::string_view id) {
+  return cat({"r/", id});
+}
 std::string user_reservations_prefix(std::string_view user_id) {
   return cat({"ur/", user_id, "/"});
 }
-std::string user_payments_prefix(std::string_view user_id) { return cat({"up/", user_id, "/"}); }
-std::string payment_key(std::string_view id) { return cat({"p/", id}); }
+std::string user_payments_prefix(std::string_view user_id) {
+  return cat({"up/", user_id, "/"});
+}
+std::string payment_key(std::string_view id) {
+  return cat({"p/", id});
+}
 
 // The least key above every key that starts with `prefix` (whose last byte
 // is '/', so incrementing it cannot overflow).
@@ -355,8 +373,7 @@ class BatchApplier {
   }
 
   Status on(const events::ConcertCreated& e) {
-    put(concert_key(e.concert_id),
-        ConcertRec{e.title, static_cast<int64_t>(e.schedules.size())});
+    put(concert_key(e.concert_id), ConcertRec{e.title, static_cast<int64_t>(e.schedules.size())});
     for (const auto& sc : e.schedules) {
       const auto n = static_cast<int64_t>(sc.seats.size());
       put(schedule_key(sc.schedule_id), ScheduleRec{e.concert_id, sc.starts_at, n, n});
@@ -627,7 +644,9 @@ Projections::Projections(std::unique_ptr<rocksdb::DB> db, uint64_t checkpoint)
 
 Projections::~Projections() = default;
 
-uint64_t Projections::checkpoint() const { return checkpoint_.load(std::memory_order_acquire); }
+uint64_t Projections::checkpoint() const {
+  return checkpoint_.load(std::memory_order_acquire);
+}
 
 Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
   if (batch.empty()) return Status::OK();
@@ -698,10 +717,8 @@ std::vector<ConcertSummary> Projections::concerts() const {
            [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
              ConcertRec rec;
              if (!codec::decode(std::string_view(value.data(), value.size()), rec)) return true;
-             std::string id(key.data() + kConcertPrefix.size(),
-                            key.size() - kConcertPrefix.size());
-             out.push_back(ConcertSummary{std::move(id), std::move(rec.title),
-                                          rec.schedule_count});
+             std::string id(key.data() + kConcertPrefix.size(), key.size() - kConcertPrefix.size());
+             out.push_back(ConcertSummary{std::move(id), std::move(rec.title), rec.schedule_count});
              return true;
            });
   if (!s.ok()) std::fprintf(stderr, "projections: listing concerts: %s\n", s.ToString().c_str());
@@ -716,8 +733,8 @@ std::optional<std::vector<ScheduleView>> Projections::schedules(
   if (!key_exists(db_.get(), ro, concert_key(concert_id))) return std::nullopt;
   // The index is in startsAt-then-id order; its last part is the schedule id.
   std::vector<std::string> keys;
-  const rocksdb::Status s = scan(db_.get(), ro, concert_schedules_prefix(concert_id),
-                                 std::string(), [&](const rocksdb::Slice& key, const rocksdb::Slice&) {
+  const rocksdb::Status s = scan(db_.get(), ro, concert_schedules_prefix(concert_id), std::string(),
+                                 [&](const rocksdb::Slice& key, const rocksdb::Slice&) {
                                    const std::string_view k(key.data(), key.size());
                                    keys.push_back(schedule_key(k.substr(k.rfind('/') + 1)));
                                    return true;
@@ -838,8 +855,8 @@ Result<Page<ReservationView>> Projections::user_reservations(const std::string& 
   std::vector<std::string> ids;
   std::vector<std::string> keys;
   Result<std::optional<std::string>> next =
-      index_page(db_.get(), ro, user_key(user_id), user_reservations_prefix(user_id), limit,
-                 cursor, [&](std::string_view id) {
+      index_page(db_.get(), ro, user_key(user_id), user_reservations_prefix(user_id), limit, cursor,
+                 [&](std::string_view id) {
                    ids.emplace_back(id);
                    keys.push_back(reservation_key(id));
                  });
@@ -866,21 +883,22 @@ Result<Page<PaymentView>> Projections::user_payments(const std::string& user_id,
   ro.snapshot = snap.snapshot();
   Page<PaymentView> page;
   bool malformed = false;
-  Result<std::optional<std::string>> next = index_page(
-      db_.get(), ro, user_key(user_id), user_payments_prefix(user_id), limit, cursor,
-      [&](std::string_view value) {
-        PaymentRec rec;
-        PaymentView v;
-        if (!codec::decode(value, rec) || !to_enum(rec.status, PaymentStatus::kRefunded, &v.status)) {
-          malformed = true;
-          return;
-        }
-        v.payment_id = std::move(rec.payment_id);
-        v.reservation_id = std::move(rec.reservation_id);
-        v.amount = rec.amount;
-        v.paid_at = rec.paid_at;
-        page.items.push_back(std::move(v));
-      });
+  Result<std::optional<std::string>> next =
+      index_page(db_.get(), ro, user_key(user_id), user_payments_prefix(user_id), limit, cursor,
+                 [&](std::string_view value) {
+                   PaymentRec rec;
+                   PaymentView v;
+                   if (!codec::decode(value, rec) ||
+                       !to_enum(rec.status, PaymentStatus::kRefunded, &v.status)) {
+                     malformed = true;
+                     return;
+                   }
+                   v.payment_id = std::move(rec.payment_id);
+                   v.reservation_id = std::move(rec.reservation_id);
+                   v.amount = rec.amount;
+                   v.paid_at = rec.paid_at;
+                   page.items.push_back(std::move(v));
+                 });
   if (!next.ok()) return next.status();
   if (malformed) return Status::Corruption("projections: malformed payment of " + user_id);
   page.next_cursor = std::move(*next);

@@ -42,7 +42,8 @@ struct TokenView {
   int64_t seq = 0;
   int64_t issued_at = 0;
   int64_t activated_at = 0;  // 0 until ACTIVE
-  int64_t expires_at = 0;    // 0 while WAITING; activation + TTL once ACTIVE; when it expired once EXPIRED
+  int64_t expires_at =
+      0;  // 0 while WAITING; activation + TTL once ACTIVE; when it expired once EXPIRED
 };
 
 struct ConcertSummary {

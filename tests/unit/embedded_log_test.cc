@@ -103,7 +103,9 @@ void check_log_holds(EventLog& log, uint64_t events) {
   for (uint64_t i = 0; i < events; ++i) check_event(all[i], i);
 }
 
-uint64_t file_size(const std::string& path) { return std::filesystem::file_size(path); }
+uint64_t file_size(const std::string& path) {
+  return std::filesystem::file_size(path);
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -132,7 +134,9 @@ void poke(const std::string& path, uint64_t pos, const std::string& bytes) {
 }
 
 // The batch sizes the multi-batch tests use: 1 to 40 events, one big record.
-std::vector<size_t> varied_sizes() { return {1, 5, 40, 2, 17, 1, 33, 8, 3, 26, 1, 12}; }
+std::vector<size_t> varied_sizes() {
+  return {1, 5, 40, 2, 17, 1, 33, 8, 3, 26, 1, 12};
+}
 
 uint64_t total(const std::vector<size_t>& sizes) {
   uint64_t n = 0;
@@ -287,9 +291,8 @@ TEST_CASE("EmbeddedLog: a torn tail is cut away at open, keeping every earlier b
     const uint64_t header_end = tail_pos + EmbeddedLog::kHeaderBytes;
     for (uint64_t cut = tail_pos + 1; cut < whole.size(); ++cut) {
       CAPTURE(cut);
-      const bool then_append = cut == tail_pos + 1 || cut == header_end - 1 ||
-                               cut == header_end || cut == header_end + 1 ||
-                               cut == whole.size() - 1 || cut % 17 == 0;
+      const bool then_append = cut == tail_pos + 1 || cut == header_end - 1 || cut == header_end ||
+                               cut == header_end + 1 || cut == whole.size() - 1 || cut % 17 == 0;
       check_repaired(whole.substr(0, cut), then_append);
     }
   }
@@ -341,8 +344,8 @@ TEST_CASE("EmbeddedLog: a bad record with valid records after it is corruption")
     }
     CHECK(read_file(tmp.log_file()) == damaged);  // never "repaired"
   };
-  for (uint64_t at : {bad_pos, bad_pos + 4, bad_pos + 8, bad_pos + 12, bad_pos + 16,
-                      bad_pos + 30, record_pos[3] - 1}) {
+  for (uint64_t at : {bad_pos, bad_pos + 4, bad_pos + 8, bad_pos + 12, bad_pos + 16, bad_pos + 30,
+                      record_pos[3] - 1}) {
     CAPTURE(at);
     std::string damaged = whole;
     damaged[at] = static_cast<char>(damaged[at] ^ 0x01);

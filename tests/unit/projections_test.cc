@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -79,14 +80,13 @@ ev::ConcertEvent charge(const std::string& user_id, int64_t amount, int64_t afte
 // 2000 (one seat each); c0 "Other" has no schedules.
 std::vector<ev::ConcertEvent> catalog() {
   ev::ConcertCreated c1{"c1", "Show", {}};
-  c1.schedules.push_back(ev::ScheduleSpec{
-      "s0", 1000, {{"z", 2, 100}, {"b", 10, 400}, {"m", 1, 300}, {"a", 10, 200}}});
+  c1.schedules.push_back(
+      ev::ScheduleSpec{"s0", 1000, {{"z", 2, 100}, {"b", 10, 400}, {"m", 1, 300}, {"a", 10, 200}}});
   c1.schedules.push_back(ev::ScheduleSpec{"sB", 2000, {{"x", 1, 50}}});
   c1.schedules.push_back(ev::ScheduleSpec{"sA", 2000, {{"y", 1, 60}}});
   return {c1, ev::ConcertCreated{"c0", "Other", {}}};
 }
-ev::SeatsHeld hold(const std::string& rid, const std::string& uid,
-                   std::vector<ev::SeatRef> seats) {
+ev::SeatsHeld hold(const std::string& rid, const std::string& uid, std::vector<ev::SeatRef> seats) {
   ev::SeatsHeld e;
   e.reservation_id = rid;
   e.user_id = uid;
@@ -109,8 +109,8 @@ E released(const ev::SeatsHeld& h, int64_t at) {
   return e;
 }
 ev::PaymentCompleted pay(const std::string& pid, const ev::SeatsHeld& h, int64_t after) {
-  return ev::PaymentCompleted{pid,   h.reservation_id, h.user_id,   h.schedule_id,
-                              h.seats, h.total_price,  kT0 + 1000, after};
+  return ev::PaymentCompleted{pid,     h.reservation_id, h.user_id,  h.schedule_id,
+                              h.seats, h.total_price,    kT0 + 1000, after};
 }
 ev::ReservationRefunded refund(const std::string& pid, const ev::SeatsHeld& h, int64_t after) {
   return ev::ReservationRefunded{h.reservation_id, pid,           h.user_id,  h.schedule_id,
@@ -375,7 +375,9 @@ TEST_CASE("projections: paging newest first with cursors") {
   for (int i = 1; i <= 5; ++i) {
     const ev::SeatsHeld h = hold("r" + std::to_string(i), "u1", {kSeatZ});
     balance += 1000;
-    st.feed.add(charge("u1", 1000, balance)).add(h).add(pay("p" + std::to_string(i), h, balance - 100));
+    st.feed.add(charge("u1", 1000, balance))
+        .add(h)
+        .add(pay("p" + std::to_string(i), h, balance - 100));
     st.feed.add(refund("p" + std::to_string(i), h, balance));
   }
   st.apply();
@@ -420,14 +422,11 @@ TEST_CASE("projections: paging newest first with cursors") {
     CAPTURE(bad);
     CHECK(st.views->user_reservations("u1", 2, bad).status().code() ==
           Status::Code::kInvalidArgument);
-    CHECK(st.views->user_payments("u1", 2, bad).status().code() ==
-          Status::Code::kInvalidArgument);
+    CHECK(st.views->user_payments("u1", 2, bad).status().code() == Status::Code::kInvalidArgument);
   }
-  CHECK(st.views->user_reservations("u1", 0, "").status().code() ==
-        Status::Code::kInvalidArgument);
+  CHECK(st.views->user_reservations("u1", 0, "").status().code() == Status::Code::kInvalidArgument);
   CHECK(st.views->user_payments("nobody", 2, "").status().code() == Status::Code::kNotFound);
-  CHECK(st.views->user_reservations("nobody", 2, "").status().code() ==
-        Status::Code::kNotFound);
+  CHECK(st.views->user_reservations("nobody", 2, "").status().code() == Status::Code::kNotFound);
 }
 
 TEST_CASE("projections: checkpoint advances with each batch and survives reopening") {
@@ -440,7 +439,9 @@ TEST_CASE("projections: checkpoint advances with each batch and survives reopeni
   REQUIRE(st.views->apply_batch({}).ok());
   CHECK(st.views->checkpoint() == base + 2);
 
-  SUBCASE("after flush") { REQUIRE(st.views->flush().ok()); }
+  SUBCASE("after flush") {
+    REQUIRE(st.views->flush().ok());
+  }
   SUBCASE("after a plain close") {}
   st.reopen();
   CHECK(st.views->checkpoint() == base + 2);
@@ -465,8 +466,12 @@ TEST_CASE("projections: a bad event fails the whole batch") {
   const uint64_t base = st.feed.next();
   EventEnvelope bad = ev::ConcertCatalog::encode(user("u3", "Carol"), kT0);
 
-  SUBCASE("undecodable payload") { bad.payload.push_back('\x7f'); }
-  SUBCASE("unknown version") { bad.version = 99; }
+  SUBCASE("undecodable payload") {
+    bad.payload.push_back('\x7f');
+  }
+  SUBCASE("unknown version") {
+    bad.version = 99;
+  }
   SUBCASE("an event the views contradict") {
     bad = ev::ConcertCatalog::encode(hold("r1", "u1", {{"ghost", 7, 1}}), kT0);
   }
@@ -643,6 +648,39 @@ TEST_CASE("follower: applies appended batches and wakes waiters") {
   CHECK(f.views->checkpoint() == 5);
   CHECK(f.views->user("u1")->balance == 16);
   CHECK(f.views->user("u2").has_value());
+}
+
+TEST_CASE("follower: queries never see half a batch") {
+  FollowerSetup f;
+  f.append({user("u1", "Alice")});
+  std::vector<EventEnvelope> setup;
+  for (const auto& e : catalog()) setup.push_back(ev::ConcertCatalog::encode(e, kT0));
+  REQUIRE(f.log.append(setup).ok());
+  Follower follower(f.log, *f.views);
+  follower.start();
+  constexpr int kRounds = 200;
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      const auto seats = f.views->seats("s0");
+      if (!seats) continue;  // the catalog is not applied yet
+      int held = 0;
+      for (const auto& s : *seats) held += s.status == SeatStatus::kHeld ? 1 : 0;
+      if (held != 0 && held != 2) torn.fetch_add(1);
+    }
+  });
+  for (int i = 0; i < kRounds; ++i) {  // each batch holds two seats, the next frees both
+    const ev::SeatsHeld h = hold("r" + std::to_string(i), "u1", {kSeatZ, kSeatM});
+    f.append({h});
+    f.append({released<ev::HoldExpired>(h, kT0)});
+  }
+  REQUIRE(follower.wait_applied(f.log.end_offset(), milliseconds(10000)));
+  done.store(true);
+  reader.join();
+  follower.stop();
+  CHECK(torn.load() == 0);
+  CHECK(f.views->schedule("s0")->available_seats == 4);
 }
 
 TEST_CASE("follower: resumes from the checkpoint") {

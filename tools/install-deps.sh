@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Reservoir needs to build and test, only those
+# missing. Safe to run again. Needs root (or sudo).
+set -euo pipefail
+
+packages=(g++ cmake ninja-build pkg-config libcpp-httplib-dev rapidjson-dev librdkafka-dev
+          librocksdb-dev libfmt-dev doctest-dev curl)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

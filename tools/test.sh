@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian machine to every test passing: installs
+# what is missing, then builds and runs the whole suite three times:
+#   1. RelWithDebInfo       - unit + integration tests (ctest)
+#   2. ASan + UBSan         - unit + integration tests (ctest)
+#   3. TSan                 - the concurrent unit tests (writer, log, follower)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./tools/install-deps.sh
+jobs=$(nproc)
+
+run_suite() {  # name, cmake flags...
+  local name=$1; shift
+  echo "=== ${name}: build"
+  cmake -S . -B "build/${name}" -G Ninja "$@" >/dev/null
+  ninja -C "build/${name}" -j "${jobs}"
+  echo "=== ${name}: test"
+  (cd "build/${name}" && ctest --output-on-failure)
+}
+
+run_suite default -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  run_suite asan -DCMAKE_BUILD_TYPE=Debug -DRESERVOIR_SANITIZE=address
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  run_suite tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESERVOIR_SANITIZE=thread
+echo "=== all suites passed"
