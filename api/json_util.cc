@@ -71,8 +71,39 @@ const rapidjson::Value* Fields::array(const char* name, size_t size_min, size_t 
   return v;
 }
 
+namespace {
+
+// The deepest nesting of objects/arrays in `body`, counted outside strings,
+// so a hostile body cannot make later recursive walks overflow the stack.
+int nesting_depth(std::string_view body) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
 bool parse_object(std::string_view body, rapidjson::Document& doc, std::string* error) {
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
+  if (nesting_depth(body) > kNestingDepthMax) {
+    *error = "the body nests deeper than " + std::to_string(kNestingDepthMax) + " levels";
+    return false;
+  }
+  constexpr unsigned kFlags = rapidjson::kParseFullPrecisionFlag |
+                              rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+  doc.Parse<kFlags>(body.data(), body.size());
   if (doc.HasParseError()) {
     *error = std::string("malformed JSON at byte ") + std::to_string(doc.GetErrorOffset()) + ": " +
              rapidjson::GetParseError_En(doc.GetParseError());

@@ -16,6 +16,7 @@
 namespace reservoir::api {
 
 inline constexpr size_t kIdLengthMax = 64;
+inline constexpr int kNestingDepthMax = 32;  // JSON objects/arrays in a request body
 
 // 1..64 chars of [A-Za-z0-9._:-]: user, concert, schedule and seat ids,
 // idempotency keys.

@@ -1,0 +1,161 @@
+// Given / when / then for the concert core (engine/concert/decide.h).
+//
+// Contract:
+// - A Scenario owns a State, the Limits, a SeededRandom (reproducible ids)
+//   and the current time `now`.
+// - given(events...) folds events into the state as if they were in the log;
+//   nothing is checked.
+// - when(command, at) does what the single writer does for one command at
+//   time `at` (engine/writer.h + Module::execute): it applies every clock
+//   event due (next_clock_event), resolves the actor (an unknown token is
+//   answered INVALID_TOKEN without deciding), decides the command, applies
+//   its events, then applies the clock events its decision made due (the
+//   admission that follows a payment). It returns the reply and every event
+//   in that order; `decided` holds only the command's own events.
+//   when(command) keeps the current time.
+// - then_error(code) requires the last reply to be that error and the
+//   command to have decided no events (clock events may precede it).
+//   then_events<Ts...>() requires the last events to be exactly of the types
+//   Ts, in order, and returns them. then_reply<R>() returns the success reply.
+// - history holds every event applied since construction (given ones too),
+//   in order, for replay checks.
+//
+// Assertions use doctest (REQUIRE stops the test case). Thread safety: none.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+#include <tuple>
+#include <variant>
+
+#include "engine/concert/commands.h"
+#include "engine/concert/decide.h"
+#include "engine/concert/replies.h"
+#include "engine/concert/state.h"
+#include "engine/reply.h"
+#include "events/concert_events.h"
+#include "events/os.h"
+
+namespace reservoir::test {
+
+// 2027-01-15T08:00:00Z: the time scenarios start at.
+inline constexpr int64_t kT0 = 1'800'000'000'000;
+inline constexpr int64_t kSecond = 1000;
+inline constexpr int64_t kMinute = 60 * kSecond;
+inline constexpr int64_t kHour = 60 * kMinute;
+
+inline std::string event_name(const events::ConcertEvent& e) {
+  return std::visit([](const auto& x) { return std::string(std::decay_t<decltype(x)>::kType); }, e);
+}
+
+inline std::string event_names(const concert::Events& events) {
+  std::string s = "[";
+  for (const auto& e : events) s += (s.size() > 1 ? ", " : "") + event_name(e);
+  return s + "]";
+}
+
+inline std::string describe(const concert::Reply& reply) {
+  if (const auto* err = std::get_if<DomainError>(&reply)) {
+    return "error " + std::string(error_name(err->code)) + " (" + err->message + ")";
+  }
+  return "success reply #" + std::to_string(reply.index());
+}
+
+struct Outcome {
+  concert::Reply reply;
+  concert::Events events;   // clock events, the command's events, clock events after
+  concert::Events decided;  // the command's own events
+};
+
+class Scenario {
+ public:
+  explicit Scenario(concert::Limits l = {}, uint64_t seed = 1) : limits(l), random(seed) {}
+
+  template <class... E>
+  Scenario& given(const E&... e) {
+    (apply(events::ConcertEvent(e)), ...);
+    return *this;
+  }
+
+  const Outcome& when(const concert::Command& command, int64_t at) {
+    now = at;
+    last = Outcome{};
+    tick_into(last.events);
+    auto actor = concert::actor_of(state, command);
+    if (auto* err = std::get_if<DomainError>(&actor)) {
+      last.reply = *err;
+      return last;
+    }
+    concert::Context ctx{now, random, limits};
+    last.reply = concert::decide(state, command, ctx, last.decided);
+    for (const auto& e : last.decided) {
+      apply(e);
+      last.events.push_back(e);
+    }
+    tick_into(last.events);
+    return last;
+  }
+  const Outcome& when(const concert::Command& command) { return when(command, now); }
+
+  // Only the clock: applies and returns every clock event due at `at`.
+  concert::Events tick(int64_t at) {
+    now = at;
+    concert::Events out;
+    tick_into(out);
+    return out;
+  }
+
+  void then_error(ErrorCode code) const {
+    const auto* err = std::get_if<DomainError>(&last.reply);
+    INFO("reply: ", describe(last.reply), ", events: ", event_names(last.events));
+    REQUIRE_MESSAGE(err != nullptr, "expected error ", std::string(error_name(code)));
+    CHECK(std::string(error_name(err->code)) == std::string(error_name(code)));
+    CHECK_MESSAGE(last.decided.empty(), "a rejected command decided events");
+  }
+
+  template <class... Ts>
+  std::tuple<Ts...> then_events() const {
+    INFO("reply: ", describe(last.reply), ", events: ", event_names(last.events));
+    REQUIRE(last.events.size() == sizeof...(Ts));
+    size_t i = 0;
+    const bool types_match = (std::holds_alternative<Ts>(last.events[i++]) && ...);
+    REQUIRE_MESSAGE(types_match, "event types differ");
+    i = 0;
+    return std::tuple<Ts...>{std::get<Ts>(last.events[i++])...};  // braces: left to right
+  }
+
+  void then_no_events() const {
+    INFO("events: ", event_names(last.events));
+    CHECK(last.events.empty());
+  }
+
+  template <class R>
+  R then_reply() const {
+    INFO("reply: ", describe(last.reply), ", events: ", event_names(last.events));
+    REQUIRE(std::holds_alternative<R>(last.reply));
+    return std::get<R>(last.reply);
+  }
+
+  concert::State state;
+  concert::Limits limits;
+  SeededRandom random;
+  int64_t now = kT0;
+  Outcome last;
+  concert::Events history;
+
+ private:
+  void apply(const events::ConcertEvent& e) {
+    state.apply(e);
+    history.push_back(e);
+  }
+  void tick_into(concert::Events& out) {
+    while (auto e = concert::next_clock_event(state, now, limits)) {
+      apply(*e);
+      out.push_back(*e);
+    }
+  }
+};
+
+}  // namespace reservoir::test
