@@ -69,6 +69,7 @@ class EmbeddedLog final : public EventLog {
   EmbeddedLog(const EmbeddedLog&) = delete;
   EmbeddedLog& operator=(const EmbeddedLog&) = delete;
 
+  // Fills in the batch's offsets only on success.
   // InvalidArgument when the encoded batch exceeds kBatchBytesMax or the log
   // is kReadOnly; IOError when the write fails (after an fdatasync failure the
   // log refuses further appends: the page cache can no longer be trusted, so

@@ -11,12 +11,17 @@
 #include <variant>
 
 #include "events/codec.h"
-#include "events/envelope.h"
 #include "events/status.h"
+#include "events/time_format.h"
 
 namespace reservoir::codec {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Fields named "…At" (createdAt, expiresAt, …) hold Unix milliseconds.
+inline bool is_time_field(std::string_view name) {
+  return name.size() > 2 && name.substr(name.size() - 2) == "At";
+}
 
 template <class T>
 void write_json_value(JsonWriter& w, const T& v);
@@ -26,6 +31,13 @@ struct JsonFields {
   template <class V>
   void operator()(const char* name, const V& v) {
     w.Key(name);
+    if constexpr (std::is_same_v<V, int64_t>) {
+      if (is_time_field(name)) {  // times read as ISO-8601, like the API's
+        const std::string iso = format_iso8601_ms(v);
+        w.String(iso.c_str());
+        return;
+      }
+    }
     write_json_value(w, v);
   }
 };
@@ -47,27 +59,6 @@ void write_json_value(JsonWriter& w, const T& v) {
     T::fields(v, JsonFields{w});
     w.EndObject();
   }
-}
-
-// Writes {"offset":N,"type":"…","version":N,"time":"…","data":{…}} for an
-// envelope whose payload decodes with Catalog; Corruption otherwise.
-template <class Catalog>
-Status write_envelope_json(JsonWriter& w, const EventEnvelope& env, const std::string& time_iso) {
-  auto decoded = Catalog::decode(env);
-  if (!decoded.ok()) return decoded.status();
-  w.StartObject();
-  w.Key("offset");
-  w.Uint64(env.offset);
-  w.Key("type");
-  w.String(env.type.c_str());
-  w.Key("version");
-  w.Uint(env.version);
-  w.Key("time");
-  w.String(time_iso.c_str());
-  w.Key("data");
-  std::visit([&](const auto& e) { write_json_value(w, e); }, *decoded);
-  w.EndObject();
-  return Status::OK();
 }
 
 }  // namespace reservoir::codec

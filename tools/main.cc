@@ -1,4 +1,5 @@
 // reservoir: one executable, one subcommand per job.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -6,6 +7,11 @@
 #include "tools/subcommands.h"
 
 namespace reservoir::tools {
+
+std::vector<Subcommand>& subcommands() {
+  static std::vector<Subcommand> all;
+  return all;
+}
 
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "reservoir: %s\n", message.c_str());
@@ -27,23 +33,36 @@ int handle_flags(Flags& flags, int argc, char** argv) {
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: reservoir <command> [flags]\n\n"
-    "Reservoir: an event-sourced reservation engine with a REST API.\n\n"
-    "commands:\n"
-    "  serve    run the HTTP server (embedded durable event log)\n\n"
-    "Run 'reservoir <command> --help' for the flags of a command.\n";
+std::string usage() {
+  auto list = reservoir::tools::subcommands();
+  std::sort(list.begin(), list.end(),
+            [](const auto& a, const auto& b) { return std::strcmp(a.name, b.name) < 0; });
+  std::string out =
+      "usage: reservoir <command> [flags]\n\n"
+      "Reservoir: an event-sourced reservation engine with a REST API.\n\ncommands:\n";
+  for (const auto& c : list) {
+    std::string name = std::string("  ") + c.name;
+    name.resize(13, ' ');
+    out += name + c.summary + "\n";
+  }
+  return out + "\nRun 'reservoir <command> --help' for the flags of a command.\n";
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
-      std::strcmp(argv[1], "help") == 0) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    std::fputs(usage().c_str(), stderr);
+    return 2;
   }
   const std::string command = argv[1];
-  if (command == "serve") return reservoir::tools::run_serve(argc, argv);
-  std::fprintf(stderr, "reservoir: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(usage().c_str(), stdout);
+    return 0;
+  }
+  for (const auto& c : reservoir::tools::subcommands()) {
+    if (command == c.name) return c.run(argc, argv);
+  }
+  std::fprintf(stderr, "reservoir: unknown command '%s'\n\n%s", command.c_str(), usage().c_str());
   return 2;
 }

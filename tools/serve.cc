@@ -10,6 +10,7 @@
 #include "api/render.h"
 #include "events/dir_lock.h"
 #include "events/embedded_log.h"
+#include "projections/store_dir.h"
 #include "tools/demo.h"
 #include "tools/flags.h"
 #include "tools/subcommands.h"
@@ -74,7 +75,7 @@ int open_server(const ServeOptions& o, Server& s, SystemClock& clock, OsRandom& 
   auto log = EmbeddedLog::open(o.data + "/log", EmbeddedLog::Mode::kReadWrite);
   if (!log.ok()) return fail(1, "cannot open the event log: " + log.status().ToString());
   s.log = std::move(*log);
-  auto views = projections::Projections::open(o.data + "/projections");
+  auto views = projections::Projections::open(projections::current_store_dir(o.data));
   if (!views.ok()) return fail(1, "cannot open the projections: " + views.status().ToString());
   s.views = std::move(*views);
   concert::Limits limits{o.hold_ttl_ms, o.token_ttl_ms, o.active_tokens, o.max_seats};
@@ -151,5 +152,9 @@ int run_serve(int argc, char** argv) {
   std::fprintf(stderr, "reservoir: stopped\n");
   return served ? 0 : 1;
 }
+
+namespace {
+const SubcommandRegistration kServe{"serve", "run the HTTP server", &run_serve};
+}  // namespace
 
 }  // namespace reservoir::tools

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <variant>
 
 #include "engine/concert/commands.h"
@@ -119,11 +120,7 @@ class Scenario {
   std::tuple<Ts...> then_events() const {
     INFO("reply: ", describe(last.reply), ", events: ", event_names(last.events));
     REQUIRE(last.events.size() == sizeof...(Ts));
-    size_t i = 0;
-    const bool types_match = (std::holds_alternative<Ts>(last.events[i++]) && ...);
-    REQUIRE_MESSAGE(types_match, "event types differ");
-    i = 0;
-    return std::tuple<Ts...>{std::get<Ts>(last.events[i++])...};  // braces: left to right
+    return typed<Ts...>(std::index_sequence_for<Ts...>{});
   }
 
   void then_no_events() const {
@@ -146,6 +143,12 @@ class Scenario {
   concert::Events history;
 
  private:
+  template <class... Ts, size_t... I>
+  std::tuple<Ts...> typed(std::index_sequence<I...>) const {
+    const bool types_match = (std::holds_alternative<Ts>(last.events[I]) && ...);
+    REQUIRE_MESSAGE(types_match, "event types differ");
+    return std::tuple<Ts...>{std::get<Ts>(last.events[I])...};
+  }
   void apply(const events::ConcertEvent& e) {
     state.apply(e);
     history.push_back(e);

@@ -20,7 +20,6 @@
 // log's lock held, so it may call the log's readers.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>

@@ -31,6 +31,21 @@ namespace ev = reservoir::events;
 using std::chrono::milliseconds;
 
 constexpr int64_t kT0 = 1'700'000'000'000;  // event time of every test event
+// librocksdb is not built with ThreadSanitizer: its memtable publishes
+// entries through atomics TSan cannot see, so a query racing the writer
+// looks like a data race to TSan. Tests of that race run without TSan.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kThreadSanitizer = true;
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+
 constexpr const char* kCrashDirEnv = "RESERVOIR_PROJECTIONS_CRASH_DIR";
 
 // A fresh directory under /tmp, removed with everything in it.
@@ -650,7 +665,7 @@ TEST_CASE("follower: applies appended batches and wakes waiters") {
   CHECK(f.views->user("u2").has_value());
 }
 
-TEST_CASE("follower: queries never see half a batch") {
+TEST_CASE("follower: queries never see half a batch" * doctest::skip(kThreadSanitizer)) {
   FollowerSetup f;
   f.append({user("u1", "Alice")});
   std::vector<EventEnvelope> setup;

@@ -1,0 +1,100 @@
+// Checker: the auditor's independent state machine. It re-derives seat
+// ownership, balances, reservation lifecycles and token states from the
+// events alone and checks SPEC §1's invariants after every event, so a bug
+// in the engine's decide (which wrote the events) is caught rather than
+// trusted. It links only `events` (CMake enforces it): it cannot call decide.
+//
+//   1 seat:      a seat belongs to at most one live reservation
+//   2 balance:   0 <= balance <= 10^12 and balance = charges - payments + refunds
+//   3 payment:   paid at most once, by its owner, before expiresAt
+//   4 tokens:    at most active_tokens_max ACTIVE; no user with two live tokens
+//   5 atomicity: offsets consecutive from 0; batches whole (the log's CRC)
+//
+// Thread safety: none; one checker per replay.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "events/concert_events.h"
+#include "events/envelope.h"
+#include "events/status.h"
+
+namespace reservoir::audit {
+
+struct Violation {
+  uint64_t offset = 0;
+  std::string event_type;
+  int invariant = 0;  // 1..5 as above
+  std::string detail;
+};
+
+struct CheckerConfig {
+  int64_t active_tokens_max = 1000;
+  size_t violations_kept_max = 1000;  // the rest are only counted
+};
+
+class Checker {
+ public:
+  explicit Checker(CheckerConfig config = {}) : config_(config) {}
+
+  // Checks one event. Corruption when the envelope cannot be decoded: the
+  // log is unreadable from there, and the caller stops.
+  Status feed(const EventEnvelope& env);
+
+  const std::vector<Violation>& violations() const { return violations_; }
+  uint64_t violation_count() const { return violation_count_; }
+  uint64_t events_checked() const { return next_offset_; }
+  size_t users() const { return balances_.size(); }
+  size_t live_seats() const { return seat_holder_.size(); }
+  int64_t total_balance() const;
+
+ private:
+  enum class Res { kPending, kConfirmed, kExpired, kCancelled, kRefunded };
+  struct Reservation {
+    std::string user_id;
+    std::string schedule_id;
+    std::vector<std::string> seat_keys;
+    int64_t total = 0;
+    int64_t expires_at = 0;
+    Res state = Res::kPending;
+  };
+  enum class Tok { kWaiting, kActive, kExpired };
+
+  void check(const events::ConcertEvent& e, int64_t time_ms);
+  void on(const events::UserRegistered& e, int64_t t);
+  void on(const events::ConcertCreated& e, int64_t t);
+  void on(const events::TokenIssued& e, int64_t t);
+  void on(const events::TokenActivated& e, int64_t t);
+  void on(const events::TokenExpired& e, int64_t t);
+  void on(const events::SeatsHeld& e, int64_t t);
+  void on(const events::HoldExpired& e, int64_t t);
+  void on(const events::ReservationCancelled& e, int64_t t);
+  void on(const events::PaymentCompleted& e, int64_t t);
+  void on(const events::ReservationRefunded& e, int64_t t);
+  void on(const events::BalanceCharged& e, int64_t t);
+  void release(const events::HoldReleased& e, Res to);
+  void move_money(const std::string& user, int64_t delta, int64_t claimed_after);
+  Reservation* find_reservation(const std::string& id);
+  void violate(int invariant, std::string detail);
+
+  CheckerConfig config_;
+  uint64_t next_offset_ = 0;
+  uint64_t current_offset_ = 0;
+  const char* current_type_ = "";
+  std::vector<Violation> violations_;
+  uint64_t violation_count_ = 0;
+
+  std::unordered_map<std::string, int64_t> balances_;        // recomputed from money events
+  std::unordered_map<std::string, int64_t> seat_price_;      // "schedule/seat" -> price
+  std::unordered_map<std::string, std::string> seat_holder_; // "schedule/seat" -> reservation
+  std::unordered_map<std::string, Reservation> reservations_;
+  std::unordered_map<std::string, Tok> tokens_;
+  std::unordered_map<std::string, std::string> live_token_;  // user -> token
+  int64_t active_tokens_ = 0;
+};
+
+}  // namespace reservoir::audit

@@ -1,0 +1,28 @@
+// The scenarios of `reservoir bench` that are not the HTTP load loop of
+// load.h: `burst` (many connections opened at once) and `core` (the pure state
+// machine in process). Each fills a Report, or returns false with why it
+// could not run.
+//
+// Thread safety: each blocks its caller and owns the threads it starts.
+#pragma once
+
+#include <string>
+
+#include "tools/bench/options.h"
+#include "tools/bench/report.h"
+
+namespace reservoir::tools::bench {
+
+// Opens --connections TCP connections to --url at once (non-blocking
+// sockets, a few epoll threads); each sends GET /healthz, reads the answer
+// and closes. Counts refused, reset and stalled (> 1 s) connections.
+bool run_burst(const BenchOptions& options, Report& report, std::string& error);
+
+// Drives decide + State::apply with a booking-like command mix for
+// --duration, in one thread, no I/O; reports commands/s.
+bool run_core(const BenchOptions& options, Report& report, std::string& error);
+
+// "http://host:port[/]" -> host and port; false when it is not that shape.
+bool split_url(const std::string& url, std::string& host, int& port);
+
+}  // namespace reservoir::tools::bench

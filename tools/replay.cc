@@ -1,0 +1,202 @@
+// reservoir replay: prints the event log for auditors (text or JSON lines),
+// filtered by offsets, user or reservation; --verify re-runs the audit
+// checker over the whole log and reports every broken invariant.
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include "engine/audit/checker.h"
+#include "events/concert_events.h"
+#include "events/engine_events.h"
+#include "events/json_codec.h"
+#include "events/text_codec.h"
+#include "events/time_format.h"
+#include "tools/log_source.h"
+#include "tools/subcommands.h"
+
+namespace reservoir::tools {
+namespace {
+
+constexpr size_t kReadChunkEvents = 8192;
+
+struct ReplayOptions {
+  std::string data = "./reservoir-data";
+  int64_t from = 0;
+  int64_t to = -1;  // inclusive; -1: the end of the log
+  std::string user;
+  std::string reservation;
+  std::string format = "text";
+  bool verify = false;
+  int64_t active_tokens = 1000;
+};
+
+// Typed view of an envelope, from whichever catalog knows its type.
+using AnyEvent = std::variant<events::ConcertEvent, events::EngineEvent>;
+
+Result<AnyEvent> decode_any(const EventEnvelope& env) {
+  if (events::EngineCatalog::knows(env.type)) {
+    auto e = events::EngineCatalog::decode(env);
+    if (!e.ok()) return e.status();
+    return AnyEvent(std::move(*e));
+  }
+  auto e = events::ConcertCatalog::decode(env);
+  if (!e.ok()) return e.status();
+  return AnyEvent(std::move(*e));
+}
+
+template <class F>
+void visit_any(const AnyEvent& any, F&& f) {
+  std::visit([&](const auto& variant) { std::visit(f, variant); }, any);
+}
+
+bool matches(const AnyEvent& any, const ReplayOptions& o) {
+  bool ok = true;
+  visit_any(any, [&](const auto& e) {
+    if (!o.user.empty()) {
+      auto user = codec::string_field(e, "userId");
+      if (!user) user = codec::string_field(e, "scope");
+      ok = ok && user == o.user;
+    }
+    if (!o.reservation.empty()) ok = ok && codec::string_field(e, "reservationId") == o.reservation;
+  });
+  return ok;
+}
+
+void print_event(const EventEnvelope& env, const AnyEvent& any, const ReplayOptions& o,
+                 std::string& line) {
+  line.clear();
+  const std::string time = format_iso8601_ms(env.time_ms);
+  if (o.format == "json") {
+    rapidjson::StringBuffer buf;
+    codec::JsonWriter w(buf);
+    w.StartObject();
+    w.Key("offset");
+    w.Uint64(env.offset);
+    w.Key("type");
+    w.String(env.type.c_str());
+    w.Key("version");
+    w.Uint(env.version);
+    w.Key("time");
+    w.String(time.c_str());
+    w.Key("data");
+    visit_any(any, [&](const auto& e) { codec::write_json_value(w, e); });
+    w.EndObject();
+    line.assign(buf.GetString(), buf.GetSize());
+  } else {
+    line = "#" + std::to_string(env.offset) + " " + time + " " + env.type + " ";
+    visit_any(any, [&](const auto& e) {
+      std::string fields;
+      std::remove_cvref_t<decltype(e)>::fields(e, codec::TextFields{fields});
+      line += fields;
+    });
+  }
+  line.push_back('\n');
+  std::fwrite(line.data(), 1, line.size(), stdout);
+}
+
+int print_log(EventLog& log, const ReplayOptions& o) {
+  const uint64_t end = log.end_offset();
+  const uint64_t last = o.to < 0 ? end : std::min<uint64_t>(end, static_cast<uint64_t>(o.to) + 1);
+  std::vector<EventEnvelope> chunk;
+  std::string line;
+  for (uint64_t next = static_cast<uint64_t>(o.from); next < last;) {
+    chunk.clear();
+    Status s = log.read(next, std::min<uint64_t>(kReadChunkEvents, last - next), &chunk);
+    if (!s.ok()) return fail(2, "cannot read the log: " + s.ToString());
+    if (chunk.empty()) break;
+    for (const auto& env : chunk) {
+      auto any = decode_any(env);
+      if (!any.ok()) {
+        return fail(2, "offset " + std::to_string(env.offset) + ": " + any.status().message());
+      }
+      if (matches(*any, o)) print_event(env, *any, o, line);
+    }
+    next = chunk.back().offset + 1;
+  }
+  return 0;
+}
+
+const char* invariant_name(int i) {
+  static constexpr const char* kNames[] = {
+      "", "a seat belongs to at most one live reservation",
+      "balances stay in 0..10^12 and equal charges - payments + refunds",
+      "a reservation is paid at most once, by its owner, before expiresAt",
+      "at most --active-tokens ACTIVE tokens; no user with two live tokens",
+      "every command's events are in the log, whole (consecutive offsets, whole batches)"};
+  return i >= 1 && i <= 5 ? kNames[i] : "?";
+}
+
+void print_report(const audit::Checker& c, double seconds) {
+  std::printf("verify: checked %llu events in %.2f s (%.0f events/s)\n",
+              static_cast<unsigned long long>(c.events_checked()), seconds,
+              seconds > 0 ? static_cast<double>(c.events_checked()) / seconds : 0.0);
+  int per[6] = {0, 0, 0, 0, 0, 0};
+  for (const auto& v : c.violations()) ++per[v.invariant];
+  for (int i = 1; i <= 5; ++i) {
+    std::printf("  invariant %d (%s): %s\n", i, invariant_name(i),
+                per[i] == 0 ? "holds" : (std::to_string(per[i]) + " violation(s)").c_str());
+  }
+  for (const auto& v : c.violations()) {
+    std::printf("VIOLATION offset %llu %s: invariant %d: %s\n",
+                static_cast<unsigned long long>(v.offset), v.event_type.c_str(), v.invariant,
+                v.detail.c_str());
+  }
+  if (c.violation_count() > c.violations().size()) {
+    std::printf("  ... and %llu more violations\n",
+                static_cast<unsigned long long>(c.violation_count() - c.violations().size()));
+  }
+  std::printf("verify: %s\n", c.violation_count() == 0 ? "OK" : "FAILED");
+}
+
+int verify_log(EventLog& log, const ReplayOptions& o) {
+  audit::Checker checker({o.active_tokens, 1000});
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t end = log.end_offset();
+  std::vector<EventEnvelope> chunk;
+  for (uint64_t next = 0; next < end;) {
+    chunk.clear();
+    Status s = log.read(next, kReadChunkEvents, &chunk);
+    if (s.ok() && chunk.empty()) s = Status::Corruption("log ends early at offset " + std::to_string(next));
+    for (const auto& env : chunk) {
+      if (!s.ok()) break;
+      s = checker.feed(env);
+    }
+    if (!s.ok()) {
+      std::printf("verify: the log is unreadable: %s\n", s.ToString().c_str());
+      return 2;
+    }
+    next = chunk.back().offset + 1;
+  }
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  print_report(checker, took.count());
+  return checker.violation_count() == 0 ? 0 : 1;
+}
+
+int run_replay(int argc, char** argv) {
+  ReplayOptions o;
+  Flags f("replay",
+          "Prints the event log for auditing (it may run while the server runs).\n"
+          "--verify re-checks every invariant of the contract from offset 0 and exits 1\n"
+          "naming the offsets that break one (2 when the log cannot be read).");
+  f.add_string("data", &o.data, "data directory of the log");
+  f.add_int("from", &o.from, 0, INT64_MAX, "first offset to print (inclusive)");
+  f.add_int("to", &o.to, -1, INT64_MAX, "last offset to print (inclusive; -1: the end)");
+  f.add_string("user", &o.user, "only events of this user id");
+  f.add_string("reservation", &o.reservation, "only events of this reservation id");
+  f.add_choice("format", &o.format, {"text", "json"}, "text (for people) or json (one object a line)");
+  f.add_bool("verify", &o.verify, "check every invariant at every offset; print a report");
+  f.add_int("active-tokens", &o.active_tokens, 1, 1'000'000, "the server's --active-tokens, for --verify");
+  if (int rc = handle_flags(f, argc, argv); rc >= 0) return rc;
+  auto log = open_log_read_only(o.data);
+  if (!log.ok()) return fail(o.verify ? 2 : 1, "cannot open the log: " + log.status().ToString());
+  static char buffer[1 << 20];
+  std::setvbuf(stdout, buffer, _IOFBF, sizeof buffer);
+  const int rc = o.verify ? verify_log(**log, o) : print_log(**log, o);
+  std::fflush(stdout);
+  return rc;
+}
+
+const SubcommandRegistration kReplay{"replay", "print or --verify the event log", &run_replay};
+
+}  // namespace
+}  // namespace reservoir::tools
