@@ -28,6 +28,21 @@ void IdempotencyTable::apply(const events::IdempotencyRecorded& e, int64_t time_
   by_time_.emplace_back(time_ms, std::move(k));
 }
 
+std::vector<std::pair<events::IdempotencyRecorded, int64_t>> IdempotencyTable::entries() const {
+  std::vector<std::pair<events::IdempotencyRecorded, int64_t>> out;
+  out.reserve(entries_.size());
+  for (const auto& [time, k] : by_time_) {
+    auto it = entries_.find(k);
+    if (it == entries_.end() || it->second.recorded_at != time) continue;  // superseded
+    const size_t cut = k.find('\n');
+    const Entry& e = it->second;
+    out.push_back({events::IdempotencyRecorded{k.substr(0, cut), k.substr(cut + 1), e.fingerprint,
+                                               e.answer.status, e.answer.body},
+                   time});
+  }
+  return out;
+}
+
 void IdempotencyTable::clear() {
   entries_.clear();
   by_time_.clear();

@@ -11,6 +11,7 @@
 #include <deque>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "engine/reply.h"
 #include "events/engine_events.h"
@@ -33,6 +34,10 @@ class IdempotencyTable {
   void apply(const events::IdempotencyRecorded& e, int64_t time_ms);
 
   size_t size() const { return entries_.size(); }
+
+  // The live entries oldest first, as the events that recorded them (with
+  // their times): applying them in order rebuilds this table (snapshots).
+  std::vector<std::pair<events::IdempotencyRecorded, int64_t>> entries() const;
   void clear();
 
  private:

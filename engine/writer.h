@@ -36,6 +36,8 @@
 
 #include "engine/idempotency.h"
 #include "engine/reply.h"
+#include "engine/snapshot_store.h"
+#include "engine/writer_snapshot.h"
 #include "events/engine_events.h"
 #include "events/event_log.h"
 #include "events/os.h"
@@ -47,6 +49,9 @@ struct WriterConfig {
   size_t batch_commands_max = 2048;   // commands sharing one durable append
   int64_t idle_wake_ms = 200;         // longest sleep when nothing is due
   size_t replay_chunk_events = 8192;  // events read per call during recovery
+  SnapshotStore* snapshots = nullptr;    // nullptr: no snapshots
+  uint64_t snapshot_every_events = 1'000'000;  // 0: not by count
+  int64_t snapshot_every_ms = 0;               // 0: not by time
 };
 
 struct IdempotencyRequest {
@@ -80,7 +85,8 @@ class Writer {
         config_(config) {}
   ~Writer() { stop(); }
 
-  // Rebuilds module state and remembered answers from the whole log.
+  // Rebuilds module state and remembered answers: from the newest usable
+  // snapshot plus the log's tail, or from the whole log.
   Status recover();
   void start();
   // Answers every accepted command, then stops; later execute() calls get UNAVAILABLE.
@@ -104,6 +110,9 @@ class Writer {
 
   void run();
   void process(std::vector<Pending*>& batch);
+  uint64_t restore_snapshot(uint64_t log_end);
+  void maybe_snapshot(int64_t now);
+  void run_snapshots();
   Rendered decide_one(Pending& p, int64_t now, std::vector<EventEnvelope>& out);
   Status replay(const EventEnvelope& env);
   Rendered error(ErrorCode code, std::string message) {
@@ -125,6 +134,16 @@ class Writer {
   bool stopping_ = false;
   bool running_ = false;
   std::thread thread_;
+  // Snapshots are encoded on the writer thread (the state must not move) and
+  // written by this thread; at most one is in flight, a later one is skipped.
+  std::thread snapshot_thread_;
+  std::mutex snap_mu_;
+  std::condition_variable snap_cv_;
+  std::optional<std::pair<uint64_t, std::string>> snap_job_;
+  bool snap_busy_ = false;
+  bool running_snapshots_ = false;
+  uint64_t last_snapshot_offset_ = 0;
+  int64_t last_snapshot_ms_ = 0;
   std::mutex done_mu_;
   std::condition_variable done_cv_;
   std::atomic<uint64_t> acked_{0};
@@ -142,12 +161,43 @@ Status Writer<Module>::replay(const EventEnvelope& env) {
 }
 
 template <class Module>
+uint64_t Writer<Module>::restore_snapshot(uint64_t log_end) {
+  for (uint64_t offset : config_.snapshots->list()) {
+    std::string why;
+    WriterSnapshot snap;
+    auto bytes = config_.snapshots->load(offset);
+    if (offset > log_end) {
+      why = "it is beyond the log's end " + std::to_string(log_end);
+    } else if (!bytes.ok()) {
+      why = bytes.status().ToString();
+    } else if (!decode_writer_snapshot(*bytes, snap) || snap.offset != offset ||
+               !module_.restore(snap.module)) {
+      why = "it does not decode";
+    }
+    if (why.empty()) {
+      idempotency_ = std::move(snap.answers);
+      last_now_ = snap.last_now;
+      std::fprintf(stderr, "reservoir: restored the snapshot at offset %llu\n",
+                   static_cast<unsigned long long>(offset));
+      return offset;
+    }
+    std::fprintf(stderr, "reservoir: snapshot at offset %llu unusable (%s); trying an older one\n",
+                 static_cast<unsigned long long>(offset), why.c_str());
+    module_.reset();
+  }
+  std::fprintf(stderr, "reservoir: no usable snapshot; replaying the whole log\n");
+  return 0;
+}
+
+template <class Module>
 Status Writer<Module>::recover() {
   module_.reset();
   idempotency_.clear();
-  std::vector<EventEnvelope> chunk;
-  uint64_t next = 0;
+  last_now_ = 0;
   const uint64_t end = log_.end_offset();
+  uint64_t next = config_.snapshots != nullptr && end > 0 ? restore_snapshot(end) : 0;
+  last_snapshot_offset_ = next;
+  std::vector<EventEnvelope> chunk;
   while (next < end) {
     chunk.clear();
     Status s = log_.read(next, config_.replay_chunk_events, &chunk);
@@ -164,12 +214,59 @@ Status Writer<Module>::recover() {
 }
 
 template <class Module>
+void Writer<Module>::maybe_snapshot(int64_t now) {
+  if (config_.snapshots == nullptr) return;
+  const uint64_t end = log_.end_offset();
+  if (end == last_snapshot_offset_) return;
+  if (last_snapshot_ms_ == 0) last_snapshot_ms_ = now;
+  const bool by_count = config_.snapshot_every_events > 0 &&
+                        end - last_snapshot_offset_ >= config_.snapshot_every_events;
+  const bool by_time = config_.snapshot_every_ms > 0 && now - last_snapshot_ms_ >= config_.snapshot_every_ms;
+  if (!by_count && !by_time) return;
+  {
+    std::lock_guard lock(snap_mu_);
+    if (snap_busy_) return;  // the previous one is still being written
+    snap_busy_ = true;
+  }
+  std::string bytes = encode_writer_snapshot(end, last_now_, module_.snapshot(), idempotency_);
+  last_snapshot_offset_ = end;
+  last_snapshot_ms_ = now;
+  {
+    std::lock_guard lock(snap_mu_);
+    snap_job_.emplace(end, std::move(bytes));
+  }
+  snap_cv_.notify_one();
+}
+
+template <class Module>
+void Writer<Module>::run_snapshots() {
+  for (;;) {
+    std::pair<uint64_t, std::string> job;
+    {
+      std::unique_lock lock(snap_mu_);
+      snap_cv_.wait(lock, [&] { return snap_job_.has_value() || !running_snapshots_; });
+      if (!snap_job_) return;
+      job = std::move(*snap_job_);
+      snap_job_.reset();
+    }
+    Status s = config_.snapshots->save(job.first, job.second);
+    if (!s.ok()) std::fprintf(stderr, "reservoir: snapshot failed: %s\n", s.ToString().c_str());
+    std::lock_guard lock(snap_mu_);
+    snap_busy_ = false;
+  }
+}
+
+template <class Module>
 void Writer<Module>::start() {
   std::lock_guard lock(mu_);
   assert(!running_);
   running_ = true;
   stopping_ = false;
   thread_ = std::thread([this] { run(); });
+  if (config_.snapshots != nullptr) {
+    running_snapshots_ = true;
+    snapshot_thread_ = std::thread([this] { run_snapshots(); });
+  }
 }
 
 template <class Module>
@@ -181,6 +278,14 @@ void Writer<Module>::stop() {
   }
   cv_.notify_all();
   thread_.join();
+  if (snapshot_thread_.joinable()) {
+    {
+      std::lock_guard lock(snap_mu_);
+      running_snapshots_ = false;  // a queued snapshot is still written first
+    }
+    snap_cv_.notify_one();
+    snapshot_thread_.join();
+  }
   std::lock_guard lock(mu_);
   running_ = false;
 }
@@ -275,6 +380,7 @@ void Writer<Module>::process(std::vector<Pending*>& batch) {
     for (Pending* p : batch) p->done = true;
   }
   done_cv_.notify_all();
+  maybe_snapshot(now);  // after answering: encoding a large state takes a while
 }
 
 template <class Module>

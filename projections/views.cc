@@ -29,7 +29,8 @@
 //   r/<reservationId>                -> ReservationRec
 //   ur/<userId>/<~offset>            -> reservation id (newest first)
 //   up/<userId>/<~offset>            -> PaymentRec (newest first)
-//   p/<paymentId>                    -> its up/ key, so a refund can find it
+// A paid reservation keeps its payment's offset, which names the payment's
+// up/ key, so a refund finds the payment without an index of its own.
 // <startsAt> and <number> are 16 hex digits of the value with its sign bit
 // flipped, so byte order is numeric order; <~offset> is 16 hex digits of the
 // offset's complement, so byte order is newest first. The hex of ~offset is
@@ -45,6 +46,9 @@ constexpr double kBloomBitsPerKey = 10;
 constexpr size_t kPageItemsMax = 1000;
 constexpr size_t kHexChars = 16;        // one uint64 as hex
 constexpr size_t kPendingPerEvent = 4;  // overlay entries reserved per event
+// Recently written records kept in memory for apply, per generation (two
+// generations: at most twice this many entries, some tens of MiB).
+constexpr size_t kRecentEntriesPerGeneration = size_t{1} << 16;
 
 // Stored records: codec field lists give their binary form. Enums are stored
 // as their int64 value and range-checked when read.
@@ -128,6 +132,7 @@ struct ReservationRec {
   int64_t created_at = 0;
   int64_t expires_at = 0;
   int64_t paid_at = 0;
+  int64_t paid_offset = -1;  // of its PaymentCompleted, naming the payment's up/ key
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("userId", s.user_id);
@@ -138,6 +143,7 @@ struct ReservationRec {
     f("createdAt", s.created_at);
     f("expiresAt", s.expires_at);
     f("paidAt", s.paid_at);
+    f("paidOffset", s.paid_offset);
   }
 };
 struct PaymentRec {
@@ -246,8 +252,10 @@ std::string user_reservations_prefix(std::string_view user_id) {
 std::string user_payments_prefix(std::string_view user_id) {
   return cat({"up/", user_id, "/"});
 }
-std::string payment_key(std::string_view id) {
-  return cat({"p/", id});
+std::string user_payment_key(std::string_view user_id, uint64_t offset) {
+  std::string key = user_payments_prefix(user_id);
+  append_hex64(key, ~offset);
+  return key;
 }
 
 // The least key above every key that starts with `prefix` (whose last byte
@@ -342,14 +350,59 @@ ReservationView to_view(std::string id, ReservationRec&& rec, bool* ok) {
 
 // ---- apply ----
 
+}  // namespace
+
+namespace internal {
+
+using PendingWrites = std::unordered_map<std::string, std::string>;
+
+// Records the follower wrote lately, so the read-modify-writes of apply
+// (a hold, then its payment; a schedule's count) rarely read RocksDB. Only
+// the follower writes the store, so an entry always equals the stored value.
+// Two generations bound the memory: when the young one fills, it replaces
+// the old one.
+struct RecentWrites {
+  PendingWrites young;
+  PendingWrites old;
+
+  const std::string* find(const std::string& key) const {
+    if (auto it = young.find(key); it != young.end()) return &it->second;
+    if (auto it = old.find(key); it != old.end()) return &it->second;
+    return nullptr;
+  }
+
+  // Takes over the nodes of a committed batch's writes (no copies).
+  void absorb(PendingWrites& committed) {
+    while (!committed.empty()) {
+      auto node = committed.extract(committed.begin());
+      auto result = young.insert(std::move(node));
+      if (!result.inserted) result.position->second = std::move(result.node.mapped());
+      if (young.size() >= kRecentEntriesPerGeneration) {
+        old = std::move(young);
+        young = PendingWrites();
+      }
+    }
+  }
+};
+
+}  // namespace internal
+
+namespace {
+
+using internal::PendingWrites;
+using internal::RecentWrites;
+
 // Applies the events of one batch onto an overlay of pending writes that
 // reads see before the store (events of one batch may touch one key twice),
 // then commits the overlay and the checkpoint as one WriteBatch.
 class BatchApplier {
  public:
-  BatchApplier(rocksdb::DB* db, size_t events) : db_(db) {
+  BatchApplier(rocksdb::DB* db, const RecentWrites& recent, size_t events)
+      : db_(db), recent_(recent) {
     pending_.reserve(events * kPendingPerEvent);
   }
+  // This batch's writes (once committed, they are recent writes).
+  PendingWrites& pending() { return pending_; }
 
   Status apply(const events::ConcertEvent& event, uint64_t offset) {
     offset_ = offset;
@@ -357,8 +410,15 @@ class BatchApplier {
   }
 
   Status commit(uint64_t next_checkpoint) {
+    // In key order: the memtable's skip list then reuses each insert's
+    // search path for the next (random order costs a search from the top).
+    std::vector<const PendingWrites::value_type*> sorted;
+    sorted.reserve(pending_.size());
+    for (const auto& kv : pending_) sorted.push_back(&kv);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
     rocksdb::WriteBatch wb;
-    for (const auto& [key, value] : pending_) wb.Put(key, value);
+    for (const auto* kv : sorted) wb.Put(kv->first, kv->second);
     wb.Put(kCheckpointKey, encode_rec(CheckpointRec{static_cast<int64_t>(next_checkpoint)}));
     // No WAL: see Projections::open.
     rocksdb::WriteOptions wo;
@@ -451,17 +511,16 @@ class BatchApplier {
 
   Status on(const events::PaymentCompleted& e) {
     if (Status s = set_seats(e.schedule_id, e.seats, SeatStatus::kSold); !s.ok()) return s;
-    if (Status s = set_reservation(e.reservation_id, e.schedule_id, ReservationStatus::kConfirmed,
-                                   e.paid_at);
-        !s.ok()) {
-      return s;
-    }
-    if (Status s = set_balance(e.user_id, e.balance_after); !s.ok()) return s;
-    std::string index = user_payments_prefix(e.user_id);
-    append_hex64(index, ~offset_);
-    put(index, PaymentRec{e.payment_id, e.reservation_id, e.amount,
-                          to_int(PaymentStatus::kCompleted), e.paid_at});
-    put_raw(payment_key(e.payment_id), std::move(index));
+    Status s = update_reservation(e.reservation_id, e.schedule_id, [&](ReservationRec& r) {
+      r.status = to_int(ReservationStatus::kConfirmed);
+      r.paid_at = e.paid_at;
+      r.paid_offset = static_cast<int64_t>(offset_);
+    });
+    if (!s.ok()) return s;
+    if (s = set_balance(e.user_id, e.balance_after); !s.ok()) return s;
+    put(user_payment_key(e.user_id, offset_),
+        PaymentRec{e.payment_id, e.reservation_id, e.amount, to_int(PaymentStatus::kCompleted),
+                   e.paid_at});
     return Status::OK();
   }
 
@@ -469,17 +528,20 @@ class BatchApplier {
     if (Status s = set_seats(e.schedule_id, e.seats, SeatStatus::kAvailable); !s.ok()) return s;
     const auto n = static_cast<int64_t>(e.seats.size());
     if (Status s = add_available(e.schedule_id, n); !s.ok()) return s;
-    if (Status s = set_reservation(e.reservation_id, e.schedule_id, ReservationStatus::kRefunded);
-        !s.ok()) {
-      return s;
-    }
-    if (Status s = set_balance(e.user_id, e.balance_after); !s.ok()) return s;
-    std::string index;
-    if (Status s = read(payment_key(e.payment_id), &index); !s.ok()) return s;
+    int64_t paid_offset = -1;
+    Status s = update_reservation(e.reservation_id, e.schedule_id, [&](ReservationRec& r) {
+      r.status = to_int(ReservationStatus::kRefunded);
+      paid_offset = r.paid_offset;
+    });
+    if (!s.ok()) return s;
+    if (s = set_balance(e.user_id, e.balance_after); !s.ok()) return s;
+    if (paid_offset < 0) return inconsistent("refund of unpaid " + e.reservation_id);
+    const std::string key = user_payment_key(e.user_id, static_cast<uint64_t>(paid_offset));
     PaymentRec p;
-    if (Status s = load(index, &p); !s.ok()) return s;
+    if (s = load(key, &p); !s.ok()) return s;
+    if (p.payment_id != e.payment_id) return inconsistent("payment of " + e.reservation_id);
     p.status = to_int(PaymentStatus::kRefunded);
-    put(index, p);
+    put(key, p);
     return Status::OK();
   }
 
@@ -489,7 +551,8 @@ class BatchApplier {
     if (Status s = set_seats(e.schedule_id, e.seats, SeatStatus::kAvailable); !s.ok()) return s;
     const auto n = static_cast<int64_t>(e.seats.size());
     if (Status s = add_available(e.schedule_id, n); !s.ok()) return s;
-    return set_reservation(e.reservation_id, e.schedule_id, to);
+    return update_reservation(e.reservation_id, e.schedule_id,
+                              [&](ReservationRec& r) { r.status = to_int(to); });
   }
 
   Status set_seats(const std::string& schedule_id, const std::vector<events::SeatRef>& seats,
@@ -516,14 +579,14 @@ class BatchApplier {
     return Status::OK();
   }
 
-  Status set_reservation(const std::string& id, const std::string& schedule_id,
-                         ReservationStatus to, int64_t paid_at = 0) {
+  template <class Change>
+  Status update_reservation(const std::string& id, const std::string& schedule_id,
+                            Change&& change) {
     const std::string key = reservation_key(id);
     ReservationRec rec;
     if (Status s = load(key, &rec); !s.ok()) return s;
     if (rec.schedule_id != schedule_id) return inconsistent("schedule of reservation " + id);
-    rec.status = to_int(to);
-    if (paid_at != 0) rec.paid_at = paid_at;
+    change(rec);
     put(key, rec);
     return Status::OK();
   }
@@ -537,33 +600,41 @@ class BatchApplier {
     return Status::OK();
   }
 
-  // The current value of `key`: the overlay first, then the store.
-  // NotFound when absent.
-  Status read(const std::string& key, std::string* value, bool must_exist = true) {
+  // The current value of `key`: this batch's writes first, then recent
+  // batches' writes, then the store. NotFound when absent. The view is valid
+  // until the next put.
+  Status read(const std::string& key, std::string_view* value, bool must_exist = true) {
     if (auto it = pending_.find(key); it != pending_.end()) {
       *value = it->second;
       return Status::OK();
     }
-    const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, value);
+    if (const std::string* recent = recent_.find(key)) {
+      *value = *recent;
+      return Status::OK();
+    }
+    const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &scratch_);
     if (s.IsNotFound()) {
       return must_exist ? inconsistent("missing " + key) : Status::NotFound(key);
     }
+    *value = scratch_;
     return from_rocks(s);
   }
 
   template <class R>
   Status load(const std::string& key, R* rec) {
-    if (Status s = read(key, &scratch_); !s.ok()) return s;
-    if (!codec::decode(scratch_, *rec)) return inconsistent("malformed record " + key);
+    std::string_view value;
+    if (Status s = read(key, &value); !s.ok()) return s;
+    if (!codec::decode(value, *rec)) return inconsistent("malformed record " + key);
     return Status::OK();
   }
 
   template <class R>
   Status load_or_default(const std::string& key, R* rec) {
-    Status s = read(key, &scratch_, /*must_exist=*/false);
+    std::string_view value;
+    Status s = read(key, &value, /*must_exist=*/false);
     if (s.code() == Status::Code::kNotFound) return Status::OK();
     if (!s.ok()) return s;
-    if (!codec::decode(scratch_, *rec)) return inconsistent("malformed record " + key);
+    if (!codec::decode(value, *rec)) return inconsistent("malformed record " + key);
     return Status::OK();
   }
 
@@ -581,7 +652,8 @@ class BatchApplier {
   }
 
   rocksdb::DB* db_;
-  std::unordered_map<std::string, std::string> pending_;
+  const RecentWrites& recent_;
+  PendingWrites pending_;
   std::string scratch_;  // reused read buffer
   uint64_t offset_ = 0;  // of the event being applied
 };
@@ -640,7 +712,7 @@ Result<std::unique_ptr<Projections>> Projections::open(const std::string& path) 
 }
 
 Projections::Projections(std::unique_ptr<rocksdb::DB> db, uint64_t checkpoint)
-    : db_(std::move(db)), checkpoint_(checkpoint) {}
+    : db_(std::move(db)), checkpoint_(checkpoint), recent_(std::make_unique<RecentWrites>()) {}
 
 Projections::~Projections() = default;
 
@@ -656,7 +728,7 @@ Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
                                    std::to_string(batch.front().offset) + ", checkpoint is " +
                                    std::to_string(first));
   }
-  BatchApplier applier(db_.get(), batch.size());
+  BatchApplier applier(db_.get(), *recent_, batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     const EventEnvelope& env = batch[i];
     if (env.offset != first + i) {
@@ -675,6 +747,7 @@ Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
   const uint64_t next = first + batch.size();
   if (Status s = applier.commit(next); !s.ok()) return s;
   checkpoint_.store(next, std::memory_order_release);
+  recent_->absorb(applier.pending());
   return Status::OK();
 }
 

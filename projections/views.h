@@ -27,6 +27,10 @@ class DB;
 
 namespace reservoir::projections {
 
+namespace internal {
+struct RecentWrites;  // defined in views.cc
+}
+
 struct UserView {
   std::string user_id;
   std::string name;
@@ -156,6 +160,8 @@ class Projections {
   std::unique_ptr<rocksdb::DB> db_;
   // Mirror of the stored checkpoint, published after each successful write.
   std::atomic<uint64_t> checkpoint_;
+  // Records apply_batch wrote lately; only apply_batch uses it.
+  std::unique_ptr<internal::RecentWrites> recent_;
 };
 
 }  // namespace reservoir::projections

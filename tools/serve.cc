@@ -8,6 +8,7 @@
 
 #include "api/http_server.h"
 #include "api/render.h"
+#include "engine/snapshot_store.h"
 #include "events/dir_lock.h"
 #include "events/embedded_log.h"
 #include "projections/store_dir.h"
@@ -33,6 +34,8 @@ struct ServeOptions {
   bool demo = false;
   int64_t http_threads = 256;
   int64_t queue_max = 16384;
+  int64_t snapshot_every_events = 1'000'000;
+  int64_t snapshot_every_ms = 10 * 60 * 1000;
 };
 
 void declare(Flags& f, ServeOptions& o) {
@@ -50,6 +53,10 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_bool("demo", &o.demo, "load a demo catalog and users into an empty log");
   f.add_int("http-threads", &o.http_threads, 4, 20000, "HTTP worker threads (one per open connection)");
   f.add_int("queue-max", &o.queue_max, 1, 1'000'000, "commands waiting before OVERLOADED");
+  f.add_int("snapshot-every-events", &o.snapshot_every_events, 0, INT64_MAX,
+            "snapshot the engine state after this many new events (0: never by count)");
+  f.add_duration("snapshot-every", &o.snapshot_every_ms,
+                 "snapshot the engine state this often when there are new events");
 }
 
 // SIGINT/SIGTERM are blocked in every thread and taken by one waiter thread,
@@ -64,6 +71,7 @@ sigset_t block_stop_signals() {
 }
 
 struct Server {
+  std::unique_ptr<FileSnapshotStore> snapshots;
   std::unique_ptr<EmbeddedLog> log;
   std::unique_ptr<projections::Projections> views;
   std::unique_ptr<concert::Module> module;
@@ -82,6 +90,10 @@ int open_server(const ServeOptions& o, Server& s, SystemClock& clock, OsRandom& 
   s.module = std::make_unique<concert::Module>(limits);
   WriterConfig wc;
   wc.queue_commands_max = static_cast<size_t>(o.queue_max);
+  s.snapshots = std::make_unique<FileSnapshotStore>(o.data + "/snapshots");
+  wc.snapshots = s.snapshots.get();
+  wc.snapshot_every_events = static_cast<uint64_t>(o.snapshot_every_events);
+  wc.snapshot_every_ms = o.snapshot_every_ms;
   s.writer = std::make_unique<api::ConcertWriter>(*s.module, *s.log, clock, random,
                                                   &api::render_reply, wc);
   std::fprintf(stderr, "reservoir: replaying %llu events...\n",

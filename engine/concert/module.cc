@@ -1,5 +1,7 @@
 #include "engine/concert/module.h"
 
+#include "engine/concert/snapshot.h"
+
 namespace reservoir::concert {
 
 void Module::advance_clock(int64_t now, std::vector<EventEnvelope>& out) {
@@ -29,6 +31,14 @@ Status Module::apply(const EventEnvelope& envelope) {
   if (!event.ok()) return event.status();
   state_.apply(*event);
   return Status::OK();
+}
+
+std::string Module::snapshot() const { return encode_state(state_); }
+
+bool Module::restore(std::string_view bytes) {
+  if (decode_state(bytes, state_)) return true;
+  state_ = State();
+  return false;
 }
 
 }  // namespace reservoir::concert

@@ -41,6 +41,11 @@ class Module {
   // not decode.
   Status apply(const EventEnvelope& envelope);
 
+  // Snapshot of the state (snapshot.h encoding), and its inverse; restore
+  // returns false (leaving state reset) on bytes it cannot decode.
+  std::string snapshot() const;
+  bool restore(std::string_view bytes);
+
   int64_t next_due_ms() const { return concert::next_due_ms(state_, limits_); }
   void reset() { state_ = State(); }
   const State& state() const { return state_; }

@@ -6,6 +6,7 @@
 // unreachable, set-up refused, core refusals), 2 for a bad flag.
 #include <cstdio>
 
+#include "events/time_format.h"
 #include "tools/bench/ceiling.h"
 #include "tools/bench/load.h"
 #include "tools/bench/options.h"
@@ -38,7 +39,13 @@ constexpr const char* kSummary =
     "--compare runs the ceiling with the scenario's own request stream first, then the\n"
     "scenario against --url, and prints the ratio (SPEC §4's targets).";
 
-void declare(Flags& f, BenchOptions& o) {
+// Flags parsed as text first: --warmup may be 0, which the shared duration
+// parser refuses (it wants a positive amount).
+struct RawFlags {
+  std::string warmup = "2s";
+};
+
+void declare(Flags& f, BenchOptions& o, RawFlags& raw) {
   f.add_string("url", &o.url, "server to load (http://host:port)");
   f.add_string("admin-key", &o.admin_key, "the server's --admin-key, to create users and concerts");
   f.add_choice("scenario", &o.scenario,
@@ -47,7 +54,7 @@ void declare(Flags& f, BenchOptions& o) {
   f.add_int("connections", &o.connections, 1, kConnectionsMax,
             "keep-alive connections, one thread each (burst: connections opened at once)");
   f.add_duration("duration", &o.duration_ms, "measured time");
-  f.add_duration("warmup", &o.warmup_ms, "time loaded but not measured, before it (0s: none)");
+  f.add_string("warmup", &raw.warmup, "time loaded but not measured, before it (0s: none)");
   f.add_int("rate", &o.rate, 0, kRateMax,
             "requests/s in total, open loop, latency from the intended send (0: closed loop)");
   f.add_int("users", &o.users, 1, kUsersMax, "users created (each connection owns users/connections)");
@@ -57,6 +64,19 @@ void declare(Flags& f, BenchOptions& o) {
   f.add_bool("json", &o.json, "print the report as one JSON object too");
   f.add_bool("compare", &o.compare, "run the ceiling first and print the scenario's ratio to it");
   f.add_bool("os-random", &o.os_random, "core: ids from getrandom(2) as the server, not seeded");
+}
+
+// "" and the value set, or what is wrong.
+std::string parse_raw(const RawFlags& raw, BenchOptions& o) {
+  const std::string& w = raw.warmup;
+  if (w == "0" || w == "0ms" || w == "0s" || w == "0m" || w == "0h") {
+    o.warmup_ms = 0;
+    return "";
+  }
+  const auto ms = parse_duration_ms(w);
+  if (!ms) return "--warmup: '" + w + "' is not a duration like 0s, 300ms, 2s, 5m or 1h";
+  o.warmup_ms = *ms;
+  return "";
 }
 
 bool is_http_flow(const std::string& s) {
@@ -162,10 +182,13 @@ bool dispatch(const BenchOptions& o, Report& report, std::string& error) {
 
 int run_bench(int argc, char** argv) {
   BenchOptions o;
+  RawFlags raw;
   Flags flags("bench", kSummary);
-  declare(flags, o);
+  declare(flags, o, raw);
   if (int rc = handle_flags(flags, argc, argv); rc >= 0) return rc;
-  if (std::string why = validate(o); !why.empty()) {
+  std::string why = parse_raw(raw, o);
+  if (why.empty()) why = validate(o);
+  if (!why.empty()) {
     return fail(2, why + "\n\n" + flags.usage());
   }
   Report report;

@@ -1,0 +1,56 @@
+#include "engine/writer_snapshot.h"
+
+#include "events/codec.h"
+
+namespace reservoir {
+namespace {
+
+struct AnswerSnap {
+  events::IdempotencyRecorded recorded;
+  int64_t recorded_at = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("recorded", s.recorded);
+    f("recordedAt", s.recorded_at);
+  }
+};
+
+struct Snap {
+  int64_t format = 1;
+  int64_t offset = 0;
+  int64_t last_now = 0;
+  std::string module;
+  std::vector<AnswerSnap> answers;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("format", s.format);
+    f("offset", s.offset);
+    f("lastNow", s.last_now);
+    f("module", s.module);
+    f("answers", s.answers);
+  }
+};
+
+}  // namespace
+
+std::string encode_writer_snapshot(uint64_t offset, int64_t last_now, const std::string& module,
+                                   const IdempotencyTable& answers) {
+  Snap snap{1, static_cast<int64_t>(offset), last_now, module, {}};
+  for (auto& [recorded, at] : answers.entries()) snap.answers.push_back({std::move(recorded), at});
+  std::string out;
+  codec::encode(snap, out);
+  return out;
+}
+
+bool decode_writer_snapshot(std::string_view bytes, WriterSnapshot& out) {
+  Snap snap;
+  if (!codec::decode(bytes, snap) || snap.format != 1 || snap.offset < 0) return false;
+  out.offset = static_cast<uint64_t>(snap.offset);
+  out.last_now = snap.last_now;
+  out.module = std::move(snap.module);
+  out.answers.clear();
+  for (const auto& a : snap.answers) out.answers.apply(a.recorded, a.recorded_at);
+  return true;
+}
+
+}  // namespace reservoir

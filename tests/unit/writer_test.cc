@@ -1,0 +1,628 @@
+// Writer<concert::Module> over a MemoryLog: group commit, answers only after
+// the durable append, idempotency, overload, append failure, the clock, stop.
+// Behaviour only: waits are bounded polls, never timing assertions.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/concert/commands.h"
+#include "engine/concert/module.h"
+#include "engine/concert/replies.h"
+#include "engine/reply.h"
+#include "engine/writer.h"
+#include "events/concert_events.h"
+#include "events/engine_events.h"
+#include "events/os.h"
+#include "support/memory_log.h"
+
+namespace {
+
+using namespace reservoir;
+using namespace reservoir::concert;
+using reservoir::test::MemoryLog;
+namespace ev = reservoir::events;
+using std::chrono::milliseconds;
+
+constexpr int64_t kT0 = 1'800'000'000'000;
+constexpr int64_t kMinute = 60'000;
+constexpr auto kPatience = std::chrono::seconds(5);
+
+// --- a trivial, deterministic renderer ----------------------------------------
+
+int status_of(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::INVALID_REQUEST:
+    case ErrorCode::INVALID_AMOUNT:
+      return 400;
+    case ErrorCode::INVALID_TOKEN:
+    case ErrorCode::TOKEN_EXPIRED:
+      return 401;
+    case ErrorCode::TOKEN_NOT_ACTIVE:
+    case ErrorCode::FORBIDDEN:
+      return 403;
+    case ErrorCode::USER_NOT_FOUND:
+    case ErrorCode::SCHEDULE_NOT_FOUND:
+    case ErrorCode::SEAT_NOT_FOUND:
+    case ErrorCode::RESERVATION_NOT_FOUND:
+      return 404;
+    case ErrorCode::IDEMPOTENCY_KEY_REUSED:
+      return 422;
+    case ErrorCode::OVERLOADED:
+    case ErrorCode::UNAVAILABLE:
+      return 503;
+    case ErrorCode::INTERNAL:
+      return 500;
+    default:
+      return 409;
+  }
+}
+
+// Body: "ERROR <CODE> <message>" or "OK <kind> <fields...>", space separated.
+Rendered render(const Reply& reply) {
+  std::ostringstream b;
+  int status = 200;
+  std::visit(
+      [&](const auto& r) {
+        using R = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<R, DomainError>) {
+          status = status_of(r.code);
+          b << "ERROR " << error_name(r.code) << ' ' << r.message;
+        } else if constexpr (std::is_same_v<R, UserReply>) {
+          b << "OK user " << r.user_id;
+        } else if constexpr (std::is_same_v<R, ConcertReply>) {
+          b << "OK concert " << r.created.concert_id;
+        } else if constexpr (std::is_same_v<R, TokenReply>) {
+          b << "OK token " << r.token << ' ' << static_cast<int>(r.state) << ' ' << r.position
+            << ' ' << r.expires_at;
+        } else if constexpr (std::is_same_v<R, ReservationReply>) {
+          b << "OK reservation " << r.reservation_id << ' ' << r.user_id << ' '
+            << static_cast<int>(r.state) << ' ' << r.total_price << ' ' << r.expires_at;
+        } else if constexpr (std::is_same_v<R, PaymentReply>) {
+          b << "OK payment " << r.payment_id << ' ' << r.reservation_id << ' ' << r.amount << ' '
+            << r.balance;
+        } else if constexpr (std::is_same_v<R, BalanceReply>) {
+          b << "OK balance " << r.user_id << ' ' << r.balance;
+        }
+      },
+      reply);
+  return Rendered{status, b.str()};
+}
+
+// The n-th space-separated word of a body (0-based).
+std::string word(const Rendered& r, size_t n) {
+  std::istringstream in(r.body);
+  std::string w;
+  for (size_t i = 0; i <= n; ++i) {
+    if (!(in >> w)) return "";
+  }
+  return w;
+}
+
+bool is_error(const Rendered& r, ErrorCode code) {
+  return word(r, 0) == "ERROR" && word(r, 1) == error_name(code) && r.status == status_of(code);
+}
+
+std::string balance_body(const std::string& user, int64_t balance) {
+  return "OK balance " + user + " " + std::to_string(balance);
+}
+
+// Polls `done` until it holds or kPatience passes.
+template <class F>
+bool eventually(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return true;
+}
+
+// --- reading the log ------------------------------------------------------------
+
+template <class E>
+std::vector<E> logged(const MemoryLog& log) {
+  std::vector<E> out;
+  for (const auto& env : log.envelopes()) {
+    if (env.type != E::kType) continue;
+    if constexpr (std::is_same_v<E, ev::IdempotencyRecorded>) {
+      auto e = ev::EngineCatalog::decode(env);
+      REQUIRE(e.ok());
+      out.push_back(std::get<E>(*e));
+    } else {
+      auto e = ev::ConcertCatalog::decode(env);
+      REQUIRE(e.ok());
+      out.push_back(std::get<E>(*e));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> charged_users(const std::vector<EventEnvelope>& batch) {
+  std::vector<std::string> users;
+  for (const auto& env : batch) {
+    if (env.type != ev::BalanceCharged::kType) continue;
+    auto e = ev::ConcertCatalog::decode(env);
+    if (e.ok()) users.push_back(std::get<ev::BalanceCharged>(*e).user_id);
+  }
+  return users;
+}
+
+// --- the harness -----------------------------------------------------------------
+
+WriterConfig fast_config() {
+  WriterConfig c;
+  c.idle_wake_ms = 5;
+  return c;
+}
+
+// A writer over a MemoryLog, a ManualClock at kT0 and seeded ids. The
+// destructor opens the log's gate first, so a failed test never hangs.
+struct Harness {
+  explicit Harness(WriterConfig config = fast_config(), Limits limits = {})
+      : module(limits), writer(module, log, clock, random, render, config) {}
+  ~Harness() {
+    log.open_gate();
+    writer.stop();
+  }
+
+  void start() {
+    REQUIRE(writer.recover().ok());
+    writer.start();
+  }
+
+  Rendered run(Command c, std::optional<IdempotencyRequest> idem = std::nullopt) {
+    return writer.execute(std::move(c), std::move(idem));
+  }
+
+  void users(std::initializer_list<std::string> ids) {
+    for (const auto& id : ids) REQUIRE(run(RegisterUser{id, id}).status == 200);
+  }
+
+  // Concert c1 / schedule s1 (seats a1..a4, 10000 each) a day after kT0.
+  void catalog() {
+    CreateConcert c{"c1", "t", {{"s1", kT0 + 24 * 60 * kMinute, {}}}};
+    for (int n = 1; n <= 4; ++n)
+      c.schedules[0].seats.push_back({"a" + std::to_string(n), n, 10'000});
+    REQUIRE(run(c).status == 200);
+  }
+
+  std::string token(const std::string& user) {
+    const Rendered r = run(IssueToken{user});
+    REQUIRE(r.status == 200);
+    return word(r, 2);
+  }
+
+  // Blocks the next append at the gate: `blocker` runs `c` on a thread of
+  // its own; returns once the writer waits inside append().
+  void hold_append_with(std::jthread& blocker, Command c, Rendered* answer) {
+    log.close_gate();
+    blocker = std::jthread([this, c, answer] { *answer = run(c); });
+    REQUIRE(log.wait_blocked_appends(1, kPatience));
+  }
+
+  bool wait_queue_depth(size_t n) {
+    return eventually([&] { return writer.stats().queue_depth == n; });
+  }
+
+  MemoryLog log;
+  ManualClock clock{kT0};
+  SeededRandom random{42};
+  Module module;
+  Writer<Module> writer;
+};
+
+// ================================================================================
+
+TEST_CASE("writer: concurrent commands share one append; none is answered before it") {
+  constexpr int kN = 16;
+  // What threads and the hook touch is declared before the harness, so it
+  // outlives the writer even when a REQUIRE ends the test early.
+  std::vector<std::atomic<bool>> returned(kN + 1);
+  std::atomic<bool> ghost_returned{false};
+  std::atomic<int> violations{0};
+  std::vector<Rendered> answers(kN + 1);
+  Rendered first, ghost;
+  std::vector<std::jthread> threads;
+  std::jthread blocker;
+  Harness h;
+  h.start();
+  for (int i = 0; i <= kN; ++i) h.users({"u" + std::to_string(i)});
+
+  h.log.set_append_hook([&](const std::vector<EventEnvelope>& batch) {
+    for (const auto& u : charged_users(batch)) {
+      if (returned[static_cast<size_t>(std::stoi(u.substr(1)))].load()) ++violations;
+      // The rejected command rides in u1's batch: it too must still wait.
+      if (u == "u1" && ghost_returned.load()) ++violations;
+    }
+  });
+
+  h.hold_append_with(blocker, ChargeBalance{"u0", 1'000}, &first);
+  const size_t appends_before = h.log.append_calls();
+
+  for (int i = 1; i <= kN; ++i) {
+    threads.emplace_back([&, i] {
+      answers[i] = h.run(ChargeBalance{"u" + std::to_string(i), 1'000 + i});
+      returned[i] = true;
+    });
+  }
+  threads.emplace_back([&] {
+    ghost = h.run(ChargeBalance{"ghost", 5});  // USER_NOT_FOUND, no events
+    ghost_returned = true;
+  });
+  REQUIRE(h.wait_queue_depth(kN + 1));
+  CHECK_FALSE(returned[1].load());
+
+  h.log.open_gate();
+  blocker.join();
+  for (auto& t : threads) t.join();
+
+  CHECK(violations.load() == 0);
+  CHECK(first.body == balance_body("u0", 1'000));
+  for (int i = 1; i <= kN; ++i) {
+    CHECK(answers[i].body == balance_body("u" + std::to_string(i), 1'000 + i));
+  }
+  CHECK(is_error(ghost, ErrorCode::USER_NOT_FOUND));
+  // Everything queued behind the held append went out in one more append.
+  CHECK(h.log.append_calls() == appends_before + 1);
+  CHECK(h.log.batch_sizes().back() == kN);
+  CHECK(h.writer.acknowledged_offset() == h.log.end_offset());
+  const WriterStats stats = h.writer.stats();
+  CHECK(stats.append_failures == 0);
+  CHECK(stats.queue_depth == 0);
+}
+
+TEST_CASE("writer: a retry with the same key replays the first answer and executes nothing") {
+  Harness h;
+  h.start();
+  h.users({"u1"});
+  const IdempotencyRequest key{"k-1", 1111};
+  const Rendered first = h.run(ChargeBalance{"u1", 100}, key);
+  CHECK(first.body == balance_body("u1", 100));
+  const uint64_t end = h.log.end_offset();
+  const size_t appends = h.log.append_calls();
+
+  const Rendered again = h.run(ChargeBalance{"u1", 100}, key);
+  CHECK(again == first);
+  CHECK(h.log.end_offset() == end);  // no new events, not even a second record
+  CHECK(h.log.append_calls() == appends);
+  CHECK(logged<ev::BalanceCharged>(h.log).size() == 1);
+
+  // The same key with another request: 422, and the first answer stays.
+  const Rendered reused = h.run(ChargeBalance{"u1", 250}, IdempotencyRequest{"k-1", 2222});
+  CHECK(is_error(reused, ErrorCode::IDEMPOTENCY_KEY_REUSED));
+  CHECK(h.run(ChargeBalance{"u1", 100}, key) == first);
+  // Without a key the next charge proves the balance moved once.
+  CHECK(h.run(ChargeBalance{"u1", 1}).body == balance_body("u1", 101));
+}
+
+TEST_CASE("writer: idempotency keys are scoped per user") {
+  Harness h;
+  h.start();
+  h.users({"u1", "u2"});
+  const IdempotencyRequest key{"shared", 77};
+  CHECK(h.run(ChargeBalance{"u1", 100}, key).body == balance_body("u1", 100));
+  CHECK(h.run(ChargeBalance{"u2", 100}, key).body == balance_body("u2", 100));
+  CHECK(h.run(ChargeBalance{"u2", 100}, key).body == balance_body("u2", 100));
+  CHECK(logged<ev::IdempotencyRecorded>(h.log).size() == 2);
+  // A token command is scoped to the token's user: u1's key is taken (the
+  // fingerprint of a real request would differ, hence 422).
+  h.catalog();
+  const std::string t1 = h.token("u1");
+  CHECK(h.run(HoldSeats{t1, std::nullopt, "s1", {"a1"}}, key).body == balance_body("u1", 100));
+  CHECK(is_error(h.run(HoldSeats{t1, std::nullopt, "s1", {"a1"}}, IdempotencyRequest{"shared", 78}),
+                 ErrorCode::IDEMPOTENCY_KEY_REUSED));
+  const std::string t2 = h.token("u2");
+  CHECK(is_error(h.run(HoldSeats{t2, std::nullopt, "s1", {"a1"}}, IdempotencyRequest{"shared", 78}),
+                 ErrorCode::IDEMPOTENCY_KEY_REUSED));
+  CHECK(word(h.run(HoldSeats{t2, std::nullopt, "s1", {"a1"}}, IdempotencyRequest{"other", 78}),
+             1) == "reservation");
+}
+
+TEST_CASE("writer: INVALID_TOKEN is not remembered; TOKEN_EXPIRED is") {
+  Harness h;
+  h.start();
+  h.users({"u1"});
+  h.catalog();
+  const uint64_t end = h.log.end_offset();
+  const IdempotencyRequest key{"k", 5};
+  const Rendered bogus = h.run(HoldSeats{"bogus", std::nullopt, "s1", {"a1"}}, key);
+  CHECK(is_error(bogus, ErrorCode::INVALID_TOKEN));
+  CHECK(h.log.end_offset() == end);
+  CHECK(logged<ev::IdempotencyRecorded>(h.log).empty());
+
+  const std::string t = h.token("u1");
+  h.clock.advance_ms(Limits{}.token_ttl_ms);
+  const Rendered expired = h.run(HoldSeats{t, std::nullopt, "s1", {"a1"}}, key);
+  CHECK(is_error(expired, ErrorCode::TOKEN_EXPIRED));
+  REQUIRE(logged<ev::IdempotencyRecorded>(h.log).size() == 1);
+  CHECK(logged<ev::IdempotencyRecorded>(h.log)[0].status == 401);
+  CHECK(h.run(HoldSeats{t, std::nullopt, "s1", {"a1"}}, key) == expired);
+}
+
+TEST_CASE("writer: remembered answers survive a restart, even after the token expired") {
+  MemoryLog log;
+  ManualClock clock{kT0};
+  const IdempotencyRequest key{"hold-1", 99};
+  Rendered first, other_user;
+  std::string token;
+  {
+    SeededRandom random{1};
+    Module module{Limits{}};
+    Writer<Module> w(module, log, clock, random, render, fast_config());
+    REQUIRE(w.recover().ok());
+    w.start();
+    REQUIRE(w.execute(RegisterUser{"u1", ""}).status == 200);
+    REQUIRE(w.execute(RegisterUser{"u2", ""}).status == 200);
+    REQUIRE(
+        w.execute(CreateConcert{"c1", "t", {{"s1", kT0 + kMinute * 600, {{"a1", 1, 5}}}}}).status ==
+        200);
+    token = word(w.execute(IssueToken{"u1"}), 2);
+    first = w.execute(HoldSeats{token, std::nullopt, "s1", {"a1"}}, key);
+    REQUIRE(word(first, 1) == "reservation");
+    other_user = w.execute(ChargeBalance{"u2", 10}, IdempotencyRequest{"c", 1});
+    w.stop();
+  }
+  clock.advance_ms(Limits{}.token_ttl_ms + kMinute);  // token and hold both expire
+
+  SeededRandom random{2};
+  Module module{Limits{}};
+  Writer<Module> w(module, log, clock, random, render, fast_config());
+  REQUIRE(w.recover().ok());
+  w.start();
+  CHECK(w.execute(HoldSeats{token, std::nullopt, "s1", {"a1"}}, key) == first);
+  CHECK(w.execute(ChargeBalance{"u2", 10}, IdempotencyRequest{"c", 1}) == other_user);
+  CHECK(is_error(
+      w.execute(HoldSeats{token, std::nullopt, "s1", {"a1"}}, IdempotencyRequest{"hold-1", 98}),
+      ErrorCode::IDEMPOTENCY_KEY_REUSED));
+  // A new key decides afresh: the token has expired meanwhile.
+  CHECK(is_error(
+      w.execute(HoldSeats{token, std::nullopt, "s1", {"a1"}}, IdempotencyRequest{"hold-2", 99}),
+      ErrorCode::TOKEN_EXPIRED));
+  CHECK(w.execute(ChargeBalance{"u2", 1}).body == balance_body("u2", 11));
+  w.stop();
+}
+
+TEST_CASE("writer: two concurrent requests with one key execute once") {
+  SUBCASE("queued into one batch") {
+    Rendered blocked, a, b;
+    std::vector<std::jthread> threads;
+    std::jthread blocker;
+    Harness h;
+    h.start();
+    h.users({"u1", "u9"});
+    h.hold_append_with(blocker, ChargeBalance{"u9", 1}, &blocked);
+    const IdempotencyRequest key{"same", 7};
+    threads.emplace_back([&] { a = h.run(ChargeBalance{"u1", 100}, key); });
+    threads.emplace_back([&] { b = h.run(ChargeBalance{"u1", 100}, key); });
+    REQUIRE(h.wait_queue_depth(2));
+    h.log.open_gate();
+    for (auto& t : threads) t.join();
+    CHECK(a.body == balance_body("u1", 100));
+    CHECK(a == b);
+    CHECK(logged<ev::BalanceCharged>(h.log).size() == 2);  // u9's and one of u1's
+  }
+  SUBCASE("racing freely") {
+    Harness h;
+    h.start();
+    h.users({"u1"});
+    constexpr int kRounds = 25;
+    for (int round = 0; round < kRounds; ++round) {
+      const IdempotencyRequest key{"key-" + std::to_string(round), round};
+      Rendered a, b;
+      {
+        std::jthread ta([&] { a = h.run(ChargeBalance{"u1", 10}, key); });
+        std::jthread tb([&] { b = h.run(ChargeBalance{"u1", 10}, key); });
+      }
+      CHECK(a.status == 200);
+      CHECK(a == b);
+    }
+    CHECK(logged<ev::BalanceCharged>(h.log).size() == kRounds);
+    CHECK(h.run(ChargeBalance{"u1", 1}).body == balance_body("u1", 10 * kRounds + 1));
+  }
+}
+
+TEST_CASE("writer: a full queue answers OVERLOADED at once") {
+  Rendered blocked, a, b;
+  std::vector<std::jthread> threads;
+  std::jthread blocker;
+  WriterConfig config = fast_config();
+  config.queue_commands_max = 2;
+  Harness h(config);
+  h.start();
+  h.users({"u0", "u1", "u2", "u3"});
+  h.hold_append_with(blocker, ChargeBalance{"u0", 1}, &blocked);
+  threads.emplace_back([&] { a = h.run(ChargeBalance{"u1", 1}); });
+  threads.emplace_back([&] { b = h.run(ChargeBalance{"u2", 1}); });
+  REQUIRE(h.wait_queue_depth(2));
+
+  const Rendered shed = h.run(ChargeBalance{"u3", 1});
+  CHECK(is_error(shed, ErrorCode::OVERLOADED));
+  CHECK(shed.status == 503);
+  CHECK(h.writer.stats().overloaded == 1);
+
+  h.log.open_gate();
+  for (auto& t : threads) t.join();
+  blocker.join();
+  CHECK(blocked.body == balance_body("u0", 1));
+  CHECK(a.body == balance_body("u1", 1));
+  CHECK(b.body == balance_body("u2", 1));
+  // The shed command changed nothing; the queue has room again.
+  CHECK(h.run(ChargeBalance{"u3", 1}).body == balance_body("u3", 1));
+}
+
+TEST_CASE("writer: a failed append answers UNAVAILABLE and state is rebuilt from the log") {
+  Harness h;
+  h.start();
+  h.users({"u1", "u2"});
+  h.catalog();
+  CHECK(h.run(ChargeBalance{"u1", 100}).body == balance_body("u1", 100));
+
+  h.log.fail_next_append();
+  const Rendered failed = h.run(ChargeBalance{"u1", 50}, IdempotencyRequest{"k", 1});
+  CHECK(is_error(failed, ErrorCode::UNAVAILABLE));
+  CHECK(failed.status == 503);
+  CHECK(h.writer.stats().append_failures == 1);
+
+  // The failed charge left no trace: not in the balance, not in the key table.
+  CHECK(h.run(ChargeBalance{"u1", 7}).body == balance_body("u1", 107));
+  CHECK(h.run(ChargeBalance{"u1", 50}, IdempotencyRequest{"k", 1}).body == balance_body("u1", 157));
+
+  // A failed hold leaves its seat free.
+  const std::string t1 = h.token("u1");
+  const std::string t2 = h.token("u2");
+  h.log.fail_next_append();
+  CHECK(is_error(h.run(HoldSeats{t1, std::nullopt, "s1", {"a1"}}), ErrorCode::UNAVAILABLE));
+  CHECK(word(h.run(HoldSeats{t2, std::nullopt, "s1", {"a1"}}), 1) == "reservation");
+
+  std::vector<int64_t> amounts;
+  for (const auto& e : logged<ev::BalanceCharged>(h.log)) amounts.push_back(e.amount);
+  CHECK(amounts == std::vector<int64_t>{100, 7, 50});
+  CHECK(logged<ev::SeatsHeld>(h.log).size() == 1);
+  CHECK(h.writer.acknowledged_offset() == h.log.end_offset());
+}
+
+TEST_CASE("writer: every command of a failed batch is answered UNAVAILABLE") {
+  std::atomic<bool> failed_once{false};
+  Rendered blocked;
+  std::vector<Rendered> answers(4);
+  std::vector<std::jthread> threads;
+  std::jthread blocker;
+  Harness h;
+  h.start();
+  h.users({"u0", "u1", "u2", "u3"});
+  // Fail the batch that carries u1's charge (the hook runs before the log
+  // decides whether this append fails).
+  h.log.set_append_hook([&](const std::vector<EventEnvelope>& batch) {
+    for (const auto& u : charged_users(batch)) {
+      if (u == "u1" && !failed_once.exchange(true)) h.log.fail_next_append();
+    }
+  });
+  h.hold_append_with(blocker, ChargeBalance{"u0", 1}, &blocked);
+  for (int i = 1; i <= 3; ++i) {
+    threads.emplace_back([&, i] {
+      answers[i] = h.run(ChargeBalance{"u" + std::to_string(i), 10}, IdempotencyRequest{"key", i});
+    });
+  }
+  REQUIRE(h.wait_queue_depth(3));
+  h.log.open_gate();
+  for (auto& t : threads) t.join();
+  blocker.join();
+
+  CHECK(blocked.body == balance_body("u0", 1));
+  for (int i = 1; i <= 3; ++i) CHECK(is_error(answers[i], ErrorCode::UNAVAILABLE));
+  // Retries with the same keys execute for real now.
+  for (int i = 1; i <= 3; ++i) {
+    const std::string u = "u" + std::to_string(i);
+    CHECK(h.run(ChargeBalance{u, 10}, IdempotencyRequest{"key", i}).body == balance_body(u, 10));
+  }
+  CHECK(logged<ev::BalanceCharged>(h.log).size() == 4);
+}
+
+TEST_CASE("writer: the clock expires holds and tokens with no command arriving") {
+  Harness h;
+  h.start();
+  h.users({"u1"});
+  h.catalog();
+  const std::string t = h.token("u1");
+  const Rendered held = h.run(HoldSeats{t, std::nullopt, "s1", {"a1", "a2"}});
+  REQUIRE(word(held, 1) == "reservation");
+  const std::string reservation = word(held, 2);
+
+  h.clock.advance_ms(Limits{}.hold_ttl_ms);
+  REQUIRE(eventually([&] { return !logged<ev::HoldExpired>(h.log).empty(); }));
+  const auto expired = logged<ev::HoldExpired>(h.log);
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].reservation_id == reservation);
+  CHECK(expired[0].seats.size() == 2);
+
+  h.clock.advance_ms(Limits{}.token_ttl_ms - Limits{}.hold_ttl_ms);
+  REQUIRE(eventually([&] { return !logged<ev::TokenExpired>(h.log).empty(); }));
+  CHECK(logged<ev::TokenExpired>(h.log)[0].reason == "TTL");
+  CHECK(h.writer.acknowledged_offset() == h.log.end_offset());
+  // The seats are free again for the next comer.
+  CHECK(word(h.run(HoldSeats{h.token("u1"), std::nullopt, "s1", {"a1"}}), 1) == "reservation");
+}
+
+TEST_CASE("writer: stop() answers every accepted command, then refuses") {
+  Rendered blocked;
+  std::vector<Rendered> answers(5);
+  std::vector<std::jthread> threads;
+  std::jthread blocker;
+  WriterConfig config = fast_config();
+  config.queue_commands_max = 4;
+  Harness h(config);
+  std::jthread stopper;  // joined before the harness goes, after the gate opens:
+  struct OpenGate {
+    MemoryLog& log;
+    ~OpenGate() { log.open_gate(); }
+  } open_gate_on_exit{h.log};
+  h.start();
+  h.users({"u0", "u1", "u2", "u3", "u4", "u5"});
+  h.hold_append_with(blocker, ChargeBalance{"u0", 1}, &blocked);
+  for (int i = 1; i <= 4; ++i) {
+    threads.emplace_back([&, i] { answers[i] = h.run(ChargeBalance{"u" + std::to_string(i), 1}); });
+  }
+  REQUIRE(h.wait_queue_depth(4));
+
+  stopper = std::jthread([&] { h.writer.stop(); });
+  // The queue is full, so a probe is never accepted: OVERLOADED until the
+  // writer is stopping, UNAVAILABLE from then on.
+  REQUIRE(eventually([&] {
+    const Rendered probe = h.run(ChargeBalance{"u5", 1});
+    REQUIRE((is_error(probe, ErrorCode::OVERLOADED) || is_error(probe, ErrorCode::UNAVAILABLE)));
+    return is_error(probe, ErrorCode::UNAVAILABLE);
+  }));
+
+  h.log.open_gate();
+  stopper.join();
+  for (auto& t : threads) t.join();
+  blocker.join();
+  CHECK(blocked.body == balance_body("u0", 1));
+  for (int i = 1; i <= 4; ++i) CHECK(answers[i].body == balance_body("u" + std::to_string(i), 1));
+  CHECK(logged<ev::BalanceCharged>(h.log).size() == 5);
+  CHECK(is_error(h.run(ChargeBalance{"u5", 1}), ErrorCode::UNAVAILABLE));
+}
+
+TEST_CASE("writer: 100 concurrent charges add up exactly") {
+  constexpr int kThreads = 10;
+  constexpr int kEach = 10;
+  std::vector<std::vector<Rendered>> answers(kThreads);
+  Harness h;
+  h.start();
+  h.users({"u1"});
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kEach; ++i)
+          answers[t].push_back(h.run(ChargeBalance{"u1", t * kEach + i + 1}));
+      });
+    }
+  }
+  constexpr int64_t kSum = kThreads * kEach * (kThreads * kEach + 1) / 2;  // 1 + 2 + ... + 100
+  std::set<int64_t> balances;
+  for (const auto& per_thread : answers) {
+    for (const auto& r : per_thread) {
+      CHECK(r.status == 200);
+      balances.insert(std::stoll(word(r, 3)));
+    }
+  }
+  CHECK(balances.size() == kThreads * kEach);  // every charge saw a balance of its own
+  CHECK(*balances.rbegin() == kSum);
+  const auto charges = logged<ev::BalanceCharged>(h.log);
+  REQUIRE(charges.size() == kThreads * kEach);
+  CHECK(charges.back().balance_after == kSum);
+  CHECK(h.run(ChargeBalance{"u1", 1}).body == balance_body("u1", kSum + 1));
+  CHECK(h.writer.stats().commands >= kThreads * kEach);
+}
+
+}  // namespace
