@@ -127,6 +127,7 @@ class Writer {
   WriterConfig config_;
   IdempotencyTable idempotency_;
   int64_t last_now_ = 0;  // commands' time never runs backwards
+  bool starting_ = true;  // the first batch after start() runs module_.start()
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -262,6 +263,7 @@ void Writer<Module>::start() {
   assert(!running_);
   running_ = true;
   stopping_ = false;
+  starting_ = true;
   thread_ = std::thread([this] { run(); });
   if (config_.snapshots != nullptr) {
     running_snapshots_ = true;
@@ -357,6 +359,10 @@ template <class Module>
 void Writer<Module>::process(std::vector<Pending*>& batch) {
   const int64_t now = last_now_ = std::max(last_now_, clock_.now_ms());
   std::vector<EventEnvelope> out;
+  if (starting_) {
+    module_.start(now, out);
+    starting_ = false;
+  }
   module_.advance_clock(now, out);
   for (Pending* p : batch) p->answer = decide_one(*p, now, out);
   if (!out.empty()) {

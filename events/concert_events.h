@@ -236,10 +236,29 @@ struct BalanceCharged {
   }
 };
 
+// The business limits in force from this event on (written at start-up when
+// they differ from the last recorded ones), so an auditor checks the log
+// against the limits the engine actually had.
+struct LimitsConfigured {
+  static constexpr const char* kType = "LimitsConfigured";
+  static constexpr uint32_t kVersion = 1;
+  int64_t hold_ttl_ms = 0;
+  int64_t token_ttl_ms = 0;
+  int64_t active_tokens_max = 0;
+  int64_t seats_per_user_max = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("holdTtlMs", s.hold_ttl_ms);
+    f("tokenTtlMs", s.token_ttl_ms);
+    f("activeTokensMax", s.active_tokens_max);
+    f("seatsPerUserMax", s.seats_per_user_max);
+  }
+};
+
 using ConcertEvent =
     std::variant<UserRegistered, ConcertCreated, TokenIssued, TokenActivated, TokenExpired,
                  SeatsHeld, HoldExpired, ReservationCancelled, PaymentCompleted,
-                 ReservationRefunded, BalanceCharged>;
+                 ReservationRefunded, BalanceCharged, LimitsConfigured>;
 using ConcertCatalog = Catalog<ConcertEvent>;
 
 }  // namespace reservoir::events

@@ -48,7 +48,7 @@ constexpr size_t kHexChars = 16;        // one uint64 as hex
 constexpr size_t kPendingPerEvent = 4;  // overlay entries reserved per event
 // Recently written records kept in memory for apply, per generation (two
 // generations: at most twice this many entries, some tens of MiB).
-constexpr size_t kRecentEntriesPerGeneration = size_t{1} << 16;
+constexpr size_t kRecentEntriesPerGeneration = size_t{1} << 15;
 
 // Stored records: codec field lists give their binary form. Enums are stored
 // as their int64 value and range-checked when read.
@@ -546,6 +546,8 @@ class BatchApplier {
   }
 
   Status on(const events::BalanceCharged& e) { return set_balance(e.user_id, e.balance_after); }
+  // Limits are for the engine and auditors; no view shows them.
+  Status on(const events::LimitsConfigured&) { return Status::OK(); }
 
   Status release(const events::HoldReleased& e, ReservationStatus to) {
     if (Status s = set_seats(e.schedule_id, e.seats, SeatStatus::kAvailable); !s.ok()) return s;

@@ -5,9 +5,6 @@ namespace {
 
 constexpr int64_t kBalanceMax = 1'000'000'000'000;
 
-std::string seat_key(const std::string& schedule_id, const std::string& seat_id) {
-  return schedule_id + "/" + seat_id;
-}
 
 }  // namespace
 
@@ -75,8 +72,14 @@ void Checker::on(const events::UserRegistered& e, int64_t) {
 
 void Checker::on(const events::ConcertCreated& e, int64_t) {
   for (const auto& s : e.schedules) {
-    for (const auto& seat : s.seats) seat_price_[seat_key(s.schedule_id, seat.seat_id)] = seat.price;
+    ScheduleSeats& seats = schedules_[s.schedule_id];
+    seats.reserve(s.seats.size());
+    for (const auto& seat : s.seats) seats[seat.seat_id].price = seat.price;
   }
+}
+
+void Checker::on(const events::LimitsConfigured& e, int64_t) {
+  config_.active_tokens_max = e.active_tokens_max;
 }
 
 void Checker::on(const events::TokenIssued& e, int64_t) {
@@ -112,17 +115,27 @@ void Checker::on(const events::TokenExpired& e, int64_t) {
 
 void Checker::on(const events::SeatsHeld& e, int64_t) {
   Reservation r{e.user_id, e.schedule_id, {}, 0, e.expires_at, Res::kPending};
-  for (const auto& seat : e.seats) {
-    std::string key = seat_key(e.schedule_id, seat.seat_id);
-    auto price = seat_price_.find(key);
-    if (price == seat_price_.end()) violate(1, "seat " + key + " is not in the catalog");
-    else if (price->second != seat.price) violate(1, "seat " + key + " held at a wrong price");
-    auto [it, inserted] = seat_holder_.emplace(key, e.reservation_id);
-    if (!inserted) {
-      violate(1, "seat " + key + " held by " + e.reservation_id + " while live in " + it->second);
+  auto sched = schedules_.find(e.schedule_id);
+  for (const auto& ref : e.seats) {
+    r.total += ref.price;
+    r.seat_ids.push_back(ref.seat_id);
+    Seat* seat = nullptr;
+    if (sched != schedules_.end()) {
+      auto it = sched->second.find(ref.seat_id);
+      if (it != sched->second.end()) seat = &it->second;
     }
-    r.total += seat.price;
-    r.seat_keys.push_back(std::move(key));
+    const std::string where = e.schedule_id + "/" + ref.seat_id;
+    if (seat == nullptr) {
+      violate(1, "seat " + where + " is not in the catalog");
+      continue;
+    }
+    if (seat->price != ref.price) violate(1, "seat " + where + " held at a wrong price");
+    if (!seat->holder.empty()) {
+      violate(1, "seat " + where + " held by " + e.reservation_id + " while live in " + seat->holder);
+      continue;
+    }
+    seat->holder = e.reservation_id;
+    ++live_seats_;
   }
   if (r.total != e.total_price) violate(1, "totalPrice is not the sum of the seat prices");
   if (!reservations_.emplace(e.reservation_id, std::move(r)).second) {
@@ -130,14 +143,23 @@ void Checker::on(const events::SeatsHeld& e, int64_t) {
   }
 }
 
+void Checker::free_seats(const std::string& reservation_id, const Reservation& r) {
+  auto sched = schedules_.find(r.schedule_id);
+  if (sched == schedules_.end()) return;
+  for (const auto& id : r.seat_ids) {
+    auto it = sched->second.find(id);
+    if (it != sched->second.end() && it->second.holder == reservation_id) {
+      it->second.holder.clear();
+      --live_seats_;
+    }
+  }
+}
+
 void Checker::release(const events::HoldReleased& e, Res to) {
   Reservation* r = find_reservation(e.reservation_id);
   if (r == nullptr) return;
   if (r->state != Res::kPending) violate(1, "released a reservation that was not pending");
-  for (const auto& key : r->seat_keys) {
-    auto it = seat_holder_.find(key);
-    if (it != seat_holder_.end() && it->second == e.reservation_id) seat_holder_.erase(it);
-  }
+  free_seats(e.reservation_id, *r);
   r->state = to;
 }
 
@@ -166,10 +188,7 @@ void Checker::on(const events::ReservationRefunded& e, int64_t) {
   Reservation* r = find_reservation(e.reservation_id);
   if (r == nullptr) return;
   if (r->state != Res::kConfirmed) violate(3, "refund of a reservation that was not confirmed");
-  for (const auto& key : r->seat_keys) {
-    auto it = seat_holder_.find(key);
-    if (it != seat_holder_.end() && it->second == e.reservation_id) seat_holder_.erase(it);
-  }
+  free_seats(e.reservation_id, *r);
   r->state = Res::kRefunded;
   if (e.amount != r->total) violate(2, "refund amount differs from the reservation total");
   move_money(e.user_id, e.amount, e.balance_after);

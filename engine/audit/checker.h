@@ -33,6 +33,7 @@ struct Violation {
 };
 
 struct CheckerConfig {
+  // Used until the log's first LimitsConfigured event says otherwise.
   int64_t active_tokens_max = 1000;
   size_t violations_kept_max = 1000;  // the rest are only counted
 };
@@ -49,15 +50,20 @@ class Checker {
   uint64_t violation_count() const { return violation_count_; }
   uint64_t events_checked() const { return next_offset_; }
   size_t users() const { return balances_.size(); }
-  size_t live_seats() const { return seat_holder_.size(); }
+  size_t live_seats() const { return live_seats_; }
   int64_t total_balance() const;
 
  private:
   enum class Res { kPending, kConfirmed, kExpired, kCancelled, kRefunded };
+  struct Seat {
+    int64_t price = 0;
+    std::string holder;  // live reservation id, empty when free
+  };
+  using ScheduleSeats = std::unordered_map<std::string, Seat>;  // seat id -> seat
   struct Reservation {
     std::string user_id;
     std::string schedule_id;
-    std::vector<std::string> seat_keys;
+    std::vector<std::string> seat_ids;
     int64_t total = 0;
     int64_t expires_at = 0;
     Res state = Res::kPending;
@@ -76,6 +82,8 @@ class Checker {
   void on(const events::PaymentCompleted& e, int64_t t);
   void on(const events::ReservationRefunded& e, int64_t t);
   void on(const events::BalanceCharged& e, int64_t t);
+  void on(const events::LimitsConfigured& e, int64_t t);
+  void free_seats(const std::string& reservation_id, const Reservation& r);
   void release(const events::HoldReleased& e, Res to);
   void move_money(const std::string& user, int64_t delta, int64_t claimed_after);
   Reservation* find_reservation(const std::string& id);
@@ -89,8 +97,8 @@ class Checker {
   uint64_t violation_count_ = 0;
 
   std::unordered_map<std::string, int64_t> balances_;        // recomputed from money events
-  std::unordered_map<std::string, int64_t> seat_price_;      // "schedule/seat" -> price
-  std::unordered_map<std::string, std::string> seat_holder_; // "schedule/seat" -> reservation
+  std::unordered_map<std::string, ScheduleSeats> schedules_;  // schedule id -> its seats
+  size_t live_seats_ = 0;
   std::unordered_map<std::string, Reservation> reservations_;
   std::unordered_map<std::string, Tok> tokens_;
   std::unordered_map<std::string, std::string> live_token_;  // user -> token

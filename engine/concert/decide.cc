@@ -14,7 +14,9 @@ DomainError error(ErrorCode code, std::string message) { return {code, std::move
 // TOKEN_EXPIRED, then token state, then a body userId that is not the token's).
 std::optional<DomainError> check_token(const State& s, const std::string& token, bool need_active,
                                        const std::optional<std::string>& claimed_user) {
-  const Token& t = s.tokens.at(token);  // actor_of proved it exists
+  auto it = s.tokens.find(token);  // the writer resolved it already; decide stands alone too
+  if (it == s.tokens.end()) return error(ErrorCode::INVALID_TOKEN, "unknown queue token");
+  const Token& t = it->second;
   if (t.state == TokenState::kExpired) return error(ErrorCode::TOKEN_EXPIRED, "token has expired");
   if (need_active && t.state != TokenState::kActive) {
     return error(ErrorCode::TOKEN_NOT_ACTIVE, "token is still waiting in the queue");

@@ -4,6 +4,15 @@
 
 namespace reservoir::concert {
 
+void Module::start(int64_t now, std::vector<EventEnvelope>& out) {
+  if (state_.recorded_limits == limits_) return;
+  const events::ConcertEvent e = events::LimitsConfigured{
+      limits_.hold_ttl_ms, limits_.token_ttl_ms, limits_.active_tokens_max,
+      limits_.seats_per_user_max};
+  state_.apply(e);
+  out.push_back(Catalog::encode(e, now));
+}
+
 void Module::advance_clock(int64_t now, std::vector<EventEnvelope>& out) {
   while (auto event = next_clock_event(state_, now, limits_)) {
     state_.apply(*event);

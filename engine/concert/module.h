@@ -29,6 +29,10 @@ class Module {
     return actor_of(state_, command);
   }
 
+  // At start-up: records the limits in the log when they differ from the
+  // last recorded ones (auditors check against what was in force).
+  void start(int64_t now, std::vector<EventEnvelope>& out);
+
   // Applies and encodes every clock event due at `now`.
   void advance_clock(int64_t now, std::vector<EventEnvelope>& out);
 

@@ -95,9 +95,11 @@ struct SnapState {
   std::vector<SnapReservation> reservations;
   std::vector<SnapToken> tokens;
   int64_t active_tokens = 0, next_seq = 1, admitted_seq = 0;
+  std::vector<int64_t> limits;  // hold, token ttl, active max, seats max
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("format", s.format);
+    f("limits", s.limits);
     f("users", s.users);
     f("concertIds", s.concert_ids);
     f("waiting", s.waiting);
@@ -147,6 +149,8 @@ SnapState to_snap(const State& s) {
   out.active_tokens = s.active_tokens;
   out.next_seq = s.next_seq;
   out.admitted_seq = s.admitted_seq;
+  const Limits& l = s.recorded_limits;
+  out.limits = {l.hold_ttl_ms, l.token_ttl_ms, l.active_tokens_max, l.seats_per_user_max};
   return out;
 }
 
@@ -183,6 +187,7 @@ void from_snap(SnapState& in, State& s) {
   s.active_tokens = in.active_tokens;
   s.next_seq = in.next_seq;
   s.admitted_seq = in.admitted_seq;
+  if (in.limits.size() == 4) s.recorded_limits = {in.limits[0], in.limits[1], in.limits[2], in.limits[3]};
 }
 
 }  // namespace

@@ -125,4 +125,8 @@ void State::on(const events::BalanceCharged& e) {
   u.balance = e.balance_after;
 }
 
+void State::on(const events::LimitsConfigured& e) {
+  recorded_limits = {e.hold_ttl_ms, e.token_ttl_ms, e.active_tokens_max, e.seats_per_user_max};
+}
+
 }  // namespace reservoir::concert

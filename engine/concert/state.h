@@ -26,6 +26,7 @@ struct Limits {
   int64_t token_ttl_ms = 10 * 60 * 1000;
   int64_t active_tokens_max = 1000;
   int64_t seats_per_user_max = 4;  // per schedule, pending + confirmed
+  bool operator==(const Limits&) const = default;
 };
 
 inline constexpr int64_t kBalanceMax = 1'000'000'000'000;  // KRW, SPEC invariant 2
@@ -88,6 +89,7 @@ class State {
   int64_t active_tokens = 0;
   int64_t next_seq = 1;
   int64_t admitted_seq = 0;               // highest seq ever ACTIVE
+  Limits recorded_limits{0, 0, 0, 0};     // as the last LimitsConfigured said
 
  private:
   void on(const events::UserRegistered& e);
@@ -101,6 +103,7 @@ class State {
   void on(const events::PaymentCompleted& e);
   void on(const events::ReservationRefunded& e);
   void on(const events::BalanceCharged& e);
+  void on(const events::LimitsConfigured& e);
   void release(const events::HoldReleased& e, ReservationState to);
   void set_holder(const std::string& schedule_id, const std::vector<events::SeatRef>& seats,
                   const std::string& holder);

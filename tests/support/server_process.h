@@ -133,6 +133,8 @@ inline void ignore_sigpipe() {
   ::dup2(e, 2);
   ::syscall(SYS_close_range, 3U, ~0U, 0U);  // no test sockets leak into the server
   ::execv(argv[0], argv.data());
+  static constexpr char kMessage[] = "server_process.h: cannot exec " RESERVOIR_BIN "\n";
+  [[maybe_unused]] const ssize_t w = ::write(2, kMessage, sizeof kMessage - 1);
   ::_exit(127);
 }
 

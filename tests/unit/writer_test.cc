@@ -406,6 +406,8 @@ TEST_CASE("writer: two concurrent requests with one key execute once") {
     REQUIRE(h.wait_queue_depth(2));
     h.log.open_gate();
     for (auto& t : threads) t.join();
+    blocker.join();
+    CHECK(blocked.body == balance_body("u9", 1));
     CHECK(a.body == balance_body("u1", 100));
     CHECK(a == b);
     CHECK(logged<ev::BalanceCharged>(h.log).size() == 2);  // u9's and one of u1's

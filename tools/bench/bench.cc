@@ -17,7 +17,7 @@
 namespace reservoir::tools::bench {
 namespace {
 
-constexpr int kCeilingSpareThreads = 8;  // beyond one per connection: probes, stragglers
+constexpr int kCeilingSpareThreads = 8;       // beyond one per connection: probes, stragglers
 constexpr double kDurableRatioTarget = 0.80;  // SPEC §4, durable commands
 constexpr double kQueryRatioTarget = 0.90;    // SPEC §4, queries
 
@@ -57,9 +57,11 @@ void declare(Flags& f, BenchOptions& o, RawFlags& raw) {
   f.add_string("warmup", &raw.warmup, "time loaded but not measured, before it (0s: none)");
   f.add_int("rate", &o.rate, 0, kRateMax,
             "requests/s in total, open loop, latency from the intended send (0: closed loop)");
-  f.add_int("users", &o.users, 1, kUsersMax, "users created (each connection owns users/connections)");
+  f.add_int("users", &o.users, 1, kUsersMax,
+            "users created (each connection owns users/connections)");
   f.add_int("schedules", &o.schedules, 1, kSchedulesMax, "schedules created");
-  f.add_int("seats-per-schedule", &o.seats_per_schedule, 1, kSeatsPerScheduleMax, "seats per schedule");
+  f.add_int("seats-per-schedule", &o.seats_per_schedule, 1, kSeatsPerScheduleMax,
+            "seats per schedule");
   f.add_int("seed", &o.seed, 0, INT64_MAX, "seed of the random picks");
   f.add_bool("json", &o.json, "print the report as one JSON object too");
   f.add_bool("compare", &o.compare, "run the ceiling first and print the scenario's ratio to it");

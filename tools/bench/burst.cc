@@ -6,10 +6,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,11 +26,14 @@
 namespace reservoir::tools::bench {
 namespace {
 
-constexpr int kThreadsMax = 4;            // enough to open thousands of sockets in ms
-constexpr int64_t kTimeoutMs = 30'000;    // a connection not answered by then counts as timed out
-constexpr int64_t kStallMs = 1000;        // a SYN retransmission takes 1 s: that is a stall
-constexpr int kFdsSpare = 64;             // stdio, epoll, the odd library descriptor
+constexpr int kThreadsMax = 4;          // enough to open thousands of sockets in ms
+constexpr int64_t kTimeoutMs = 30'000;  // a connection not answered by then counts as timed out
+constexpr int64_t kStallMs = 1000;      // a SYN retransmission takes 1 s: that is a stall
+constexpr int kFdsSpare = 64;           // stdio, epoll, the odd library descriptor
 constexpr size_t kAnswerBytesMax = 64 * 1024;
+constexpr int kEventsMax = 256;  // per epoll_wait
+constexpr size_t kOpensPerPoll = 32;
+constexpr int kPollWaitMs = 100;
 
 struct Conn {
   int fd = -1;
@@ -79,11 +82,16 @@ void finish(BurstStats& st, Conn& c, int err, int64_t now) {
   } else {
     const char* name = err == ENODATA ? "EOF_BEFORE_ANSWER" : strerrorname_np(err);
     st.outcomes.record(0, name != nullptr ? name : "errno", Verdict::kError);
-    if (err == ECONNREFUSED) ++st.refused;
-    else if (err == ECONNRESET || err == EPIPE) ++st.reset;
-    else if (err == ETIMEDOUT) ++st.timed_out;
-    else if (err == ENODATA) ++st.closed_early;  // our marker: EOF before a whole answer
-    else ++st.other;
+    if (err == ECONNREFUSED)
+      ++st.refused;
+    else if (err == ECONNRESET || err == EPIPE)
+      ++st.reset;
+    else if (err == ETIMEDOUT)
+      ++st.timed_out;
+    else if (err == ENODATA)
+      ++st.closed_early;  // our marker: EOF before a whole answer
+    else
+      ++st.other;
   }
   st.last_ns = std::max(st.last_ns, now);
 }
@@ -164,17 +172,23 @@ void burst_thread(const Target& t, std::latch& go, std::vector<Conn>& conns, Bur
   const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   go.arrive_and_wait();  // every thread starts connecting at the same moment
   size_t pending = 0;
-  for (auto& c : conns) pending += open_one(st, c, t, epoll_fd);
-  const int64_t deadline = st.first_ns + kTimeoutMs * 1'000'000;
-  epoll_event events[256];
-  while (pending > 0 && now_ns() < deadline) {
-    const int n = epoll_wait(epoll_fd, events, 256, 100);
+  epoll_event events[kEventsMax];
+  auto poll = [&](int timeout_ms) {
+    const int n = epoll_wait(epoll_fd, events, kEventsMax, timeout_ms);
     for (int i = 0; i < n; ++i) {
       Conn& c = *static_cast<Conn*>(events[i].data.ptr);
       on_event(st, c, events[i].events, epoll_fd, t.request);
       if (c.fd < 0) --pending;
     }
+  };
+  for (size_t i = 0; i < conns.size(); ++i) {
+    pending += open_one(st, conns[i], t, epoll_fd);
+    // Take what is ready now and then, so an early connection's time is not
+    // inflated by this thread still opening the later ones.
+    if (i % kOpensPerPoll == kOpensPerPoll - 1) poll(0);
   }
+  const int64_t deadline = st.first_ns + kTimeoutMs * 1'000'000;
+  while (pending > 0 && now_ns() < deadline) poll(kPollWaitMs);
   for (auto& c : conns) {
     if (c.fd >= 0) finish(st, c, ETIMEDOUT, now_ns());
   }
@@ -280,7 +294,8 @@ bool run_burst(const BenchOptions& o, Report& report, std::string& error) {
   if (!raise_fd_limit(o.connections + kFdsSpare, error)) return false;
   const int threads = static_cast<int>(std::min<int64_t>(kThreadsMax, o.connections));
   std::vector<std::vector<Conn>> conns(static_cast<size_t>(threads));
-  for (int64_t i = 0; i < o.connections; ++i) conns[static_cast<size_t>(i % threads)].emplace_back();
+  for (int64_t i = 0; i < o.connections; ++i)
+    conns[static_cast<size_t>(i % threads)].emplace_back();
   std::vector<BurstStats> stats(static_cast<size_t>(threads));
   std::latch go(threads);
   std::vector<std::thread> workers;

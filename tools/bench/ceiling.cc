@@ -43,7 +43,9 @@ CeilingServer::CeilingServer(int worker_threads) : impl_(std::make_unique<Impl>(
   s.Delete(".*", answer);
 }
 
-CeilingServer::~CeilingServer() { stop(); }
+CeilingServer::~CeilingServer() {
+  stop();
+}
 
 bool CeilingServer::start(std::string& error) {
   port_ = impl_->bind_to_any_port("127.0.0.1");

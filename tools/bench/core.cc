@@ -121,7 +121,8 @@ bool Core::cycle() {
   // Consecutive cycles walk the schedules, then the seats: every seat is
   // free again (refunded) when its turn comes back.
   const auto& schedule = schedule_ids_[k % static_cast<uint64_t>(schedules_)];
-  const auto& seat = seat_ids_[(k / static_cast<uint64_t>(schedules_)) % static_cast<uint64_t>(seats_)];
+  const auto& seat =
+      seat_ids_[(k / static_cast<uint64_t>(schedules_)) % static_cast<uint64_t>(seats_)];
   Reply r = execute(issue_[user]);
   if (refused_by(r)) return false;
   std::string token = std::get<concert::TokenReply>(r).token;
@@ -218,7 +219,8 @@ bool run_core(const BenchOptions& o, Report& report, std::string& error) {
   report.add("state_tokens", static_cast<int64_t>(core.state().tokens.size()));
   report.add("state_reservations", static_cast<int64_t>(core.state().reservations.size()));
   if (core.refused > 0) {
-    error = "core: " + std::to_string(core.refused) + " commands refused, first: " + core.first_refusal;
+    error =
+        "core: " + std::to_string(core.refused) + " commands refused, first: " + core.first_refusal;
     return false;
   }
   return true;

@@ -9,7 +9,7 @@
 namespace reservoir::tools::bench {
 namespace {
 
-constexpr int64_t kHotSeats = 8;        // `hot`: everyone holds among these seats
+constexpr int64_t kHotSeats = 8;         // `hot`: everyone holds among these seats
 constexpr int64_t kChargeAmount = 1000;  // KRW per `charge` request
 
 std::string_view string_field(std::string_view body, std::string_view key) {
@@ -30,7 +30,9 @@ int64_t int_field(std::string_view body, std::string_view key) {
 }
 
 // Retrying is right when the server never judged the request.
-bool unjudged(int status) { return status == 0 || status == 503; }
+bool unjudged(int status) {
+  return status == 0 || status == 503;
+}
 
 // The users a worker owns, each with the queue token it holds (if any).
 class OwnedUsers {
@@ -63,8 +65,8 @@ void token_request(HttpRequest& r, const std::string& user) {
 void hold_request(HttpRequest& r, const std::string& token, const std::string& schedule,
                   int64_t seat) {
   post(r, "/api/v1/reservations", token);
-  r.body += "{\"concertScheduleId\":\"" + schedule + "\",\"seatId\":\"" + std::to_string(seat) +
-            "\"}";
+  r.body +=
+      "{\"concertScheduleId\":\"" + schedule + "\",\"seatId\":\"" + std::to_string(seat) + "\"}";
 }
 
 // Reads a token answer: true when the token is ACTIVE (stored either way).
@@ -85,7 +87,9 @@ class BookingFlow final : public Flow {
 
   void next(HttpRequest& r) override {
     switch (step_) {
-      case Step::kToken: token_request(r, users_.id()); break;
+      case Step::kToken:
+        token_request(r, users_.id());
+        break;
       case Step::kHold: {
         const int64_t seat = picker_.next();
         hold_request(r, users_.token(), catalog_.schedule_id(seat / catalog_.seats_per_schedule),
@@ -105,12 +109,15 @@ class BookingFlow final : public Flow {
 
   Judgement answer(int status, std::string_view code, std::string_view body) override {
     switch (step_) {
-      case Step::kToken: return on_token(status, body);
-      case Step::kHold: return on_hold(status, code, body);
+      case Step::kToken:
+        return on_token(status, body);
+      case Step::kHold:
+        return on_hold(status, code, body);
       case Step::kCharge:
         if (status == 200 || !unjudged(status)) step_ = Step::kPay;  // pay says if it was short
         return {status == 200 ? Verdict::kOk : Verdict::kError};
-      case Step::kPay: return on_pay(status);
+      case Step::kPay:
+        return on_pay(status);
     }
     return {};
   }
@@ -173,8 +180,8 @@ class ChargeFlow final : public Flow {
   explicit ChargeFlow(const FlowContext& c) : users_(c.catalog, c.worker, c.workers) {}
   void next(HttpRequest& r) override {
     post(r, "/api/v1/balance/charge", {});
-    r.body += "{\"userId\":\"" + users_.id() + "\",\"amount\":" + std::to_string(kChargeAmount) +
-              "}";
+    r.body +=
+        "{\"userId\":\"" + users_.id() + "\",\"amount\":" + std::to_string(kChargeAmount) + "}";
     users_.advance();
   }
   Judgement answer(int status, std::string_view, std::string_view) override {
@@ -208,8 +215,12 @@ class QueryFlow final : public Flow {
         r.path = "/api/v1/balance?userId=" + users_.id();
         users_.advance();
         break;
-      case 2: r.path = "/api/v1/concerts"; break;
-      default: r.path = "/api/v1/concerts/" + concert + "/schedules"; break;
+      case 2:
+        r.path = "/api/v1/concerts";
+        break;
+      default:
+        r.path = "/api/v1/concerts/" + concert + "/schedules";
+        break;
     }
   }
   Judgement answer(int status, std::string_view, std::string_view) override {

@@ -25,9 +25,9 @@ class LatencyHistogram {
   int64_t percentile_us(double percent) const;
 
  private:
-  static constexpr int kExactBits = 7;                    // 0..127 us are exact
+  static constexpr int kExactBits = 7;                       // 0..127 us are exact
   static constexpr int kSubBuckets = 1 << (kExactBits - 1);  // 64 per power of two
-  static constexpr int kValueBits = 32;  // ~71 minutes, far above any timeout
+  static constexpr int kValueBits = 32;                      // ~71 minutes, far above any timeout
   static constexpr int kBuckets = (1 << kExactBits) + (kValueBits - kExactBits) * kSubBuckets;
   static int index_of(uint64_t us);
   static int64_t upper_edge(int index);

@@ -12,9 +12,12 @@ namespace reservoir::tools::bench {
 
 const char* verdict_name(Verdict v) {
   switch (v) {
-    case Verdict::kOk: return "ok";
-    case Verdict::kExpected: return "expected";
-    case Verdict::kError: return "error";
+    case Verdict::kOk:
+      return "ok";
+    case Verdict::kExpected:
+      return "expected";
+    case Verdict::kError:
+      return "error";
   }
   return "error";
 }
@@ -63,6 +66,7 @@ void WorkerStats::merge(const WorkerStats& other) {
   expected += other.expected;
   errors += other.errors;
   bookings += other.bookings;
+  unsent += other.unsent;
 }
 
 const Report::Value* Report::find(std::string_view name) const {
@@ -121,10 +125,10 @@ std::string Report::text(const std::string& indent) const {
            verdict_name(e.verdict) + "\n";
   }
   for (const auto& [name, h] : latencies_) {
-    out += indent + padded(name + " (ms)", 22) + " p50 " + ms_text(h.percentile_us(50)) +
-           "  p90 " + ms_text(h.percentile_us(90)) + "  p99 " + ms_text(h.percentile_us(99)) +
-           "  p99.9 " + ms_text(h.percentile_us(99.9)) + "  max " + ms_text(h.max_us()) +
-           "  (n " + std::to_string(h.count()) + ")\n";
+    out += indent + padded(name + " (ms)", 22) + " p50 " + ms_text(h.percentile_us(50)) + "  p90 " +
+           ms_text(h.percentile_us(90)) + "  p99 " + ms_text(h.percentile_us(99)) + "  p99.9 " +
+           ms_text(h.percentile_us(99.9)) + "  max " + ms_text(h.max_us()) + "  (n " +
+           std::to_string(h.count()) + ")\n";
   }
   for (const auto& [name, child] : children_) {
     out += indent + name + ":\n" + child.text(indent + "  ");

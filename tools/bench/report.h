@@ -48,6 +48,7 @@ struct WorkerStats {
   OutcomeTable outcomes;
   uint64_t requests = 0, ok = 0, expected = 0, errors = 0;
   uint64_t bookings = 0;  // `booking`: payments completed
+  uint64_t unsent = 0;    // open loop: requests due in the run but not sent by its end
 
   void record(int64_t latency_us, int status, std::string_view code, Verdict verdict);
   void merge(const WorkerStats& other);
@@ -57,11 +58,17 @@ class Report {
  public:
   using Value = std::variant<int64_t, double, std::string>;
 
-  void add(std::string name, Value value) { fields_.emplace_back(std::move(name), std::move(value)); }
-  void add_latency(std::string name, const LatencyHistogram& h) { latencies_.emplace_back(std::move(name), h); }
+  void add(std::string name, Value value) {
+    fields_.emplace_back(std::move(name), std::move(value));
+  }
+  void add_latency(std::string name, const LatencyHistogram& h) {
+    latencies_.emplace_back(std::move(name), h);
+  }
   void set_outcomes(const OutcomeTable& outcomes) { outcomes_ = outcomes; }
   // A nested report (`--compare` prints the ceiling run inside the result).
-  void add_child(std::string name, Report child) { children_.emplace_back(std::move(name), std::move(child)); }
+  void add_child(std::string name, Report child) {
+    children_.emplace_back(std::move(name), std::move(child));
+  }
 
   const Value* find(std::string_view name) const;
   std::string text(const std::string& indent = "") const;

@@ -14,9 +14,10 @@ namespace reservoir::tools::bench {
 namespace {
 
 constexpr int64_t kConcertBodyBytesMax = 48 * 1024;  // under the server's 64 KiB body limit
-constexpr int64_t kSeatJsonBytes = 48;               // {"seatId":"1000","number":1000,"price":1000},
+constexpr int64_t kSeatJsonBytes = 48;  // {"seatId":"1000","number":1000,"price":1000},
 constexpr int64_t kSchedulesPerConcertMax = 10;
-constexpr int64_t kStartsAheadMs = 30LL * 24 * 3600 * 1000;  // a month: no hold meets SCHEDULE_CLOSED
+constexpr int64_t kStartsAheadMs =
+    30LL * 24 * 3600 * 1000;  // a month: no hold meets SCHEDULE_CLOSED
 
 std::string concert_body(const Catalog& catalog, int64_t concert) {
   const int64_t first = concert * catalog.schedules_per_concert;
