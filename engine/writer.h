@@ -101,11 +101,19 @@ class Writer {
   WriterStats stats() const;
 
  private:
+  // One per calling thread (thread_local), so a finished batch wakes exactly
+  // its own callers. The writer signals while holding `mu`: the caller
+  // cannot return (and free its Pending) before the writer has let go.
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+  };
   struct Pending {
     Command command;
     std::optional<IdempotencyRequest> idem;
     Rendered answer;
-    bool done = false;  // guarded by done_mu_
+    Waiter* waiter = nullptr;
+    bool done = false;  // guarded by waiter->mu
   };
 
   void run();
@@ -145,8 +153,6 @@ class Writer {
   bool running_snapshots_ = false;
   uint64_t last_snapshot_offset_ = 0;
   int64_t last_snapshot_ms_ = 0;
-  std::mutex done_mu_;
-  std::condition_variable done_cv_;
   std::atomic<uint64_t> acked_{0};
   std::atomic<uint64_t> commands_{0}, batches_{0}, events_{0}, overloaded_{0}, failures_{0};
 };
@@ -294,7 +300,8 @@ void Writer<Module>::stop() {
 
 template <class Module>
 Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyRequest> idem) {
-  Pending p{std::move(command), std::move(idem), {}, false};
+  thread_local Waiter waiter;
+  Pending p{std::move(command), std::move(idem), {}, &waiter, false};
   {
     std::lock_guard lock(mu_);
     if (stopping_ || !running_) return error(ErrorCode::UNAVAILABLE, "the engine is stopping");
@@ -305,10 +312,8 @@ Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyReque
     queue_.push_back(&p);
   }
   cv_.notify_one();
-  // The writer sets `done` under done_mu_ and never touches `p` after
-  // unlocking, so `p` may live on this stack.
-  std::unique_lock lock(done_mu_);
-  done_cv_.wait(lock, [&] { return p.done; });
+  std::unique_lock lock(waiter.mu);
+  waiter.cv.wait(lock, [&] { return p.done; });
   return std::move(p.answer);
 }
 
@@ -381,11 +386,11 @@ void Writer<Module>::process(std::vector<Pending*>& batch) {
   acked_.store(log_.end_offset(), std::memory_order_release);
   commands_.fetch_add(batch.size(), std::memory_order_relaxed);
   batches_.fetch_add(1, std::memory_order_relaxed);
-  {
-    std::lock_guard lock(done_mu_);
-    for (Pending* p : batch) p->done = true;
+  for (Pending* p : batch) {
+    std::lock_guard lock(p->waiter->mu);
+    p->done = true;
+    p->waiter->cv.notify_one();
   }
-  done_cv_.notify_all();
   maybe_snapshot(now);  // after answering: encoding a large state takes a while
 }
 
