@@ -1,6 +1,10 @@
 #include "api/http_server.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -39,11 +43,90 @@ std::string error_message(int status) {
   }
 }
 
+// httplib reads a body only for POST, PUT, PATCH and DELETE; for any other
+// method the body's bytes would be parsed as the next request on the
+// connection (request smuggling).
+bool has_unread_body(const httplib::Request& req) {
+  const bool reads_body = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+                          req.method == "DELETE";
+  if (reads_body) return false;
+  if (req.has_header("Transfer-Encoding")) return true;
+  return req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0";
+}
+
+std::string peer_text(const sockaddr_storage& a) {
+  char host[INET6_ADDRSTRLEN] = {0};
+  int port = 0;
+  if (a.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&a);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    port = ntohs(in->sin_port);
+  } else if (a.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    port = ntohs(in6->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+// The socket `req` arrived on. httplib does not expose it, so it is found by
+// its peer address (a rare path: only requests with a body httplib will not read).
+int find_socket(const httplib::Request& req) {
+  const std::string peer = req.remote_addr + ":" + std::to_string(req.remote_port);
+  int found = -1;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  while (dirent* entry = readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (fd > 2 && getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+        peer_text(addr) == peer) {
+      found = fd;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+// Answers on the socket itself and closes it gracefully (a lingering
+// close): the answer, then FIN, then whatever the client still sends is
+// read and dropped for up to `kLingerMs`, so the close sends no RST that
+// could destroy the answer. httplib's own later write then fails and it
+// drops the connection; the unread body is never parsed as a request.
+constexpr int kLingerMs = 1000;
+constexpr size_t kLingerBytesMax = size_t{1} << 20;
+
+void answer_and_close(const httplib::Request& req, const Rendered& r) {
+  const int fd = find_socket(req);
+  if (fd < 0) return;
+  std::string out = "HTTP/1.1 " + std::to_string(r.status) + (r.status == 200 ? " OK" : " Error") +
+                    "\r\nContent-Type: application/json\r\nContent-Length: " +
+                    std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n" + r.body;
+  for (size_t done = 0; done < out.size();) {
+    const ssize_t n = ::send(fd, out.data() + done, out.size() - done, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::shutdown(fd, SHUT_WR);
+  char sink[4096];
+  size_t drained = 0;
+  pollfd pfd{fd, POLLIN, 0};
+  while (drained < kLingerBytesMax && ::poll(&pfd, 1, kLingerMs) > 0) {
+    const ssize_t n = ::recv(fd, sink, sizeof sink, 0);
+    if (n <= 0) break;
+    drained += static_cast<size_t>(n);
+  }
+  ::shutdown(fd, SHUT_RD);
+}
+
 // Answers httplib produced itself (413, a bad request line) get the envelope.
 httplib::Server::HandlerResponse render_library_error(const httplib::Request&,
                                                       httplib::Response& res) {
   if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
   ErrorCode code = ErrorCode::INVALID_REQUEST;
+  if (res.status == 404) code = ErrorCode::NOT_FOUND;
+  if (res.status == 405) code = ErrorCode::METHOD_NOT_ALLOWED;
   if (res.status == 413) code = ErrorCode::PAYLOAD_TOO_LARGE;
   if (res.status >= 500) code = ErrorCode::INTERNAL;
   const int status = res.status;
@@ -67,6 +150,11 @@ HttpServer::HttpServer(Service& service, HttpConfig config)
   // body reading (which refuses a PUT without Content-Length with a bare 400);
   // requests with a body are answered once httplib has read it.
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (has_unread_body(req)) {  // answer it, then read nothing more from that connection
+      answer_and_close(req, service_.handle(to_request(req)));
+      res.status = 400;
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
@@ -79,6 +167,7 @@ HttpServer::HttpServer(Service& service, HttpConfig config)
   s.Put(".*", handler);
   s.Patch(".*", handler);
   s.Delete(".*", handler);
+  s.Options(".*", handler);
   s.set_error_handler(httplib::Server::HandlerWithResponse(render_library_error));
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     send(res, render_error(ErrorCode::INTERNAL, "internal error"));
@@ -87,7 +176,7 @@ HttpServer::HttpServer(Service& service, HttpConfig config)
 
 HttpServer::~HttpServer() = default;
 
-void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
+Request HttpServer::to_request(const httplib::Request& req) {
   Request r;
   r.method = req.method;
   r.path = req.path;
@@ -97,7 +186,11 @@ void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
   r.queue_token = header(req, "Queue-Token");
   r.idempotency_key = header(req, "Idempotency-Key");
   r.admin_key = header(req, "Admin-Key");
-  send(res, service_.handle(r), req.path == "/metrics");
+  return r;
+}
+
+void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
+  send(res, service_.handle(to_request(req)), req.path == "/metrics");
 }
 
 bool HttpServer::bind(std::string* error) {

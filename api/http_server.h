@@ -45,6 +45,7 @@ class HttpServer {
  private:
   class Impl;
   void handle(const httplib::Request& req, httplib::Response& res);
+  static Request to_request(const httplib::Request& req);
   std::unique_ptr<Impl> impl_;
   Service& service_;
   HttpConfig config_;

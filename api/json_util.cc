@@ -147,7 +147,7 @@ bool top_level_number_too_big(std::string_view body, const char* key) {
   handler.key = key;
   rapidjson::Reader reader;
   rapidjson::MemoryStream ms(body.data(), body.size());
-  reader.Parse(ms, handler);
+  reader.Parse<rapidjson::kParseIterativeFlag>(ms, handler);  // no recursion on hostile nesting
   return reader.GetParseErrorCode() == rapidjson::kParseErrorNumberTooBig && handler.at_key;
 }
 

@@ -325,8 +325,9 @@ void Writer<Module>::run() {
       std::unique_lock lock(mu_);
       const int64_t due = module_.next_due_ms();
       const int64_t now = clock_.now_ms();
-      const int64_t sleep_ms = std::clamp<int64_t>(due == INT64_MIN ? 0 : due - now + 1, 0,
-                                                   config_.idle_wake_ms);
+      int64_t sleep_ms = config_.idle_wake_ms;  // nothing due: wake now and then anyway
+      if (due == INT64_MIN || due <= now) sleep_ms = 0;
+      else if (due - now < sleep_ms) sleep_ms = due - now + 1;
       cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms),
                    [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty() && stopping_) return;
@@ -380,8 +381,10 @@ void Writer<Module>::process(std::vector<Pending*>& batch) {
       for (Pending* p : batch) p->answer = error(ErrorCode::UNAVAILABLE, "event log unavailable");
       Status r = recover();
       if (!r.ok()) std::fprintf(stderr, "reservoir: recovery failed: %s\n", r.ToString().c_str());
+      starting_ = true;  // what module_.start() wrote may have been lost with the batch
+    } else {
+      events_.fetch_add(out.size(), std::memory_order_relaxed);
     }
-    events_.fetch_add(out.size(), std::memory_order_relaxed);
   }
   acked_.store(log_.end_offset(), std::memory_order_release);
   commands_.fetch_add(batch.size(), std::memory_order_relaxed);

@@ -115,7 +115,8 @@ void check_serving(Api& api, Lane& lane) {
   CHECK(api.payments(lane.user).ok());
   CHECK(api.reservations(lane.user).ok());
   const std::string tok = api.active_token("alice");
-  const std::string rid = api.hold_ok(tok, kSchedule1, {"A" + std::to_string(lane.next_amount % 10 + 1)});
+  const std::string rid =
+      api.hold_ok(tok, kSchedule1, {"A" + std::to_string(lane.next_amount % 10 + 1)});
   Reply pay = api.pay(tok, rid);
   CHECK_MESSAGE(pay.ok(), pay.text());
   Reply refund = api.cancel(api.active_token("alice"), rid);
@@ -127,7 +128,8 @@ class Fleet {
   explicit Fleet(ServerProcess& server) : server_(server) {
     Api api(server_);
     lanes_.resize(kChargers);
-    for (int i = 0; i < kChargers; ++i) lanes_[static_cast<size_t>(i)].user = "charger-" + std::to_string(i);
+    for (int i = 0; i < kChargers; ++i)
+      lanes_[static_cast<size_t>(i)].user = "charger-" + std::to_string(i);
     for (const auto& lane : lanes_) create_users(api, kAdmin, {lane.user});
   }
 
@@ -177,7 +179,9 @@ class Fleet {
   std::vector<Lane> lanes_;
 };
 
-ServerOptions crash_options() { return ServerOptions().admin(kAdmin).with({"--max-seats", "8"}); }
+ServerOptions crash_options() {
+  return ServerOptions().admin(kAdmin).with({"--max-seats", "8"});
+}
 
 TEST_CASE("crash: kill -9 at three moments of a load loses no acknowledged command") {
   ServerProcess server(crash_options());

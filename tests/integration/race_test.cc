@@ -97,7 +97,8 @@ TEST_CASE("race: overlapping multi-seat holds never share a seat") {
   for (const auto& u : users) tokens.push_back(api.active_token(u));
   const std::vector<std::string> seats = {"B1", "B2", "B3", "B4", "B5", "B6"};
   auto pair_of = [&](int i) -> std::vector<std::string> {
-    return {seats[static_cast<size_t>(i % 6)], seats[static_cast<size_t>((i + 1 + i / 6) % 6)]};
+    return {seats[static_cast<size_t>(i % 6)],
+            seats[static_cast<size_t>((i + 1 + (i / 6) % 5) % 6)]};
   };
   auto replies = race(server, 32, [&](int i, Api& mine) {
     return mine.hold(tokens[static_cast<size_t>(i)], kSchedule1, pair_of(i));
@@ -109,7 +110,8 @@ TEST_CASE("race: overlapping multi-seat holds never share a seat") {
       CHECK_MESSAGE(r.code() == "SEAT_UNAVAILABLE", r.text());
       continue;
     }
-    for (const auto& s : pair_of(i)) CHECK_MESSAGE(taken.insert(s).second, "seat held twice: " << s);
+    for (const auto& s : pair_of(i))
+      CHECK_MESSAGE(taken.insert(s).second, "seat held twice: " << s);
   }
   CHECK(!taken.empty());
   for (const auto& s : seats) {
@@ -177,6 +179,93 @@ TEST_CASE("race: 16 concurrent charges with one Idempotency-Key execute once") {
   }
   CHECK(num(replies[0].data(), "balance") == 500777);
   CHECK(api.balance_of("bob") == 500777);
+}
+
+TEST_CASE("race: one key, two different bodies at once: one executes, the other is 422") {
+  ServerProcess server(race_options());
+  Api api(server);
+  auto replies = race(server, 16, [&](int i, Api& mine) {
+    return mine.charge("carol", i % 2 == 0 ? 100 : 200, "contested");
+  });
+  int executed = 0;
+  std::string first_body;
+  for (const auto& r : replies) {
+    if (r.status == 422) {
+      CHECK(r.code() == "IDEMPOTENCY_KEY_REUSED");
+      continue;
+    }
+    CHECK_MESSAGE(r.ok(), r.text());
+    if (first_body.empty()) first_body = r.body;
+    CHECK(r.body == first_body);  // every 200 is the one execution's answer
+    ++executed;
+  }
+  REQUIRE(executed >= 1);
+  const int64_t balance = api.balance_of("carol");
+  CHECK(balance == num(replies[0].ok() ? replies[0].data() : replies[1].data(), "balance"));
+  CHECK((balance == 500100 || balance == 500200));
+}
+
+TEST_CASE("race: 16 concurrent token requests of one user get one token") {
+  ServerProcess server(race_options());
+  auto replies = race(server, 16, [&](int, Api& mine) { return mine.token("alice"); });
+  std::set<std::string> tokens;
+  for (const auto& r : replies) {
+    CHECK_MESSAGE(r.ok(), r.text());
+    tokens.insert(str(r.data(), "token"));
+  }
+  CHECK(tokens.size() == 1);
+}
+
+TEST_CASE("race: 32 users ask for a token at once with --active-tokens 4") {
+  ServerProcess server(ServerOptions().admin(kAdmin).with({"--active-tokens", "4"}));
+  Api api(server);
+  const auto users = make_users(api, "queuer-", 32);
+  auto replies =
+      race(server, 32, [&](int i, Api& mine) { return mine.token(users[static_cast<size_t>(i)]); });
+  int active = 0;
+  std::set<int64_t> positions;
+  for (const auto& r : replies) {
+    REQUIRE_MESSAGE(r.ok(), r.text());
+    if (str(r.data(), "tokenStatus") == "ACTIVE") {
+      ++active;
+    } else {
+      CHECK(str(r.data(), "tokenStatus") == "WAITING");
+      positions.insert(num(r.data(), "position"));
+    }
+  }
+  CHECK(active == 4);
+  CHECK(positions.size() == 28);  // 1..28, each once
+  CHECK(*positions.begin() == 1);
+  CHECK(*positions.rbegin() == 28);
+}
+
+// With a command queue of 1, a burst is shed: whatever is refused is 503
+// OVERLOADED with Retry-After and never executed.
+TEST_CASE("race: a shed command is 503 OVERLOADED with Retry-After and not executed") {
+  ServerProcess server(race_options().with({"--queue-max", "1"}));
+  Api api(server);
+  std::vector<std::vector<std::pair<int64_t, Reply>>> per_thread(32);
+  race(server, 32, [&](int t, Api& mine) {
+    for (int k = 0; k < 10; ++k) {
+      const int64_t amount = t * 10 + k + 1;
+      per_thread[static_cast<size_t>(t)].emplace_back(amount, mine.charge("alice", amount));
+    }
+    return Reply{};
+  });
+  int64_t acked = 0;
+  for (const auto& replies : per_thread) {
+    for (const auto& [amount, r] : replies) {
+      if (r.ok()) {
+        acked += amount;
+        continue;
+      }
+      CHECK_MESSAGE(r.status == 503, r.text());
+      CHECK(r.code() == "OVERLOADED");
+      CHECK(!r.header("Retry-After").empty());
+    }
+  }
+  CHECK(acked > 0);
+  CHECK(api.balance_of("alice") == 500000 + acked);
 }
 
 }  // namespace

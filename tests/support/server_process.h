@@ -23,7 +23,8 @@
 // - shape_errors(value, spec) lists how a JSON object differs from a field
 //   spec (names and types, exactly); "" when it matches.
 // - RawHttp is a bare TCP connection for checks httplib's client would hide
-//   (it reconnects silently): does the server keep the connection open?
+//   (it reconnects silently): does the server keep the connection open, does
+//   it read a body that arrives in a later segment?
 // - eventually(pred, bound) polls pred until true or the bound passes.
 //
 // Thread safety: ServerProcess and the REQUIRE-ing helpers from the test
@@ -45,6 +46,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -53,9 +55,9 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -279,13 +281,19 @@ class ServerProcess {
   }
 
   // The port from "reservoir: listening on http://HOST:PORT (data DIR)".
+  static int listening_port(const std::string& out) {
+    const std::string kLine = "listening on http://";
+    const size_t at = out.find(kLine);
+    if (at == std::string::npos) return 0;
+    const size_t colon = out.find(':', at + kLine.size());
+    const size_t end = out.find_first_not_of("0123456789", colon + 1);
+    if (colon == std::string::npos || end == std::string::npos || end == colon + 1) return 0;
+    return std::stoi(out.substr(colon + 1, end - colon - 1));
+  }
   int wait_listening() {
-    static const std::regex kLine(R"(listening on http://[^:\s]+:(\d+))");
     const auto deadline = Clock::now() + kStartBound;
     for (;;) {
-      std::smatch m;
-      const std::string out = stdout_text();
-      if (std::regex_search(out, m, kLine)) return std::stoi(m[1]);
+      if (int port = listening_port(stdout_text()); port > 0) return port;
       if (auto st = detail::wait_exit(pid_, 0s)) {
         pid_ = -1;
         FAIL("reservoir serve exited with status " << *st << " before listening; stderr:\n"
@@ -324,7 +332,9 @@ inline std::unique_ptr<httplib::Client> make_client(int port) {
   return c;
 }
 
-inline std::unique_ptr<httplib::Client> ServerProcess::client() const { return make_client(port_); }
+inline std::unique_ptr<httplib::Client> ServerProcess::client() const {
+  return make_client(port_);
+}
 
 // ------------------------------------------------------------------ JSON ---
 
@@ -359,27 +369,67 @@ inline bool is_null(const rapidjson::Value& v, const char* key) {
 }
 
 enum class J {
-  kString, kInt, kTime, kDate, kArray, kObject, kNull, kIntOrNull, kStringOrNull, kTimeOrNull
+  kString,
+  kInt,
+  kTime,
+  kDate,
+  kArray,
+  kObject,
+  kNull,
+  kIntOrNull,
+  kStringOrNull,
+  kTimeOrNull
 };
 
+// Does `s` start with `pattern`, where '#' stands for a digit?
+inline bool starts_like(std::string_view s, std::string_view pattern) {
+  if (s.size() < pattern.size()) return false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const bool digit = s[i] >= '0' && s[i] <= '9';
+    if (pattern[i] == '#' ? !digit : s[i] != pattern[i]) return false;
+  }
+  return true;
+}
+
+// yyyy-mm-ddThh:mm:ss[.f{1,3}]Z
+inline bool is_time(std::string_view s) {
+  constexpr std::string_view kWhole = "####-##-##T##:##:##";
+  if (!starts_like(s, kWhole)) return false;
+  s.remove_prefix(kWhole.size());
+  if (starts_like(s, ".#")) {
+    size_t digits = s.find_first_not_of("0123456789", 1);
+    if (digits == std::string_view::npos || digits > 4) return false;
+    s.remove_prefix(digits);
+  }
+  return s == "Z";
+}
+
 inline bool is_time(const rapidjson::Value& v) {
-  static const std::regex kTime(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z)");
-  return v.IsString() && std::regex_match(v.GetString(), kTime);
+  return v.IsString() && is_time(std::string_view(v.GetString(), v.GetStringLength()));
 }
 
 inline bool has_type(const rapidjson::Value& v, J type) {
-  static const std::regex kDate(R"(\d{4}-\d{2}-\d{2})");
   switch (type) {
-    case J::kString: return v.IsString();
-    case J::kInt: return v.IsInt64();
-    case J::kTime: return is_time(v);
-    case J::kDate: return v.IsString() && std::regex_match(v.GetString(), kDate);
-    case J::kArray: return v.IsArray();
-    case J::kObject: return v.IsObject();
-    case J::kNull: return v.IsNull();
-    case J::kIntOrNull: return v.IsNull() || v.IsInt64();
-    case J::kStringOrNull: return v.IsNull() || v.IsString();
-    case J::kTimeOrNull: return v.IsNull() || is_time(v);
+    case J::kString:
+      return v.IsString();
+    case J::kInt:
+      return v.IsInt64();
+    case J::kTime:
+      return is_time(v);
+    case J::kDate:
+      return v.IsString() && v.GetStringLength() == 10 && starts_like(v.GetString(), "####-##-##");
+    case J::kArray:
+      return v.IsArray();
+    case J::kObject:
+      return v.IsObject();
+    case J::kNull:
+      return v.IsNull();
+    case J::kIntOrNull:
+      return v.IsNull() || v.IsInt64();
+    case J::kStringOrNull:
+      return v.IsNull() || v.IsString();
+    case J::kTimeOrNull:
+      return v.IsNull() || is_time(v);
   }
   return false;
 }
@@ -392,8 +442,10 @@ inline std::string shape_errors(const rapidjson::Value& v, const Shape& shape) {
   std::string errors;
   for (const auto& [name, type] : shape) {
     const auto* m = member(v, name);
-    if (!m) errors += std::string("missing '") + name + "'; ";
-    else if (!has_type(*m, type)) errors += std::string("bad type of '") + name + "'; ";
+    if (!m)
+      errors += std::string("missing '") + name + "'; ";
+    else if (!has_type(*m, type))
+      errors += std::string("bad type of '") + name + "'; ";
   }
   for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
     bool known = false;
@@ -458,7 +510,9 @@ struct Reply {
   std::string text() const { return std::to_string(status) + " " + body; }
 };
 
-inline std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+inline std::string quoted(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 inline std::string seats_json(const std::vector<std::string>& seats) {
   std::string out = "[";
@@ -512,10 +566,10 @@ class Api {
   }
   Reply hold(const std::string& token, const std::string& schedule,
              const std::vector<std::string>& seats, const std::string& key = "") {
-    return post("/api/v1/reservations",
-                "{\"concertScheduleId\":" + quoted(schedule) + ",\"seatIds\":" + seats_json(seats) +
-                    "}",
-                with_key({{"Queue-Token", token}}, key));
+    return post(
+        "/api/v1/reservations",
+        "{\"concertScheduleId\":" + quoted(schedule) + ",\"seatIds\":" + seats_json(seats) + "}",
+        with_key({{"Queue-Token", token}}, key));
   }
   Reply pay(const std::string& token, const std::string& reservation, const std::string& key = "") {
     return post("/api/v1/payments", "{\"reservationId\":" + quoted(reservation) + "}",
@@ -635,10 +689,18 @@ class RawHttp {
     if (!connected_ || !write_all(request)) return {};
     return read_response();
   }
+  // Writes `head`, pauses so that `body` arrives in a later TCP segment,
+  // writes `body`, then reads one response.
+  Response exchange_split(const std::string& head, const std::string& body) {
+    if (!connected_ || !write_all(head)) return {};
+    std::this_thread::sleep_for(50ms);
+    if (!write_all(body)) return {};
+    return read_response();
+  }
 
-  static std::string request(const std::string& method, const std::string& path,
-                             const std::string& body = "",
-                             const std::string& extra_headers = "Content-Type: application/json\r\n") {
+  static std::string request(
+      const std::string& method, const std::string& path, const std::string& body = "",
+      const std::string& extra_headers = "Content-Type: application/json\r\n") {
     std::string r = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers;
     if (!body.empty() || method == "POST") {
       r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
@@ -671,12 +733,9 @@ class RawHttp {
     Response r;
     r.head = pending_.substr(0, end);
     pending_.erase(0, end + 4);
-    static const std::regex kStatus(R"(^HTTP/1\.1 (\d{3}))");
-    static const std::regex kLength(R"(\r\n[Cc]ontent-[Ll]ength:\s*(\d+))");
-    std::smatch m;
-    if (!std::regex_search(r.head, m, kStatus)) return {};
-    const int status = std::stoi(m[1]);
-    const size_t length = std::regex_search(r.head, m, kLength) ? std::stoul(m[1]) : 0;
+    if (!starts_like(r.head, "HTTP/1.1 ###")) return {};
+    const int status = std::stoi(r.head.substr(9, 3));
+    const size_t length = content_length(r.head);
     while (pending_.size() < length) {
       if (!fill()) return {};
     }
@@ -684,6 +743,15 @@ class RawHttp {
     pending_.erase(0, length);
     r.status = status;
     return r;
+  }
+
+  static size_t content_length(const std::string& head) {
+    std::string lower = head;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string kName = "\r\ncontent-length:";
+    const size_t at = lower.find(kName);
+    if (at == std::string::npos) return 0;
+    return std::stoul(lower.substr(at + kName.size()));  // stoul skips the spaces
   }
 
   int fd_ = -1;

@@ -266,6 +266,22 @@ TEST_CASE("decide: IssueToken waits when the active slots are taken; FIFO admiss
   CHECK(g.state.active_tokens == 2);
 }
 
+TEST_CASE("decide: a new token never overtakes a WAITING one, even with a slot free") {
+  // Pure decide, before the caller's clock step has admitted the first in
+  // line: the newcomer queues behind it.
+  Scenario g = standard();
+  g.given(user("u4"), issued("t3", "u3", 3), ev::TokenExpired{"t1", "u1", "TTL", true, kT0 + 1});
+  REQUIRE(g.state.active_tokens < g.limits.active_tokens_max);
+  Context ctx{kT0 + 2, g.random, g.limits};
+  Events out;
+  const Reply reply = decide(g.state, IssueToken{"u4"}, ctx, out);
+  REQUIRE(std::holds_alternative<TokenReply>(reply));
+  CHECK(std::get<TokenReply>(reply).state == TokenState::kWaiting);
+  CHECK(std::get<TokenReply>(reply).position == 2);
+  REQUIRE(out.size() == 1);
+  CHECK(std::holds_alternative<ev::TokenIssued>(out[0]));
+}
+
 TEST_CASE("decide: a token expires by TTL at its expiresAt and admits the next") {
   Limits limits;
   limits.active_tokens_max = 1;
@@ -1011,6 +1027,20 @@ TEST_CASE("decide: actor_of names the user a command acts for") {
   g.then_error(ErrorCode::INVALID_TOKEN);
 }
 
+TEST_CASE("decide: decide alone answers INVALID_TOKEN for an unknown token") {
+  Scenario g = standard();
+  Context ctx{kT0 + 1, g.random, g.limits};
+  Events out;
+  for (const Command& c : {Command(HoldSeats{"bogus", std::nullopt, "s1", {"a1"}}),
+                           Command(PayReservation{"bogus", std::nullopt, "r"}),
+                           Command(CancelReservation{"bogus", "r"})}) {
+    const Reply reply = decide(g.state, c, ctx, out);
+    REQUIRE(std::holds_alternative<DomainError>(reply));
+    CHECK(std::get<DomainError>(reply).code == ErrorCode::INVALID_TOKEN);
+  }
+  CHECK(out.empty());
+}
+
 TEST_CASE("decide: next_due_ms tells when the clock has work") {
   Limits limits;
   limits.active_tokens_max = 1;
@@ -1092,6 +1122,7 @@ class Auditor {
   }
   void on(const ev::UserRegistered& e) { balance.emplace(e.user_id, 0); }
   void on(const ev::ConcertCreated&) {}
+  void on(const ev::LimitsConfigured&) {}
   void on(const ev::TokenIssued& e) {
     fail_unless(live_token[e.user_id].empty(), "a user got a second live token");
     live_token[e.user_id] = e.token;

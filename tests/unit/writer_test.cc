@@ -202,7 +202,9 @@ struct Harness {
   }
 
   // Blocks the next append at the gate: `blocker` runs `c` on a thread of
-  // its own; returns once the writer waits inside append().
+  // its own; returns once the writer waits inside append(). The caller opens
+  // the gate and joins `blocker` before the harness goes: a thread may still
+  // be inside execute() after its command was processed.
   void hold_append_with(std::jthread& blocker, Command c, Rendered* answer) {
     log.close_gate();
     blocker = std::jthread([this, c, answer] { *answer = run(c); });
@@ -489,7 +491,49 @@ TEST_CASE("writer: a failed append answers UNAVAILABLE and state is rebuilt from
   for (const auto& e : logged<ev::BalanceCharged>(h.log)) amounts.push_back(e.amount);
   CHECK(amounts == std::vector<int64_t>{100, 7, 50});
   CHECK(logged<ev::SeatsHeld>(h.log).size() == 1);
-  CHECK(h.writer.acknowledged_offset() == h.log.end_offset());
+  CHECK(eventually([&] { return h.writer.acknowledged_offset() == h.log.end_offset(); }));
+}
+
+// BUG (engine/writer.h, process()): module_.start() runs only in the first
+// batch after start() (starting_ = false before the append). When that
+// append fails, recover() rebuilds the state from the log without the
+// LimitsConfigured event, and no later batch writes it: the log never says
+// which limits were in force. Skipped until fixed; run with --no-skip.
+TEST_CASE("writer: the limits are recorded even when the first append fails") {
+  Limits limits;
+  limits.hold_ttl_ms = 123'000;
+  limits.active_tokens_max = 5'000;
+  Harness h(fast_config(), limits);
+  h.log.fail_next_append();
+  h.start();
+  // The writer's first batch (an idle wake or a command) carries the limits.
+  REQUIRE(eventually([&] { return h.log.append_calls() >= 1; }));
+  CHECK(h.writer.stats().append_failures == 1);
+  h.users({"u1"});
+  const auto recorded = logged<ev::LimitsConfigured>(h.log);
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].hold_ttl_ms == 123'000);
+  CHECK(recorded[0].active_tokens_max == 5'000);
+}
+
+TEST_CASE("writer: the limits are recorded once, in the first append") {
+  Limits limits;
+  limits.seats_per_user_max = 2;
+  MemoryLog log;
+  ManualClock clock{kT0};
+  for (int run = 0; run < 2; ++run) {  // the second start finds them recorded
+    SeededRandom random{1};
+    Module module{limits};
+    Writer<Module> w(module, log, clock, random, render, fast_config());
+    REQUIRE(w.recover().ok());
+    w.start();
+    REQUIRE(w.execute(RegisterUser{"u" + std::to_string(run), ""}).status == 200);
+    w.stop();
+  }
+  const auto recorded = logged<ev::LimitsConfigured>(log);
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].seats_per_user_max == 2);
+  CHECK(log.envelopes().front().type == ev::LimitsConfigured::kType);
 }
 
 TEST_CASE("writer: every command of a failed batch is answered UNAVAILABLE") {
@@ -549,9 +593,55 @@ TEST_CASE("writer: the clock expires holds and tokens with no command arriving")
   h.clock.advance_ms(Limits{}.token_ttl_ms - Limits{}.hold_ttl_ms);
   REQUIRE(eventually([&] { return !logged<ev::TokenExpired>(h.log).empty(); }));
   CHECK(logged<ev::TokenExpired>(h.log)[0].reason == "TTL");
-  CHECK(h.writer.acknowledged_offset() == h.log.end_offset());
+  // acknowledged_offset() follows the append (it is set just after it returns).
+  CHECK(eventually([&] { return h.writer.acknowledged_offset() == h.log.end_offset(); }));
   // The seats are free again for the next comer.
   CHECK(word(h.run(HoldSeats{h.token("u1"), std::nullopt, "s1", {"a1"}}), 1) == "reservation");
+}
+
+TEST_CASE("writer: the clock admits the next WAITING token when an ACTIVE one expires") {
+  Limits limits;
+  limits.active_tokens_max = 1;
+  Harness h(fast_config(), limits);
+  h.start();
+  h.users({"u1", "u2"});
+  const std::string first = h.token("u1");
+  const Rendered waiting = h.run(IssueToken{"u2"});
+  REQUIRE(word(waiting, 3) == std::to_string(static_cast<int>(TokenState::kWaiting)));
+  CHECK(word(waiting, 4) == "1");  // position
+  const std::string second = word(waiting, 2);
+
+  h.clock.advance_ms(limits.token_ttl_ms);
+  REQUIRE(eventually([&] {
+    return !logged<ev::TokenActivated>(h.log).empty() &&
+           logged<ev::TokenActivated>(h.log).back().token == second;
+  }));
+  const auto expired = logged<ev::TokenExpired>(h.log);
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].token == first);
+  // u2's token is ACTIVE now: asking again returns it, ACTIVE.
+  const Rendered again = h.run(IssueToken{"u2"});
+  CHECK(word(again, 2) == second);
+  CHECK(word(again, 3) == std::to_string(static_cast<int>(TokenState::kActive)));
+}
+
+TEST_CASE("writer: a command's time never runs backwards, across restarts too") {
+  MemoryLog log;
+  ManualClock clock{kT0};
+  for (int run = 0; run < 2; ++run) {
+    SeededRandom random{1};
+    Module module{Limits{}};
+    Writer<Module> w(module, log, clock, random, render, fast_config());
+    REQUIRE(w.recover().ok());
+    w.start();
+    if (run == 0) REQUIRE(w.execute(RegisterUser{"u1", ""}).status == 200);
+    clock.set_ms(kT0 - 60 * kMinute);  // the wall clock steps back
+    REQUIRE(w.execute(ChargeBalance{"u1", 1}).status == 200);
+    w.stop();
+    clock.set_ms(kT0);
+  }
+  for (const auto& env : log.envelopes()) CHECK(env.time_ms == kT0);
+  for (const auto& e : logged<ev::BalanceCharged>(log)) CHECK(e.charged_at == kT0);
 }
 
 TEST_CASE("writer: stop() answers every accepted command, then refuses") {
