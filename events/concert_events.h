@@ -151,14 +151,14 @@ struct HoldReleased {
   std::string user_id;
   std::string schedule_id;
   std::vector<SeatRef> seats;
-  int64_t at = 0;
+  int64_t released_at = 0;
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("reservationId", s.reservation_id);
     f("userId", s.user_id);
     f("concertScheduleId", s.schedule_id);
     f("seats", s.seats);
-    f("at", s.at);
+    f("releasedAt", s.released_at);
   }
 };
 

@@ -520,7 +520,7 @@ TEST_CASE("decide: a hold past expiresAt frees its seats for the next command, t
   CHECK(gone.user_id == "u2");
   CHECK(gone.schedule_id == "s1");
   CHECK(gone.seats.size() == 2);
-  CHECK(gone.at == expires);
+  CHECK(gone.released_at == expires);
   CHECK(held.user_id == "u1");
   CHECK(g.state.reservations.at(r2).state == ReservationState::kExpired);
   CHECK(seat(g, "s1", "a1").holder == held.reservation_id);
@@ -754,7 +754,7 @@ TEST_CASE("decide: CancelReservation of a pending hold releases its seats") {
   CHECK(e.user_id == "u1");
   CHECK(e.schedule_id == "s1");
   CHECK(e.seats.size() == 2);
-  CHECK(e.at == kT0 + 2);
+  CHECK(e.released_at == kT0 + 2);
   const ReservationReply reply = g.then_reply<ReservationReply>();
   CHECK(reply.reservation_id == r);
   CHECK(reply.state == ReservationState::kCancelled);

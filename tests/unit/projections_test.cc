@@ -120,7 +120,7 @@ E released(const ev::SeatsHeld& h, int64_t at) {
   e.user_id = h.user_id;
   e.schedule_id = h.schedule_id;
   e.seats = h.seats;
-  e.at = at;
+  e.released_at = at;
   return e;
 }
 ev::PaymentCompleted pay(const std::string& pid, const ev::SeatsHeld& h, int64_t after) {
