@@ -1166,7 +1166,7 @@ class Auditor {
     }
   }
   void on(const ev::HoldExpired& e) {
-    fail_unless(e.at >= res_.at(e.reservation_id).expires_at, "hold expired early");
+    fail_unless(e.released_at >= res_.at(e.reservation_id).expires_at, "hold expired early");
     release(e, ReservationState::kExpired);
   }
   void on(const ev::ReservationCancelled& e) { release(e, ReservationState::kCancelled); }
