@@ -3,7 +3,8 @@
 # what is missing, then builds and runs the whole suite three times:
 #   1. RelWithDebInfo       - unit + integration tests (ctest)
 #   2. ASan + UBSan         - unit + integration tests (ctest)
-#   3. TSan                 - the concurrent unit tests (writer, log, follower)
+#   3. TSan                 - unit tests (writer, log, follower, projections under threads);
+#                             not the server: Debian's RocksDB/httplib aren't TSan-built
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./tools/install-deps.sh
