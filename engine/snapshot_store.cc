@@ -80,6 +80,11 @@ Status FileSnapshotStore::save(uint64_t offset, const std::string& bytes) {
   if (Status s = sync_dir(dir_); !s.ok()) return s;
   const auto all = list();
   for (size_t i = kKeepMax; i < all.size(); ++i) std::filesystem::remove(path(all[i]), ec);
+  // A save killed mid-write leaves its .tmp behind; saves are serial, so any
+  // other .tmp is such a leftover.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    if (entry.path().extension() == ".tmp") std::filesystem::remove(entry.path(), ec);
+  }
   return Status::OK();
 }
 

@@ -1,5 +1,7 @@
 #include "engine/audit/checker.h"
 
+#include "events/engine_events.h"
+
 namespace reservoir::audit {
 namespace {
 
@@ -15,7 +17,12 @@ Status Checker::feed(const EventEnvelope& env) {
     violate(5, "expected offset " + std::to_string(next_offset_));
   }
   next_offset_ = env.offset + 1;
-  if (env.type == "IdempotencyRecorded") return Status::OK();  // an answer, not a state change
+  if (events::EngineCatalog::knows(env.type)) {  // an answer, not a state change: decode only
+    auto answer = events::EngineCatalog::decode(env);
+    if (answer.ok()) return Status::OK();
+    return Status::Corruption("offset " + std::to_string(env.offset) + ": " +
+                              answer.status().message());
+  }
   auto decoded = events::ConcertCatalog::decode(env);
   if (!decoded.ok()) {
     return Status::Corruption("offset " + std::to_string(env.offset) + ": " +
