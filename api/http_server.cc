@@ -37,9 +37,12 @@ void send(httplib::Response& res, const Rendered& r, bool prometheus = false) {
 
 std::string error_message(int status) {
   switch (status) {
-    case 413: return "the body is larger than 64 KiB";
-    case 414: return "the request URI is too long";
-    default: return "the request could not be parsed";
+    case 413:
+      return "the body is larger than 64 KiB";
+    case 414:
+      return "the request URI is too long";
+    default:
+      return "the request could not be parsed";
   }
 }
 
@@ -100,9 +103,10 @@ constexpr size_t kLingerBytesMax = size_t{1} << 20;
 void answer_and_close(const httplib::Request& req, const Rendered& r) {
   const int fd = find_socket(req);
   if (fd < 0) return;
-  std::string out = "HTTP/1.1 " + std::to_string(r.status) + (r.status == 200 ? " OK" : " Error") +
-                    "\r\nContent-Type: application/json\r\nContent-Length: " +
-                    std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n" + r.body;
+  std::string out =
+      "HTTP/1.1 " + std::to_string(r.status) + (r.status == 200 ? " OK" : " Error") +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(r.body.size()) +
+      "\r\nConnection: close\r\n\r\n" + r.body;
   for (size_t done = 0; done < out.size();) {
     const ssize_t n = ::send(fd, out.data() + done, out.size() - done, MSG_NOSIGNAL);
     if (n <= 0) break;
@@ -112,7 +116,7 @@ void answer_and_close(const httplib::Request& req, const Rendered& r) {
   char sink[4096];
   size_t drained = 0;
   pollfd pfd{fd, POLLIN, 0};
-  while (drained < kLingerBytesMax && ::poll(&pfd, 1, kLingerMs) > 0) {
+  while (drained<kLingerBytesMax&& ::poll(&pfd, 1, kLingerMs)> 0) {
     const ssize_t n = ::recv(fd, sink, sizeof sink, 0);
     if (n <= 0) break;
     drained += static_cast<size_t>(n);
@@ -212,8 +216,12 @@ bool HttpServer::bind(std::string* error) {
   return true;
 }
 
-bool HttpServer::serve() { return impl_->listen_after_bind(); }
+bool HttpServer::serve() {
+  return impl_->listen_after_bind();
+}
 
-void HttpServer::stop() { impl_->stop(); }
+void HttpServer::stop() {
+  impl_->stop();
+}
 
 }  // namespace reservoir::api

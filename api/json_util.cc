@@ -80,9 +80,12 @@ int nesting_depth(std::string_view body) {
   bool in_string = false, escaped = false;
   for (char c : body) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
@@ -102,7 +105,8 @@ bool parse_object(std::string_view body, rapidjson::Document& doc, std::string* 
     return false;
   }
   constexpr unsigned kFlags = rapidjson::kParseFullPrecisionFlag |
-                              rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+                              rapidjson::kParseValidateEncodingFlag |
+                              rapidjson::kParseIterativeFlag;
   doc.Parse<kFlags>(body.data(), body.size());
   if (doc.HasParseError()) {
     *error = std::string("malformed JSON at byte ") + std::to_string(doc.GetErrorOffset()) + ": " +

@@ -16,9 +16,13 @@ constexpr size_t kSeatsPerScheduleMax = 5000;
 constexpr int64_t kSeatNumberMax = 1'000'000;
 constexpr int64_t kSeatPriceMax = 1'000'000'000;
 
-DomainError invalid(std::string message) { return {ErrorCode::INVALID_REQUEST, std::move(message)}; }
+DomainError invalid(std::string message) {
+  return {ErrorCode::INVALID_REQUEST, std::move(message)};
+}
 
-std::optional<std::string> optional_user(Fields& f) { return f.id("userId", false); }
+std::optional<std::string> optional_user(Fields& f) {
+  return f.id("userId", false);
+}
 
 }  // namespace
 
@@ -40,7 +44,8 @@ Parsed parse_hold(const rapidjson::Value& body, const std::string& token,
     f.fail("give exactly one of 'seatId' or 'seatIds'");
   } else if (f.has("seatId")) {
     if (auto seat = f.id("seatId")) c.seat_ids.push_back(*seat);
-  } else if (const auto* seats = f.array("seatIds", 1, static_cast<size_t>(limits.seats_per_user_max))) {
+  } else if (const auto* seats =
+                 f.array("seatIds", 1, static_cast<size_t>(limits.seats_per_user_max))) {
     std::unordered_set<std::string> distinct;
     for (const auto& v : seats->GetArray()) {
       if (!v.IsString() || !valid_id(std::string_view(v.GetString(), v.GetStringLength())) ||

@@ -39,9 +39,12 @@ bool only_available(const Request& req, bool* bad) {
 
 const char* seat_status_name(projections::SeatStatus s) {
   switch (s) {
-    case projections::SeatStatus::kAvailable: return "AVAILABLE";
-    case projections::SeatStatus::kHeld: return "HELD";
-    case projections::SeatStatus::kSold: return "SOLD";
+    case projections::SeatStatus::kAvailable:
+      return "AVAILABLE";
+    case projections::SeatStatus::kHeld:
+      return "HELD";
+    case projections::SeatStatus::kSold:
+      return "SOLD";
   }
   return "SOLD";
 }
@@ -81,20 +84,30 @@ Rendered Service::query(const Request& req, Route route, const Match& m) {
     if (!id->empty() && !valid_id(*id)) return bad_request("'" + *id + "' is not a valid id");
   }
   switch (route) {
-    case Route::kQueueStatus: return queue_status(req);
-    case Route::kConcerts: return concerts();
-    case Route::kSchedules: return schedules(req, m.a);
-    case Route::kSeats: return seats(req, m.a, m.b);
-    case Route::kReservation: return reservation(req, m.a);
-    case Route::kUserReservations: return user_reservations(req, m.a);
-    case Route::kUserPayments: return user_payments(req, m.a);
-    case Route::kBalance: return balance(req);
-    default: return render_error(ErrorCode::INTERNAL, "unrouted query");
+    case Route::kQueueStatus:
+      return queue_status(req);
+    case Route::kConcerts:
+      return concerts();
+    case Route::kSchedules:
+      return schedules(req, m.a);
+    case Route::kSeats:
+      return seats(req, m.a, m.b);
+    case Route::kReservation:
+      return reservation(req, m.a);
+    case Route::kUserReservations:
+      return user_reservations(req, m.a);
+    case Route::kUserPayments:
+      return user_payments(req, m.a);
+    case Route::kBalance:
+      return balance(req);
+    default:
+      return render_error(ErrorCode::INTERNAL, "unrouted query");
   }
 }
 
 Rendered Service::queue_status(const Request& req) {
-  if (!req.queue_token) return render_error(ErrorCode::INVALID_TOKEN, "the Queue-Token header is required");
+  if (!req.queue_token)
+    return render_error(ErrorCode::INVALID_TOKEN, "the Queue-Token header is required");
   auto token = views_.token(std::string(*req.queue_token));
   if (!token) return render_error(ErrorCode::INVALID_TOKEN, "unknown queue token");
   // A token past its due time is expired now, even before its event is written.
@@ -104,7 +117,8 @@ Rendered Service::queue_status(const Request& req) {
   int64_t position = 0, wait_s = 0;
   if (token->status == projections::TokenStatus::kWaiting) {
     position = std::max<int64_t>(1, token->seq - views_.admitted_seq());
-    wait_s = (position * config_.limits.token_ttl_ms / config_.limits.active_tokens_max + 999) / 1000;
+    wait_s =
+        (position * config_.limits.token_ttl_ms / config_.limits.active_tokens_max + 999) / 1000;
   }
   return render_success([&](JsonWriter& w) { write_token(w, *token, position, wait_s); });
 }
@@ -160,7 +174,8 @@ Rendered Service::seats(const Request& req, const std::string& concert_id,
   bool bad = false;
   const bool filter = only_available(req, &bad);
   if (bad) return bad_request("status must be AVAILABLE");
-  if (!views_.schedules(concert_id)) return render_error(ErrorCode::CONCERT_NOT_FOUND, "concert not found");
+  if (!views_.schedules(concert_id))
+    return render_error(ErrorCode::CONCERT_NOT_FOUND, "concert not found");
   auto schedule = views_.schedule(schedule_id);
   if (!schedule || schedule->concert_id != concert_id) {
     return render_error(ErrorCode::SCHEDULE_NOT_FOUND, "schedule not found in this concert");
@@ -186,11 +201,13 @@ Rendered Service::seats(const Request& req, const std::string& concert_id,
 }
 
 Rendered Service::reservation(const Request& req, const std::string& id) {
-  if (!req.queue_token) return render_error(ErrorCode::INVALID_TOKEN, "the Queue-Token header is required");
+  if (!req.queue_token)
+    return render_error(ErrorCode::INVALID_TOKEN, "the Queue-Token header is required");
   auto token = views_.token(std::string(*req.queue_token));
   if (!token) return render_error(ErrorCode::INVALID_TOKEN, "unknown queue token");
   if (token->status == projections::TokenStatus::kExpired ||
-      (token->status == projections::TokenStatus::kActive && token->expires_at <= clock_.now_ms())) {
+      (token->status == projections::TokenStatus::kActive &&
+       token->expires_at <= clock_.now_ms())) {
     return render_error(ErrorCode::TOKEN_EXPIRED, "token has expired");
   }
   auto r = views_.reservation(id);

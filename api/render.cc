@@ -24,20 +24,28 @@ void write_time_or_null(JsonWriter& w, const char* key, int64_t unix_ms) {
 
 const char* token_status_name(concert::TokenState s) {
   switch (s) {
-    case concert::TokenState::kWaiting: return "WAITING";
-    case concert::TokenState::kActive: return "ACTIVE";
-    case concert::TokenState::kExpired: return "EXPIRED";
+    case concert::TokenState::kWaiting:
+      return "WAITING";
+    case concert::TokenState::kActive:
+      return "ACTIVE";
+    case concert::TokenState::kExpired:
+      return "EXPIRED";
   }
   return "EXPIRED";
 }
 
 const char* reservation_status_name(concert::ReservationState s) {
   switch (s) {
-    case concert::ReservationState::kPendingPayment: return "PENDING_PAYMENT";
-    case concert::ReservationState::kConfirmed: return "CONFIRMED";
-    case concert::ReservationState::kExpired: return "EXPIRED";
-    case concert::ReservationState::kCancelled: return "CANCELLED";
-    case concert::ReservationState::kRefunded: return "REFUNDED";
+    case concert::ReservationState::kPendingPayment:
+      return "PENDING_PAYMENT";
+    case concert::ReservationState::kConfirmed:
+      return "CONFIRMED";
+    case concert::ReservationState::kExpired:
+      return "EXPIRED";
+    case concert::ReservationState::kCancelled:
+      return "CANCELLED";
+    case concert::ReservationState::kRefunded:
+      return "REFUNDED";
   }
   return "EXPIRED";
 }
@@ -125,20 +133,25 @@ void write_time(JsonWriter& w, int64_t unix_ms) {
 int http_status(ErrorCode code) {
   switch (code) {
     case ErrorCode::INVALID_REQUEST:
-    case ErrorCode::INVALID_AMOUNT: return 400;
+    case ErrorCode::INVALID_AMOUNT:
+      return 400;
     case ErrorCode::INVALID_TOKEN:
     case ErrorCode::TOKEN_EXPIRED:
-    case ErrorCode::ADMIN_KEY_REQUIRED: return 401;
+    case ErrorCode::ADMIN_KEY_REQUIRED:
+      return 401;
     case ErrorCode::TOKEN_NOT_ACTIVE:
     case ErrorCode::FORBIDDEN:
-    case ErrorCode::ADMIN_DISABLED: return 403;
+    case ErrorCode::ADMIN_DISABLED:
+      return 403;
     case ErrorCode::USER_NOT_FOUND:
     case ErrorCode::CONCERT_NOT_FOUND:
     case ErrorCode::SCHEDULE_NOT_FOUND:
     case ErrorCode::SEAT_NOT_FOUND:
     case ErrorCode::RESERVATION_NOT_FOUND:
-    case ErrorCode::NOT_FOUND: return 404;
-    case ErrorCode::METHOD_NOT_ALLOWED: return 405;
+    case ErrorCode::NOT_FOUND:
+      return 404;
+    case ErrorCode::METHOD_NOT_ALLOWED:
+      return 405;
     case ErrorCode::USER_EXISTS:
     case ErrorCode::CONCERT_EXISTS:
     case ErrorCode::SEAT_UNAVAILABLE:
@@ -148,13 +161,19 @@ int http_status(ErrorCode code) {
     case ErrorCode::RESERVATION_CANCELLED:
     case ErrorCode::ALREADY_PAID:
     case ErrorCode::INSUFFICIENT_BALANCE:
-    case ErrorCode::BALANCE_LIMIT_EXCEEDED: return 409;
-    case ErrorCode::PAYLOAD_TOO_LARGE: return 413;
-    case ErrorCode::UNSUPPORTED_MEDIA_TYPE: return 415;
-    case ErrorCode::IDEMPOTENCY_KEY_REUSED: return 422;
+    case ErrorCode::BALANCE_LIMIT_EXCEEDED:
+      return 409;
+    case ErrorCode::PAYLOAD_TOO_LARGE:
+      return 413;
+    case ErrorCode::UNSUPPORTED_MEDIA_TYPE:
+      return 415;
+    case ErrorCode::IDEMPOTENCY_KEY_REUSED:
+      return 422;
     case ErrorCode::OVERLOADED:
-    case ErrorCode::UNAVAILABLE: return 503;
-    case ErrorCode::INTERNAL: return 500;
+    case ErrorCode::UNAVAILABLE:
+      return 503;
+    case ErrorCode::INTERNAL:
+      return 500;
   }
   return 500;
 }

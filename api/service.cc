@@ -86,7 +86,11 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 Service::Service(ConcertWriter& writer, projections::Projections& views,
                  projections::Follower& follower, Clock& clock, ServiceConfig config)
-    : writer_(writer), views_(views), follower_(follower), clock_(clock), config_(std::move(config)) {}
+    : writer_(writer),
+      views_(views),
+      follower_(follower),
+      clock_(clock),
+      config_(std::move(config)) {}
 
 Rendered Service::handle(const Request& req) {
   Match m;
@@ -97,8 +101,10 @@ Rendered Service::handle(const Request& req) {
     bool same = true;
     std::vector<std::string_view> ids;
     for (size_t i = 0; i < segments.size() && same; ++i) {
-      if (spec.segments[i] == "*") ids.push_back(segments[i]);
-      else same = spec.segments[i] == segments[i];
+      if (spec.segments[i] == "*")
+        ids.push_back(segments[i]);
+      else
+        same = spec.segments[i] == segments[i];
     }
     if (!same) continue;
     path_known = true;
@@ -160,8 +166,7 @@ Rendered Service::command(const Request& req, Route route, const std::string& pa
   }
   const bool has_body = route != Route::kCancel;
   if (has_body && !is_json(req.content_type)) {
-    return render_error(ErrorCode::UNSUPPORTED_MEDIA_TYPE,
-                        "Content-Type must be application/json");
+    return render_error(ErrorCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
   }
   rapidjson::Document doc;
   std::string parse_error;
@@ -187,14 +192,29 @@ Rendered Service::command(const Request& req, Route route, const std::string& pa
   Parsed parsed = DomainError{ErrorCode::INTERNAL, "unrouted command"};
   const std::string token(req.queue_token.value_or(""));
   switch (route) {
-    case Route::kQueueToken: parsed = parse_issue_token(doc); break;
-    case Route::kHold: parsed = parse_hold(doc, token, config_.limits); break;
-    case Route::kPay: parsed = parse_pay(doc, token); break;
-    case Route::kCancel: parsed = concert::CancelReservation{token, path_id}; break;
-    case Route::kCharge: parsed = parse_charge(doc); break;
-    case Route::kAdminUsers: parsed = parse_register_user(doc); break;
-    case Route::kAdminConcerts: parsed = parse_create_concert(doc); break;
-    default: break;
+    case Route::kQueueToken:
+      parsed = parse_issue_token(doc);
+      break;
+    case Route::kHold:
+      parsed = parse_hold(doc, token, config_.limits);
+      break;
+    case Route::kPay:
+      parsed = parse_pay(doc, token);
+      break;
+    case Route::kCancel:
+      parsed = concert::CancelReservation{token, path_id};
+      break;
+    case Route::kCharge:
+      parsed = parse_charge(doc);
+      break;
+    case Route::kAdminUsers:
+      parsed = parse_register_user(doc);
+      break;
+    case Route::kAdminConcerts:
+      parsed = parse_create_concert(doc);
+      break;
+    default:
+      break;
   }
   if (auto* err = std::get_if<DomainError>(&parsed)) return render_error(err->code, err->message);
   if (route == Route::kAdminUsers || route == Route::kAdminConcerts) {
@@ -208,9 +228,10 @@ Rendered Service::command(const Request& req, Route route, const std::string& pa
 
 std::string Service::metrics() const {
   static constexpr const char* kRoutes[] = {
-      "queue_token", "queue_status", "concerts", "schedules", "seats", "hold", "reservation",
-      "cancel", "user_reservations", "pay", "user_payments", "balance", "charge", "admin_users",
-      "admin_concerts", "healthz", "metrics", "not_found", "method_not_allowed"};
+      "queue_token",   "queue_status", "concerts",  "schedules",         "seats",
+      "hold",          "reservation",  "cancel",    "user_reservations", "pay",
+      "user_payments", "balance",      "charge",    "admin_users",       "admin_concerts",
+      "healthz",       "metrics",      "not_found", "method_not_allowed"};
   static constexpr const char* kCodes[] = {"200", "400", "401", "403", "404", "405",
                                            "409", "413", "415", "422", "503", "other"};
   std::string out = "# TYPE reservoir_http_requests_total counter\n";

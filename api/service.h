@@ -47,15 +47,32 @@ struct ServiceConfig {
 };
 
 enum class Route {
-  kQueueToken, kQueueStatus, kConcerts, kSchedules, kSeats, kHold, kReservation, kCancel,
-  kUserReservations, kPay, kUserPayments, kBalance, kCharge, kAdminUsers, kAdminConcerts,
-  kHealth, kMetrics, kNotFound, kMethodNotAllowed, kCount
+  kQueueToken,
+  kQueueStatus,
+  kConcerts,
+  kSchedules,
+  kSeats,
+  kHold,
+  kReservation,
+  kCancel,
+  kUserReservations,
+  kPay,
+  kUserPayments,
+  kBalance,
+  kCharge,
+  kAdminUsers,
+  kAdminConcerts,
+  kHealth,
+  kMetrics,
+  kNotFound,
+  kMethodNotAllowed,
+  kCount
 };
 
 class Service {
  public:
-  Service(ConcertWriter& writer, projections::Projections& views,
-          projections::Follower& follower, Clock& clock, ServiceConfig config);
+  Service(ConcertWriter& writer, projections::Projections& views, projections::Follower& follower,
+          Clock& clock, ServiceConfig config);
 
   Rendered handle(const Request& req);
   std::string metrics() const;
@@ -72,8 +89,7 @@ class Service {
   Rendered queue_status(const Request& req);
   Rendered concerts();
   Rendered schedules(const Request& req, const std::string& concert_id);
-  Rendered seats(const Request& req, const std::string& concert_id,
-                 const std::string& schedule_id);
+  Rendered seats(const Request& req, const std::string& concert_id, const std::string& schedule_id);
   Rendered reservation(const Request& req, const std::string& id);
   Rendered user_reservations(const Request& req, const std::string& user_id);
   Rendered user_payments(const Request& req, const std::string& user_id);

@@ -20,7 +20,8 @@ void IdempotencyTable::apply(const events::IdempotencyRecorded& e, int64_t time_
   while (!by_time_.empty() && by_time_.front().first + kRetentionMs < time_ms) {
     // A key reused after aging out has a newer entry: keep that one.
     auto it = entries_.find(by_time_.front().second);
-    if (it != entries_.end() && it->second.recorded_at == by_time_.front().first) entries_.erase(it);
+    if (it != entries_.end() && it->second.recorded_at == by_time_.front().first)
+      entries_.erase(it);
     by_time_.pop_front();
   }
   std::string k = map_key(e.scope, e.key);

@@ -57,7 +57,8 @@ uint32_t checksum(uint64_t offset, const char* body, size_t n) {
 
 std::string FileSnapshotStore::path(uint64_t offset) const {
   char name[64];
-  std::snprintf(name, sizeof name, "/snapshot-%020llu.snap", static_cast<unsigned long long>(offset));
+  std::snprintf(name, sizeof name, "/snapshot-%020llu.snap",
+                static_cast<unsigned long long>(offset));
   return dir_ + name;
 }
 

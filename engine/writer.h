@@ -45,11 +45,11 @@
 namespace reservoir {
 
 struct WriterConfig {
-  size_t queue_commands_max = 16384;  // beyond this, OVERLOADED
-  size_t batch_commands_max = 2048;   // commands sharing one durable append
-  int64_t idle_wake_ms = 200;         // longest sleep when nothing is due
-  size_t replay_chunk_events = 8192;  // events read per call during recovery
-  SnapshotStore* snapshots = nullptr;    // nullptr: no snapshots
+  size_t queue_commands_max = 16384;           // beyond this, OVERLOADED
+  size_t batch_commands_max = 2048;            // commands sharing one durable append
+  int64_t idle_wake_ms = 200;                  // longest sleep when nothing is due
+  size_t replay_chunk_events = 8192;           // events read per call during recovery
+  SnapshotStore* snapshots = nullptr;          // nullptr: no snapshots
   uint64_t snapshot_every_events = 1'000'000;  // 0: not by count
   int64_t snapshot_every_ms = 0;               // 0: not by time
 };
@@ -209,10 +209,12 @@ Status Writer<Module>::recover() {
     chunk.clear();
     Status s = log_.read(next, config_.replay_chunk_events, &chunk);
     if (!s.ok()) return s;
-    if (chunk.empty()) return Status::Corruption("log ends early at offset " + std::to_string(next));
+    if (chunk.empty())
+      return Status::Corruption("log ends early at offset " + std::to_string(next));
     for (const auto& env : chunk) {
       s = replay(env);
-      if (!s.ok()) return Status::Corruption("offset " + std::to_string(env.offset) + ": " + s.message());
+      if (!s.ok())
+        return Status::Corruption("offset " + std::to_string(env.offset) + ": " + s.message());
     }
     next = chunk.back().offset + 1;
   }
@@ -228,7 +230,8 @@ void Writer<Module>::maybe_snapshot(int64_t now) {
   if (last_snapshot_ms_ == 0) last_snapshot_ms_ = now;
   const bool by_count = config_.snapshot_every_events > 0 &&
                         end - last_snapshot_offset_ >= config_.snapshot_every_events;
-  const bool by_time = config_.snapshot_every_ms > 0 && now - last_snapshot_ms_ >= config_.snapshot_every_ms;
+  const bool by_time =
+      config_.snapshot_every_ms > 0 && now - last_snapshot_ms_ >= config_.snapshot_every_ms;
   if (!by_count && !by_time) return;
   {
     std::lock_guard lock(snap_mu_);
@@ -326,8 +329,10 @@ void Writer<Module>::run() {
       const int64_t due = module_.next_due_ms();
       const int64_t now = clock_.now_ms();
       int64_t sleep_ms = config_.idle_wake_ms;  // nothing due: wake now and then anyway
-      if (due == INT64_MIN || due <= now) sleep_ms = 0;
-      else if (due - now < sleep_ms) sleep_ms = due - now + 1;
+      if (due == INT64_MIN || due <= now)
+        sleep_ms = 0;
+      else if (due - now < sleep_ms)
+        sleep_ms = due - now + 1;
       cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms),
                    [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty() && stopping_) return;

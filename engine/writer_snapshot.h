@@ -13,9 +13,9 @@
 namespace reservoir {
 
 struct WriterSnapshot {
-  uint64_t offset = 0;    // every event below it is in the state
-  int64_t last_now = 0;   // the writer's last command time
-  std::string module;     // the module's own snapshot bytes
+  uint64_t offset = 0;   // every event below it is in the state
+  int64_t last_now = 0;  // the writer's last command time
+  std::string module;    // the module's own snapshot bytes
   IdempotencyTable answers;
 };
 

@@ -24,7 +24,9 @@ struct FieldProbe {
   void operator()(const char*, V&) {}
 };
 template <class T>
-concept Record = requires(T& t) { T::fields(t, FieldProbe{}); };
+concept Record = requires(T& t) {
+  T::fields(t, FieldProbe{});
+};
 
 template <class T>
 struct IsVector : std::false_type {};
@@ -38,8 +40,12 @@ inline void put_varint(std::string& out, uint64_t v) {
   }
   out.push_back(static_cast<char>(v));
 }
-inline uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-inline int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+inline uint64_t zigzag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+inline int64_t unzigzag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
 
 // Reader over a byte range; the first malformed read sets !ok() and every
 // later read returns zero values, so callers check once at the end.

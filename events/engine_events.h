@@ -16,11 +16,11 @@ namespace reservoir::events {
 struct IdempotencyRecorded {
   static constexpr const char* kType = "IdempotencyRecorded";
   static constexpr uint32_t kVersion = 1;
-  std::string scope;         // the user the command acted for
-  std::string key;           // client's Idempotency-Key
-  int64_t fingerprint = 0;   // hash of method, path and canonical body
-  int64_t status = 0;        // the answer's HTTP status
-  std::string body;          // the answer's body, byte for byte
+  std::string scope;        // the user the command acted for
+  std::string key;          // client's Idempotency-Key
+  int64_t fingerprint = 0;  // hash of method, path and canonical body
+  int64_t status = 0;       // the answer's HTTP status
+  std::string body;         // the answer's body, byte for byte
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("scope", s.scope);

@@ -39,7 +39,9 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
   return true;
 }
 
-bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 }  // namespace
 
@@ -90,7 +92,9 @@ std::string format_iso8601_ms(int64_t unix_ms) {
   return buf;
 }
 
-std::string format_date(int64_t unix_ms) { return format_iso8601_ms(unix_ms).substr(0, 10); }
+std::string format_date(int64_t unix_ms) {
+  return format_iso8601_ms(unix_ms).substr(0, 10);
+}
 
 std::optional<int64_t> parse_duration_ms(std::string_view s) {
   int64_t n = 0;
@@ -98,11 +102,16 @@ std::optional<int64_t> parse_duration_ms(std::string_view s) {
   if (ec != std::errc() || end == s.data() || n <= 0) return std::nullopt;
   const std::string_view unit(end, static_cast<size_t>(s.data() + s.size() - end));
   int64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60000;
-  else if (unit == "h") scale = 3600000;
-  else return std::nullopt;
+  if (unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60000;
+  else if (unit == "h")
+    scale = 3600000;
+  else
+    return std::nullopt;
   if (n > INT64_MAX / scale / 1000) return std::nullopt;
   return n * scale;
 }

@@ -51,8 +51,8 @@ bool Flags::assign(Flag& f, const std::string& value) {
       int64_t v = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
       if (ec != std::errc() || end != value.data() + value.size() || v < f.min || v > f.max) {
-        error_ = "--" + f.name + ": '" + value + "' is not an integer in " +
-                 std::to_string(f.min) + ".." + std::to_string(f.max);
+        error_ = "--" + f.name + ": '" + value + "' is not an integer in " + std::to_string(f.min) +
+                 ".." + std::to_string(f.max);
         return false;
       }
       *static_cast<int64_t*>(f.out) = v;
@@ -114,7 +114,8 @@ std::string Flags::usage() const {
     if (f.kind != Kind::kBool) left += f.kind == Kind::kDuration ? " DURATION" : " VALUE";
     if (left.size() < 28) left.resize(28, ' ');
     out += left + " " + f.help;
-    if (f.kind != Kind::kBool) out += " (default: " + (f.default_text.empty() ? "none" : f.default_text) + ")";
+    if (f.kind != Kind::kBool)
+      out += " (default: " + (f.default_text.empty() ? "none" : f.default_text) + ")";
     out += "\n";
   }
   out += "  --help                     show this help\n";

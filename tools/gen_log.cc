@@ -15,7 +15,7 @@
 namespace reservoir::tools {
 namespace {
 
-constexpr size_t kAppendEventsMax = 16384;   // events per durable append
+constexpr size_t kAppendEventsMax = 16384;  // events per durable append
 constexpr int64_t kSeatsPerSchedule = 1000;
 constexpr int64_t kSchedulesPerConcert = 10;
 
@@ -73,8 +73,10 @@ Status Generator::catalog() {
     concert::CreateConcert cc{"concert-" + std::to_string(c), "Generated concert", {}};
     for (int64_t k = 0; k < kSchedulesPerConcert; ++k) {
       concert::ScheduleInput si{"schedule-" + std::to_string(c * kSchedulesPerConcert + k),
-                                now_ + 3650LL * 24 * 3600 * 1000, {}};
-      for (int64_t n = 1; n <= kSeatsPerSchedule; ++n) si.seats.push_back({"s" + std::to_string(n), n, 1000 + n});
+                                now_ + 3650LL * 24 * 3600 * 1000,
+                                {}};
+      for (int64_t n = 1; n <= kSeatsPerSchedule; ++n)
+        si.seats.push_back({"s" + std::to_string(n), n, 1000 + n});
       cc.schedules.push_back(std::move(si));
     }
     if (Status s = exec(cc); !s.ok()) return s;
@@ -92,9 +94,11 @@ Status Generator::booking(uint64_t i) {
   const auto* issued = std::get_if<concert::TokenReply>(&reply);
   if (issued == nullptr) return Status::OK();
   const std::string token = issued->token;  // `reply` is reused below
-  const std::string schedule = "schedule-" + std::to_string(next() % static_cast<uint64_t>(o_.schedules));
+  const std::string schedule =
+      "schedule-" + std::to_string(next() % static_cast<uint64_t>(o_.schedules));
   const std::string seat = "s" + std::to_string(1 + next() % kSeatsPerSchedule);
-  if (Status s = exec(concert::HoldSeats{token, std::nullopt, schedule, {seat}}, &reply); !s.ok()) return s;
+  if (Status s = exec(concert::HoldSeats{token, std::nullopt, schedule, {seat}}, &reply); !s.ok())
+    return s;
   const auto* held = std::get_if<concert::ReservationReply>(&reply);
   if (held == nullptr) return Status::OK();  // seat taken or limit reached: a normal rejection
   const std::string reservation = held->reservation_id;
@@ -112,15 +116,18 @@ Status Generator::run() {
   module_.start(now_, pending_);
   if (Status s = catalog(); !s.ok()) return s;
   auto shown = start;
-  for (uint64_t i = 0; log_.end_offset() + pending_.size() < static_cast<uint64_t>(o_.events); ++i) {
+  for (uint64_t i = 0; log_.end_offset() + pending_.size() < static_cast<uint64_t>(o_.events);
+       ++i) {
     if (Status s = booking(i); !s.ok()) return s;
     if (std::chrono::steady_clock::now() - shown > std::chrono::seconds(1)) {
       shown = std::chrono::steady_clock::now();
-      std::fprintf(stderr, "\rgen-log: %llu events", static_cast<unsigned long long>(log_.end_offset()));
+      std::fprintf(stderr, "\rgen-log: %llu events",
+                   static_cast<unsigned long long>(log_.end_offset()));
     }
   }
   if (Status s = flush(); !s.ok()) return s;
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "\rgen-log: wrote %llu events in %.1f s\n",
                static_cast<unsigned long long>(log_.end_offset()), secs);
   return Status::OK();

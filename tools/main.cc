@@ -20,8 +20,11 @@ int fail(int code, const std::string& message) {
 
 int handle_flags(Flags& flags, int argc, char** argv) {
   switch (flags.parse(argc, argv, 2)) {
-    case Flags::Outcome::kRun: return -1;
-    case Flags::Outcome::kHelp: std::fputs(flags.usage().c_str(), stdout); return 0;
+    case Flags::Outcome::kRun:
+      return -1;
+    case Flags::Outcome::kHelp:
+      std::fputs(flags.usage().c_str(), stdout);
+      return 0;
     case Flags::Outcome::kError:
       std::fprintf(stderr, "reservoir: %s\n\n%s", flags.error().c_str(), flags.usage().c_str());
       return 2;

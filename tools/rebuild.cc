@@ -26,8 +26,8 @@ void progress(uint64_t done, uint64_t total, Clock::time_point start, bool last)
   const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
   std::fprintf(stderr, "\rrebuild: %llu/%llu events (%.0f%%), %.0f events/s, ETA %.0f s   %s",
                static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-               total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0,
-               rate, eta, last ? "\n" : "");
+               total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0, rate,
+               eta, last ? "\n" : "");
 }
 
 // Applies the log [0, end) to `views`, showing progress.
@@ -39,7 +39,8 @@ Status apply_all(EventLog& log, projections::Projections& views, uint64_t end) {
     batch.clear();
     Status s = log.read(next, std::min<uint64_t>(kBatchEventsMax, end - next), &batch);
     if (!s.ok()) return s;
-    if (batch.empty()) return Status::Corruption("log ends early at offset " + std::to_string(next));
+    if (batch.empty())
+      return Status::Corruption("log ends early at offset " + std::to_string(next));
     s = views.apply_batch(batch);
     if (!s.ok()) return s;
     next = batch.back().offset + 1;

@@ -118,7 +118,8 @@ int print_log(EventLog& log, const ReplayOptions& o) {
 
 const char* invariant_name(int i) {
   static constexpr const char* kNames[] = {
-      "", "a seat belongs to at most one live reservation",
+      "",
+      "a seat belongs to at most one live reservation",
       "balances stay in 0..10^12 and equal charges - payments + refunds",
       "a reservation is paid at most once, by its owner, before expiresAt",
       "at most --active-tokens ACTIVE tokens; no user with two live tokens",
@@ -156,7 +157,8 @@ int verify_log(EventLog& log, const ReplayOptions& o) {
   for (uint64_t next = 0; next < end;) {
     chunk.clear();
     Status s = log.read(next, kReadChunkEvents, &chunk);
-    if (s.ok() && chunk.empty()) s = Status::Corruption("log ends early at offset " + std::to_string(next));
+    if (s.ok() && chunk.empty())
+      s = Status::Corruption("log ends early at offset " + std::to_string(next));
     for (const auto& env : chunk) {
       if (!s.ok()) break;
       s = checker.feed(env);
@@ -183,9 +185,11 @@ int run_replay(int argc, char** argv) {
   f.add_int("to", &o.to, -1, INT64_MAX, "last offset to print (inclusive; -1: the end)");
   f.add_string("user", &o.user, "only events of this user id");
   f.add_string("reservation", &o.reservation, "only events of this reservation id");
-  f.add_choice("format", &o.format, {"text", "json"}, "text (for people) or json (one object a line)");
+  f.add_choice("format", &o.format, {"text", "json"},
+               "text (for people) or json (one object a line)");
   f.add_bool("verify", &o.verify, "check every invariant at every offset; print a report");
-  f.add_int("active-tokens", &o.active_tokens, 1, 1'000'000, "the server's --active-tokens, for --verify");
+  f.add_int("active-tokens", &o.active_tokens, 1, 1'000'000,
+            "the server's --active-tokens, for --verify");
   if (int rc = handle_flags(f, argc, argv); rc >= 0) return rc;
   auto log = open_log_read_only(o.data);
   if (!log.ok()) return fail(o.verify ? 2 : 1, "cannot open the log: " + log.status().ToString());

@@ -51,7 +51,8 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_int("max-seats", &o.max_seats, 1, 64, "seats per user per schedule (and per hold)");
   f.add_string("admin-key", &o.admin_key, "key for the admin API (empty: admin disabled)");
   f.add_bool("demo", &o.demo, "load a demo catalog and users into an empty log");
-  f.add_int("http-threads", &o.http_threads, 4, 20000, "HTTP worker threads (one per open connection)");
+  f.add_int("http-threads", &o.http_threads, 4, 20000,
+            "HTTP worker threads (one per open connection)");
   f.add_int("queue-max", &o.queue_max, 1, 1'000'000, "commands waiting before OVERLOADED");
   f.add_int("snapshot-every-events", &o.snapshot_every_events, 0, INT64_MAX,
             "snapshot the engine state after this many new events (0: never by count)");
@@ -127,7 +128,8 @@ int run_serve(int argc, char** argv) {
   if (o.demo && s.log->end_offset() == 0) {
     auto users = load_demo(*s.writer, clock.now_ms());
     if (!users.ok()) return fail(1, users.status().ToString());
-    std::printf("demo data loaded: concert demo-concert, schedules demo-schedule-1 and demo-schedule-2\n");
+    std::printf(
+        "demo data loaded: concert demo-concert, schedules demo-schedule-1 and demo-schedule-2\n");
     for (const auto& u : *users) std::printf("demo user: %s\n", u.c_str());
   } else if (o.demo) {
     std::printf("demo: the log already has events; nothing loaded\n");

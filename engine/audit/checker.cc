@@ -7,7 +7,6 @@ namespace {
 
 constexpr int64_t kBalanceMax = 1'000'000'000'000;
 
-
 }  // namespace
 
 Status Checker::feed(const EventEnvelope& env) {
@@ -65,16 +64,20 @@ void Checker::move_money(const std::string& user, int64_t delta, int64_t claimed
     return;
   }
   it->second += delta;
-  if (it->second < 0) violate(2, "balance of " + user + " is negative: " + std::to_string(it->second));
+  if (it->second < 0)
+    violate(2, "balance of " + user + " is negative: " + std::to_string(it->second));
   if (it->second > kBalanceMax) violate(2, "balance of " + user + " exceeds 10^12");
   if (claimed_after != it->second) {
-    violate(2, "balanceAfter " + std::to_string(claimed_after) + " but charges - payments + "
-               "refunds = " + std::to_string(it->second) + " for " + user);
+    violate(2, "balanceAfter " + std::to_string(claimed_after) +
+                   " but charges - payments + "
+                   "refunds = " +
+                   std::to_string(it->second) + " for " + user);
   }
 }
 
 void Checker::on(const events::UserRegistered& e, int64_t) {
-  if (!balances_.emplace(e.user_id, 0).second) violate(2, "user " + e.user_id + " registered twice");
+  if (!balances_.emplace(e.user_id, 0).second)
+    violate(2, "user " + e.user_id + " registered twice");
 }
 
 void Checker::on(const events::ConcertCreated& e, int64_t) {
@@ -138,7 +141,8 @@ void Checker::on(const events::SeatsHeld& e, int64_t) {
     }
     if (seat->price != ref.price) violate(1, "seat " + where + " held at a wrong price");
     if (!seat->holder.empty()) {
-      violate(1, "seat " + where + " held by " + e.reservation_id + " while live in " + seat->holder);
+      violate(1,
+              "seat " + where + " held by " + e.reservation_id + " while live in " + seat->holder);
       continue;
     }
     seat->holder = e.reservation_id;
@@ -170,9 +174,13 @@ void Checker::release(const events::HoldReleased& e, Res to) {
   r->state = to;
 }
 
-void Checker::on(const events::HoldExpired& e, int64_t) { release(e, Res::kExpired); }
+void Checker::on(const events::HoldExpired& e, int64_t) {
+  release(e, Res::kExpired);
+}
 
-void Checker::on(const events::ReservationCancelled& e, int64_t) { release(e, Res::kCancelled); }
+void Checker::on(const events::ReservationCancelled& e, int64_t) {
+  release(e, Res::kCancelled);
+}
 
 void Checker::on(const events::PaymentCompleted& e, int64_t t) {
   Reservation* r = find_reservation(e.reservation_id);

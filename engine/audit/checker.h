@@ -96,7 +96,7 @@ class Checker {
   std::vector<Violation> violations_;
   uint64_t violation_count_ = 0;
 
-  std::unordered_map<std::string, int64_t> balances_;        // recomputed from money events
+  std::unordered_map<std::string, int64_t> balances_;         // recomputed from money events
   std::unordered_map<std::string, ScheduleSeats> schedules_;  // schedule id -> its seats
   size_t live_seats_ = 0;
   std::unordered_map<std::string, Reservation> reservations_;

@@ -8,7 +8,9 @@
 namespace reservoir::concert {
 namespace {
 
-DomainError error(ErrorCode code, std::string message) { return {code, std::move(message)}; }
+DomainError error(ErrorCode code, std::string message) {
+  return {code, std::move(message)};
+}
 
 // The token checks shared by hold, pay and cancel (SPEC §2 check order:
 // TOKEN_EXPIRED, then token state, then a body userId that is not the token's).
@@ -75,8 +77,8 @@ Reply decide_create_concert(const State& s, const CreateConcert& c, Context& ctx
     spec.schedule_id = in.schedule_id.empty() ? ctx.random.uuid() : in.schedule_id;
     spec.starts_at = in.starts_at;
     for (const auto& seat : in.seats) {
-      spec.seats.push_back({seat.seat_id.empty() ? ctx.random.uuid() : seat.seat_id, seat.number,
-                            seat.price});
+      spec.seats.push_back(
+          {seat.seat_id.empty() ? ctx.random.uuid() : seat.seat_id, seat.number, seat.price});
     }
     e.schedules.push_back(std::move(spec));
   }
@@ -109,9 +111,9 @@ std::optional<DomainError> check_hold_request(const HoldSeats& c, const Limits& 
   const auto n = static_cast<int64_t>(c.seat_ids.size());
   if (n == 0 || n > limits.seats_per_user_max || c.seat_ids.size() > kHoldSeatsMax ||
       distinct.size() != c.seat_ids.size()) {
-    return error(ErrorCode::INVALID_REQUEST,
-                 "seatIds must hold 1 to " + std::to_string(limits.seats_per_user_max) +
-                     " distinct seat ids");
+    return error(ErrorCode::INVALID_REQUEST, "seatIds must hold 1 to " +
+                                                 std::to_string(limits.seats_per_user_max) +
+                                                 " distinct seat ids");
   }
   return std::nullopt;
 }
@@ -140,9 +142,9 @@ Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out)
   auto live = user.live_seats.find(c.schedule_id);
   const int64_t have = live == user.live_seats.end() ? 0 : live->second;
   if (have + static_cast<int64_t>(c.seat_ids.size()) > ctx.limits.seats_per_user_max) {
-    return error(ErrorCode::SEAT_LIMIT_EXCEEDED,
-                 "at most " + std::to_string(ctx.limits.seats_per_user_max) +
-                     " seats per user in a schedule");
+    return error(ErrorCode::SEAT_LIMIT_EXCEEDED, "at most " +
+                                                     std::to_string(ctx.limits.seats_per_user_max) +
+                                                     " seats per user in a schedule");
   }
   for (const auto& ref : e.seats) {
     if (!schedule.seats[schedule.seat_index.at(ref.seat_id)].holder.empty()) {
@@ -156,8 +158,8 @@ Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out)
   e.created_at = ctx.now_ms;
   e.expires_at = ctx.now_ms + ctx.limits.hold_ttl_ms;
   out.push_back(e);
-  return ReservationReply{e.reservation_id, e.user_id,    e.schedule_id, e.seats,
-                          e.total_price,    {},           e.created_at,  e.expires_at};
+  return ReservationReply{e.reservation_id, e.user_id, e.schedule_id, e.seats,
+                          e.total_price,    {},        e.created_at,  e.expires_at};
 }
 
 std::optional<DomainError> check_payable(const State& s, const Reservation& r, int64_t now) {
@@ -281,7 +283,8 @@ Reply decide(const State& state, const Command& command, Context& ctx, Events& o
         if constexpr (std::is_same_v<C, IssueToken>) return decide_issue_token(state, c, ctx, out);
         if constexpr (std::is_same_v<C, HoldSeats>) return decide_hold(state, c, ctx, out);
         if constexpr (std::is_same_v<C, PayReservation>) return decide_pay(state, c, ctx, out);
-        if constexpr (std::is_same_v<C, CancelReservation>) return decide_cancel(state, c, ctx, out);
+        if constexpr (std::is_same_v<C, CancelReservation>)
+          return decide_cancel(state, c, ctx, out);
         if constexpr (std::is_same_v<C, ChargeBalance>) {
           return decide_charge(state, c, out, ctx.now_ms);
         }
@@ -317,8 +320,8 @@ int64_t next_due_ms(const State& s, const Limits& limits) {
 }
 
 ReservationReply reservation_reply(const std::string& id, const Reservation& r) {
-  return ReservationReply{id,           r.user_id,    r.schedule_id, r.seats, r.total_price,
-                          r.state,      r.created_at, r.expires_at,  r.paid_at};
+  return ReservationReply{id,      r.user_id,    r.schedule_id, r.seats,  r.total_price,
+                          r.state, r.created_at, r.expires_at,  r.paid_at};
 }
 
 TokenReply token_reply(const State& s, const std::string& token, const Limits& limits) {

@@ -6,9 +6,9 @@ namespace reservoir::concert {
 
 void Module::start(int64_t now, std::vector<EventEnvelope>& out) {
   if (state_.recorded_limits == limits_) return;
-  const events::ConcertEvent e = events::LimitsConfigured{
-      limits_.hold_ttl_ms, limits_.token_ttl_ms, limits_.active_tokens_max,
-      limits_.seats_per_user_max};
+  const events::ConcertEvent e =
+      events::LimitsConfigured{limits_.hold_ttl_ms, limits_.token_ttl_ms, limits_.active_tokens_max,
+                               limits_.seats_per_user_max};
   state_.apply(e);
   out.push_back(Catalog::encode(e, now));
 }
@@ -42,7 +42,9 @@ Status Module::apply(const EventEnvelope& envelope) {
   return Status::OK();
 }
 
-std::string Module::snapshot() const { return encode_state(state_); }
+std::string Module::snapshot() const {
+  return encode_state(state_);
+}
 
 bool Module::restore(std::string_view bytes) {
   if (decode_state(bytes, state_)) return true;

@@ -28,9 +28,9 @@ struct ConcertReply {
 struct TokenReply {
   std::string token;
   TokenState state = TokenState::kWaiting;
-  int64_t position = 0;                 // 0 when ACTIVE
+  int64_t position = 0;  // 0 when ACTIVE
   int64_t estimated_wait_seconds = 0;
-  int64_t expires_at = 0;               // 0 while WAITING
+  int64_t expires_at = 0;  // 0 while WAITING
 };
 
 struct ReservationReply {

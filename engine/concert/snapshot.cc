@@ -132,12 +132,14 @@ SnapState to_snap(const State& s) {
   out.waiting.assign(s.waiting.begin(), s.waiting.end());
   for (const auto& [id, sc] : s.schedules) {
     SnapSchedule ss{id, sc.concert_id, sc.starts_at, {}};
-    for (const auto& seat : sc.seats) ss.seats.push_back({seat.seat_id, seat.holder, seat.number, seat.price});
+    for (const auto& seat : sc.seats)
+      ss.seats.push_back({seat.seat_id, seat.holder, seat.number, seat.price});
     out.schedules.push_back(std::move(ss));
   }
   for (const auto& [id, r] : s.reservations) {
     out.reservations.push_back({id, r.user_id, r.schedule_id, r.payment_id, r.seats, r.total_price,
-                                r.created_at, r.expires_at, r.paid_at, static_cast<int64_t>(r.state)});
+                                r.created_at, r.expires_at, r.paid_at,
+                                static_cast<int64_t>(r.state)});
   }
   for (const auto& [token, t] : s.tokens) {
     out.tokens.push_back({token, t.user_id, static_cast<int64_t>(t.state), t.seq, t.expires_at});
@@ -170,14 +172,17 @@ void from_snap(SnapState& in, State& s) {
     schedule.starts_at = sc.starts_at;
     for (auto& seat : sc.seats) {
       schedule.seat_index.emplace(seat.seat_id, static_cast<uint32_t>(schedule.seats.size()));
-      schedule.seats.push_back({std::move(seat.seat_id), seat.number, seat.price, std::move(seat.holder)});
+      schedule.seats.push_back(
+          {std::move(seat.seat_id), seat.number, seat.price, std::move(seat.holder)});
     }
   }
   for (auto& r : in.reservations) {
     Reservation& res = s.reservations[r.id];
-    res = {r.user_id, r.schedule_id, r.payment_id, std::move(r.seats), r.total_price,
-           r.created_at, r.expires_at, r.paid_at, static_cast<ReservationState>(r.state)};
-    if (res.state == ReservationState::kPendingPayment) s.hold_deadlines.emplace(r.expires_at, r.id);
+    res = {r.user_id,          r.schedule_id, r.payment_id,
+           std::move(r.seats), r.total_price, r.created_at,
+           r.expires_at,       r.paid_at,     static_cast<ReservationState>(r.state)};
+    if (res.state == ReservationState::kPendingPayment)
+      s.hold_deadlines.emplace(r.expires_at, r.id);
   }
   for (auto& t : in.tokens) {
     Token& token = s.tokens[t.token];
@@ -187,7 +192,8 @@ void from_snap(SnapState& in, State& s) {
   s.active_tokens = in.active_tokens;
   s.next_seq = in.next_seq;
   s.admitted_seq = in.admitted_seq;
-  if (in.limits.size() == 4) s.recorded_limits = {in.limits[0], in.limits[1], in.limits[2], in.limits[3]};
+  if (in.limits.size() == 4)
+    s.recorded_limits = {in.limits[0], in.limits[1], in.limits[2], in.limits[3]};
 }
 
 }  // namespace

@@ -92,9 +92,13 @@ void State::release(const events::HoldReleased& e, ReservationState to) {
   users.at(e.user_id).live_seats[e.schedule_id] -= static_cast<int64_t>(e.seats.size());
 }
 
-void State::on(const events::HoldExpired& e) { release(e, ReservationState::kExpired); }
+void State::on(const events::HoldExpired& e) {
+  release(e, ReservationState::kExpired);
+}
 
-void State::on(const events::ReservationCancelled& e) { release(e, ReservationState::kCancelled); }
+void State::on(const events::ReservationCancelled& e) {
+  release(e, ReservationState::kCancelled);
+}
 
 void State::on(const events::PaymentCompleted& e) {
   Reservation& r = reservations.at(e.reservation_id);

@@ -68,7 +68,7 @@ struct Token {
 
 struct User {
   int64_t balance = 0;
-  std::string live_token;  // WAITING or ACTIVE token, empty if none
+  std::string live_token;                               // WAITING or ACTIVE token, empty if none
   std::unordered_map<std::string, int64_t> live_seats;  // schedule id -> pending+confirmed seats
 };
 
@@ -83,13 +83,13 @@ class State {
   std::unordered_map<std::string, Schedule> schedules;
   std::unordered_map<std::string, Reservation> reservations;
   std::unordered_map<std::string, Token> tokens;
-  std::deque<std::string> waiting;        // WAITING tokens in seq order
-  std::set<Deadline> hold_deadlines;      // PENDING_PAYMENT reservations by expires_at
-  std::set<Deadline> token_deadlines;     // ACTIVE tokens by expires_at
+  std::deque<std::string> waiting;     // WAITING tokens in seq order
+  std::set<Deadline> hold_deadlines;   // PENDING_PAYMENT reservations by expires_at
+  std::set<Deadline> token_deadlines;  // ACTIVE tokens by expires_at
   int64_t active_tokens = 0;
   int64_t next_seq = 1;
-  int64_t admitted_seq = 0;               // highest seq ever ACTIVE
-  Limits recorded_limits{0, 0, 0, 0};     // as the last LimitsConfigured said
+  int64_t admitted_seq = 0;            // highest seq ever ACTIVE
+  Limits recorded_limits{0, 0, 0, 0};  // as the last LimitsConfigured said
 
  private:
   void on(const events::UserRegistered& e);

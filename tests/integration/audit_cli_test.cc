@@ -358,6 +358,9 @@ Answers query_answers(Api& api, const std::vector<std::string>& users,
                       const std::map<std::string, std::string>& tokens = {}, int max_pages = 1000,
                       size_t max_schedules = 1000) {
   Answers a;
+  // A server that just started on a large log (gen-log) may still be
+  // projecting it (503 "catching up"), slowly under sanitizers: wait, bounded.
+  REQUIRE(eventually([&] { return api.get("/api/v1/concerts").status != 503; }, 300s));
   Reply concerts = api.get("/api/v1/concerts");
   ask(a, "concerts", concerts);
   REQUIRE_MESSAGE(concerts.ok(), concerts.text());
