@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/render.h"
 #include "engine/concert/commands.h"
 #include "engine/concert/module.h"
 #include "engine/concert/replies.h"
@@ -38,34 +39,6 @@ constexpr auto kPatience = std::chrono::seconds(5);
 
 // --- a trivial, deterministic renderer ----------------------------------------
 
-int status_of(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::INVALID_REQUEST:
-    case ErrorCode::INVALID_AMOUNT:
-      return 400;
-    case ErrorCode::INVALID_TOKEN:
-    case ErrorCode::TOKEN_EXPIRED:
-      return 401;
-    case ErrorCode::TOKEN_NOT_ACTIVE:
-    case ErrorCode::FORBIDDEN:
-      return 403;
-    case ErrorCode::USER_NOT_FOUND:
-    case ErrorCode::SCHEDULE_NOT_FOUND:
-    case ErrorCode::SEAT_NOT_FOUND:
-    case ErrorCode::RESERVATION_NOT_FOUND:
-      return 404;
-    case ErrorCode::IDEMPOTENCY_KEY_REUSED:
-      return 422;
-    case ErrorCode::OVERLOADED:
-    case ErrorCode::UNAVAILABLE:
-      return 503;
-    case ErrorCode::INTERNAL:
-      return 500;
-    default:
-      return 409;
-  }
-}
-
 // Body: "ERROR <CODE> <message>" or "OK <kind> <fields...>", space separated.
 Rendered render(const Reply& reply) {
   std::ostringstream b;
@@ -74,7 +47,7 @@ Rendered render(const Reply& reply) {
       [&](const auto& r) {
         using R = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<R, DomainError>) {
-          status = status_of(r.code);
+          status = api::http_status(r.code);
           b << "ERROR " << error_name(r.code) << ' ' << r.message;
         } else if constexpr (std::is_same_v<R, UserReply>) {
           b << "OK user " << r.user_id;
@@ -108,7 +81,8 @@ std::string word(const Rendered& r, size_t n) {
 }
 
 bool is_error(const Rendered& r, ErrorCode code) {
-  return word(r, 0) == "ERROR" && word(r, 1) == error_name(code) && r.status == status_of(code);
+  return word(r, 0) == "ERROR" && word(r, 1) == error_name(code) &&
+         r.status == api::http_status(code);
 }
 
 std::string balance_body(const std::string& user, int64_t balance) {
