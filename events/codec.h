@@ -128,7 +128,7 @@ void put_value(std::string& out, const T& v) {
 template <class T>
 void get_value(Reader& in, T& v) {
   if constexpr (std::is_same_v<T, std::string>) {
-    v = std::string(in.string());
+    v.assign(in.string());  // reuses v's buffer
   } else if constexpr (std::is_same_v<T, bool>) {
     v = in.bytes(1) == std::string_view("\x01", 1);
   } else if constexpr (std::is_integral_v<T>) {

@@ -105,6 +105,27 @@ class RecordCursor {
 
   RecordCursor(int fd, uint64_t pos, uint64_t limit) : fd_(fd), pos_(pos), limit_(limit) {
     assert(pos <= limit);
+    buf_ = std::move(t_spare_buf);  // may be null
+    buf_capacity_ = buf_ ? t_spare_capacity : 0;
+  }
+  // Keeps a chunk-sized buffer for the thread's next cursor: a fresh 1 MiB
+  // buffer per read costs a large malloc and its page faults every time.
+  ~RecordCursor() {
+    if (buf_ && buf_capacity_ <= EmbeddedLog::kReadChunkBytes) {
+      t_spare_buf = std::move(buf_);
+      t_spare_capacity = buf_capacity_;
+    }
+  }
+  RecordCursor(const RecordCursor&) = delete;
+  RecordCursor& operator=(const RecordCursor&) = delete;
+
+  // Walks [pos, limit) afresh: nothing buffered is trusted.
+  void restart(uint64_t pos, uint64_t limit) {
+    assert(pos <= limit);
+    pos_ = pos;
+    limit_ = limit;
+    buf_pos_ = 0;
+    buf_bytes_ = 0;
   }
 
   Step next();
@@ -130,11 +151,16 @@ class RecordCursor {
   std::string_view body_;
   std::string why_;
   Status error_;
+  static thread_local std::unique_ptr<char[]> t_spare_buf;
+  static thread_local size_t t_spare_capacity;
   std::unique_ptr<char[]> buf_;
   size_t buf_capacity_ = 0;
   uint64_t buf_pos_ = 0;  // file position of buf_[0]
   size_t buf_bytes_ = 0;
 };
+
+thread_local std::unique_ptr<char[]> RecordCursor::t_spare_buf;
+thread_local size_t RecordCursor::t_spare_capacity = 0;
 
 // Makes buf_ hold [at, at + need); kRecord on success.
 RecordCursor::Step RecordCursor::load(uint64_t at, size_t need) {
@@ -370,7 +396,7 @@ Status EmbeddedLog::scan(bool repair) const {
                         step == RecordCursor::Step::kIncomplete, cursor.why()};
     if (Status s = handle_bad_record(bad, repair, &retry); !s.ok()) return s;
     if (!retry) break;
-    cursor = RecordCursor(fd_, bad.pos, file_bytes);  // it became valid: read it afresh
+    cursor.restart(bad.pos, file_bytes);  // it became valid: read it afresh
   }
   publish(fresh.data(), fresh.size(), cursor.pos(), expected);
   return Status::OK();

@@ -1,5 +1,7 @@
 #include "engine/audit/checker.h"
 
+#include <algorithm>
+
 #include "events/engine_events.h"
 
 namespace reservoir::audit {
@@ -9,16 +11,10 @@ constexpr int64_t kBalanceMax = 1'000'000'000'000;
 
 }  // namespace
 
-Status Checker::feed(const EventEnvelope& env) {
-  current_offset_ = env.offset;
-  current_type_ = env.type.c_str();
-  if (env.offset != next_offset_) {
-    violate(5, "expected offset " + std::to_string(next_offset_));
-  }
-  next_offset_ = env.offset + 1;
-  if (events::EngineCatalog::knows(env.type)) {  // an answer, not a state change: decode only
+Result<Checker::Decoded> Checker::decode(const EventEnvelope& env) {
+  if (events::EngineCatalog::knows(env.type)) {
     auto answer = events::EngineCatalog::decode(env);
-    if (answer.ok()) return Status::OK();
+    if (answer.ok()) return Decoded();
     return Status::Corruption("offset " + std::to_string(env.offset) + ": " +
                               answer.status().message());
   }
@@ -27,8 +23,24 @@ Status Checker::feed(const EventEnvelope& env) {
     return Status::Corruption("offset " + std::to_string(env.offset) + ": " +
                               decoded.status().message());
   }
-  check(*decoded, env.time_ms);
+  return Decoded(std::move(*decoded));
+}
+
+Status Checker::feed(const EventEnvelope& env) {
+  auto decoded = decode(env);
+  if (!decoded.ok()) return decoded.status();
+  feed(env, *decoded);
   return Status::OK();
+}
+
+void Checker::feed(const EventEnvelope& env, const Decoded& decoded) {
+  current_offset_ = env.offset;
+  current_type_ = env.type.c_str();
+  if (env.offset != next_offset_) {
+    violate(5, "expected offset " + std::to_string(next_offset_));
+  }
+  next_offset_ = env.offset + 1;
+  if (decoded) check(*decoded, env.time_ms);
 }
 
 void Checker::check(const events::ConcertEvent& e, int64_t time_ms) {
@@ -44,47 +56,56 @@ void Checker::violate(int invariant, std::string detail) {
 
 int64_t Checker::total_balance() const {
   int64_t sum = 0;
-  for (const auto& [user, balance] : balances_) sum += balance;
+  for (const auto& [id, user] : users_) sum += user.balance;
   return sum;
 }
 
-Checker::Reservation* Checker::find_reservation(const std::string& id) {
-  auto it = reservations_.find(id);
-  if (it == reservations_.end()) {
+Checker::Reservation* Checker::find_reservation(const std::string& id, uint32_t* index) {
+  auto it = reservation_index_.find(id);
+  if (it == reservation_index_.end()) {
     violate(1, "unknown reservation " + id);
     return nullptr;
   }
-  return &it->second;
+  *index = it->second;
+  return &reservations_[it->second];
 }
 
-void Checker::move_money(const std::string& user, int64_t delta, int64_t claimed_after) {
-  auto it = balances_.find(user);
-  if (it == balances_.end()) {
-    violate(2, "money event for unknown user " + user);
+void Checker::move_money(const std::string& user_id, int64_t delta, int64_t claimed_after) {
+  auto it = users_.find(user_id);
+  if (it == users_.end()) {
+    violate(2, "money event for unknown user " + user_id);
     return;
   }
-  it->second += delta;
-  if (it->second < 0)
-    violate(2, "balance of " + user + " is negative: " + std::to_string(it->second));
-  if (it->second > kBalanceMax) violate(2, "balance of " + user + " exceeds 10^12");
-  if (claimed_after != it->second) {
+  int64_t& balance = it->second.balance;
+  balance += delta;
+  if (balance < 0) violate(2, "balance of " + user_id + " is negative: " + std::to_string(balance));
+  if (balance > kBalanceMax) violate(2, "balance of " + user_id + " exceeds 10^12");
+  if (claimed_after != balance) {
     violate(2, "balanceAfter " + std::to_string(claimed_after) +
-                   " but charges - payments + "
-                   "refunds = " +
-                   std::to_string(it->second) + " for " + user);
+                   " but charges - payments + refunds = " + std::to_string(balance) + " for " +
+                   user_id);
   }
 }
 
 void Checker::on(const events::UserRegistered& e, int64_t) {
-  if (!balances_.emplace(e.user_id, 0).second)
-    violate(2, "user " + e.user_id + " registered twice");
+  if (!users_.try_emplace(e.user_id).second) violate(2, "user " + e.user_id + " registered twice");
 }
 
 void Checker::on(const events::ConcertCreated& e, int64_t) {
   for (const auto& s : e.schedules) {
-    ScheduleSeats& seats = schedules_[s.schedule_id];
+    auto [it, fresh] = schedules_.try_emplace(s.schedule_id);
+    if (!fresh) {  // decide refuses a known schedule id: its seats are not re-created
+      violate(1, "schedule " + s.schedule_id + " created twice");
+      continue;
+    }
+    ScheduleSeats& seats = it->second;
     seats.reserve(s.seats.size());
-    for (const auto& seat : s.seats) seats[seat.seat_id].price = seat.price;
+    for (const auto& seat : s.seats) seats.push_back({seat.seat_id, Seat{seat.price, kFree}});
+    std::sort(seats.begin(), seats.end(),
+              [](const CatalogSeat& a, const CatalogSeat& b) { return a.id < b.id; });
+    const auto dup = std::adjacent_find(seats.begin(), seats.end(),
+                                        [](const auto& a, const auto& b) { return a.id == b.id; });
+    if (dup != seats.end()) violate(1, "seat " + s.schedule_id + "/" + dup->id + " listed twice");
   }
 }
 
@@ -93,9 +114,18 @@ void Checker::on(const events::LimitsConfigured& e, int64_t) {
 }
 
 void Checker::on(const events::TokenIssued& e, int64_t) {
-  if (live_token_.count(e.user_id)) violate(4, "user " + e.user_id + " got a second live token");
-  live_token_[e.user_id] = e.token;
-  tokens_[e.token] = Tok::kWaiting;
+  auto user = users_.find(e.user_id);
+  if (user == users_.end()) {
+    violate(4, "token issued to unknown user " + e.user_id);
+    return;
+  }
+  if (user->second.live_token != nullptr) {
+    violate(4, "user " + e.user_id + " got a second live token");
+  }
+  auto [token, fresh] = tokens_.try_emplace(e.token, Tok::kWaiting);
+  if (!fresh) violate(4, "token " + e.token + " issued twice");
+  token->second = Tok::kWaiting;
+  user->second.live_token = &token->first;
 }
 
 void Checker::on(const events::TokenActivated& e, int64_t) {
@@ -119,58 +149,77 @@ void Checker::on(const events::TokenExpired& e, int64_t) {
   }
   if (it->second == Tok::kActive) --active_tokens_;
   it->second = Tok::kExpired;
-  auto live = live_token_.find(e.user_id);
-  if (live != live_token_.end() && live->second == e.token) live_token_.erase(live);
+  auto user = users_.find(e.user_id);
+  if (user != users_.end() && user->second.live_token == &it->first) {
+    user->second.live_token = nullptr;
+  }
+}
+
+// The catalog seat `ref` names, now held by reservation `index`; nullptr
+// (and a violation) when it cannot be.
+Checker::Seat* Checker::hold_seat(ScheduleSeats* seats, const events::SeatsHeld& e,
+                                  const events::SeatRef& ref, uint32_t index) {
+  const auto where = [&] { return e.schedule_id + "/" + ref.seat_id; };
+  ScheduleSeats::iterator it;
+  if (seats != nullptr) {
+    it = std::lower_bound(seats->begin(), seats->end(), ref.seat_id,
+                          [](const CatalogSeat& s, const std::string& id) { return s.id < id; });
+  }
+  if (seats == nullptr || it == seats->end() || it->id != ref.seat_id) {
+    violate(1, "seat " + where() + " is not in the catalog");
+    return nullptr;
+  }
+  Seat* seat = &it->seat;
+  if (seat->price != ref.price) violate(1, "seat " + where() + " held at a wrong price");
+  if (seat->holder != kFree) {
+    // holder == index: the same hold names the seat twice (not yet stored).
+    const std::string& live =
+        seat->holder == index ? e.reservation_id : *reservations_[seat->holder].id;
+    violate(1, "seat " + where() + " held by " + e.reservation_id + " while live in " + live);
+    return nullptr;
+  }
+  seat->holder = index;
+  ++live_seats_;
+  return seat;
 }
 
 void Checker::on(const events::SeatsHeld& e, int64_t) {
-  Reservation r{e.user_id, e.schedule_id, {}, 0, e.expires_at, Res::kPending};
+  auto [entry, fresh] =
+      reservation_index_.try_emplace(e.reservation_id, static_cast<uint32_t>(reservations_.size()));
+  if (!fresh) {
+    violate(1, "reservation id " + e.reservation_id + " reused");
+    return;
+  }
+  auto user = users_.find(e.user_id);
+  if (user == users_.end()) violate(1, "seats held by unknown user " + e.user_id);
+  Reservation r{&entry->first, user == users_.end() ? nullptr : &user->first, {}, 0, e.expires_at,
+                Res::kPending};
+  r.seats.reserve(e.seats.size());
   auto sched = schedules_.find(e.schedule_id);
+  ScheduleSeats* seats = sched == schedules_.end() ? nullptr : &sched->second;
   for (const auto& ref : e.seats) {
     r.total += ref.price;
-    r.seat_ids.push_back(ref.seat_id);
-    Seat* seat = nullptr;
-    if (sched != schedules_.end()) {
-      auto it = sched->second.find(ref.seat_id);
-      if (it != sched->second.end()) seat = &it->second;
-    }
-    const std::string where = e.schedule_id + "/" + ref.seat_id;
-    if (seat == nullptr) {
-      violate(1, "seat " + where + " is not in the catalog");
-      continue;
-    }
-    if (seat->price != ref.price) violate(1, "seat " + where + " held at a wrong price");
-    if (!seat->holder.empty()) {
-      violate(1,
-              "seat " + where + " held by " + e.reservation_id + " while live in " + seat->holder);
-      continue;
-    }
-    seat->holder = e.reservation_id;
-    ++live_seats_;
+    if (Seat* seat = hold_seat(seats, e, ref, entry->second)) r.seats.push_back(seat);
   }
   if (r.total != e.total_price) violate(1, "totalPrice is not the sum of the seat prices");
-  if (!reservations_.emplace(e.reservation_id, std::move(r)).second) {
-    violate(1, "reservation id " + e.reservation_id + " reused");
-  }
+  reservations_.push_back(std::move(r));
 }
 
-void Checker::free_seats(const std::string& reservation_id, const Reservation& r) {
-  auto sched = schedules_.find(r.schedule_id);
-  if (sched == schedules_.end()) return;
-  for (const auto& id : r.seat_ids) {
-    auto it = sched->second.find(id);
-    if (it != sched->second.end() && it->second.holder == reservation_id) {
-      it->second.holder.clear();
+void Checker::free_seats(uint32_t index) {
+  for (Seat* seat : reservations_[index].seats) {
+    if (seat->holder == index) {
+      seat->holder = kFree;
       --live_seats_;
     }
   }
 }
 
 void Checker::release(const events::HoldReleased& e, Res to) {
-  Reservation* r = find_reservation(e.reservation_id);
+  uint32_t index = 0;
+  Reservation* r = find_reservation(e.reservation_id, &index);
   if (r == nullptr) return;
   if (r->state != Res::kPending) violate(1, "released a reservation that was not pending");
-  free_seats(e.reservation_id, *r);
+  free_seats(index);
   r->state = to;
 }
 
@@ -183,14 +232,18 @@ void Checker::on(const events::ReservationCancelled& e, int64_t) {
 }
 
 void Checker::on(const events::PaymentCompleted& e, int64_t t) {
-  Reservation* r = find_reservation(e.reservation_id);
+  uint32_t index = 0;
+  Reservation* r = find_reservation(e.reservation_id, &index);
   if (r == nullptr) return;
   if (r->state == Res::kConfirmed || r->state == Res::kRefunded) {
     violate(3, "reservation " + e.reservation_id + " paid twice");
   } else if (r->state != Res::kPending) {
     violate(3, "reservation " + e.reservation_id + " paid after it was released");
   }
-  if (e.user_id != r->user_id) violate(3, "paid by " + e.user_id + ", not its owner " + r->user_id);
+  if (r->user_id == nullptr || e.user_id != *r->user_id) {
+    violate(3, "paid by " + e.user_id + ", not its owner " +
+                   (r->user_id == nullptr ? std::string("(unknown)") : *r->user_id));
+  }
   if (e.paid_at >= r->expires_at || t >= r->expires_at) {
     violate(3, "paid at or after expiresAt");
   }
@@ -200,10 +253,11 @@ void Checker::on(const events::PaymentCompleted& e, int64_t t) {
 }
 
 void Checker::on(const events::ReservationRefunded& e, int64_t) {
-  Reservation* r = find_reservation(e.reservation_id);
+  uint32_t index = 0;
+  Reservation* r = find_reservation(e.reservation_id, &index);
   if (r == nullptr) return;
   if (r->state != Res::kConfirmed) violate(3, "refund of a reservation that was not confirmed");
-  free_seats(e.reservation_id, *r);
+  free_seats(index);
   r->state = Res::kRefunded;
   if (e.amount != r->total) violate(2, "refund amount differs from the reservation total");
   move_money(e.user_id, e.amount, e.balance_after);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -42,33 +43,61 @@ class Checker {
  public:
   explicit Checker(CheckerConfig config = {}) : config_(config) {}
 
-  // Checks one event. Corruption when the envelope cannot be decoded: the
-  // log is unreadable from there, and the caller stops.
+  // An event as the checker needs it: a domain event, or nothing for an
+  // engine event (an answer, not a state change: it only has to decode).
+  using Decoded = std::optional<events::ConcertEvent>;
+
+  // Decodes `env`. Corruption when it cannot be decoded: the log is
+  // unreadable from there, and the caller stops. Pure: callers may decode on
+  // another thread, ahead of feed().
+  static Result<Decoded> decode(const EventEnvelope& env);
+
+  // Checks one event, decoded from `env`.
+  void feed(const EventEnvelope& env, const Decoded& decoded);
+
+  // decode() then feed().
   Status feed(const EventEnvelope& env);
 
   const std::vector<Violation>& violations() const { return violations_; }
   uint64_t violation_count() const { return violation_count_; }
   uint64_t events_checked() const { return next_offset_; }
-  size_t users() const { return balances_.size(); }
+  size_t users() const { return users_.size(); }
   size_t live_seats() const { return live_seats_; }
   int64_t total_balance() const;
 
  private:
   enum class Res { kPending, kConfirmed, kExpired, kCancelled, kRefunded };
+  enum class Tok { kWaiting, kActive, kExpired };
+  static constexpr uint32_t kFree = UINT32_MAX;  // Seat::holder of a free seat
+
+  // Records refer to each other by pointers into the maps' nodes (stable:
+  // nodes never move) and by indexes into reservations_, so checking an
+  // event hashes each id it names once and copies no id.
+  struct User {
+    int64_t balance = 0;                      // recomputed from money events
+    const std::string* live_token = nullptr;  // a key of tokens_, or none
+  };
   struct Seat {
     int64_t price = 0;
-    std::string holder;  // live reservation id, empty when free
+    uint32_t holder = kFree;  // index of the live reservation holding it
   };
-  using ScheduleSeats = std::unordered_map<std::string, Seat>;  // seat id -> seat
+  struct CatalogSeat {
+    std::string id;
+    Seat seat;
+  };
+  // A schedule's seats sorted by id, built once when its concert is created
+  // and never resized after (Reservation::seats points into it). Cheaper to
+  // build than a hash map (a catalog may hold millions of seats) and about
+  // as quick to search.
+  using ScheduleSeats = std::vector<CatalogSeat>;
   struct Reservation {
-    std::string user_id;
-    std::string schedule_id;
-    std::vector<std::string> seat_ids;
+    const std::string* id = nullptr;       // a key of reservation_index_
+    const std::string* user_id = nullptr;  // a key of users_ (none: unknown)
+    std::vector<Seat*> seats;              // the catalog's seats it held
     int64_t total = 0;
     int64_t expires_at = 0;
     Res state = Res::kPending;
   };
-  enum class Tok { kWaiting, kActive, kExpired };
 
   void check(const events::ConcertEvent& e, int64_t time_ms);
   void on(const events::UserRegistered& e, int64_t t);
@@ -83,10 +112,12 @@ class Checker {
   void on(const events::ReservationRefunded& e, int64_t t);
   void on(const events::BalanceCharged& e, int64_t t);
   void on(const events::LimitsConfigured& e, int64_t t);
-  void free_seats(const std::string& reservation_id, const Reservation& r);
+  Seat* hold_seat(ScheduleSeats* seats, const events::SeatsHeld& e, const events::SeatRef& ref,
+                  uint32_t index);
+  void free_seats(uint32_t index);
   void release(const events::HoldReleased& e, Res to);
   void move_money(const std::string& user, int64_t delta, int64_t claimed_after);
-  Reservation* find_reservation(const std::string& id);
+  Reservation* find_reservation(const std::string& id, uint32_t* index);
   void violate(int invariant, std::string detail);
 
   CheckerConfig config_;
@@ -96,12 +127,12 @@ class Checker {
   std::vector<Violation> violations_;
   uint64_t violation_count_ = 0;
 
-  std::unordered_map<std::string, int64_t> balances_;         // recomputed from money events
+  std::unordered_map<std::string, User> users_;
   std::unordered_map<std::string, ScheduleSeats> schedules_;  // schedule id -> its seats
   size_t live_seats_ = 0;
-  std::unordered_map<std::string, Reservation> reservations_;
+  std::unordered_map<std::string, uint32_t> reservation_index_;  // id -> reservations_ index
+  std::vector<Reservation> reservations_;
   std::unordered_map<std::string, Tok> tokens_;
-  std::unordered_map<std::string, std::string> live_token_;  // user -> token
   int64_t active_tokens_ = 0;
 };
 
