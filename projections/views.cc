@@ -5,6 +5,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/snapshot.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <initializer_list>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -397,10 +399,9 @@ using internal::RecentWrites;
 // then commits the overlay and the checkpoint as one WriteBatch.
 class BatchApplier {
  public:
-  BatchApplier(rocksdb::DB* db, const RecentWrites& recent, size_t events)
-      : db_(db), recent_(recent) {
-    pending_.reserve(events * kPendingPerEvent);
-  }
+  // Writes go to `pending`, which reads see first.
+  BatchApplier(rocksdb::DB* db, const RecentWrites& recent, PendingWrites& pending)
+      : db_(db), recent_(recent), pending_(pending) {}
   // This batch's writes (once committed, they are recent writes).
   PendingWrites& pending() { return pending_; }
 
@@ -655,7 +656,7 @@ class BatchApplier {
 
   rocksdb::DB* db_;
   const RecentWrites& recent_;
-  PendingWrites pending_;
+  PendingWrites& pending_;
   std::string scratch_;  // reused read buffer
   uint64_t offset_ = 0;  // of the event being applied
 };
@@ -730,26 +731,130 @@ Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
                                    std::to_string(batch.front().offset) + ", checkpoint is " +
                                    std::to_string(first));
   }
-  BatchApplier applier(db_.get(), *recent_, batch.size());
+  PendingWrites pending;
+  pending.reserve(batch.size() * kPendingPerEvent);
+  BatchApplier applier(db_.get(), *recent_, pending);
   for (size_t i = 0; i < batch.size(); ++i) {
     const EventEnvelope& env = batch[i];
     if (env.offset != first + i) {
       return Status::InvalidArgument("batch offsets not consecutive at " +
                                      std::to_string(env.offset));
     }
-    // Engine events (and any other domain's) carry nothing for these views.
-    if (!events::ConcertCatalog::knows(env.type)) continue;
-    Result<events::ConcertEvent> event = events::ConcertCatalog::decode(env);
-    if (!event.ok()) {
-      return Status::Corruption("offset " + std::to_string(env.offset) + ": " +
-                                event.status().message());
-    }
-    if (Status s = applier.apply(*event, env.offset); !s.ok()) return s;
+    Result<ViewEvent> event = decode_for_views(env);
+    if (!event.ok()) return event.status();
+    if (!*event) continue;
+    if (Status s = applier.apply(**event, env.offset); !s.ok()) return s;
   }
   const uint64_t next = first + batch.size();
   if (Status s = applier.commit(next); !s.ok()) return s;
   checkpoint_.store(next, std::memory_order_release);
-  recent_->absorb(applier.pending());
+  recent_->absorb(pending);
+  return Status::OK();
+}
+
+Result<ViewEvent> decode_for_views(const EventEnvelope& env) {
+  // Engine events (and any other domain's) carry nothing for these views.
+  if (!events::ConcertCatalog::knows(env.type)) return ViewEvent();
+  Result<events::ConcertEvent> event = events::ConcertCatalog::decode(env);
+  if (!event.ok()) {
+    return Status::Corruption("offset " + std::to_string(env.offset) + ": " +
+                              event.status().message());
+  }
+  return ViewEvent(std::move(*event));
+}
+
+namespace internal {
+
+// The overlay of a bulk load: every record written since the last spill.
+struct BulkLoad {
+  explicit BulkLoad(rocksdb::DB* db, uint64_t next) : next(next), applier(db, no_recent, overlay) {}
+  PendingWrites overlay;
+  RecentWrites no_recent;  // stays empty: the overlay holds every recent write
+  uint64_t next;           // offset of the next event
+  BatchApplier applier;
+  int spills = 0;
+};
+
+}  // namespace internal
+
+namespace {
+
+constexpr size_t kParallelSortEntriesMin = size_t{1} << 16;
+
+// The overlay's entries in key order (an SST file is written sorted). Large
+// overlays sort as two halves on two threads, then merge.
+std::vector<const PendingWrites::value_type*> sorted_entries(const PendingWrites& overlay) {
+  std::vector<const PendingWrites::value_type*> v;
+  v.reserve(overlay.size());
+  for (const auto& kv : overlay) v.push_back(&kv);
+  const auto less = [](const auto* a, const auto* b) { return a->first < b->first; };
+  const auto mid = v.begin() + static_cast<ptrdiff_t>(v.size() / 2);
+  if (v.size() < kParallelSortEntriesMin) {
+    std::sort(v.begin(), v.end(), less);
+    return v;
+  }
+  std::thread half([&] { std::sort(v.begin(), mid, less); });
+  std::sort(mid, v.end(), less);
+  half.join();
+  std::inplace_merge(v.begin(), mid, v.end(), less);
+  return v;
+}
+
+}  // namespace
+
+Status Projections::bulk_apply(uint64_t offset, const ViewEvent& event) {
+  if (!bulk_) bulk_ = std::make_unique<internal::BulkLoad>(db_.get(), checkpoint());
+  if (offset != bulk_->next) {
+    return Status::InvalidArgument("bulk load expects offset " + std::to_string(bulk_->next) +
+                                   ", got " + std::to_string(offset));
+  }
+  if (event) {
+    if (Status s = bulk_->applier.apply(*event, offset); !s.ok()) return s;
+  }
+  bulk_->next = offset + 1;
+  return bulk_->overlay.size() >= bulk_entries_max_ ? spill_bulk() : Status::OK();
+}
+
+std::vector<std::pair<std::string, std::string>> Projections::dump() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    out.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  return out;
+}
+
+Status Projections::finish_bulk() {
+  if (!bulk_) return Status::OK();
+  Status s = spill_bulk();
+  bulk_.reset();
+  return s;
+}
+
+// Writes the overlay and the checkpoint as one sorted SST file and ingests
+// it: one file lands whole or not at all, so the store stays a consistent
+// prefix of the log.
+Status Projections::spill_bulk() {
+  internal::BulkLoad& b = *bulk_;
+  b.overlay.insert_or_assign(kCheckpointKey,
+                             encode_rec(CheckpointRec{static_cast<int64_t>(b.next)}));
+  const std::string file = db_->GetName() + "/bulk-" + std::to_string(b.spills++) + ".sst";
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), store_options());
+  rocksdb::Status s = writer.Open(file);
+  for (const auto* kv : sorted_entries(b.overlay)) {
+    if (!s.ok()) break;
+    s = writer.Put(kv->first, kv->second);
+  }
+  if (s.ok()) s = writer.Finish();
+  if (s.ok()) {
+    rocksdb::IngestExternalFileOptions io;
+    io.move_files = true;  // a hard link, not a copy
+    s = db_->IngestExternalFile({file}, io);
+  }
+  std::remove(file.c_str());  // ingested under a name of RocksDB's own, or failed
+  if (!s.ok()) return from_rocks(s);
+  b.overlay.clear();
+  checkpoint_.store(b.next, std::memory_order_release);
   return Status::OK();
 }
 
