@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
+#include <memory_resource>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -397,16 +398,33 @@ namespace {
 using internal::PendingWrites;
 using internal::RecentWrites;
 
+// Hashes any string type by its bytes, for lookups by std::string in a map
+// keyed by arena strings (heterogeneous lookup).
+struct BytesHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+struct BytesEqual {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+};
+
+// A bulk load's overlay: keys, values and nodes live in an arena that is
+// released whole at a spill, so building it costs no malloc per record and
+// dropping it no free per record.
+using ArenaWrites =
+    std::pmr::unordered_map<std::pmr::string, std::pmr::string, BytesHash, BytesEqual>;
+
 // Applies the events of one batch onto an overlay of pending writes that
 // reads see before the store (events of one batch may touch one key twice),
-// then commits the overlay and the checkpoint as one WriteBatch.
+// then commits the overlay and the checkpoint as one WriteBatch. Writes is
+// PendingWrites (apply_batch) or ArenaWrites (bulk load).
+template <class Writes>
 class BatchApplier {
  public:
   // Writes go to `pending`, which reads see first.
-  BatchApplier(rocksdb::DB* db, const RecentWrites& recent, PendingWrites& pending)
+  BatchApplier(rocksdb::DB* db, const RecentWrites& recent, Writes& pending)
       : db_(db), recent_(recent), pending_(pending) {}
-  // This batch's writes (once committed, they are recent writes).
-  PendingWrites& pending() { return pending_; }
 
   Status apply(const events::ConcertEvent& event, uint64_t offset) {
     offset_ = offset;
@@ -428,6 +446,18 @@ class BatchApplier {
     rocksdb::WriteOptions wo;
     wo.disableWAL = true;
     return from_rocks(db_->Write(wo, &wb));
+  }
+
+  // Writes one record (a view's or the checkpoint).
+  void put_raw(std::string key, std::string value) {
+    if constexpr (std::is_same_v<Writes, PendingWrites>) {
+      pending_.insert_or_assign(std::move(key), std::move(value));
+    } else if (auto it = pending_.find(key); it != pending_.end()) {
+      it->second.assign(value);  // in place: a record keeps its size
+    } else {
+      pending_.emplace(std::piecewise_construct, std::forward_as_tuple(key),
+                       std::forward_as_tuple(value));
+    }
   }
 
  private:
@@ -648,9 +678,6 @@ class BatchApplier {
   void put(std::string key, const R& rec) {
     put_raw(std::move(key), encode_rec(rec));
   }
-  void put_raw(std::string key, std::string value) {
-    pending_.insert_or_assign(std::move(key), std::move(value));
-  }
 
   Status inconsistent(const std::string& what) const {
     return Status::Corruption("projections: event at offset " + std::to_string(offset_) +
@@ -659,7 +686,7 @@ class BatchApplier {
 
   rocksdb::DB* db_;
   const RecentWrites& recent_;
-  PendingWrites& pending_;
+  Writes& pending_;
   std::string scratch_;  // reused read buffer
   uint64_t offset_ = 0;  // of the event being applied
 };
@@ -736,7 +763,7 @@ Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
   }
   PendingWrites pending;
   pending.reserve(batch.size() * kPendingPerEvent);
-  BatchApplier applier(db_.get(), *recent_, pending);
+  BatchApplier<PendingWrites> applier(db_.get(), *recent_, pending);
   for (size_t i = 0; i < batch.size(); ++i) {
     const EventEnvelope& env = batch[i];
     if (env.offset != first + i) {
@@ -768,13 +795,24 @@ Result<ViewEvent> decode_for_views(const EventEnvelope& env) {
 
 namespace internal {
 
+constexpr size_t kArenaFirstBlockBytes = size_t{1} << 20;
+
 // The overlay of a bulk load: every record written since the last spill.
+struct BulkOverlay {
+  BulkOverlay(rocksdb::DB* db, const RecentWrites& no_recent)
+      : arena(kArenaFirstBlockBytes), writes(&arena), applier(db, no_recent, writes) {}
+  std::pmr::monotonic_buffer_resource arena;
+  ArenaWrites writes;
+  BatchApplier<ArenaWrites> applier;
+};
+
 struct BulkLoad {
-  explicit BulkLoad(rocksdb::DB* db, uint64_t next) : next(next), applier(db, no_recent, overlay) {}
-  PendingWrites overlay;
+  BulkLoad(rocksdb::DB* db, uint64_t next)
+      : db(db), next(next), overlay(std::make_unique<BulkOverlay>(db, no_recent)) {}
+  rocksdb::DB* db;
   RecentWrites no_recent;  // stays empty: the overlay holds every recent write
   uint64_t next;           // offset of the next event
-  BatchApplier applier;
+  std::unique_ptr<BulkOverlay> overlay;
   int spills = 0;
 };
 
@@ -791,24 +829,26 @@ constexpr size_t kSortPrefixBytes = 32;  // covers most keys whole (ids are ~36 
 // sorts a shorter key first, as std::string does.
 struct SortKey {
   std::array<char, kSortPrefixBytes> prefix;
-  const PendingWrites::value_type* entry;
+  std::string_view key;
+  std::string_view value;
 };
 
 bool operator<(const SortKey& a, const SortKey& b) {
   const int c = std::memcmp(a.prefix.data(), b.prefix.data(), kSortPrefixBytes);
-  return c != 0 ? c < 0 : a.entry->first < b.entry->first;
+  return c != 0 ? c < 0 : a.key < b.key;
 }
 
 // The overlay's entries in key order (an SST file is written sorted). Large
 // overlays sort as two halves on two threads, then merge.
-std::vector<SortKey> sorted_entries(const PendingWrites& overlay) {
+std::vector<SortKey> sorted_entries(const ArenaWrites& overlay) {
   std::vector<SortKey> v(overlay.size());
   size_t i = 0;
-  for (const auto& kv : overlay) {
+  for (const auto& [key, value] : overlay) {
     SortKey& k = v[i++];
     k.prefix.fill('\0');
-    std::memcpy(k.prefix.data(), kv.first.data(), std::min(kSortPrefixBytes, kv.first.size()));
-    k.entry = &kv;
+    std::memcpy(k.prefix.data(), key.data(), std::min(kSortPrefixBytes, key.size()));
+    k.key = key;
+    k.value = value;
   }
   const auto mid = v.begin() + static_cast<ptrdiff_t>(v.size() / 2);
   if (v.size() < kParallelSortEntriesMin) {
@@ -831,10 +871,10 @@ Status Projections::bulk_apply(uint64_t offset, const ViewEvent& event) {
                                    ", got " + std::to_string(offset));
   }
   if (event) {
-    if (Status s = bulk_->applier.apply(*event, offset); !s.ok()) return s;
+    if (Status s = bulk_->overlay->applier.apply(*event, offset); !s.ok()) return s;
   }
   bulk_->next = offset + 1;
-  return bulk_->overlay.size() >= bulk_entries_max_ ? spill_bulk() : Status::OK();
+  return bulk_->overlay->writes.size() >= bulk_entries_max_ ? spill_bulk() : Status::OK();
 }
 
 std::vector<std::pair<std::string, std::string>> Projections::dump() const {
@@ -858,10 +898,10 @@ Status Projections::finish_bulk() {
 // prefix of the log.
 Status Projections::spill_bulk() {
   internal::BulkLoad& b = *bulk_;
-  b.overlay.insert_or_assign(kCheckpointKey,
+  b.overlay->applier.put_raw(kCheckpointKey,
                              encode_rec(CheckpointRec{static_cast<int64_t>(b.next)}));
   const std::string file = db_->GetName() + "/bulk-" + std::to_string(b.spills++) + ".sst";
-  const std::vector<SortKey> sorted = sorted_entries(b.overlay);
+  const std::vector<SortKey> sorted = sorted_entries(b.overlay->writes);
   // Uncompressed: RocksDB compresses as it compacts the store later; the
   // rebuild should not wait for it.
   rocksdb::Options sst_options = store_options();
@@ -870,7 +910,7 @@ Status Projections::spill_bulk() {
   rocksdb::Status s = writer.Open(file);
   for (const SortKey& k : sorted) {
     if (!s.ok()) break;
-    s = writer.Put(k.entry->first, k.entry->second);
+    s = writer.Put(k.key, k.value);
   }
   if (s.ok()) s = writer.Finish();
   if (s.ok()) {
@@ -880,7 +920,7 @@ Status Projections::spill_bulk() {
   }
   std::remove(file.c_str());  // ingested under a name of RocksDB's own, or failed
   if (!s.ok()) return from_rocks(s);
-  b.overlay.clear();
+  b.overlay = std::make_unique<internal::BulkOverlay>(b.db, b.no_recent);
   checkpoint_.store(b.next, std::memory_order_release);
   return Status::OK();
 }
