@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -400,9 +401,11 @@ using internal::RecentWrites;
 
 // Hashes any string type by its bytes, for lookups by std::string in a map
 // keyed by arena strings (heterogeneous lookup).
+// Not noexcept on purpose: libstdc++ then stores each node's hash, so a
+// rehash or a bucket walk never re-hashes or compares keys in vain.
 struct BytesHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 struct BytesEqual {
   using is_transparent = void;
@@ -799,19 +802,25 @@ constexpr size_t kArenaFirstBlockBytes = size_t{1} << 20;
 
 // The overlay of a bulk load: every record written since the last spill.
 struct BulkOverlay {
-  BulkOverlay(rocksdb::DB* db, const RecentWrites& no_recent)
-      : arena(kArenaFirstBlockBytes), writes(&arena), applier(db, no_recent, writes) {}
+  BulkOverlay(rocksdb::DB* db, const RecentWrites& no_recent, size_t entries_max)
+      : arena(kArenaFirstBlockBytes), writes(&arena), applier(db, no_recent, writes) {
+    writes.reserve(entries_max + 1);  // no rehash before the spill (+1: the checkpoint)
+  }
   std::pmr::monotonic_buffer_resource arena;
   ArenaWrites writes;
   BatchApplier<ArenaWrites> applier;
 };
 
 struct BulkLoad {
-  BulkLoad(rocksdb::DB* db, uint64_t next)
-      : db(db), next(next), overlay(std::make_unique<BulkOverlay>(db, no_recent)) {}
+  BulkLoad(rocksdb::DB* db, uint64_t next, size_t entries_max)
+      : db(db),
+        next(next),
+        entries_max(entries_max),
+        overlay(std::make_unique<BulkOverlay>(db, no_recent, entries_max)) {}
   rocksdb::DB* db;
+  uint64_t next;  // offset of the next event
+  size_t entries_max;
   RecentWrites no_recent;  // stays empty: the overlay holds every recent write
-  uint64_t next;           // offset of the next event
   std::unique_ptr<BulkOverlay> overlay;
   int spills = 0;
 };
@@ -838,10 +847,11 @@ bool operator<(const SortKey& a, const SortKey& b) {
   return c != 0 ? c < 0 : a.key < b.key;
 }
 
-// The overlay's entries in key order (an SST file is written sorted). Large
-// overlays sort as two halves on two threads, then merge.
-std::vector<SortKey> sorted_entries(const ArenaWrites& overlay) {
-  std::vector<SortKey> v(overlay.size());
+using SortKeys = std::vector<SortKey>;
+
+// The overlay's entries, unsorted.
+SortKeys sort_keys(const ArenaWrites& overlay) {
+  SortKeys v(overlay.size());
   size_t i = 0;
   for (const auto& [key, value] : overlay) {
     SortKey& k = v[i++];
@@ -850,22 +860,48 @@ std::vector<SortKey> sorted_entries(const ArenaWrites& overlay) {
     k.key = key;
     k.value = value;
   }
-  const auto mid = v.begin() + static_cast<ptrdiff_t>(v.size() / 2);
-  if (v.size() < kParallelSortEntriesMin) {
-    std::sort(v.begin(), v.end());
-    return v;
-  }
-  std::thread half([&] { std::sort(v.begin(), mid); });
-  std::sort(mid, v.end());
-  half.join();
-  std::inplace_merge(v.begin(), mid, v.end());
   return v;
+}
+
+// Splits `v` into a lower and an upper part of about equal size (every
+// key of the lower part sorts before every key of the upper), so two
+// threads can sort and write one SST file each, with no merge. The pivot is
+// the median of an evenly spaced sample (hash order is random).
+SortKeys::iterator split_in_two(SortKeys& v) {
+  constexpr size_t kSample = 1001;
+  SortKeys sample;
+  sample.reserve(kSample);
+  for (size_t i = 0; i < kSample; ++i) sample.push_back(v[i * v.size() / kSample]);
+  const auto median = sample.begin() + kSample / 2;
+  std::nth_element(sample.begin(), median, sample.end());
+  const SortKey pivot = *median;
+  // Neither part is empty: the sampled keys below the median go low, the
+  // median itself high.
+  return std::partition(v.begin(), v.end(), [&](const SortKey& k) { return k < pivot; });
+}
+
+// Sorts [begin, end) (not empty: RocksDB refuses an empty SST file) and
+// writes it as one SST file.
+rocksdb::Status write_sst(SortKeys::iterator begin, SortKeys::iterator end,
+                          const std::string& file) {
+  assert(begin != end);
+  std::sort(begin, end);
+  // Uncompressed: RocksDB compresses as it compacts the store later; the
+  // rebuild should not wait for it.
+  rocksdb::Options options = store_options();
+  options.compression = rocksdb::kNoCompression;
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options);
+  rocksdb::Status s = writer.Open(file);
+  for (auto it = begin; it != end && s.ok(); ++it) s = writer.Put(it->key, it->value);
+  return s.ok() ? writer.Finish() : s;
 }
 
 }  // namespace
 
 Status Projections::bulk_apply(uint64_t offset, const ViewEvent& event) {
-  if (!bulk_) bulk_ = std::make_unique<internal::BulkLoad>(db_.get(), checkpoint());
+  if (!bulk_) {
+    bulk_ = std::make_unique<internal::BulkLoad>(db_.get(), checkpoint(), bulk_entries_max_);
+  }
   if (offset != bulk_->next) {
     return Status::InvalidArgument("bulk load expects offset " + std::to_string(bulk_->next) +
                                    ", got " + std::to_string(offset));
@@ -900,27 +936,30 @@ Status Projections::spill_bulk() {
   internal::BulkLoad& b = *bulk_;
   b.overlay->applier.put_raw(kCheckpointKey,
                              encode_rec(CheckpointRec{static_cast<int64_t>(b.next)}));
-  const std::string file = db_->GetName() + "/bulk-" + std::to_string(b.spills++) + ".sst";
-  const std::vector<SortKey> sorted = sorted_entries(b.overlay->writes);
-  // Uncompressed: RocksDB compresses as it compacts the store later; the
-  // rebuild should not wait for it.
-  rocksdb::Options sst_options = store_options();
-  sst_options.compression = rocksdb::kNoCompression;
-  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), sst_options);
-  rocksdb::Status s = writer.Open(file);
-  for (const SortKey& k : sorted) {
-    if (!s.ok()) break;
-    s = writer.Put(k.key, k.value);
+  SortKeys keys = sort_keys(b.overlay->writes);
+  const std::string stem = db_->GetName() + "/bulk-" + std::to_string(b.spills++);
+  std::vector<std::string> files;
+  rocksdb::Status s;
+  if (keys.size() < kParallelSortEntriesMin) {
+    files = {stem + ".sst"};
+    s = write_sst(keys.begin(), keys.end(), files[0]);
+  } else {  // two files with disjoint key ranges, written on two threads
+    files = {stem + "a.sst", stem + "b.sst"};
+    const auto mid = split_in_two(keys);
+    rocksdb::Status lower;
+    std::thread t([&] { lower = write_sst(keys.begin(), mid, files[0]); });
+    s = write_sst(mid, keys.end(), files[1]);
+    t.join();
+    if (s.ok()) s = lower;
   }
-  if (s.ok()) s = writer.Finish();
   if (s.ok()) {
     rocksdb::IngestExternalFileOptions io;
-    io.move_files = true;  // a hard link, not a copy
-    s = db_->IngestExternalFile({file}, io);
+    io.move_files = true;                    // a hard link, not a copy
+    s = db_->IngestExternalFile(files, io);  // all files or none
   }
-  std::remove(file.c_str());  // ingested under a name of RocksDB's own, or failed
+  for (const auto& f : files) std::remove(f.c_str());  // ingested under RocksDB's own names
   if (!s.ok()) return from_rocks(s);
-  b.overlay = std::make_unique<internal::BulkOverlay>(b.db, b.no_recent);
+  b.overlay = std::make_unique<internal::BulkOverlay>(b.db, b.no_recent, b.entries_max);
   checkpoint_.store(b.next, std::memory_order_release);
   return Status::OK();
 }
