@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <utility>
 
 #include "events/envelope_codec.h"
@@ -18,6 +19,8 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kReaderGroup = "reservoir-reader";  // assign-only: never joins nor commits
 constexpr size_t kConsumeBatchMax = 256;                  // messages per consume call
 constexpr const char* kReaderQueueKBytes = "16384";       // prefetch per reader (16 MiB)
+// A broker that comes back is found within a second (librdkafka: up to 10 s).
+constexpr const char* kReconnectBackoffMaxMs = "1000";
 // Longer timeouts are "forever"; the clamp keeps steady_clock from overflowing.
 constexpr std::chrono::hours kWaitForever{24 * 365 * 50};
 
@@ -118,9 +121,21 @@ struct KafkaLog::Reader {
   rd_kafka_t* rk = nullptr;
   int64_t next = -1;  // the Kafka offset it delivers next; -1: unassigned
   std::string topic;
+  // Polled but not used by the last read: the next poll returns them first.
+  std::deque<rd_kafka_message_t*> stash;
 
   ~Reader() {
+    drop_stash();
     if (rk != nullptr) rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
+
+  void drop_stash() {
+    for (rd_kafka_message_t* m : stash) rd_kafka_message_destroy(m);
+    stash.clear();
+  }
+  // Gives back msgs[from, n), unused, for the next poll.
+  void keep(rd_kafka_message_t** msgs, size_t from, size_t n) {
+    stash.insert(stash.end(), msgs + from, msgs + n);
   }
 
   static Result<std::unique_ptr<Reader>> create(const KafkaLogConfig& c) {
@@ -135,6 +150,7 @@ struct KafkaLog::Reader {
                               {"fetch.wait.max.ms", std::to_string(kFetchWaitMaxMs)},
                               {"queued.max.messages.kbytes", kReaderQueueKBytes},
                               {"socket.nagle.disable", "true"},
+                              {"reconnect.backoff.max.ms", kReconnectBackoffMaxMs},
                               {"log.connection.close", "false"}});
     if (!s.ok()) {
       rd_kafka_conf_destroy(conf);
@@ -152,6 +168,7 @@ struct KafkaLog::Reader {
   // Positions the consumer at `offset` (nothing to do if it is there).
   Status seek(int64_t offset) {
     if (next == offset) return Status::OK();
+    drop_stash();
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = offset;
     const rd_kafka_resp_err_t err = rd_kafka_assign(rk, list);
@@ -168,6 +185,10 @@ struct KafkaLog::Reader {
   // there, up to `max`. (rd_kafka_consume_batch_queue waits to fill the batch.)
   size_t poll(int timeout_ms, rd_kafka_message_t** out, size_t max) {
     size_t n = 0;
+    for (; n < max && !stash.empty(); ++n) {
+      out[n] = stash.front();
+      stash.pop_front();
+    }
     while (n < max) {
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, n == 0 ? timeout_ms : 0);
       if (m == nullptr) break;
@@ -177,6 +198,7 @@ struct KafkaLog::Reader {
   }
 
   void unassign() {
+    drop_stash();
     if (next < 0) return;
     rd_kafka_assign(rk, nullptr);
     next = -1;
@@ -241,6 +263,7 @@ struct KafkaLog::Producer {
                               {"message.timeout.ms", txn_timeout},
                               {"linger.ms", "0"},
                               {"socket.nagle.disable", "true"},
+                              {"reconnect.backoff.max.ms", kReconnectBackoffMaxMs},
                               {"log.connection.close", "false"}});
     if (!s.ok()) {
       rd_kafka_conf_destroy(conf);
@@ -283,7 +306,7 @@ struct KafkaLog::ReadPlan {
 
 KafkaLog::KafkaLog(KafkaLogConfig config, Mode mode)
     : config_(std::move(config)), mode_(mode), scan_(std::make_unique<Scan>()) {
-  if (config_.transactional_id.empty()) config_.transactional_id = "reservoir-" + config_.topic;
+  if (config_.transactional_id.empty()) config_.transactional_id = config_.topic + "-writer";
 }
 
 KafkaLog::~KafkaLog() = default;
@@ -421,10 +444,11 @@ Status KafkaLog::connect() {
 // ---------------------------------------------------------------- scan ---
 
 // Reads the topic from scan_->next_kafka to its end (the last stable offset
-// when asked), indexing every complete batch. Callers hold scan_mu_.
+// when asked), indexing every complete batch; Unavailable after timeout_ms
+// without a message. Callers hold scan_mu_.
 Status KafkaLog::scan_to_end(int64_t timeout_ms) {
   Scan& scan = *scan_;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   int64_t low = 0, high = 0;
   rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
       scan.reader->rk, config_.topic.c_str(), 0, &low, &high, static_cast<int>(timeout_ms));
@@ -441,7 +465,7 @@ Status KafkaLog::scan_to_end(int64_t timeout_ms) {
   rd_kafka_message_t* msgs[kConsumeBatchMax];
   Status last_error;
   while (scan.next_kafka < high) {
-    const int64_t left = ms_left(deadline);
+    const int64_t left = ms_left(deadline);  // without progress
     if (left == 0) {
       scan.reader->unassign();
       return Status::Unavailable("timed out reading " + kafka_where(config_) + " at Kafka offset " +
@@ -459,6 +483,7 @@ Status KafkaLog::scan_to_end(int64_t timeout_ms) {
         if (last_error.code() != Status::Code::kUnavailable) s = last_error;
       } else if (s.ok() && m->offset >= scan.next_kafka) {
         MessageHeader h;
+        deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);  // progress
         s = message_header(m, &h)
                 ? accept_message(scan, m->offset, h.first, h.count, h.batch_end)
                 : Status::Corruption(kafka_where(config_) + ": Kafka offset " +
@@ -809,24 +834,19 @@ Status KafkaLog::read_plan(Reader& reader, const ReadPlan& plan,
     const size_t n = reader.poll(static_cast<int>(left), msgs, kConsumeBatchMax);
     Status s;
     for (size_t i = 0; i < n; ++i) {
+      if (next_event >= plan.until && s.ok()) {
+        reader.keep(msgs, i, n);  // the next read may start right here
+        break;
+      }
       const rd_kafka_message_t* m = msgs[i];
-      if (!s.ok() || next_event >= plan.until || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (!s.ok() || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         last_error = consume_error(m, "read of " + kafka_where(config_));
         if (last_error.code() != Status::Code::kUnavailable) s = last_error;
       } else if (m->offset >= wanted) {
         reader.next = m->offset + 1;
-        MessageHeader h;
-        const bool valid =
-            message_header(m, &h) && h.first == next_event && h.batch_end == plan.ends[j] &&
-            envelope_codec::decode(std::string_view(static_cast<const char*>(m->payload), m->len),
-                                   h.count, h.first, plan.from, plan.until, out);
-        if (!valid) {
-          s = Status::Corruption(kafka_where(config_) + ": event offset " +
-                                 std::to_string(next_event) + " is not where the index says (" +
-                                 "Kafka offset " + std::to_string(m->offset) + ")");
-        } else {
-          next_event += h.count;
+        s = take_message(m, plan, j, next_event, out);
+        if (s.ok()) {
           wanted = m->offset + 1;
           if (next_event == plan.ends[j] && ++j < plan.batches.size()) {
             wanted = plan.batches[j].kafka_offset;
@@ -837,6 +857,24 @@ Status KafkaLog::read_plan(Reader& reader, const ReadPlan& plan,
     }
     if (!s.ok()) return s;
   }
+  return Status::OK();
+}
+
+// Decodes message `m` of batch j of the plan into *out, advancing next_event.
+Status KafkaLog::take_message(const void* message, const ReadPlan& plan, size_t j,
+                              uint64_t& next_event, std::vector<EventEnvelope>* out) const {
+  const auto* m = static_cast<const rd_kafka_message_t*>(message);
+  MessageHeader h;
+  const bool valid =
+      message_header(m, &h) && h.first == next_event && h.batch_end == plan.ends[j] &&
+      envelope_codec::decode(std::string_view(static_cast<const char*>(m->payload), m->len),
+                             h.count, h.first, plan.from, plan.until, out);
+  if (!valid) {
+    return Status::Corruption(
+        kafka_where(config_) + ": event offset " + std::to_string(next_event) +
+        " is not where the index says (Kafka offset " + std::to_string(m->offset) + ")");
+  }
+  next_event += h.count;
   return Status::OK();
 }
 

@@ -2,9 +2,9 @@
 //
 // Contract (as EventLog, see event_log.h):
 // - append() is one Kafka transaction (idempotent producer, acks=all,
-//   transactional.id = config.transactional_id, by default "reservoir-" +
-//   topic, so that exactly one engine writes the topic: a second one fences
-//   the first). It returns OK only once the transaction committed; only then
+//   transactional.id = config.transactional_id, by default topic +
+//   "-writer", so that exactly one engine writes the topic: a second one
+//   fences the first). It returns OK only once the transaction committed; only then
 //   does end_offset() advance.
 // - Each Kafka message holds a run of consecutive events of one batch (its
 //   value: envelope_codec.h; a batch is split over several messages only when
@@ -31,7 +31,9 @@
 //   the topic's tail, so end_offset() is what Kafka committed.
 // - Time: append() and settle() return within 2 * append_timeout_ms, read()
 //   within read_timeout_ms (Unavailable when Kafka does not answer), open()
-//   within about open_timeout_ms per step (connect, topic, scan).
+//   within about open_timeout_ms per step (connect, topic, producer), and its
+//   scan fails after open_timeout_ms without progress (a long topic takes as
+//   long as it takes).
 // - The topic must have exactly one partition (one total order). open()
 //   creates a missing topic with CreateTopics: 1 partition, replication
 //   factor min(3, brokers), min.insync.replicas min(2, brokers),
@@ -61,13 +63,13 @@ namespace reservoir {
 struct KafkaLogConfig {
   std::string brokers;           // bootstrap.servers
   std::string topic;             // one partition
-  std::string transactional_id;  // empty: "reservoir-" + topic
+  std::string transactional_id;  // empty: topic + "-writer"
   int replication_factor_max = 3;
   int min_insync_replicas_max = 2;
   int64_t transaction_timeout_ms = 60'000;  // the coordinator aborts a transaction older than this
   int64_t append_timeout_ms = 5'000;        // one commit, abort or settle step
   int64_t read_timeout_ms = 5'000;          // one read()
-  int64_t open_timeout_ms = 30'000;         // each step of open()
+  int64_t open_timeout_ms = 30'000;         // each step of open(); the scan: without progress
   size_t message_bytes_max = 900 * 1024;    // events per message, under the broker's 1 MB default
 };
 
@@ -135,6 +137,8 @@ class KafkaLog final : public EventLog {
   Status fenced_status() const;
   bool plan_read(uint64_t from, size_t max_events, ReadPlan* plan) const;
   Status read_plan(Reader& reader, const ReadPlan& plan, std::vector<EventEnvelope>* out) const;
+  Status take_message(const void* message, const ReadPlan& plan, size_t j, uint64_t& next_event,
+                      std::vector<EventEnvelope>* out) const;
   Result<std::unique_ptr<Reader>> take_reader(int64_t kafka_offset);
   void give_back(std::unique_ptr<Reader> reader);
   Status refresh();

@@ -91,7 +91,7 @@ TEST_CASE("kafka log: appends read back in order, across batches split into mess
   c.message_bytes_max = 300;  // a batch of 20 events of ~100 bytes spans several messages
   auto log = open_log(c);
   CHECK(log->end_offset() == 0);
-  CHECK(log->transactional_id() == "reservoir-events");
+  CHECK(log->transactional_id() == "events-writer");
   auto a = batch_of(0, 3);
   REQUIRE(log->append(a).ok());
   CHECK(a[0].offset == 0);
@@ -113,6 +113,21 @@ TEST_CASE("kafka log: appends read back in order, across batches split into mess
   REQUIRE(log->read(24, 10, &part).ok());
   CHECK(part.empty());
   CHECK(log->commits() == 3);
+}
+
+TEST_CASE("kafka log: small reads in a row lose nothing the consumer fetched ahead") {
+  MockCluster cluster;
+  auto log = open_log(config_for(cluster));
+  for (int64_t i = 0; i < 40; ++i) {
+    auto b = batch_of(i, 1);
+    REQUIRE(log->append(b).ok());
+  }
+  // Each read stops early while the consumer holds more messages already.
+  for (size_t chunk : {1, 3, 7}) {
+    const auto all = read_all(*log, 0, chunk);
+    REQUIRE(all.size() == 40);
+    for (size_t i = 0; i < all.size(); ++i) CHECK(all[i].time_ms == static_cast<int64_t>(i));
+  }
 }
 
 TEST_CASE("kafka log: a new log on the same topic reads everything; read-only opens too") {
@@ -207,7 +222,7 @@ TEST_CASE("kafka log: PRODUCER_FENCED on EndTxn fences the log for good") {
   auto b = batch_of(2, 2);
   Status s = log->append(b);
   CHECK(s.code() == Status::Code::kFenced);
-  CHECK(s.message().find("reservoir-events") != std::string::npos);
+  CHECK(s.message().find("events-writer") != std::string::npos);
   CHECK(log->end_offset() == 2);
   CHECK(log->settle().code() == Status::Code::kFenced);
   auto d = batch_of(4, 1);
