@@ -48,6 +48,7 @@
 #include <rapidjson/writer.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -131,7 +132,8 @@ inline void ignore_sigpipe() {
 // stdin (-1: /dev/null).
 [[noreturn]] inline void exec_child(const std::vector<char*>& argv, const char* out,
                                     const char* err, int in = -1) {
-  ::signal(SIGPIPE, SIG_DFL);  // ignored dispositions survive exec
+  ::signal(SIGPIPE, SIG_DFL);          // ignored dispositions survive exec
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a crashed test leaves no server or mock behind
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
