@@ -255,6 +255,12 @@ std::string Service::metrics() const {
          std::to_string(w.overloaded) + "\n";
   out += "# TYPE reservoir_command_queue_depth gauge\nreservoir_command_queue_depth " +
          std::to_string(w.queue_depth) + "\n";
+  out += "# TYPE reservoir_append_failures_total counter\nreservoir_append_failures_total " +
+         std::to_string(w.append_failures) + "\n";
+  out += "# TYPE reservoir_log_recovering gauge\nreservoir_log_recovering " +
+         std::to_string(w.recovering ? 1 : 0) + "\n";
+  out +=
+      "# TYPE reservoir_fenced gauge\nreservoir_fenced " + std::to_string(w.fenced ? 1 : 0) + "\n";
   out += "# TYPE reservoir_log_end_offset gauge\nreservoir_log_end_offset " +
          std::to_string(acked) + "\n";
   out += "# TYPE reservoir_projection_offset gauge\nreservoir_projection_offset " +

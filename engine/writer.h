@@ -13,6 +13,16 @@
 // instead of letting latency grow. Idempotent commands: the first answer is
 // stored in the log (IdempotencyRecorded) and replayed byte for byte.
 //
+// When an append fails every command of the batch is answered UNAVAILABLE
+// (503) and the writer must rebuild its state from the log, the only truth:
+// it first lets the log settle() what the failed append left undecided, then
+// recover()s. Until both succeed it decides nothing: each later batch (and
+// each idle wake) tries again first, and its commands are answered
+// UNAVAILABLE if that fails, so a command waits at most one append or one
+// recovery attempt (both bounded by the log). A Fenced status (another
+// writer took the log over) stops the writer for good: every command from
+// then on is answered UNAVAILABLE, and config.on_fenced is called once.
+//
 // Module requirements (see engine/concert/module.h): Command, Reply (a
 // variant whose alternatives include DomainError), actor(), advance_clock(),
 // execute(), apply(), next_due_ms(), reset().
@@ -48,10 +58,13 @@ struct WriterConfig {
   size_t queue_commands_max = 16384;           // beyond this, OVERLOADED
   size_t batch_commands_max = 2048;            // commands sharing one durable append
   int64_t idle_wake_ms = 200;                  // longest sleep when nothing is due
+  int64_t recovery_retry_ms = 100;             // idle retries of a failed recovery
   size_t replay_chunk_events = 8192;           // events read per call during recovery
   SnapshotStore* snapshots = nullptr;          // nullptr: no snapshots
   uint64_t snapshot_every_events = 1'000'000;  // 0: not by count
   int64_t snapshot_every_ms = 0;               // 0: not by time
+  // Called once, on the writer thread, when the log reports Fenced.
+  std::function<void(const Status&)> on_fenced;
 };
 
 struct IdempotencyRequest {
@@ -66,6 +79,8 @@ struct WriterStats {
   uint64_t overloaded = 0;
   uint64_t append_failures = 0;
   size_t queue_depth = 0;
+  bool recovering = false;  // an append failed and the state is not rebuilt yet
+  bool fenced = false;      // another writer owns the log: nothing is decided any more
 };
 
 template <class Module>
@@ -99,6 +114,7 @@ class Writer {
   // events lie below it (the read-your-writes target for queries).
   uint64_t acknowledged_offset() const { return acked_.load(std::memory_order_acquire); }
   WriterStats stats() const;
+  bool fenced() const { return fenced_.load(std::memory_order_acquire); }
 
  private:
   // One per calling thread (thread_local), so a finished batch wakes exactly
@@ -118,6 +134,11 @@ class Writer {
 
   void run();
   void process(std::vector<Pending*>& batch);
+  void answer_all(std::vector<Pending*>& batch, const std::string& why);
+  void finish(std::vector<Pending*>& batch);
+  void append_failed(const Status& s);
+  bool try_recover();
+  void fence(const Status& s);
   uint64_t restore_snapshot(uint64_t log_end);
   void maybe_snapshot(int64_t now);
   void run_snapshots();
@@ -134,8 +155,12 @@ class Writer {
   Renderer render_;
   WriterConfig config_;
   IdempotencyTable idempotency_;
-  int64_t last_now_ = 0;  // commands' time never runs backwards
-  bool starting_ = true;  // the first batch after start() runs module_.start()
+  int64_t last_now_ = 0;         // commands' time never runs backwards
+  bool starting_ = true;         // the first batch after start() runs module_.start()
+  bool needs_recovery_ = false;  // writer thread only: state may not match the log
+  bool recovery_reported_ = false;
+  std::atomic<bool> fenced_{false};
+  std::atomic<bool> recovering_{false};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -308,6 +333,10 @@ Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyReque
   {
     std::lock_guard lock(mu_);
     if (stopping_ || !running_) return error(ErrorCode::UNAVAILABLE, "the engine is stopping");
+    if (fenced()) {
+      return error(ErrorCode::UNAVAILABLE,
+                   "the engine was fenced by another one; it takes no commands");
+    }
     if (queue_.size() >= config_.queue_commands_max) {
       overloaded_.fetch_add(1, std::memory_order_relaxed);
       return error(ErrorCode::OVERLOADED, "too many commands in flight; retry shortly");
@@ -333,6 +362,8 @@ void Writer<Module>::run() {
         sleep_ms = 0;
       else if (due - now < sleep_ms)
         sleep_ms = due - now + 1;
+      // Not a busy loop while the log is down (or the writer fenced).
+      if (needs_recovery_ || fenced()) sleep_ms = std::max(sleep_ms, config_.recovery_retry_ms);
       cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms),
                    [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty() && stopping_) return;
@@ -368,6 +399,10 @@ Rendered Writer<Module>::decide_one(Pending& p, int64_t now, std::vector<EventEn
 
 template <class Module>
 void Writer<Module>::process(std::vector<Pending*>& batch) {
+  if (fenced()) return answer_all(batch, "the engine was fenced by another one");
+  if (needs_recovery_ && !try_recover()) {
+    return answer_all(batch, "event log unavailable; recovering");
+  }
   const int64_t now = last_now_ = std::max(last_now_, clock_.now_ms());
   std::vector<EventEnvelope> out;
   if (starting_) {
@@ -379,19 +414,26 @@ void Writer<Module>::process(std::vector<Pending*>& batch) {
   if (!out.empty()) {
     Status s = log_.append(out);
     if (!s.ok()) {
-      // State already holds what the log refused: answer nothing as done and
-      // rebuild state from the log, the only truth.
-      failures_.fetch_add(1, std::memory_order_relaxed);
-      std::fprintf(stderr, "reservoir: log append failed: %s\n", s.ToString().c_str());
-      for (Pending* p : batch) p->answer = error(ErrorCode::UNAVAILABLE, "event log unavailable");
-      Status r = recover();
-      if (!r.ok()) std::fprintf(stderr, "reservoir: recovery failed: %s\n", r.ToString().c_str());
-      starting_ = true;  // what module_.start() wrote may have been lost with the batch
-    } else {
-      events_.fetch_add(out.size(), std::memory_order_relaxed);
+      // State already holds what the log refused: answer nothing as done.
+      append_failed(s);
+      return answer_all(batch, "event log unavailable");
     }
+    events_.fetch_add(out.size(), std::memory_order_relaxed);
   }
   acked_.store(log_.end_offset(), std::memory_order_release);
+  finish(batch);
+  maybe_snapshot(now);  // after answering: encoding a large state takes a while
+}
+
+template <class Module>
+void Writer<Module>::answer_all(std::vector<Pending*>& batch, const std::string& why) {
+  for (Pending* p : batch) p->answer = error(ErrorCode::UNAVAILABLE, why);
+  finish(batch);
+}
+
+// Counts the batch and wakes its callers.
+template <class Module>
+void Writer<Module>::finish(std::vector<Pending*>& batch) {
   commands_.fetch_add(batch.size(), std::memory_order_relaxed);
   batches_.fetch_add(1, std::memory_order_relaxed);
   for (Pending* p : batch) {
@@ -399,7 +441,52 @@ void Writer<Module>::process(std::vector<Pending*>& batch) {
     p->done = true;
     p->waiter->cv.notify_one();
   }
-  maybe_snapshot(now);  // after answering: encoding a large state takes a while
+}
+
+template <class Module>
+void Writer<Module>::append_failed(const Status& s) {
+  failures_.fetch_add(1, std::memory_order_relaxed);
+  if (s.code() == Status::Code::kFenced) return fence(s);
+  std::fprintf(stderr, "reservoir: log append failed: %s\n", s.ToString().c_str());
+  needs_recovery_ = true;
+  recovering_.store(true, std::memory_order_release);
+  recovery_reported_ = false;
+  // What module_.start() wrote may have been lost with the batch.
+  starting_ = true;
+  try_recover();  // at once: a transient failure costs one batch only
+}
+
+// Lets the log decide what the failed append left open, then rebuilds the
+// state from it. True when the writer may decide again.
+template <class Module>
+bool Writer<Module>::try_recover() {
+  Status s = log_.settle();
+  if (s.code() == Status::Code::kFenced) {
+    fence(s);
+    return false;
+  }
+  if (s.ok()) s = recover();
+  if (!s.ok()) {
+    if (!recovery_reported_) {
+      std::fprintf(stderr, "reservoir: recovery failed (retried before each batch): %s\n",
+                   s.ToString().c_str());
+      recovery_reported_ = true;
+    }
+    return false;
+  }
+  std::fprintf(stderr, "reservoir: state rebuilt from the log (%llu events)\n",
+               static_cast<unsigned long long>(log_.end_offset()));
+  needs_recovery_ = false;
+  recovering_.store(false, std::memory_order_release);
+  starting_ = true;
+  return true;
+}
+
+template <class Module>
+void Writer<Module>::fence(const Status& s) {
+  if (fenced_.exchange(true, std::memory_order_acq_rel)) return;
+  std::fprintf(stderr, "reservoir: %s\n", s.ToString().c_str());
+  if (config_.on_fenced) config_.on_fenced(s);
 }
 
 template <class Module>
@@ -410,6 +497,8 @@ WriterStats Writer<Module>::stats() const {
   s.events = events_.load(std::memory_order_relaxed);
   s.overloaded = overloaded_.load(std::memory_order_relaxed);
   s.append_failures = failures_.load(std::memory_order_relaxed);
+  s.recovering = recovering_.load(std::memory_order_acquire);
+  s.fenced = fenced();
   std::lock_guard lock(mu_);
   s.queue_depth = queue_.size();
   return s;

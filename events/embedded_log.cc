@@ -13,8 +13,8 @@
 #include <system_error>
 #include <utility>
 
-#include "events/codec.h"
 #include "events/crc32c.h"
+#include "events/envelope_codec.h"
 
 namespace reservoir {
 namespace {
@@ -207,23 +207,13 @@ RecordCursor::Step RecordCursor::next() {
   return Step::kRecord;
 }
 
-// Appends one event to a record body.
-void encode_event(const EventEnvelope& e, std::string& out) {
-  codec::put_varint(out, e.type.size());
-  out.append(e.type);
-  codec::put_varint(out, e.version);
-  codec::put_varint(out, codec::zigzag(e.time_ms));
-  codec::put_varint(out, e.payload.size());
-  out.append(e.payload);
-}
-
 // Encodes the whole record into *out; false when its body passes the limit.
 bool encode_record(const std::vector<EventEnvelope>& batch, uint64_t first_offset,
                    std::string* out) {
   assert(!batch.empty());
   out->assign(EmbeddedLog::kHeaderBytes, '\0');
   for (const EventEnvelope& e : batch) {
-    encode_event(e, *out);
+    envelope_codec::encode(e, *out);
     // Checked as we go, so an oversized batch fails before building gigabytes.
     if (out->size() - EmbeddedLog::kHeaderBytes > EmbeddedLog::kBatchBytesMax) return false;
   }
@@ -234,29 +224,6 @@ bool encode_record(const std::vector<EventEnvelope>& batch, uint64_t first_offse
   put_u64(h + 16, first_offset);
   put_u32(h + 4, record_crc(h, out->size()));
   return true;
-}
-
-// Decodes a record body of `count` events starting at `first`, appending the
-// ones in [from, until) to *out. False when the body is malformed.
-bool decode_body(std::string_view body, uint32_t count, uint64_t first, uint64_t from,
-                 uint64_t until, std::vector<EventEnvelope>* out) {
-  codec::Reader in(body);
-  for (uint32_t k = 0; k < count && in.ok(); ++k) {
-    const std::string_view type = in.string();
-    const uint64_t version = in.varint();
-    const int64_t time_ms = codec::unzigzag(in.varint());
-    const std::string_view payload = in.string();
-    if (version > std::numeric_limits<uint32_t>::max()) return false;
-    const uint64_t offset = first + k;
-    if (!in.ok() || offset < from || offset >= until) continue;
-    EventEnvelope& e = out->emplace_back();
-    e.offset = offset;
-    e.time_ms = time_ms;
-    e.version = static_cast<uint32_t>(version);
-    e.type.assign(type);
-    e.payload.assign(payload);
-  }
-  return in.ok() && in.at_end();
 }
 
 std::string parent_dir(const std::string& dir) {
@@ -515,6 +482,11 @@ Status EmbeddedLog::append(std::vector<EventEnvelope>& batch) {
   return Status::OK();
 }
 
+Status EmbeddedLog::settle() {
+  if (!broken_) return Status::OK();
+  return Status::IOError("event log '" + path_ + "': an earlier write failed; reopen the log");
+}
+
 // One pwrite of append_buf_ at `pos`, then fdatasync. On failure the file is
 // cut back to `pos`, so nothing of the batch survives a restart either.
 Status EmbeddedLog::write_record(uint64_t pos) {
@@ -602,7 +574,7 @@ Status EmbeddedLog::read_plan(const ReadPlan& plan, std::vector<EventEnvelope>* 
       return corruption(expected, cursor.record_pos(),
                         "record claims first offset " + std::to_string(h.first_offset));
     }
-    if (!decode_body(cursor.body(), h.count, expected, plan.from, plan.until, out)) {
+    if (!envelope_codec::decode(cursor.body(), h.count, expected, plan.from, plan.until, out)) {
       return corruption(expected, cursor.record_pos(), "malformed record body");
     }
     expected += h.count;

@@ -8,8 +8,7 @@
 //     u32 body bytes     <= kBatchBytesMax
 //     u32 event count    >= 1
 //     u64 first offset   offset of the record's first event
-//   body: per event: varint type length, type, varint version,
-//         varint zigzag(time_ms), varint payload length, payload.
+//   body: the record's events in the form of events/envelope_codec.h.
 // Offsets are consecutive across records, starting at 0; an event's offset
 // is the record's first offset plus its index in the record.
 //
@@ -75,6 +74,8 @@ class EmbeddedLog final : public EventLog {
   // log refuses further appends: the page cache can no longer be trusted, so
   // reopen to recover from what is on disk).
   Status append(std::vector<EventEnvelope>& batch) override;
+  // IOError once an fdatasync failed (see append); OK otherwise.
+  Status settle() override;
   uint64_t end_offset() const override;
   // On error *out is left as it was.
   Status read(uint64_t from, size_t max_events, std::vector<EventEnvelope>* out) override;

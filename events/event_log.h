@@ -7,6 +7,12 @@
 //   consecutive; append assigns them (filling EventEnvelope::offset).
 //   On error nothing of the batch is visible, now or after a restart.
 // - read() returns durable events only, in offset order.
+// - After a failed append, the outcome may be undecided for a while (a Kafka
+//   commit that timed out may still complete). settle() decides it: when it
+//   returns OK, end_offset() is final for everything appended so far, so the
+//   appender may rebuild its state from the log and append again. While
+//   settle() fails, append() refuses. A Fenced status from either means
+//   another writer owns the log now: the appender must stop for good.
 //
 // Thread safety: one appender at a time (the engine's single writer); any
 // number of concurrent readers and waiters.
@@ -27,6 +33,10 @@ class EventLog {
 
   // Appends `batch` (offsets are assigned in place) as one atomic, durable unit.
   virtual Status append(std::vector<EventEnvelope>& batch) = 0;
+
+  // Decides what a failed append left undecided (see the contract above).
+  // OK at once when nothing is pending.
+  virtual Status settle() { return Status::OK(); }
 
   // The offset the next appended event gets: the number of durable events.
   virtual uint64_t end_offset() const = 0;

@@ -25,6 +25,9 @@ std::string Status::ToString() const {
     case Code::kUnavailable:
       name = "Unavailable";
       break;
+    case Code::kFenced:
+      name = "Fenced";
+      break;
   }
   return std::string(name) + ": " + message_;
 }

@@ -12,7 +12,18 @@ namespace reservoir {
 
 class Status {
  public:
-  enum class Code { kOk, kInvalidArgument, kNotFound, kCorruption, kIOError, kBusy, kUnavailable };
+  enum class Code {
+    kOk,
+    kInvalidArgument,
+    kNotFound,
+    kCorruption,
+    kIOError,
+    kBusy,
+    kUnavailable,
+    // Another writer took over the log (a Kafka producer with the same
+    // transactional.id): this one must stop appending for good.
+    kFenced,
+  };
 
   Status() = default;
   static Status OK() { return Status(); }
@@ -24,6 +35,7 @@ class Status {
   static Status IOError(std::string m) { return Status(Code::kIOError, std::move(m)); }
   static Status Busy(std::string m) { return Status(Code::kBusy, std::move(m)); }
   static Status Unavailable(std::string m) { return Status(Code::kUnavailable, std::move(m)); }
+  static Status Fenced(std::string m) { return Status(Code::kFenced, std::move(m)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -1,11 +1,34 @@
 #include "tools/log_source.h"
 
 #include "events/embedded_log.h"
+#include "events/kafka_log.h"
 
 namespace reservoir::tools {
 
-Result<std::unique_ptr<EventLog>> open_log_read_only(const std::string& data_dir) {
-  auto log = EmbeddedLog::open(data_dir + "/log", EmbeddedLog::Mode::kReadOnly);
+std::string LogSource::describe() const {
+  if (kafka()) return "Kafka topic '" + kafka_topic + "' at " + kafka_brokers;
+  return "the log under " + data;
+}
+
+void declare_kafka_flags(Flags& f, LogSource& source) {
+  f.add_string("kafka-brokers", &source.kafka_brokers,
+               "read the log from this Kafka cluster instead of --data");
+  f.add_string("kafka-topic", &source.kafka_topic, "Kafka topic of the event log");
+  f.add_duration("kafka-timeout", &source.kafka_timeout_ms,
+                 "bound on reaching Kafka and on each read");
+}
+
+Result<std::unique_ptr<EventLog>> open_log_read_only(const LogSource& source) {
+  if (source.kafka()) {
+    KafkaLogConfig c;
+    c.brokers = source.kafka_brokers;
+    c.topic = source.kafka_topic;
+    c.read_timeout_ms = c.open_timeout_ms = source.kafka_timeout_ms;
+    auto log = KafkaLog::open(c, KafkaLog::Mode::kReadOnly);
+    if (!log.ok()) return log.status();
+    return std::unique_ptr<EventLog>(std::move(*log));
+  }
+  auto log = EmbeddedLog::open(source.data + "/log", EmbeddedLog::Mode::kReadOnly);
   if (!log.ok()) return log.status();
   return std::unique_ptr<EventLog>(std::move(*log));
 }

@@ -85,17 +85,24 @@ void remove_stale_stores(const std::string& data, const std::string& live) {
 }
 
 int run_rebuild(int argc, char** argv) {
-  std::string data = "./reservoir-data";
+  LogSource source;
   Flags f("rebuild",
           "Rebuilds every projection from the event log into a fresh store and swaps it in\n"
           "atomically (a crash midway leaves the old store in use). Refuses while a server\n"
-          "uses the same --data.");
-  f.add_string("data", &data, "data directory");
+          "uses the same --data. With --kafka-brokers the log is read from Kafka; the\n"
+          "projections stay under --data.");
+  f.add_string("data", &source.data, "data directory (projections; and the log, unless Kafka)");
+  declare_kafka_flags(f, source);
   if (int rc = handle_flags(f, argc, argv); rc >= 0) return rc;
-  if (!std::filesystem::exists(data + "/log")) return fail(1, "no event log under " + data);
+  const std::string& data = source.data;
+  if (!source.kafka() && !std::filesystem::exists(data + "/log")) {
+    return fail(1, "no event log under " + data);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
   auto lock = DirLock::acquire(data);
   if (!lock.ok()) return fail(1, "refusing to rebuild: " + lock.status().message());
-  auto log = open_log_read_only(data);
+  auto log = open_log_read_only(source);
   if (!log.ok()) return fail(1, "cannot open the log: " + log.status().ToString());
   const std::string name =
       "projections-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());

@@ -21,7 +21,7 @@ namespace {
 constexpr size_t kReadChunkEvents = 8192;
 
 struct ReplayOptions {
-  std::string data = "./reservoir-data";
+  LogSource source;
   int64_t from = 0;
   int64_t to = -1;  // inclusive; -1: the end of the log
   std::string user;
@@ -193,7 +193,8 @@ int run_replay(int argc, char** argv) {
           "Prints the event log for auditing (it may run while the server runs).\n"
           "--verify re-checks every invariant of the contract from offset 0 and exits 1\n"
           "naming the offsets that break one (2 when the log cannot be read).");
-  f.add_string("data", &o.data, "data directory of the log");
+  f.add_string("data", &o.source.data, "data directory of the log");
+  declare_kafka_flags(f, o.source);
   f.add_int("from", &o.from, 0, INT64_MAX, "first offset to print (inclusive)");
   f.add_int("to", &o.to, -1, INT64_MAX, "last offset to print (inclusive; -1: the end)");
   f.add_string("user", &o.user, "only events of this user id");
@@ -204,7 +205,7 @@ int run_replay(int argc, char** argv) {
   f.add_int("active-tokens", &o.active_tokens, 1, 1'000'000,
             "the server's --active-tokens, for --verify");
   if (int rc = handle_flags(f, argc, argv); rc >= 0) return rc;
-  auto log = open_log_read_only(o.data);
+  auto log = open_log_read_only(o.source);
   if (!log.ok()) return fail(o.verify ? 2 : 1, "cannot open the log: " + log.status().ToString());
   static char buffer[1 << 20];
   std::setvbuf(stdout, buffer, _IOFBF, sizeof buffer);

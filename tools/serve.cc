@@ -1,7 +1,8 @@
-// reservoir serve: the server on the embedded log.
+// reservoir serve: the server, on the embedded log or on a Kafka topic.
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "engine/snapshot_store.h"
 #include "events/dir_lock.h"
 #include "events/embedded_log.h"
+#include "events/kafka_log.h"
 #include "projections/store_dir.h"
 #include "tools/demo.h"
 #include "tools/flags.h"
@@ -26,6 +28,8 @@ struct ServeOptions {
   std::string log = "embedded";
   std::string kafka_brokers;
   std::string kafka_topic = "reservoir-events";
+  std::string kafka_transactional_id;  // empty: TOPIC-writer
+  int64_t kafka_timeout_ms = 5000;
   int64_t hold_ttl_ms = 5 * 60 * 1000;
   int64_t token_ttl_ms = 10 * 60 * 1000;
   int64_t active_tokens = 1000;
@@ -44,7 +48,12 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_int("port", &o.port, 0, 65535, "TCP port (0: any free port)");
   f.add_choice("log", &o.log, {"embedded", "kafka"}, "event log backend: embedded or kafka");
   f.add_string("kafka-brokers", &o.kafka_brokers, "Kafka bootstrap servers (with --log kafka)");
-  f.add_string("kafka-topic", &o.kafka_topic, "Kafka topic of the event log");
+  f.add_string("kafka-topic", &o.kafka_topic, "Kafka topic of the event log (one partition)");
+  f.add_string("kafka-transactional-id", &o.kafka_transactional_id,
+               "Kafka transactional.id (empty: TOPIC-writer); one engine per id");
+  f.add_duration("kafka-timeout", &o.kafka_timeout_ms,
+                 "bound on one Kafka commit or read: a command answers 503 within twice this "
+                 "when Kafka is down or slow");
   f.add_duration("hold-ttl", &o.hold_ttl_ms, "how long a hold waits for payment");
   f.add_duration("token-ttl", &o.token_ttl_ms, "how long a token stays ACTIVE");
   f.add_int("active-tokens", &o.active_tokens, 1, 1'000'000, "tokens ACTIVE at once");
@@ -71,22 +80,61 @@ sigset_t block_stop_signals() {
   return set;
 }
 
+// Start-up waits this many --kafka-timeout for each step (connect, topic,
+// producer) and for each stretch of the scan without progress.
+constexpr int64_t kOpenTimeoutFactor = 5;
+
+// Set by the writer thread when another engine fenced this one.
+std::atomic<bool> g_fenced{false};
+
 struct Server {
   std::unique_ptr<FileSnapshotStore> snapshots;
-  std::unique_ptr<EmbeddedLog> log;
+  std::unique_ptr<EventLog> log;
   std::unique_ptr<projections::Projections> views;
   std::unique_ptr<concert::Module> module;
   std::unique_ptr<api::ConcertWriter> writer;
   std::unique_ptr<projections::Follower> follower;
 };
 
+Result<std::unique_ptr<EventLog>> open_log(const ServeOptions& o) {
+  if (o.log == "embedded") {
+    auto log = EmbeddedLog::open(o.data + "/log", EmbeddedLog::Mode::kReadWrite);
+    if (!log.ok()) return log.status();
+    return std::unique_ptr<EventLog>(std::move(*log));
+  }
+  KafkaLogConfig kc;
+  kc.brokers = o.kafka_brokers;
+  kc.topic = o.kafka_topic;
+  kc.transactional_id = o.kafka_transactional_id;
+  kc.append_timeout_ms = o.kafka_timeout_ms;
+  kc.read_timeout_ms = o.kafka_timeout_ms;
+  kc.open_timeout_ms = kOpenTimeoutFactor * o.kafka_timeout_ms;
+  auto log = KafkaLog::open(kc, KafkaLog::Mode::kReadWrite);
+  if (!log.ok()) return log.status();
+  std::fprintf(stderr, "reservoir: event log on Kafka topic '%s' at %s (transactional.id %s)\n",
+               kc.topic.c_str(), kc.brokers.c_str(), (*log)->transactional_id().c_str());
+  return std::unique_ptr<EventLog>(std::move(*log));
+}
+
+// The writer, on being fenced: stop serving (serve then exits 1).
+void on_fenced(const Status&) {
+  g_fenced.store(true);
+  kill(getpid(), SIGTERM);
+}
+
 int open_server(const ServeOptions& o, Server& s, SystemClock& clock, OsRandom& random) {
-  auto log = EmbeddedLog::open(o.data + "/log", EmbeddedLog::Mode::kReadWrite);
+  auto log = open_log(o);
   if (!log.ok()) return fail(1, "cannot open the event log: " + log.status().ToString());
   s.log = std::move(*log);
   auto views = projections::Projections::open(projections::current_store_dir(o.data));
   if (!views.ok()) return fail(1, "cannot open the projections: " + views.status().ToString());
   s.views = std::move(*views);
+  if (s.views->checkpoint() > s.log->end_offset()) {
+    return fail(1, "the projections under " + o.data + " are at event " +
+                       std::to_string(s.views->checkpoint()) + " but the log ends at " +
+                       std::to_string(s.log->end_offset()) +
+                       ": they were built from another log (use a fresh --data)");
+  }
   concert::Limits limits{o.hold_ttl_ms, o.token_ttl_ms, o.active_tokens, o.max_seats};
   s.module = std::make_unique<concert::Module>(limits);
   WriterConfig wc;
@@ -95,6 +143,7 @@ int open_server(const ServeOptions& o, Server& s, SystemClock& clock, OsRandom& 
   wc.snapshots = s.snapshots.get();
   wc.snapshot_every_events = static_cast<uint64_t>(o.snapshot_every_events);
   wc.snapshot_every_ms = o.snapshot_every_ms;
+  wc.on_fenced = &on_fenced;
   s.writer = std::make_unique<api::ConcertWriter>(*s.module, *s.log, clock, random,
                                                   &api::render_reply, wc);
   std::fprintf(stderr, "reservoir: replaying %llu events...\n",
@@ -114,7 +163,11 @@ int run_serve(int argc, char** argv) {
   Flags flags("serve", "Runs the Reservoir HTTP server.");
   declare(flags, o);
   if (int rc = handle_flags(flags, argc, argv); rc >= 0) return rc;
-  if (o.log == "kafka") return fail(2, "--log kafka is not available in this build yet");
+  if (o.log == "kafka" && o.kafka_brokers.empty()) {
+    return fail(
+        2, "--log kafka needs --kafka-brokers (e.g. the address `reservoir kafka-mock` prints)");
+  }
+  if (o.kafka_timeout_ms <= 0) return fail(2, "--kafka-timeout must be positive");
   std::error_code ec;
   std::filesystem::create_directories(o.data, ec);
   if (ec) return fail(1, "cannot create --data " + o.data + ": " + ec.message());
@@ -163,6 +216,12 @@ int run_serve(int argc, char** argv) {
   s.follower->stop();
   Status st = s.views->flush();
   if (!st.ok()) std::fprintf(stderr, "reservoir: projection flush: %s\n", st.ToString().c_str());
+  if (g_fenced.load()) {
+    const auto* kafka = dynamic_cast<const KafkaLog*>(s.log.get());
+    return fail(1, "stopped: fenced by another engine with transactional.id " +
+                       (kafka != nullptr ? kafka->transactional_id() : std::string("?")) +
+                       " (every command after the fence was answered 503)");
+  }
   std::fprintf(stderr, "reservoir: stopped\n");
   return served ? 0 : 1;
 }

@@ -31,6 +31,13 @@
 namespace reservoir::test {
 namespace {
 
+// These tests read and forge the embedded log's file and snapshots, so they
+// run on the embedded log whatever RESERVOIR_TEST_LOG says; the Kafka side
+// of replay and rebuild is in kafka_test.cc.
+ServerOptions embedded() {
+  return ServerOptions().on(Backend::kEmbedded);
+}
+
 namespace ev = reservoir::events;
 namespace fs = std::filesystem;
 
@@ -421,7 +428,7 @@ void check_same(const Answers& want, const Answers& got) {
 // ------------------------------------------------------------- replay ---
 
 TEST_CASE("replay: --verify, JSON lines and filters on a log the server wrote") {
-  ServerProcess server;
+  ServerProcess server(embedded());
   // alice books two seats and pays (with a key), bob charges, carol holds
   // and cancels, alice refunds. (Clients close before a SIGTERM: the server
   // would wait for an idle keep-alive connection to time out.)
@@ -563,7 +570,7 @@ TEST_CASE("replay: --verify, JSON lines and filters on a log the server wrote") 
 }
 
 TEST_CASE("replay --verify: a forged violation is reported at its offset with its invariant") {
-  ServerProcess server;
+  ServerProcess server(embedded());
   const std::string data = server.data_dir();
   std::string rid;
 
@@ -629,7 +636,7 @@ TEST_CASE("replay --verify: a forged violation is reported at its offset with it
 
 TEST_CASE(
     "replay --verify: a corrupted record in the middle of the log exits 2 naming its offset") {
-  ServerProcess server;
+  ServerProcess server(embedded());
   {
     Api api(server);
     for (int i = 1; i <= 6; ++i) REQUIRE(api.charge("bob", i).ok());  // one record each
@@ -663,7 +670,7 @@ TEST_CASE(
 // A record whose CRC is fine but whose event does not decode: the server's
 // recovery refuses such a log, so `--verify` must not call it sound.
 TEST_CASE("replay --verify: an undecodable IdempotencyRecorded exits 2, as recovery refuses it") {
-  ServerProcess server;
+  ServerProcess server(embedded());
   REQUIRE(server.terminate() == 0);
   const std::string data = server.data_dir();
   EventEnvelope env;
@@ -690,7 +697,7 @@ TEST_CASE("replay --verify: an undecodable IdempotencyRecorded exits 2, as recov
 // ------------------------------------------------------------ rebuild ---
 
 TEST_CASE("rebuild: refused while serving; the rebuilt store answers byte for byte alike") {
-  ServerProcess server(ServerOptions().admin(kAdmin));
+  ServerProcess server(embedded().admin(kAdmin));
   const std::string data = server.data_dir();
   auto api = std::make_unique<Api>(server);
   create_users(*api, kAdmin, {"dave", "erin"});
@@ -777,7 +784,7 @@ size_t store_count(const std::string& data) {
 }
 
 TEST_CASE("rebuild: kill -9 midway leaves the old store in use; a second rebuild succeeds") {
-  ServerProcess server(ServerOptions().no_demo());
+  ServerProcess server(embedded().no_demo());
   const std::string data = server.data_dir();
   REQUIRE(server.terminate() == 0);
   fs::remove_all(data);
@@ -844,8 +851,7 @@ TEST_CASE("rebuild: kill -9 midway leaves the old store in use; a second rebuild
 
 TEST_CASE(
     "snapshot: a restart restores the newest snapshot plus the tail, as a full replay would") {
-  const ServerOptions options =
-      ServerOptions().admin(kAdmin).with({"--snapshot-every-events", "50"});
+  const ServerOptions options = embedded().admin(kAdmin).with({"--snapshot-every-events", "50"});
   ServerProcess a(options);
   Booker w = [&] {
     Api api(a);
@@ -931,7 +937,7 @@ TEST_CASE(
 }
 
 TEST_CASE("snapshot: kill -9 while snapshots are being written; every restart works") {
-  ServerProcess server(ServerOptions().with({"--snapshot-every-events", "1"}));
+  ServerProcess server(embedded().with({"--snapshot-every-events", "1"}));
   const std::vector<std::string> users = {"alice", "bob", "carol"};
   int restored = 0;
   for (int round = 0; round < 4; ++round) {

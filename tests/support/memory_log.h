@@ -7,6 +7,11 @@
 //
 // Knobs, each safe from any thread:
 // - fail_next_append(): the next append() returns IOError and stores nothing.
+// - store_then_fail_next_append(): the next append() stores its batch but
+//   returns Unavailable (a commit whose answer was lost: it did happen).
+// - set_read_failure(s) / clear_read_failure(): read() returns s meanwhile.
+// - set_settle_result(s): settle() returns s (OK by default); settle_calls().
+// - fence(): every later append() and settle() returns Fenced.
 // - append_calls(), batch_sizes(): every append() call (failed ones too) and
 //   the number of events it was given.
 // - set_append_hook(f): f(batch) runs inside append(), before anything is
@@ -51,6 +56,7 @@ class MemoryLog final : public EventLog {
     }
     if (hook) hook(batch);
     std::lock_guard lock(mu_);
+    if (fenced_) return Status::Fenced("injected: fenced by another writer");
     if (fail_next_) {
       fail_next_ = false;
       return Status::IOError("injected append failure");
@@ -60,7 +66,18 @@ class MemoryLog final : public EventLog {
       events_.push_back(env);
     }
     cv_.notify_all();
+    if (store_then_fail_) {
+      store_then_fail_ = false;
+      return Status::Unavailable("injected: stored, but the answer was lost");
+    }
     return Status::OK();
+  }
+
+  Status settle() override {
+    std::lock_guard lock(mu_);
+    ++settle_calls_;
+    if (fenced_) return Status::Fenced("injected: fenced by another writer");
+    return settle_result_;
   }
 
   uint64_t end_offset() const override {
@@ -70,6 +87,7 @@ class MemoryLog final : public EventLog {
 
   Status read(uint64_t from, size_t max_events, std::vector<EventEnvelope>* out) override {
     std::lock_guard lock(mu_);
+    if (!read_failure_.ok()) return read_failure_;
     for (uint64_t i = from; i < events_.size() && i - from < max_events; ++i) {
       out->push_back(events_[i]);
     }
@@ -92,6 +110,27 @@ class MemoryLog final : public EventLog {
   void fail_next_append() {
     std::lock_guard lock(mu_);
     fail_next_ = true;
+  }
+  void store_then_fail_next_append() {
+    std::lock_guard lock(mu_);
+    store_then_fail_ = true;
+  }
+  void set_read_failure(Status s) {
+    std::lock_guard lock(mu_);
+    read_failure_ = std::move(s);
+  }
+  void clear_read_failure() { set_read_failure(Status::OK()); }
+  void set_settle_result(Status s) {
+    std::lock_guard lock(mu_);
+    settle_result_ = std::move(s);
+  }
+  size_t settle_calls() const {
+    std::lock_guard lock(mu_);
+    return settle_calls_;
+  }
+  void fence() {
+    std::lock_guard lock(mu_);
+    fenced_ = true;
   }
   void set_append_hook(Hook hook) {
     std::lock_guard lock(mu_);
@@ -134,6 +173,11 @@ class MemoryLog final : public EventLog {
   std::vector<EventEnvelope> events_;
   bool closed_ = false;
   bool fail_next_ = false;
+  bool store_then_fail_ = false;
+  bool fenced_ = false;
+  Status read_failure_;
+  Status settle_result_;
+  size_t settle_calls_ = 0;
   bool gate_open_ = true;
   size_t blocked_ = 0;
   size_t append_calls_ = 0;

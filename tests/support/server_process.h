@@ -26,6 +26,13 @@
 //   (it reconnects silently): does the server keep the connection open, does
 //   it read a body that arrives in a later segment?
 // - eventually(pred, bound) polls pred until true or the bound passes.
+// - Backends: a ServerProcess runs on the embedded log, or, when the
+//   environment has RESERVOIR_TEST_LOG=kafka (ctest's integration_kafka) or
+//   its options say so, on Kafka: it then starts a KafkaMock (`reservoir
+//   kafka-mock`, a child process) of its own, unless given one to share, and
+//   passes `--log kafka --kafka-brokers ADDR`. log_flags() are the flags that
+//   point replay and rebuild at the same log. KafkaMock::command() drives the
+//   mock's fault commands (down, up, fence, ...) and waits for their answer.
 //
 // Thread safety: ServerProcess and the REQUIRE-ing helpers from the test
 // thread; one Api per thread.
@@ -41,11 +48,13 @@
 #include <rapidjson/writer.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdint>
@@ -119,16 +128,18 @@ inline void ignore_sigpipe() {
   (void)once;
 }
 
-// Only async-signal-safe calls between fork and exec.
+// Only async-signal-safe calls between fork and exec. `in`: the child's
+// stdin (-1: /dev/null).
 [[noreturn]] inline void exec_child(const std::vector<char*>& argv, const char* out,
-                                    const char* err) {
-  ::signal(SIGPIPE, SIG_DFL);  // ignored dispositions survive exec
+                                    const char* err, int in = -1) {
+  ::signal(SIGPIPE, SIG_DFL);          // ignored dispositions survive exec
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a crashed test leaves no server or mock behind
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   const int o = ::open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   const int e = ::open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int n = ::open("/dev/null", O_RDONLY);
+  const int n = in >= 0 ? in : ::open("/dev/null", O_RDONLY);
   if (o < 0 || e < 0 || n < 0) ::_exit(126);
   ::dup2(n, 0);
   ::dup2(o, 1);
@@ -141,7 +152,7 @@ inline void ignore_sigpipe() {
 }
 
 inline pid_t spawn(const std::vector<std::string>& args, const std::string& out,
-                   const std::string& err) {
+                   const std::string& err, int in = -1) {
   ignore_sigpipe();
   std::vector<std::string> all = {RESERVOIR_BIN};
   all.insert(all.end(), args.begin(), args.end());
@@ -149,7 +160,7 @@ inline pid_t spawn(const std::vector<std::string>& args, const std::string& out,
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
   const pid_t pid = ::fork();
-  if (pid == 0) exec_child(argv, out.c_str(), err.c_str());
+  if (pid == 0) exec_child(argv, out.c_str(), err.c_str(), in);
   return pid;
 }
 
@@ -183,6 +194,17 @@ inline int stop(pid_t pid, int sig) {
 
 }  // namespace detail
 
+// Polls `pred` every 20 ms until it holds or `bound` passes.
+template <class Pred>
+bool eventually(Pred pred, Clock::duration bound = 5s) {
+  const auto deadline = Clock::now() + bound;
+  for (;;) {
+    if (pred()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
 struct RunResult {
   int status = -1;  // exit code; 128+signal; -1 when it had to be killed
   std::string out, err;
@@ -206,10 +228,77 @@ inline RunResult run_reservoir(const std::vector<std::string>& args,
   return r;
 }
 
+// ------------------------------------------------------------ kafka-mock ---
+
+// `reservoir kafka-mock` as a child process: its bootstrap address, and its
+// fault commands on stdin (answered on its stdout).
+class KafkaMock {
+ public:
+  explicit KafkaMock(int brokers = 1) {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    pid_ = detail::spawn({"kafka-mock", "--brokers", std::to_string(brokers)}, out_path(),
+                         err_path(), fds[0]);
+    ::close(fds[0]);
+    stdin_ = fds[1];
+    REQUIRE_MESSAGE(pid_ > 0, "fork failed");
+    const bool up = eventually([&] { return lines() >= 1 || detail::wait_exit(pid_, 0s); }, 20s);
+    REQUIRE_MESSAGE((up && lines() >= 1), "kafka-mock printed no address; stderr:\n"
+                                              << tail(read_file(err_path())));
+    const std::string out = read_file(out_path());
+    bootstrap_ = out.substr(0, out.find('\n'));
+  }
+  ~KafkaMock() {
+    ::close(stdin_);
+    if (pid_ > 0) detail::stop(pid_, SIGTERM);
+  }
+  KafkaMock(const KafkaMock&) = delete;
+  KafkaMock& operator=(const KafkaMock&) = delete;
+
+  const std::string& bootstrap() const { return bootstrap_; }
+
+  // Sends one command ("down 1", "up", "fence", ...) and waits for its answer.
+  void command(const std::string& line) {
+    const std::string text = line + "\n";
+    REQUIRE(::write(stdin_, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ++commands_;
+    REQUIRE_MESSAGE(eventually([&] { return lines() >= 1 + commands_; }, 10s),
+                    "kafka-mock did not answer '" << line << "'");
+    const std::string out = read_file(out_path());
+    const size_t last = out.rfind('\n', out.size() - 2);
+    const std::string answer = out.substr(last + 1);
+    REQUIRE_MESSAGE(answer.rfind("ok ", 0) == 0, "kafka-mock: " << answer);
+  }
+
+ private:
+  std::string out_path() const { return dir_.path() + "/mock.out"; }
+  std::string err_path() const { return dir_.path() + "/mock.err"; }
+  size_t lines() const {
+    const std::string out = read_file(out_path());
+    return static_cast<size_t>(std::count(out.begin(), out.end(), '\n'));
+  }
+
+  TempDir dir_;
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+  size_t commands_ = 0;
+  std::string bootstrap_;
+};
+
+enum class Backend { kEmbedded, kKafka };
+
+// The backend of this test run: RESERVOIR_TEST_LOG=kafka or embedded.
+inline Backend test_backend() {
+  const char* env = std::getenv("RESERVOIR_TEST_LOG");
+  return env != nullptr && std::string(env) == "kafka" ? Backend::kKafka : Backend::kEmbedded;
+}
+
 struct ServerOptions {
   bool demo = true;
-  std::string admin_key;           // empty: no --admin-key
-  std::vector<std::string> flags;  // e.g. {"--hold-ttl", "1s"}
+  Backend backend = test_backend();
+  std::shared_ptr<KafkaMock> kafka;  // kKafka: the cluster to use (none: a new one)
+  std::string admin_key;             // empty: no --admin-key
+  std::vector<std::string> flags;    // e.g. {"--hold-ttl", "1s"}
 
   ServerOptions& no_demo() {
     demo = false;
@@ -217,6 +306,15 @@ struct ServerOptions {
   }
   ServerOptions& admin(std::string key) {
     admin_key = std::move(key);
+    return *this;
+  }
+  ServerOptions& on(Backend b) {
+    backend = b;
+    return *this;
+  }
+  ServerOptions& on_mock(std::shared_ptr<KafkaMock> mock) {
+    backend = Backend::kKafka;
+    kafka = std::move(mock);
     return *this;
   }
   ServerOptions& with(std::vector<std::string> more) {
@@ -227,11 +325,16 @@ struct ServerOptions {
 
 class ServerProcess {
  public:
-  explicit ServerProcess(ServerOptions options = {}) : options_(std::move(options)) { start(); }
+  explicit ServerProcess(ServerOptions options = {}) : options_(std::move(options)) {
+    if (options_.backend == Backend::kKafka && !options_.kafka) {
+      options_.kafka = std::make_shared<KafkaMock>();
+    }
+    start();
+  }
   ~ServerProcess() {
     if (pid_ <= 0) return;
     const int st = terminate();
-    if (st != 0) {
+    if (st != 0 || std::getenv("RESERVOIR_TEST_VERBOSE")) {
       std::cerr << "reservoir server exited with status " << st << "; stderr tail:\n"
                 << tail(stderr_text()) << "\n";
     }
@@ -253,7 +356,26 @@ class ServerProcess {
     start();
   }
 
+  // Waits (bounded) for the server to exit on its own; its status, or
+  // nullopt if it still runs.
+  std::optional<int> wait_exit(Clock::duration bound) {
+    if (pid_ <= 0) return std::nullopt;
+    auto st = detail::wait_exit(pid_, bound);
+    if (st) pid_ = -1;
+    return st;
+  }
+
   bool running() const { return pid_ > 0; }
+  bool kafka() const { return options_.backend == Backend::kKafka; }
+  KafkaMock& mock() const {
+    REQUIRE(options_.kafka);
+    return *options_.kafka;
+  }
+  // The flags that point replay and rebuild at this server's log.
+  std::vector<std::string> log_flags() const {
+    if (!kafka()) return {};
+    return {"--kafka-brokers", options_.kafka->bootstrap()};
+  }
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
   std::string data_dir() const { return dir_.path() + "/data"; }
@@ -265,6 +387,9 @@ class ServerProcess {
  private:
   std::vector<std::string> args() const {
     std::vector<std::string> a = {"serve", "--data", data_dir(), "--port", "0"};
+    if (kafka()) {
+      a.insert(a.end(), {"--log", "kafka", "--kafka-brokers", options_.kafka->bootstrap()});
+    }
     if (options_.demo) a.push_back("--demo");
     if (!options_.admin_key.empty()) {
       a.push_back("--admin-key");
@@ -758,18 +883,5 @@ class RawHttp {
   bool connected_ = false;
   std::string pending_;
 };
-
-// ----------------------------------------------------------------- misc ---
-
-// Polls `pred` every 20 ms until it holds or `bound` passes.
-template <class Pred>
-bool eventually(Pred pred, Clock::duration bound = 5s) {
-  const auto deadline = Clock::now() + bound;
-  for (;;) {
-    if (pred()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-}
 
 }  // namespace reservoir::test

@@ -547,6 +547,85 @@ TEST_CASE("writer: every command of a failed batch is answered UNAVAILABLE") {
   CHECK(logged<ev::BalanceCharged>(h.log).size() == 4);
 }
 
+TEST_CASE("writer: while recovery fails, commands answer UNAVAILABLE and nothing is appended") {
+  Harness h;
+  h.start();
+  h.users({"u1"});
+  CHECK(h.run(ChargeBalance{"u1", 100}).body == balance_body("u1", 100));
+  h.log.set_read_failure(Status::Unavailable("injected: log unreadable"));
+  h.log.fail_next_append();
+  CHECK(is_error(h.run(ChargeBalance{"u1", 50}), ErrorCode::UNAVAILABLE));
+  CHECK(h.writer.stats().recovering);
+  const size_t appends = h.log.append_calls();
+  // The state may be half rebuilt: nothing is decided on it.
+  for (int i = 0; i < 3; ++i) {
+    CHECK(is_error(h.run(ChargeBalance{"u1", 1}), ErrorCode::UNAVAILABLE));
+  }
+  CHECK(h.log.append_calls() == appends);
+  h.log.clear_read_failure();
+  CHECK(h.run(ChargeBalance{"u1", 7}).body == balance_body("u1", 107));
+  CHECK_FALSE(h.writer.stats().recovering);
+  std::vector<int64_t> amounts;
+  for (const auto& e : logged<ev::BalanceCharged>(h.log)) amounts.push_back(e.amount);
+  CHECK(amounts == std::vector<int64_t>{100, 7});
+}
+
+TEST_CASE("writer: recovery waits for the log to settle an undecided append") {
+  Harness h;
+  h.start();
+  h.users({"u1"});
+  h.log.set_settle_result(Status::Unavailable("injected: commit undecided"));
+  h.log.fail_next_append();
+  CHECK(is_error(h.run(ChargeBalance{"u1", 50}), ErrorCode::UNAVAILABLE));
+  const size_t appends = h.log.append_calls();
+  CHECK(is_error(h.run(ChargeBalance{"u1", 1}), ErrorCode::UNAVAILABLE));
+  CHECK(h.log.append_calls() == appends);
+  CHECK(h.log.settle_calls() >= 2);
+  h.log.set_settle_result(Status::OK());
+  CHECK(h.run(ChargeBalance{"u1", 1}).body == balance_body("u1", 1));
+}
+
+TEST_CASE("writer: an append that failed but landed is in the state after recovery") {
+  Harness h;
+  h.start();
+  h.users({"u1"});
+  // The log stored the batch but could not say so (a Kafka commit whose
+  // answer was lost): the command is not acknowledged, yet its events are
+  // the truth the state is rebuilt from.
+  h.log.store_then_fail_next_append();
+  const Rendered lost = h.run(ChargeBalance{"u1", 50}, IdempotencyRequest{"k1", 9});
+  CHECK(is_error(lost, ErrorCode::UNAVAILABLE));
+  CHECK(h.run(ChargeBalance{"u1", 1}).body == balance_body("u1", 51));
+  // A retry with the key gets the answer the log remembers; nothing runs twice.
+  CHECK(h.run(ChargeBalance{"u1", 50}, IdempotencyRequest{"k1", 9}).body == balance_body("u1", 50));
+  CHECK(logged<ev::BalanceCharged>(h.log).size() == 2);
+}
+
+TEST_CASE("writer: a fenced log stops the writer for good and calls on_fenced once") {
+  std::atomic<int> fenced_calls{0};
+  std::string why;
+  WriterConfig config = fast_config();
+  config.on_fenced = [&](const Status& s) {
+    ++fenced_calls;
+    why = s.message();
+  };
+  Harness h(config);
+  h.start();
+  h.users({"u1"});
+  h.log.fence();
+  CHECK(is_error(h.run(ChargeBalance{"u1", 50}), ErrorCode::UNAVAILABLE));
+  CHECK(h.writer.fenced());
+  CHECK(h.writer.stats().fenced);
+  const size_t appends = h.log.append_calls();
+  for (int i = 0; i < 3; ++i) {
+    CHECK(is_error(h.run(ChargeBalance{"u1", 1}), ErrorCode::UNAVAILABLE));
+  }
+  CHECK(h.log.append_calls() == appends);
+  CHECK(fenced_calls == 1);
+  CHECK(why.find("fenced") != std::string::npos);
+  CHECK(logged<ev::BalanceCharged>(h.log).empty());
+}
+
 TEST_CASE("writer: the clock expires holds and tokens with no command arriving") {
   Harness h;
   h.start();

@@ -1,0 +1,180 @@
+// KafkaLog: the EventLog on a Kafka topic with exactly one partition.
+//
+// Contract (as EventLog, see event_log.h):
+// - append() is one Kafka transaction (idempotent producer, acks=all,
+//   transactional.id = config.transactional_id, by default topic +
+//   "-writer", so that exactly one engine writes the topic: a second one
+//   fences the first). It returns OK only once the transaction committed; only then
+//   does end_offset() advance.
+// - Each Kafka message holds a run of consecutive events of one batch (its
+//   value: envelope_codec.h; a batch is split over several messages only when
+//   it is larger than message_bytes_max) and the header "reservoir" = u64
+//   first event offset, u32 event count, u64 event offset after the whole
+//   batch (little-endian). Kafka offsets skip transaction markers and aborted
+//   records; event offsets stay 0-based and consecutive because a failed batch
+//   is retried at the same event offsets and the headers say where each
+//   message belongs. An in-memory index (batch's first event offset -> Kafka
+//   offset of its first message), built by the scan at open() and extended
+//   by every commit, lets read() seek.
+// - Readers consume with isolation.level=read_committed. A reader that meets a
+//   batch re-using the event offsets of an earlier one takes the later one (a
+//   broker that shows aborted records, like librdkafka 2.0.2's mock cluster,
+//   is read correctly as long as a retry followed); any other break in the
+//   numbering is Corruption naming the event and Kafka offsets.
+// - Failures: a commit that times out leaves the transaction undecided:
+//   append() returns Unavailable and settle() retries the commit (or aborts
+//   it when the broker says so) until it is decided. An abortable error is
+//   aborted at once. A fenced producer (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH,
+//   or librdkafka's _FENCED) makes append() and settle() return Fenced from
+//   then on. Any other fatal producer error recreates the producer in
+//   settle() (its init_transactions ends whatever was left open) and re-reads
+//   the topic's tail, so end_offset() is what Kafka committed.
+// - Time: append() and settle() return within 2 * append_timeout_ms, read()
+//   within read_timeout_ms (Unavailable when Kafka does not answer), open()
+//   within about open_timeout_ms per step (connect, topic, producer), and its
+//   scan fails after open_timeout_ms without progress (a long topic takes as
+//   long as it takes).
+// - The topic must have exactly one partition (one total order). open()
+//   creates a missing topic with CreateTopics: 1 partition, replication
+//   factor min(3, brokers), min.insync.replicas min(2, brokers),
+//   cleanup.policy=delete, retention.ms=-1 (never compacted, never expired).
+//   librdkafka's mock cluster does not implement CreateTopics: create the
+//   topic there first (`reservoir kafka-mock` does).
+//
+// Thread safety: as EventLog: one appender (append, settle) at a time; any
+// number of concurrent readers and waiters. Each concurrent read() uses a
+// consumer of its own from a small pool (kReadersMax).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "events/event_log.h"
+
+namespace reservoir {
+
+struct KafkaLogConfig {
+  std::string brokers;           // bootstrap.servers
+  std::string topic;             // one partition
+  std::string transactional_id;  // empty: topic + "-writer"
+  int replication_factor_max = 3;
+  int min_insync_replicas_max = 2;
+  int64_t transaction_timeout_ms = 60'000;  // the coordinator aborts a transaction older than this
+  int64_t append_timeout_ms = 5'000;        // one commit, abort or settle step
+  int64_t read_timeout_ms = 5'000;          // one read()
+  int64_t open_timeout_ms = 30'000;         // each step of open(); the scan: without progress
+  size_t message_bytes_max = 900 * 1024;    // events per message, under the broker's 1 MB default
+};
+
+class KafkaLog final : public EventLog {
+ public:
+  enum class Mode { kReadWrite, kReadOnly };
+
+  static constexpr size_t kReadersMax = 4;  // consumers for concurrent read() calls
+  static constexpr size_t kHeaderBytes = 20;
+  static constexpr const char* kHeaderKey = "reservoir";
+  static constexpr std::chrono::milliseconds kReadOnlyPollInterval{100};  // wait_beyond, kReadOnly
+  static constexpr int kFetchWaitMaxMs = 10;  // an idle fetch's wait: follower latency
+
+  // kReadWrite creates a missing topic, initialises the transactional
+  // producer and reads the topic to its end; kReadOnly never writes and
+  // fails with NotFound when the topic is missing. InvalidArgument when the
+  // topic has more than one partition; Unavailable when Kafka cannot be
+  // reached in time; Corruption when the topic holds what we did not write.
+  static Result<std::unique_ptr<KafkaLog>> open(const KafkaLogConfig& config, Mode mode);
+
+  ~KafkaLog() override;
+  KafkaLog(const KafkaLog&) = delete;
+  KafkaLog& operator=(const KafkaLog&) = delete;
+
+  Status append(std::vector<EventEnvelope>& batch) override;
+  Status settle() override;
+  uint64_t end_offset() const override;
+  Status read(uint64_t from, size_t max_events, std::vector<EventEnvelope>* out) override;
+  uint64_t wait_beyond(uint64_t offset, std::chrono::milliseconds timeout) override;
+  void close_waiters() override;
+
+  const std::string& transactional_id() const { return config_.transactional_id; }
+  const std::string& topic() const { return config_.topic; }
+  // Transactions committed and aborted by this log (for metrics and tests).
+  uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  uint64_t aborts() const { return aborts_.load(std::memory_order_relaxed); }
+
+  struct IndexEntry {
+    uint64_t first_offset;  // event offset of the batch's first event
+    int64_t kafka_offset;   // Kafka offset of the batch's first message
+  };
+  struct Reader;    // a consumer with its position
+  struct Scan;      // the scan's state between calls
+  struct Producer;  // the transactional producer and its delivery reports
+  struct ReadPlan;  // the batches a read() consumes
+
+ private:
+  enum class TxnState { kReady, kCommitPending, kAbortPending, kBroken, kFenced };
+
+  KafkaLog(KafkaLogConfig config, Mode mode);
+
+  Status connect();
+  Status scan_to_end(int64_t timeout_ms);
+  Status accept_message(Scan& scan, int64_t kafka_offset, uint64_t first, uint32_t count,
+                        uint64_t batch_end);
+  bool is_batch_start(uint64_t event_offset) const;
+  void truncate_to(uint64_t event_offset);
+  void publish(const IndexEntry& entry, uint64_t end_offset, int64_t next_kafka);
+  Status produce_batch(const std::vector<EventEnvelope>& batch, uint64_t first);
+  Status finish_commit(int64_t timeout_ms);
+  Status finish_abort(int64_t timeout_ms);
+  Status settle_failed() const;
+  Status recreate_producer();
+  Status classify(const char* step, void* error);  // rd_kafka_error_t*, destroyed here
+  Status fenced_status() const;
+  bool plan_read(uint64_t from, size_t max_events, ReadPlan* plan) const;
+  Status read_plan(Reader& reader, const ReadPlan& plan, std::vector<EventEnvelope>* out) const;
+  Status take_message(const void* message, const ReadPlan& plan, size_t j, uint64_t& next_event,
+                      std::vector<EventEnvelope>* out) const;
+  Result<std::unique_ptr<Reader>> take_reader(int64_t kafka_offset);
+  void give_back(std::unique_ptr<Reader> reader);
+  Status refresh();
+
+  KafkaLogConfig config_;
+  const Mode mode_;
+
+  // The published log: index_ and end_offset_ change together under index_mu_.
+  mutable std::shared_mutex index_mu_;
+  std::vector<IndexEntry> index_;
+  std::atomic<uint64_t> end_offset_{0};
+  std::atomic<int64_t> tail_kafka_{0};  // Kafka offset after the last indexed message
+
+  mutable std::mutex wait_mu_;
+  mutable std::condition_variable wait_cv_;
+  bool waiters_closed_ = false;
+
+  // The scan (open, kReadOnly refresh, rescan after a producer was recreated).
+  std::mutex scan_mu_;
+  std::unique_ptr<Scan> scan_;
+
+  // Idle consumers for read().
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<Reader>> idle_readers_;
+  size_t readers_open_ = 0;
+
+  // The appender's own state (one appender at a time).
+  std::unique_ptr<Producer> producer_;
+  TxnState txn_state_ = TxnState::kReady;
+  std::string fenced_why_;
+  // The batch of an undecided commit: published if the commit completes.
+  uint64_t pending_first_ = 0;
+  uint64_t pending_count_ = 0;
+
+  std::atomic<uint64_t> commits_{0}, aborts_{0};
+};
+
+}  // namespace reservoir

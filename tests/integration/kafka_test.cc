@@ -1,0 +1,202 @@
+// `reservoir serve --log kafka` against `reservoir kafka-mock` (always on
+// Kafka, whatever RESERVOIR_TEST_LOG says): restart and catch-up, replay and
+// rebuild from Kafka, an aborted transaction, a broker down and up, fencing,
+// and the kafka-mock subcommand itself. (The other integration tests run on
+// Kafka too under ctest's integration_kafka.)
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/server_process.h"
+
+namespace reservoir::test {
+namespace {
+
+const std::string kAdmin = "kafka-admin";
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+ServerOptions on_kafka(std::shared_ptr<KafkaMock> mock = std::make_shared<KafkaMock>()) {
+  return ServerOptions().on_mock(std::move(mock)).admin(kAdmin).with({"--kafka-timeout", "1s"});
+}
+
+std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// The number of events replay prints (text format: one line each).
+size_t replayed_events(const ServerProcess& server) {
+  RunResult r = run_reservoir(cat({"replay"}, server.log_flags()));
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  return static_cast<size_t>(std::count(r.out.begin(), r.out.end(), '\n'));
+}
+
+void verify_ok(const ServerProcess& server) {
+  RunResult v = run_reservoir(cat({"replay", "--verify"}, server.log_flags()));
+  CHECK_MESSAGE(v.status == 0, v.out, v.err);
+  CHECK(contains(v.out, "verify: OK"));
+}
+
+TEST_CASE("kafka: kafka-mock prints its address first and answers its commands") {
+  RunResult help = run_reservoir({"kafka-mock", "--help"});
+  CHECK(help.status == 0);
+  CHECK(contains(help.out, "--brokers"));
+  CHECK(run_reservoir({"kafka-mock", "--brokers", "0"}).status == 2);
+  KafkaMock mock(3);
+  CHECK(std::count(mock.bootstrap().begin(), mock.bootstrap().end(), ',') == 2);
+  mock.command("down 2");
+  mock.command("up 2");
+  mock.command("topic another");
+}
+
+TEST_CASE("kafka: serve --log kafka needs brokers; a second serve on the --data is refused") {
+  TempDir dir;
+  RunResult no_brokers =
+      run_reservoir({"serve", "--data", dir.path() + "/d", "--port", "0", "--log", "kafka"});
+  CHECK(no_brokers.status == 2);
+  CHECK(contains(no_brokers.err, "--kafka-brokers"));
+  RunResult unreachable =
+      run_reservoir({"serve", "--data", dir.path() + "/d", "--port", "0", "--log", "kafka",
+                     "--kafka-brokers", "127.0.0.1:1", "--kafka-timeout", "1s"},
+                    30s);
+  CHECK(unreachable.status == 1);
+  CHECK(contains(unreachable.err, "cannot open the event log"));
+}
+
+TEST_CASE("kafka: state and projections survive restarts; a fresh --data catches up from Kafka") {
+  auto mock = std::make_shared<KafkaMock>();
+  ServerProcess server(on_kafka(mock));
+  std::string rid, token;
+  int64_t alice_balance = 0;
+  {
+    Api api(server);
+    token = api.active_token("alice");
+    rid = api.hold_ok(token, kSchedule1, {"A1", "A2"});
+    REQUIRE(api.charge("bob", 777, "bob-1").ok());
+  }
+  REQUIRE(server.terminate() == 0);
+  server.start();
+  {
+    Api api(server);
+    CHECK(api.seat_status(kSchedule1, "A1") == "HELD");
+    CHECK(api.balance_of("bob") == 500777);
+    // The idempotent answer came back from Kafka too.
+    CHECK(api.charge("bob", 777, "bob-1").ok());
+    CHECK(api.balance_of("bob") == 500777);
+    REQUIRE(api.pay(token, rid).ok());
+    alice_balance = api.balance_of("alice");
+  }
+  server.kill9();
+  // Another engine on a new --data (no projections, no snapshots) rebuilds
+  // everything from the topic.
+  ServerProcess other(on_kafka(mock).no_demo());
+  Api api(other);
+  CHECK(api.seat_status(kSchedule1, "A1") == "SOLD");
+  CHECK(api.balance_of("alice") == alice_balance);
+  CHECK(api.balance_of("bob") == 500777);
+  CHECK(replayed_events(other) > 0);
+  verify_ok(other);
+}
+
+TEST_CASE("kafka: replay and rebuild read the log from Kafka") {
+  ServerProcess server(on_kafka());
+  {
+    Api api(server);
+    REQUIRE(api.charge("carol", 5, "c-1").ok());
+  }
+  const size_t events = replayed_events(server);  // next to the running server
+  CHECK(events > 5);
+  RunResult json = run_reservoir(
+      cat({"replay", "--format", "json", "--from", "1", "--to", "2"}, server.log_flags()));
+  REQUIRE(json.status == 0);
+  CHECK(std::count(json.out.begin(), json.out.end(), '\n') == 2);
+  CHECK(contains(json.out, "{\"offset\":1,"));
+  verify_ok(server);
+  RunResult refused =
+      run_reservoir(cat({"rebuild", "--data", server.data_dir()}, server.log_flags()));
+  CHECK(refused.status == 1);
+  REQUIRE(server.terminate() == 0);
+  RunResult rebuilt =
+      run_reservoir(cat({"rebuild", "--data", server.data_dir()}, server.log_flags()), 60s);
+  REQUIRE_MESSAGE(rebuilt.status == 0, rebuilt.err);
+  CHECK(contains(rebuilt.err, "(" + std::to_string(events) + " events)"));
+  server.start();
+  Api api(server);
+  CHECK(api.balance_of("carol") == 500005);
+}
+
+TEST_CASE("kafka: an aborted transaction answers 503 and leaves state equal to the log") {
+  ServerProcess server(on_kafka());
+  Api api(server);
+  REQUIRE(api.charge("alice", 10).ok());
+  server.mock().command("abort");  // the next EndTxn fails: the transaction aborts
+  Reply lost = api.charge("alice", 1000, "lost-1");
+  CHECK(lost.status == 503);
+  CHECK(lost.code() == "UNAVAILABLE");
+  // The engine rebuilt its state from the log: the aborted charge is nowhere.
+  Reply next;
+  CHECK(eventually([&] { return (next = api.charge("alice", 1)).ok(); }, 10s));
+  CHECK(api.balance_of("alice") == 500011);
+  // Its key was never answered, so it runs now, once.
+  REQUIRE(api.charge("alice", 1000, "lost-1").ok());
+  CHECK(api.charge("alice", 1000, "lost-1").body == api.charge("alice", 1000, "lost-1").body);
+  CHECK(api.balance_of("alice") == 501011);
+  verify_ok(server);
+  REQUIRE(server.terminate() == 0);
+  server.start();
+  CHECK(Api(server).balance_of("alice") == 501011);
+}
+
+TEST_CASE("kafka: broker down answers 503 within the bound; the engine recovers when it returns") {
+  ServerProcess server(on_kafka());
+  Api api(server);
+  REQUIRE(api.charge("bob", 1).ok());
+  server.mock().command("down");
+  const auto t0 = Clock::now();
+  Reply r = api.charge("bob", 100);
+  const auto took = Clock::now() - t0;
+  CHECK(r.status == 503);
+  // --kafka-timeout 1s: one append, then one recovery attempt, at most.
+  CHECK(took < 4s);
+  const auto t1 = Clock::now();
+  CHECK(api.charge("bob", 100).status == 503);
+  CHECK(Clock::now() - t1 < 4s);
+  CHECK(contains(api.get("/metrics").body, "reservoir_log_recovering 1"));
+  server.mock().command("up");
+  CHECK(eventually([&] { return api.charge("bob", 10).ok(); }, 20s));
+  CHECK(contains(api.get("/metrics").body, "reservoir_log_recovering 0"));
+  // Whatever committed is in the state: the balance equals the log's charges.
+  verify_ok(server);
+  const int64_t balance = api.balance_of("bob");
+  CHECK((balance == 500011 || balance == 500111 || balance == 500211));
+  REQUIRE(server.terminate() == 0);
+  server.start();
+  CHECK(Api(server).balance_of("bob") == balance);
+}
+
+TEST_CASE("kafka: a fenced engine stops taking commands and exits 1 naming the transactional.id") {
+  ServerProcess server(on_kafka());
+  {
+    Api api(server);
+    REQUIRE(api.charge("carol", 1).ok());
+    server.mock().command("fence");  // what a second engine's InitProducerId does on a real cluster
+    Reply r = api.charge("carol", 2);
+    CHECK(r.status == 503);
+  }
+  auto status = server.wait_exit(20s);
+  REQUIRE(status.has_value());
+  CHECK(*status == 1);
+  const std::string err = server.stderr_text();
+  CHECK_MESSAGE(
+      contains(err, "fenced by another engine with transactional.id reservoir-events-writer"), err);
+}
+
+}  // namespace
+}  // namespace reservoir::test
