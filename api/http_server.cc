@@ -154,6 +154,13 @@ HttpServer::HttpServer(Service& service, HttpConfig config)
   // body reading (which refuses a PUT without Content-Length with a bare 400);
   // requests with a body are answered once httplib has read it.
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // Answers go out uncompressed: Debian's cpp-httplib compresses JSON with
+    // brotli or gzip whenever the client allows it (browsers always do),
+    // which costs more CPU per answer than serving it on 2 cores, for
+    // answers that are mostly small. httplib has no server-side switch; it
+    // decides from this request header when it writes the answer. (The
+    // request object is httplib's own, not const: only the handler's view is.)
+    const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
     if (has_unread_body(req)) {  // answer it, then read nothing more from that connection
       answer_and_close(req, service_.handle(to_request(req)));
       res.status = 400;

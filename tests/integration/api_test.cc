@@ -153,6 +153,17 @@ TEST_CASE("GET /healthz and GET /metrics") {
   CHECK(contains(metrics.body, "reservoir_http_requests_total{route=\"healthz\",code=\"200\"} 1"));
 }
 
+TEST_CASE("answers are never compressed, whatever the client accepts") {
+  ServerProcess server;
+  Api api(server);
+  for (const char* accepted : {"gzip, deflate, br", "br", "gzip"}) {
+    Reply concerts = api.get("/api/v1/concerts", {{"Accept-Encoding", accepted}});
+    CHECK_OK(concerts);
+    CHECK_MESSAGE(concerts.header("Content-Encoding").empty(), accepted);
+    CHECK(concerts.body.rfind("{\"result\":\"SUCCESS\"", 0) == 0);
+  }
+}
+
 // -------------------------------------------------------- booking flow ---
 
 void check_catalog(Api& api) {
