@@ -163,11 +163,12 @@ TEST_CASE("kafka: broker down answers 503 within the bound; the engine recovers 
   Reply r = api.charge("bob", 100);
   const auto took = Clock::now() - t0;
   CHECK(r.status == 503);
-  // --kafka-timeout 1s: one append, then one recovery attempt, at most.
-  CHECK(took < 4s);
+  // --kafka-timeout 1s: one append and one recovery attempt, about 1 s each
+  // (the bound leaves room for a loaded machine).
+  CHECK(took < 5s);
   const auto t1 = Clock::now();
   CHECK(api.charge("bob", 100).status == 503);
-  CHECK(Clock::now() - t1 < 4s);
+  CHECK(Clock::now() - t1 < 5s);
   CHECK(contains(api.get("/metrics").body, "reservoir_log_recovering 1"));
   server.mock().command("up");
   CHECK(eventually([&] { return api.charge("bob", 10).ok(); }, 20s));
@@ -189,7 +190,7 @@ TEST_CASE("kafka: a slow broker answers 503 in time; a commit that completes lat
   const auto t0 = Clock::now();
   Reply slow = api.charge("alice", 100, "slow-1");
   CHECK(slow.status == 503);
-  CHECK(Clock::now() - t0 < 4s);
+  CHECK(Clock::now() - t0 < 5s);
   server.mock().command("rtt -1 0");
   CHECK(eventually([&] { return api.charge("alice", 1).ok(); }, 20s));
   // The late commit may have completed: then the charge is in the log, and a
