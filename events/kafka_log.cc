@@ -19,6 +19,8 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kReaderGroup = "reservoir-reader";  // assign-only: never joins nor commits
 constexpr size_t kConsumeBatchMax = 256;                  // messages per consume call
 constexpr const char* kReaderQueueKBytes = "16384";       // prefetch per reader (16 MiB)
+// A reader this close before the offset it wants reads on instead of seeking.
+constexpr int64_t kSkipInsteadOfSeekMax = 16;
 // A broker that comes back is found within a second (librdkafka: up to 10 s).
 constexpr const char* kReconnectBackoffMaxMs = "1000";
 // Longer timeouts are "forever"; the clamp keeps steady_clock from overflowing.
@@ -165,9 +167,16 @@ struct KafkaLog::Reader {
     return r;
   }
 
-  // Positions the consumer at `offset` (nothing to do if it is there).
+  // Whether reading on reaches `offset` without a seek: it is at most a few
+  // offsets ahead (a transaction marker on a real broker), which read_plan()
+  // skips, keeping what the consumer fetched ahead.
+  bool reaches(int64_t offset) const {
+    return next >= 0 && next <= offset && offset - next <= kSkipInsteadOfSeekMax;
+  }
+
+  // Positions the consumer at or just before `offset` (see reaches()).
   Status seek(int64_t offset) {
-    if (next == offset) return Status::OK();
+    if (reaches(offset)) return Status::OK();
     drop_stash();
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = offset;
@@ -886,7 +895,7 @@ Result<std::unique_ptr<KafkaLog::Reader>> KafkaLog::take_reader(int64_t kafka_of
     readers_cv_.wait(lock, [&] { return !idle_readers_.empty() || readers_open_ < kReadersMax; });
     if (!idle_readers_.empty()) {
       auto it = std::find_if(idle_readers_.begin(), idle_readers_.end(),
-                             [&](const auto& r) { return r->next == kafka_offset; });
+                             [&](const auto& r) { return r->reaches(kafka_offset); });
       if (it == idle_readers_.end()) it = idle_readers_.end() - 1;
       std::unique_ptr<Reader> r = std::move(*it);
       idle_readers_.erase(it);

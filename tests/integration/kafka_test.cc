@@ -163,11 +163,12 @@ TEST_CASE("kafka: broker down answers 503 within the bound; the engine recovers 
   Reply r = api.charge("bob", 100);
   const auto took = Clock::now() - t0;
   CHECK(r.status == 503);
-  // --kafka-timeout 1s: one append, then one recovery attempt, at most.
-  CHECK(took < 4s);
+  // --kafka-timeout 1s: one append and one recovery attempt, about 1 s each
+  // (the bound leaves room for a loaded machine).
+  CHECK(took < 5s);
   const auto t1 = Clock::now();
   CHECK(api.charge("bob", 100).status == 503);
-  CHECK(Clock::now() - t1 < 4s);
+  CHECK(Clock::now() - t1 < 5s);
   CHECK(contains(api.get("/metrics").body, "reservoir_log_recovering 1"));
   server.mock().command("up");
   CHECK(eventually([&] { return api.charge("bob", 10).ok(); }, 20s));
@@ -179,6 +180,27 @@ TEST_CASE("kafka: broker down answers 503 within the bound; the engine recovers 
   REQUIRE(server.terminate() == 0);
   server.start();
   CHECK(Api(server).balance_of("bob") == balance);
+}
+
+TEST_CASE("kafka: a slow broker answers 503 in time; a commit that completes later is kept") {
+  ServerProcess server(on_kafka());
+  Api api(server);
+  REQUIRE(api.charge("carol", 1).ok());
+  server.mock().command("rtt -1 2500");  // every answer 2.5 s late: over --kafka-timeout 1s
+  const auto t0 = Clock::now();
+  Reply slow = api.charge("alice", 100, "slow-1");
+  CHECK(slow.status == 503);
+  CHECK(Clock::now() - t0 < 5s);
+  server.mock().command("rtt -1 0");
+  CHECK(eventually([&] { return api.charge("alice", 1).ok(); }, 20s));
+  // The late commit may have completed: then the charge is in the log, and a
+  // retry with its key returns the answer the log holds instead of charging
+  // again; if it was aborted, the retry charges once. Either way: once.
+  Reply retry = api.charge("alice", 100, "slow-1");
+  REQUIRE(retry.ok());
+  CHECK(api.charge("alice", 100, "slow-1").body == retry.body);
+  CHECK(api.balance_of("alice") == 500101);
+  verify_ok(server);
 }
 
 TEST_CASE("kafka: a fenced engine stops taking commands and exits 1 naming the transactional.id") {
