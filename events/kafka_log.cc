@@ -19,6 +19,8 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kReaderGroup = "reservoir-reader";  // assign-only: never joins nor commits
 constexpr size_t kConsumeBatchMax = 256;                  // messages per consume call
 constexpr const char* kReaderQueueKBytes = "16384";       // prefetch per reader (16 MiB)
+// settle(): commit or abort, then a void marker's commit, then one more try.
+constexpr int kSettleStepsMax = 3;
 // A reader this close before the offset it wants reads on instead of seeking.
 constexpr int64_t kSkipInsteadOfSeekMax = 16;
 // A broker that comes back is found within a second (librdkafka: up to 10 s).
@@ -59,7 +61,8 @@ void encode_header(const MessageHeader& h, char* out) {
 bool decode_header(const char* p, size_t n, MessageHeader* h) {
   if (p == nullptr || n != KafkaLog::kHeaderBytes) return false;
   *h = MessageHeader{get_u64(p), get_u32(p + 8), get_u64(p + 12)};
-  return h->count > 0 && h->first + h->count <= h->batch_end;
+  if (h->count == 0) return h->first == h->batch_end;  // a void marker (KafkaLog::write_void)
+  return h->first + h->count <= h->batch_end;
 }
 
 // Reads the header of `m`; false when it has none or a malformed one.
@@ -517,6 +520,7 @@ Status KafkaLog::scan_to_end(int64_t timeout_ms) {
 Status KafkaLog::accept_message(Scan& scan, int64_t kafka_offset, uint64_t first, uint32_t count,
                                 uint64_t batch_end) {
   const uint64_t end = end_offset_.load(std::memory_order_relaxed);
+  if (count == 0) return accept_void(scan, kafka_offset, first);
   const bool continues = scan.in_batch && first == scan.next_event && batch_end == scan.batch_end;
   if (!continues) {
     if (first > end || (first < end && !is_batch_start(first))) {
@@ -544,6 +548,21 @@ Status KafkaLog::accept_message(Scan& scan, int64_t kafka_offset, uint64_t first
   return Status::OK();
 }
 
+// A void marker at `first`: the batch written from `first` on was aborted.
+// Where the broker hid it (read_committed) this changes nothing; where it
+// showed it, the batch goes.
+Status KafkaLog::accept_void(Scan& scan, int64_t kafka_offset, uint64_t first) {
+  const uint64_t end = end_offset_.load(std::memory_order_relaxed);
+  if (first > end || (first < end && !is_batch_start(first))) {
+    return Status::Corruption(kafka_where(config_) + ": the void marker at Kafka offset " +
+                              std::to_string(kafka_offset) + " names event offset " +
+                              std::to_string(first) + ", not a batch's start");
+  }
+  if (first < end) truncate_to(first);
+  scan.in_batch = false;
+  return Status::OK();
+}
+
 bool KafkaLog::is_batch_start(uint64_t event_offset) const {
   std::shared_lock lock(index_mu_);
   const auto it = std::lower_bound(
@@ -561,8 +580,8 @@ void KafkaLog::truncate_to(uint64_t event_offset) {
   std::lock_guard wait_lock(wait_mu_);
   end_offset_.store(event_offset, std::memory_order_release);
   std::fprintf(stderr,
-               "reservoir: %s shows events %llu..%llu of an aborted transaction; the batch "
-               "written after it replaces them\n",
+               "reservoir: %s shows events %llu..%llu of an aborted transaction (a later "
+               "message says so); they are not part of the log\n",
                kafka_where(config_).c_str(), static_cast<unsigned long long>(event_offset),
                static_cast<unsigned long long>(old_end - 1));
 }
@@ -686,8 +705,10 @@ Status KafkaLog::finish_commit(int64_t timeout_ms) {
     txn_state_ = TxnState::kBroken;
     return Status::Unavailable("committed without a delivery report; re-reading the topic");
   }
-  publish(IndexEntry{pending_first_, d.front().offset}, pending_first_ + pending_count_,
-          d.back().offset + 1);
+  if (pending_count_ > 0) {  // else it was a void marker: nothing to index
+    publish(IndexEntry{pending_first_, d.front().offset}, pending_first_ + pending_count_,
+            d.back().offset + 1);
+  }
   commits_.fetch_add(1, std::memory_order_relaxed);
   txn_state_ = TxnState::kReady;
   return Status::OK();
@@ -704,26 +725,62 @@ Status KafkaLog::finish_abort(int64_t timeout_ms) {
   rd_kafka_poll(producer_->rk, 0);
   aborts_.fetch_add(1, std::memory_order_relaxed);
   txn_state_ = TxnState::kReady;
+  if (pending_count_ > 0) write_void(pending_first_);
   return Status::OK();
 }
 
-Status KafkaLog::settle() {
-  switch (txn_state_) {
-    case TxnState::kReady:
-      return Status::OK();
-    case TxnState::kFenced:
-      return fenced_status();
-    case TxnState::kCommitPending:
-      if (Status s = finish_commit(config_.append_timeout_ms); s.ok()) return s;
-      if (txn_state_ != TxnState::kAbortPending) return settle_failed();
-      [[fallthrough]];
-    case TxnState::kAbortPending:
-      if (Status s = finish_abort(config_.append_timeout_ms); !s.ok()) return settle_failed();
-      return Status::OK();
-    case TxnState::kBroken:
-      return recreate_producer();
+// After an abort: commits an empty "void" message at the aborted batch's
+// first event offset, so that a reader of a broker that shows aborted
+// records (librdkafka's mock cluster) drops them even when no batch follows.
+// Best effort: if it fails, the transaction state machine goes on as for a
+// batch (settle() decides it), and the next batch at these offsets replaces
+// the aborted one anyway.
+void KafkaLog::write_void(uint64_t at) {
+  pending_first_ = at;
+  pending_count_ = 0;
+  if (rd_kafka_error_t* err = rd_kafka_begin_transaction(producer_->rk); err != nullptr) {
+    [[maybe_unused]] const Status s = classify("begin_transaction", err);
+    return;
   }
-  return Status::OK();
+  char header[kHeaderBytes];
+  encode_header(MessageHeader{at, 0, at}, header);
+  producer_->expect(1);
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer_->rk, RD_KAFKA_V_TOPIC(config_.topic.c_str()), RD_KAFKA_V_PARTITION(0),
+      RD_KAFKA_V_HEADER(kHeaderKey, header, static_cast<ssize_t>(kHeaderBytes)),
+      RD_KAFKA_V_OPAQUE(producer_->tag(0)), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    txn_state_ = TxnState::kAbortPending;  // settle() aborts it (and writes no void)
+    return;
+  }
+  [[maybe_unused]] const Status s = finish_commit(config_.append_timeout_ms);
+}
+
+// Steps the transaction state machine until it is ready (or fails): an
+// undecided commit is retried, an abortable one aborted (then a void marker
+// is committed, itself maybe undecided), a broken producer recreated.
+Status KafkaLog::settle() {
+  for (int step = 0; step < kSettleStepsMax; ++step) {
+    switch (txn_state_) {
+      case TxnState::kReady:
+        return Status::OK();
+      case TxnState::kFenced:
+        return fenced_status();
+      case TxnState::kCommitPending:
+        if (!finish_commit(config_.append_timeout_ms).ok() &&
+            txn_state_ == TxnState::kCommitPending) {
+          return settle_failed();
+        }
+        break;
+      case TxnState::kAbortPending:
+        if (!finish_abort(config_.append_timeout_ms).ok()) return settle_failed();
+        break;
+      case TxnState::kBroken:
+        if (Status s = recreate_producer(); !s.ok()) return s;
+        break;
+    }
+  }
+  return txn_state_ == TxnState::kReady ? Status::OK() : settle_failed();
 }
 
 Status KafkaLog::settle_failed() const {

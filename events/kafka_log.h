@@ -10,7 +10,10 @@
 //   value: envelope_codec.h; a batch is split over several messages only when
 //   it is larger than message_bytes_max) and the header "reservoir" = u64
 //   first event offset, u32 event count, u64 event offset after the whole
-//   batch (little-endian). Kafka offsets skip transaction markers and aborted
+//   batch (little-endian). After an aborted batch the log commits a "void"
+//   message (no value, count 0, first = batch end = the aborted batch's first
+//   event offset): readers drop any batch from there on that a broker still
+//   showed them. Kafka offsets skip transaction markers and aborted
 //   records; event offsets stay 0-based and consecutive because a failed batch
 //   is retried at the same event offsets and the headers say where each
 //   message belongs. An in-memory index (batch's first event offset -> Kafka
@@ -19,8 +22,8 @@
 // - Readers consume with isolation.level=read_committed. A reader that meets a
 //   batch re-using the event offsets of an earlier one takes the later one (a
 //   broker that shows aborted records, like librdkafka 2.0.2's mock cluster,
-//   is read correctly as long as a retry followed); any other break in the
-//   numbering is Corruption naming the event and Kafka offsets.
+//   is read correctly once a retry or a void marker followed); any other
+//   break in the numbering is Corruption naming the event and Kafka offsets.
 // - Failures: a commit that times out leaves the transaction undecided:
 //   append() returns Unavailable and settle() retries the commit (or aborts
 //   it when the broker says so) until it is decided. An abortable error is
@@ -29,7 +32,8 @@
 //   then on. Any other fatal producer error recreates the producer in
 //   settle() (its init_transactions ends whatever was left open) and re-reads
 //   the topic's tail, so end_offset() is what Kafka committed.
-// - Time: append() and settle() return within 2 * append_timeout_ms, read()
+// - Time: append() returns within 3 * append_timeout_ms (commit, abort,
+//   void marker), settle() within 4 * append_timeout_ms, read()
 //   within read_timeout_ms (Unavailable when Kafka does not answer), open()
 //   within about open_timeout_ms per step (connect, topic, producer), and its
 //   scan fails after open_timeout_ms without progress (a long topic takes as
@@ -125,12 +129,14 @@ class KafkaLog final : public EventLog {
   Status scan_to_end(int64_t timeout_ms);
   Status accept_message(Scan& scan, int64_t kafka_offset, uint64_t first, uint32_t count,
                         uint64_t batch_end);
+  Status accept_void(Scan& scan, int64_t kafka_offset, uint64_t first);
   bool is_batch_start(uint64_t event_offset) const;
   void truncate_to(uint64_t event_offset);
   void publish(const IndexEntry& entry, uint64_t end_offset, int64_t next_kafka);
   Status produce_batch(const std::vector<EventEnvelope>& batch, uint64_t first);
   Status finish_commit(int64_t timeout_ms);
   Status finish_abort(int64_t timeout_ms);
+  void write_void(uint64_t at);
   Status settle_failed() const;
   Status recreate_producer();
   Status classify(const char* step, void* error);  // rd_kafka_error_t*, destroyed here
