@@ -13,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -49,8 +50,9 @@ std::optional<events::ConcertEvent> next_clock_event(const State& state, int64_t
 // pending); admissions are due at once and so return INT64_MIN.
 int64_t next_due_ms(const State& state, const Limits& limits);
 
-// The reply view of a reservation / token as the state holds it.
-ReservationReply reservation_reply(const std::string& id, const Reservation& r);
-TokenReply token_reply(const State& state, const std::string& token, const Limits& limits);
+// The reply view of a reservation / token as the state holds it; the id
+// must be known to the state.
+ReservationReply reservation_reply(const State& state, std::string_view id);
+TokenReply token_reply(const State& state, std::string_view token, const Limits& limits);
 
 }  // namespace reservoir::concert

@@ -1,0 +1,271 @@
+// Dense ids for string keys, for the engine's in-memory state.
+//
+// - hash_id(key): a fast 64-bit hash of a short string (ids are 1-64 bytes).
+// - FlatIndex: an open-addressing (linear probing) index from string keys to
+//   dense uint32 ids. It stores no keys: callers pass `key_of(id)` to compare,
+//   so the keys may live anywhere (an arena, a vector of seats) and may move.
+//   Each slot holds the id and 32 bits of the key's hash, so a probe compares
+//   keys only when those bits match, and growing never rehashes a key.
+// - IdTable<T>: interns string ids as dense uint32 ids 0, 1, 2, ... in
+//   insertion order and keeps one T per id in a vector. Keys are copied once
+//   into a chunked arena (stable addresses, no allocation per key), so state
+//   can refer to another record by a 4-byte id instead of a string.
+//
+// Nothing is ever removed: the engine's records (users, tokens,
+// reservations) live as long as the state. Ids are assigned in insertion
+// order, so the same sequence of inserts gives the same ids (replay and
+// snapshot restore rely on it).
+//
+// Thread safety: none; owned by one thread (the writer or a replaying tool).
+#pragma once
+
+#include <cassert>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace reservoir {
+
+using Id = uint32_t;
+inline constexpr Id kNoId = UINT32_MAX;
+
+inline uint64_t hash_mix(uint64_t a, uint64_t b) {
+  const __uint128_t m = static_cast<__uint128_t>(a) * b;
+  return static_cast<uint64_t>(m) ^ static_cast<uint64_t>(m >> 64);
+}
+
+// Reads 1..8 bytes as a little-endian integer (no read past `n`).
+inline uint64_t load_partial(const char* p, size_t n) {
+  uint64_t v = 0;
+  std::memcpy(&v, p, n);
+  return v;
+}
+
+inline uint64_t hash_id(std::string_view key) {
+  constexpr uint64_t kSeed = 0x9e3779b97f4a7c15ULL;
+  constexpr uint64_t kMul = 0xbf58476d1ce4e5b9ULL;
+  const char* p = key.data();
+  size_t n = key.size();
+  uint64_t h = kSeed ^ (n * kMul);
+  while (n >= 16) {
+    uint64_t a, b;
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + 8, 8);
+    h = hash_mix(a ^ h, b ^ kMul);
+    p += 16;
+    n -= 16;
+  }
+  if (n > 8) {
+    h = hash_mix(load_partial(p, 8) ^ h, load_partial(p + 8, n - 8) ^ kMul);
+  } else if (n > 0) {
+    h = hash_mix(load_partial(p, n) ^ h, kMul);
+  }
+  return hash_mix(h, kSeed);
+}
+
+class FlatIndex {
+ public:
+  static constexpr size_t kInitialSlots = 16;
+
+  size_t size() const { return size_; }
+  void clear() {
+    slots_.clear();
+    size_ = 0;
+  }
+
+  // The id whose key equals `key`, or kNoId.
+  template <class KeyOf>
+  Id find(std::string_view key, const KeyOf& key_of) const {
+    if (slots_.empty()) return kNoId;
+    const uint32_t tag = tag_of(key);
+    for (size_t i = home(tag);; i = (i + 1) & mask_) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0) return kNoId;
+      if (matches(slot, tag, key, key_of)) return static_cast<Id>(slot) - 1;
+    }
+  }
+
+  // The id of `key` if indexed; else records `key` as `new_id` and returns
+  // it. One hash and one probe either way.
+  template <class KeyOf>
+  Id find_or_insert(std::string_view key, Id new_id, const KeyOf& key_of) {
+    assert(new_id < kNoId);
+    if ((size_ + 1) * kLoadDen > slots_.size() * kLoadNum) grow();
+    const uint32_t tag = tag_of(key);
+    size_t i = home(tag);
+    for (; slots_[i] != 0; i = (i + 1) & mask_) {
+      if (matches(slots_[i], tag, key, key_of)) return static_cast<Id>(slots_[i]) - 1;
+    }
+    slots_[i] = (static_cast<uint64_t>(tag) << 32) | (static_cast<uint64_t>(new_id) + 1);
+    ++size_;
+    return new_id;
+  }
+
+  // Records `id` under `key`, which must not be indexed yet.
+  template <class KeyOf>
+  void insert(std::string_view key, Id id, const KeyOf& key_of) {
+    const Id got = find_or_insert(key, id, key_of);
+    assert(got == id);  // a key indexed twice is a bug of the caller
+    (void)got;
+  }
+
+  void reserve(size_t n) {
+    while (n * kLoadDen > slots_.size() * kLoadNum) grow();
+  }
+
+ private:
+  // Grow past 3/4 full: linear probing stays short at that load.
+  static constexpr size_t kLoadNum = 3, kLoadDen = 4;
+
+  static uint32_t tag_of(std::string_view key) { return static_cast<uint32_t>(hash_id(key) >> 32); }
+  template <class KeyOf>
+  static bool matches(uint64_t slot, uint32_t tag, std::string_view key, const KeyOf& key_of) {
+    return static_cast<uint32_t>(slot >> 32) == tag && key_of(static_cast<Id>(slot) - 1) == key;
+  }
+  // The home slot is the top bits of the tag, so growing re-places slots
+  // from their stored tags alone.
+  size_t home(uint32_t tag) const { return static_cast<size_t>(tag) >> shift_; }
+  void place(std::vector<uint64_t>& slots, size_t mask, uint32_t tag, Id id) const {
+    size_t i = static_cast<size_t>(tag) >> shift_;
+    while (slots[i] != 0) i = (i + 1) & mask;
+    slots[i] = (static_cast<uint64_t>(tag) << 32) | (static_cast<uint64_t>(id) + 1);
+  }
+  void grow() {
+    const size_t n = slots_.empty() ? kInitialSlots : slots_.size() * 2;
+    assert(n <= (size_t{1} << 32));  // the home slot comes from a 32-bit tag
+    std::vector<uint64_t> old = std::exchange(slots_, std::vector<uint64_t>(n, 0));
+    mask_ = n - 1;
+    shift_ = 32 - static_cast<unsigned>(__builtin_ctzll(n));
+    for (uint64_t slot : old) {
+      if (slot != 0)
+        place(slots_, mask_, static_cast<uint32_t>(slot >> 32), static_cast<Id>(slot) - 1);
+    }
+  }
+
+  std::vector<uint64_t> slots_;  // 0: empty; else (32-bit tag << 32) | (id + 1)
+  size_t mask_ = 0;
+  unsigned shift_ = 32;
+  size_t size_ = 0;
+};
+
+// Append-only storage of short strings at stable addresses, in chunks of
+// kChunkBytes (a longer string gets a block of its own), so interning a key
+// costs no allocation of its own.
+class StringArena {
+ public:
+  static constexpr size_t kChunkBytes = 256 * 1024;
+
+  std::string_view add(std::string_view s) {
+    if (s.empty()) return {};
+    char* p = nullptr;
+    if (s.size() > kChunkBytes) {
+      large_.push_back(std::make_unique<char[]>(s.size()));
+      p = large_.back().get();
+    } else {
+      if (chunks_.empty() || kChunkBytes - used_ < s.size()) {
+        chunks_.push_back(std::make_unique<char[]>(kChunkBytes));
+        used_ = 0;
+      }
+      p = chunks_.back().get() + used_;
+      used_ += s.size();
+    }
+    std::memcpy(p, s.data(), s.size());
+    return {p, s.size()};
+  }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  std::vector<std::unique_ptr<char[]>> large_;
+  size_t used_ = 0;  // bytes used in the last chunk
+};
+
+// Strings by dense index (0, 1, 2, ... in insertion order), stored in a
+// StringArena. Copies re-add the strings into the copy's own arena, so no
+// view ever points into another object.
+class StringList {
+ public:
+  StringList() = default;
+  StringList(const StringList& o) { *this = o; }
+  StringList& operator=(const StringList& o) {
+    if (this == &o) return *this;
+    StringList copy;
+    copy.views_.reserve(o.views_.size());
+    for (std::string_view s : o.views_) copy.add(s);
+    return *this = std::move(copy);
+  }
+  StringList(StringList&&) noexcept = default;
+  StringList& operator=(StringList&&) noexcept = default;
+
+  uint32_t add(std::string_view s) {
+    assert(views_.size() < kNoId);
+    views_.push_back(arena_.add(s));
+    return static_cast<uint32_t>(views_.size() - 1);
+  }
+  std::string_view operator[](uint32_t i) const { return views_[i]; }
+  size_t size() const { return views_.size(); }
+  void reserve(size_t n) { views_.reserve(n); }
+
+ private:
+  StringArena arena_;
+  std::vector<std::string_view> views_;  // into arena_ (stable across moves)
+};
+
+template <class T>
+class IdTable {
+ public:
+  size_t size() const { return values_.size(); }
+  bool empty() const { return values_.empty(); }
+
+  Id find(std::string_view key) const {
+    return index_.find(key, [this](Id id) { return keys_[id]; });
+  }
+  bool contains(std::string_view key) const { return find(key) != kNoId; }
+  size_t count(std::string_view key) const { return contains(key) ? 1 : 0; }
+
+  // Adds `key` with a default T; `key` must be new. Returns its id.
+  Id insert(std::string_view key) {
+    const Id id = intern(key);
+    assert(id == values_.size() - 1);  // a key added twice is a bug of the caller
+    return id;
+  }
+  // The id of `key`, added (with a default T) when new.
+  Id intern(std::string_view key) {
+    const Id next = static_cast<Id>(values_.size());
+    const Id id = index_.find_or_insert(key, next, [this](Id i) { return keys_[i]; });
+    if (id == next) {
+      keys_.add(key);
+      values_.emplace_back();
+    }
+    return id;
+  }
+
+  std::string_view key(Id id) const { return keys_[id]; }
+  T& operator[](Id id) { return values_[id]; }
+  const T& operator[](Id id) const { return values_[id]; }
+
+  // By key, as std::map::at: throws std::out_of_range for an unknown key.
+  const T& at(std::string_view key) const {
+    const Id id = find(key);
+    if (id == kNoId) throw std::out_of_range("IdTable::at: unknown id '" + std::string(key) + "'");
+    return values_[id];
+  }
+  T& at(std::string_view key) { return const_cast<T&>(std::as_const(*this).at(key)); }
+
+  void reserve(size_t n) {
+    keys_.reserve(n);
+    values_.reserve(n);
+    index_.reserve(n);
+  }
+
+ private:
+  StringList keys_;        // by id
+  std::vector<T> values_;  // by id
+  FlatIndex index_;        // key -> id
+};
+
+}  // namespace reservoir
