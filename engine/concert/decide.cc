@@ -5,6 +5,7 @@
 #include <climits>
 #include <unordered_set>
 
+#include "engine/uuid.h"
 
 namespace reservoir::concert {
 namespace {
@@ -71,15 +72,15 @@ std::optional<DomainError> check_catalog_ids(const State& s, const events::Conce
 
 Reply decide_create_concert(const State& s, const CreateConcert& c, Context& ctx, Events& out) {
   events::ConcertCreated e;
-  e.concert_id = c.concert_id.empty() ? ctx.random.uuid() : c.concert_id;
+  e.concert_id = c.concert_id.empty() ? new_uuid(ctx.random) : c.concert_id;
   e.title = c.title;
   for (const auto& in : c.schedules) {
     events::ScheduleSpec spec;
-    spec.schedule_id = in.schedule_id.empty() ? ctx.random.uuid() : in.schedule_id;
+    spec.schedule_id = in.schedule_id.empty() ? new_uuid(ctx.random) : in.schedule_id;
     spec.starts_at = in.starts_at;
     for (const auto& seat : in.seats) {
       spec.seats.push_back(
-          {seat.seat_id.empty() ? ctx.random.uuid() : seat.seat_id, seat.number, seat.price});
+          {seat.seat_id.empty() ? new_uuid(ctx.random) : seat.seat_id, seat.number, seat.price});
     }
     e.schedules.push_back(std::move(spec));
   }
@@ -105,7 +106,7 @@ Reply decide_issue_token(const State& s, const IssueToken& c, Context& ctx, Even
   if (s.users[user].live_token != kNoId) {
     return token_reply_of(s, s.users[user].live_token, ctx.limits);  // the same token back
   }
-  std::string token = ctx.random.uuid();
+  std::string token = new_uuid(ctx.random);
   out.push_back(events::TokenIssued{token, c.user_id, s.next_seq, ctx.now_ms});
   if (s.waiting.empty() && s.active_tokens < ctx.limits.active_tokens_max) {
     const int64_t expires = ctx.now_ms + ctx.limits.token_ttl_ms;
@@ -168,7 +169,7 @@ Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out)
       return error(ErrorCode::SEAT_UNAVAILABLE, "seat '" + c.seat_ids[i] + "' is not available");
     }
   }
-  e.reservation_id = ctx.random.uuid();
+  e.reservation_id = new_uuid(ctx.random);
   e.user_id = s.users.key(user);
   e.concert_id = s.concerts.key(schedule.concert);
   e.schedule_id = c.schedule_id;
@@ -211,7 +212,7 @@ Reply decide_pay(const State& s, const PayReservation& c, Context& ctx, Events& 
   if (auto err = check_payable(s, r, ctx.now_ms)) return *err;
   const int64_t balance = s.users[r.user].balance - r.total_price;
   const std::string_view user_id = s.users.key(r.user);
-  std::string payment_id = ctx.random.uuid();
+  std::string payment_id = new_uuid(ctx.random);
   out.push_back(events::PaymentCompleted{payment_id, c.reservation_id, std::string(user_id),
                                          std::string(s.schedules.key(r.schedule)), s.seat_refs(r),
                                          r.total_price, ctx.now_ms, balance});

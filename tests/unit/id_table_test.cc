@@ -15,6 +15,8 @@
 
 #include "engine/deadline_heap.h"
 #include "engine/id_table.h"
+#include "engine/uuid.h"
+#include "events/os.h"
 
 namespace {
 
@@ -158,6 +160,17 @@ TEST_CASE("deadline heap: holds exactly the live deadlines, earliest first, ties
     CHECK(heap.contains(id) == (model.count({due_of[id], id}) == 1));
   }
   CHECK_FALSE(heap.erase(static_cast<Id>(due_of.size() + 100)));
+}
+
+TEST_CASE("new_uuid: the same UUID as Random::uuid from the same random bytes") {
+  for (uint64_t seed : {0ULL, 1ULL, 42ULL, 0xffffffffffffffffULL}) {
+    SeededRandom a(seed), b(seed);
+    for (int i = 0; i < 1000; ++i) {
+      const std::string want = a.uuid();
+      REQUIRE(new_uuid(b) == want);
+      CHECK(want.size() == 36);
+    }
+  }
 }
 
 }  // namespace
