@@ -28,18 +28,25 @@ inline constexpr std::array<char, 512> kHexPairs = [] {
 }();
 }  // namespace uuid_detail
 
-inline std::string new_uuid(Random& random) {
+// Writes the UUID into `out`, reusing its capacity.
+inline void new_uuid(Random& random, std::string& out) {
   unsigned char b[16];
   random.fill(b, sizeof b);
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  std::string s(36, '-');
-  char* out = s.data();
+  char text[36];
+  char* p = text;
   for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) ++out;  // keep the '-'
-    std::memcpy(out, &uuid_detail::kHexPairs[2 * b[i]], 2);
-    out += 2;
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    std::memcpy(p, &uuid_detail::kHexPairs[2 * b[i]], 2);
+    p += 2;
   }
+  out.assign(text, sizeof text);
+}
+
+inline std::string new_uuid(Random& random) {
+  std::string s;
+  new_uuid(random, s);
   return s;
 }
 

@@ -15,7 +15,8 @@
 //
 // Module requirements (see engine/concert/module.h): Command, Reply (a
 // variant whose alternatives include DomainError), actor(), advance_clock(),
-// execute(), apply(), next_due_ms(), reset().
+// execute(), recycle() (takes a rendered reply back), apply(), next_due_ms(),
+// reset().
 //
 // Thread safety: execute(), acknowledged_offset() and stats() from any
 // thread; recover()/start()/stop() from the owning thread.
@@ -356,7 +357,9 @@ Rendered Writer<Module>::decide_one(Pending& p, int64_t now, std::vector<EventEn
                    "this Idempotency-Key was used for a different request");
     }
   }
-  Rendered answer = render_(module_.execute(p.command, now, random_, out));
+  Reply reply = module_.execute(p.command, now, random_, out);
+  Rendered answer = render_(reply);
+  module_.recycle(std::move(reply));
   if (p.idem) {
     events::IdempotencyRecorded rec{scope, p.idem->key, p.idem->fingerprint, answer.status,
                                     answer.body};

@@ -14,6 +14,26 @@ DomainError error(ErrorCode code, std::string message) {
   return {code, std::move(message)};
 }
 
+// A cleared reply to fill: recycled storage when the caller gave some
+// (Context::spares), so a steady stream of commands allocates nothing.
+template <class T>
+T take(Context& ctx) {
+  return ctx.spares != nullptr ? ctx.spares->take<T>() : T{};
+}
+
+// A reservation's seats as events and replies name them, into `out`.
+void fill_seat_refs(const State& s, const Reservation& r, std::vector<events::SeatRef>& out) {
+  const Schedule& schedule = s.schedules[r.schedule];
+  out.resize(r.seat_count);
+  size_t i = 0;
+  for (Id seat : s.seats_of(r)) {
+    out[i].seat_id = schedule.seats[seat].seat_id;
+    out[i].number = schedule.seats[seat].number;
+    out[i].price = schedule.seats[seat].price;
+    ++i;
+  }
+}
+
 // The token checks shared by hold, pay and cancel (SPEC §2 check order:
 // TOKEN_EXPIRED, then token state, then a body userId that is not the
 // token's). On success `*token` is the token's Id.
@@ -89,31 +109,45 @@ Reply decide_create_concert(const State& s, const CreateConcert& c, Context& ctx
   return ConcertReply{std::move(e)};
 }
 
-TokenReply token_reply_of(const State& s, Id token, const Limits& limits) {
+void fill_token_reply(const State& s, Id token, const Limits& limits, TokenReply& reply) {
   const Token& t = s.tokens[token];
-  TokenReply reply{std::string(s.tokens.key(token)), t.state, 0, 0, t.expires_at};
+  reply.token = s.tokens.key(token);
+  reply.state = t.state;
+  reply.expires_at = t.expires_at;
   if (t.state == TokenState::kWaiting) {
     reply.position = t.seq - s.admitted_seq;
     reply.estimated_wait_seconds =
         (reply.position * limits.token_ttl_ms / limits.active_tokens_max + 999) / 1000;
   }
-  return reply;
 }
 
 Reply decide_issue_token(const State& s, const IssueToken& c, Context& ctx, Events& out) {
   const Id user = s.users.find(c.user_id);
   if (user == kNoId) return error(ErrorCode::USER_NOT_FOUND, "user not found");
+  auto reply = take<TokenReply>(ctx);
   if (s.users[user].live_token != kNoId) {
-    return token_reply_of(s, s.users[user].live_token, ctx.limits);  // the same token back
+    fill_token_reply(s, s.users[user].live_token, ctx.limits, reply);  // the same token back
+    return reply;
   }
-  std::string token = new_uuid(ctx.random);
-  out.push_back(events::TokenIssued{token, c.user_id, s.next_seq, ctx.now_ms});
+  auto& issued = out.add<events::TokenIssued>();
+  new_uuid(ctx.random, issued.token);
+  issued.user_id = c.user_id;
+  issued.seq = s.next_seq;
+  issued.issued_at = ctx.now_ms;
+  reply.token = issued.token;
   if (s.waiting.empty() && s.active_tokens < ctx.limits.active_tokens_max) {
-    const int64_t expires = ctx.now_ms + ctx.limits.token_ttl_ms;
-    out.push_back(events::TokenActivated{token, c.user_id, s.next_seq, ctx.now_ms, expires});
-    return TokenReply{std::move(token), TokenState::kActive, 0, 0, expires};
+    auto& activated = out.add<events::TokenActivated>();
+    activated.token = issued.token;
+    activated.user_id = c.user_id;
+    activated.seq = s.next_seq;
+    activated.activated_at = ctx.now_ms;
+    activated.expires_at = ctx.now_ms + ctx.limits.token_ttl_ms;
+    reply.state = TokenState::kActive;
+    reply.expires_at = activated.expires_at;
+    return reply;
   }
-  TokenReply reply{std::move(token), TokenState::kWaiting, s.next_seq - s.admitted_seq, 0, 0};
+  reply.state = TokenState::kWaiting;
+  reply.position = s.next_seq - s.admitted_seq;
   reply.estimated_wait_seconds =
       (reply.position * ctx.limits.token_ttl_ms / ctx.limits.active_tokens_max + 999) / 1000;
   return reply;
@@ -134,50 +168,68 @@ std::optional<DomainError> check_hold_request(const HoldSeats& c, const Limits& 
   return std::nullopt;
 }
 
-Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out) {
-  Id token = kNoId;
-  if (auto err = check_token(s, c.token, true, c.user_id, &token)) return *err;
-  if (auto err = check_hold_request(c, ctx.limits)) return *err;
-  const Id sched = s.schedules.find(c.schedule_id);
-  if (sched == kNoId) return error(ErrorCode::SCHEDULE_NOT_FOUND, "schedule not found");
+// Hold checks past the token and request shape (SPEC §2 order: 404, then
+// the 409s); on success `seats` holds the seats' indexes in the schedule.
+std::optional<DomainError> check_holdable(const State& s, const HoldSeats& c, Id token, Id sched,
+                                          const Limits& limits, int64_t now, Id* seats) {
   const Schedule& schedule = s.schedules[sched];
-  Id seats[kHoldSeatsMax];
-  events::SeatsHeld e;
-  e.seats.reserve(c.seat_ids.size());
   for (size_t i = 0; i < c.seat_ids.size(); ++i) {
     seats[i] = schedule.find_seat(c.seat_ids[i]);
     if (seats[i] == kNoId) {
       return error(ErrorCode::SEAT_NOT_FOUND,
                    "seat '" + c.seat_ids[i] + "' not found in this schedule");
     }
-    const Seat& seat = schedule.seats[seats[i]];
-    e.seats.push_back({seat.seat_id, seat.number, seat.price});
-    e.total_price += seat.price;
   }
-  if (ctx.now_ms >= schedule.starts_at) {
+  if (now >= schedule.starts_at) {
     return error(ErrorCode::SCHEDULE_CLOSED, "the performance has started");
   }
-  const Id user = s.tokens[token].user;
-  if (s.live_seats(user, sched) + static_cast<int64_t>(c.seat_ids.size()) >
-      ctx.limits.seats_per_user_max) {
-    return error(ErrorCode::SEAT_LIMIT_EXCEEDED, "at most " +
-                                                     std::to_string(ctx.limits.seats_per_user_max) +
-                                                     " seats per user in a schedule");
+  if (s.live_seats(s.tokens[token].user, sched) + static_cast<int64_t>(c.seat_ids.size()) >
+      limits.seats_per_user_max) {
+    return error(
+        ErrorCode::SEAT_LIMIT_EXCEEDED,
+        "at most " + std::to_string(limits.seats_per_user_max) + " seats per user in a schedule");
   }
   for (size_t i = 0; i < c.seat_ids.size(); ++i) {
     if (schedule.seats[seats[i]].holder != kNoId) {
       return error(ErrorCode::SEAT_UNAVAILABLE, "seat '" + c.seat_ids[i] + "' is not available");
     }
   }
-  e.reservation_id = new_uuid(ctx.random);
-  e.user_id = s.users.key(user);
-  e.concert_id = s.concerts.key(schedule.concert);
-  e.schedule_id = c.schedule_id;
-  e.created_at = ctx.now_ms;
-  e.expires_at = ctx.now_ms + ctx.limits.hold_ttl_ms;
-  ReservationReply reply{e.reservation_id, e.user_id, e.schedule_id, e.seats,
-                         e.total_price,    {},        e.created_at,  e.expires_at};
-  out.push_back(std::move(e));
+  return std::nullopt;
+}
+
+Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out) {
+  Id token = kNoId;
+  if (auto err = check_token(s, c.token, true, c.user_id, &token)) return *err;
+  if (auto err = check_hold_request(c, ctx.limits)) return *err;
+  const Id sched = s.schedules.find(c.schedule_id);
+  if (sched == kNoId) return error(ErrorCode::SCHEDULE_NOT_FOUND, "schedule not found");
+  Id seats[kHoldSeatsMax];
+  if (auto err = check_holdable(s, c, token, sched, ctx.limits, ctx.now_ms, seats)) return *err;
+  const Schedule& schedule = s.schedules[sched];
+  auto& held = out.add<events::SeatsHeld>();
+  held.seats.resize(c.seat_ids.size());
+  for (size_t i = 0; i < c.seat_ids.size(); ++i) {
+    const Seat& seat = schedule.seats[seats[i]];
+    held.seats[i].seat_id = seat.seat_id;
+    held.seats[i].number = seat.number;
+    held.seats[i].price = seat.price;
+    held.total_price += seat.price;
+  }
+  new_uuid(ctx.random, held.reservation_id);
+  held.user_id = s.users.key(s.tokens[token].user);
+  held.concert_id = s.concerts.key(schedule.concert);
+  held.schedule_id = c.schedule_id;
+  held.created_at = ctx.now_ms;
+  held.expires_at = ctx.now_ms + ctx.limits.hold_ttl_ms;
+  auto reply = take<ReservationReply>(ctx);
+  reply.reservation_id = held.reservation_id;
+  reply.user_id = held.user_id;
+  reply.schedule_id = held.schedule_id;
+  reply.seats = held.seats;
+  reply.total_price = held.total_price;
+  reply.state = ReservationState::kPendingPayment;
+  reply.created_at = held.created_at;
+  reply.expires_at = held.expires_at;
   return reply;
 }
 
@@ -210,35 +262,46 @@ Reply decide_pay(const State& s, const PayReservation& c, Context& ctx, Events& 
   if (auto* err = std::get_if<DomainError>(&found)) return *err;
   const Reservation& r = s.reservations[std::get<Id>(found)];
   if (auto err = check_payable(s, r, ctx.now_ms)) return *err;
-  const int64_t balance = s.users[r.user].balance - r.total_price;
-  const std::string_view user_id = s.users.key(r.user);
-  std::string payment_id = new_uuid(ctx.random);
-  out.push_back(events::PaymentCompleted{payment_id, c.reservation_id, std::string(user_id),
-                                         std::string(s.schedules.key(r.schedule)), s.seat_refs(r),
-                                         r.total_price, ctx.now_ms, balance});
+  auto& paid = out.add<events::PaymentCompleted>();
+  new_uuid(ctx.random, paid.payment_id);
+  paid.reservation_id = c.reservation_id;
+  paid.user_id = s.users.key(r.user);
+  paid.schedule_id = s.schedules.key(r.schedule);
+  fill_seat_refs(s, r, paid.seats);
+  paid.amount = r.total_price;
+  paid.paid_at = ctx.now_ms;
+  paid.balance_after = s.users[r.user].balance - r.total_price;
   // Paying spends the token: its ACTIVE place goes to the next in line.
-  out.push_back(events::TokenExpired{c.token, std::string(user_id), "PAID", true, ctx.now_ms});
-  return PaymentReply{std::move(payment_id), c.reservation_id, r.total_price, ctx.now_ms, balance};
+  auto& spent = out.add<events::TokenExpired>();
+  spent.token = c.token;
+  spent.user_id = paid.user_id;
+  spent.reason = "PAID";
+  spent.was_active = true;
+  spent.expired_at = ctx.now_ms;
+  auto reply = take<PaymentReply>(ctx);
+  reply.payment_id = paid.payment_id;
+  reply.reservation_id = c.reservation_id;
+  reply.amount = r.total_price;
+  reply.paid_at = ctx.now_ms;
+  reply.balance = paid.balance_after;
+  return reply;
 }
 
-ReservationReply reservation_reply_of(const State& s, const std::string& id, const Reservation& r) {
-  return ReservationReply{id,
-                          std::string(s.users.key(r.user)),
-                          std::string(s.schedules.key(r.schedule)),
-                          s.seat_refs(r),
-                          r.total_price,
-                          r.state,
-                          r.created_at,
-                          r.expires_at,
-                          r.paid_at};
+void fill_reservation_reply(const State& s, std::string_view id, const Reservation& r,
+                            ReservationReply& reply) {
+  reply.reservation_id = id;
+  reply.user_id = s.users.key(r.user);
+  reply.schedule_id = s.schedules.key(r.schedule);
+  fill_seat_refs(s, r, reply.seats);
+  reply.total_price = r.total_price;
+  reply.state = r.state;
+  reply.created_at = r.created_at;
+  reply.expires_at = r.expires_at;
+  reply.paid_at = r.paid_at;
 }
 
-Reply decide_cancel(const State& s, const CancelReservation& c, Context& ctx, Events& out) {
-  Id token = kNoId;
-  if (auto err = check_token(s, c.token, false, std::nullopt, &token)) return *err;
-  auto found = owned_reservation(s, token, c.reservation_id);
-  if (auto* err = std::get_if<DomainError>(&found)) return *err;
-  const Reservation& r = s.reservations[std::get<Id>(found)];
+// CancelReservation's 409s, by the reservation's state.
+std::optional<DomainError> check_cancellable(const State& s, const Reservation& r, int64_t now) {
   switch (r.state) {
     case ReservationState::kCancelled:
     case ReservationState::kRefunded:
@@ -246,12 +309,12 @@ Reply decide_cancel(const State& s, const CancelReservation& c, Context& ctx, Ev
     case ReservationState::kExpired:
       return error(ErrorCode::RESERVATION_EXPIRED, "reservation has expired");
     case ReservationState::kPendingPayment:
-      if (ctx.now_ms >= r.expires_at) {
+      if (now >= r.expires_at) {
         return error(ErrorCode::RESERVATION_EXPIRED, "reservation has expired");
       }
       break;
     case ReservationState::kConfirmed:
-      if (ctx.now_ms >= s.schedules[r.schedule].starts_at) {
+      if (now >= s.schedules[r.schedule].starts_at) {
         return error(ErrorCode::SCHEDULE_CLOSED, "the performance has started; no refunds");
       }
       if (s.users[r.user].balance + r.total_price > kBalanceMax) {
@@ -260,22 +323,42 @@ Reply decide_cancel(const State& s, const CancelReservation& c, Context& ctx, Ev
       }
       break;
   }
-  ReservationReply reply = reservation_reply_of(s, c.reservation_id, r);
+  return std::nullopt;
+}
+
+Reply decide_cancel(const State& s, const CancelReservation& c, Context& ctx, Events& out) {
+  Id token = kNoId;
+  if (auto err = check_token(s, c.token, false, std::nullopt, &token)) return *err;
+  auto found = owned_reservation(s, token, c.reservation_id);
+  if (auto* err = std::get_if<DomainError>(&found)) return *err;
+  const Reservation& r = s.reservations[std::get<Id>(found)];
+  if (auto err = check_cancellable(s, r, ctx.now_ms)) return *err;
+  auto reply = take<ReservationReply>(ctx);
+  fill_reservation_reply(s, c.reservation_id, r, reply);
   if (r.state == ReservationState::kPendingPayment) {
-    out.push_back(events::ReservationCancelled{
-        {c.reservation_id, reply.user_id, reply.schedule_id, reply.seats, ctx.now_ms}});
+    auto& cancelled = out.add<events::ReservationCancelled>();
+    cancelled.reservation_id = c.reservation_id;
+    cancelled.user_id = reply.user_id;
+    cancelled.schedule_id = reply.schedule_id;
+    cancelled.seats = reply.seats;
+    cancelled.released_at = ctx.now_ms;
     reply.state = ReservationState::kCancelled;
     return reply;
   }
-  const int64_t balance = s.users[r.user].balance + r.total_price;
-  out.push_back(events::ReservationRefunded{c.reservation_id, std::string(s.payment_id(r)),
-                                            reply.user_id, reply.schedule_id, reply.seats,
-                                            r.total_price, ctx.now_ms, balance});
+  auto& refunded = out.add<events::ReservationRefunded>();
+  refunded.reservation_id = c.reservation_id;
+  refunded.payment_id = s.payment_id(r);
+  refunded.user_id = reply.user_id;
+  refunded.schedule_id = reply.schedule_id;
+  refunded.seats = reply.seats;
+  refunded.amount = r.total_price;
+  refunded.refunded_at = ctx.now_ms;
+  refunded.balance_after = s.users[r.user].balance + r.total_price;
   reply.state = ReservationState::kRefunded;
   return reply;
 }
 
-Reply decide_charge(const State& s, const ChargeBalance& c, Events& out, int64_t now) {
+Reply decide_charge(const State& s, const ChargeBalance& c, Context& ctx, Events& out) {
   if (c.amount < 1 || c.amount > kChargeMax) {
     return error(ErrorCode::INVALID_AMOUNT, "amount must be an integer in 1..1000000000");
   }
@@ -285,8 +368,15 @@ Reply decide_charge(const State& s, const ChargeBalance& c, Events& out, int64_t
   if (balance > kBalanceMax) {
     return error(ErrorCode::BALANCE_LIMIT_EXCEEDED, "the charge would exceed the balance limit");
   }
-  out.push_back(events::BalanceCharged{c.user_id, c.amount, balance, now});
-  return BalanceReply{c.user_id, balance};
+  auto& charged = out.add<events::BalanceCharged>();
+  charged.user_id = c.user_id;
+  charged.amount = c.amount;
+  charged.balance_after = balance;
+  charged.charged_at = ctx.now_ms;
+  auto reply = take<BalanceReply>(ctx);
+  reply.user_id = c.user_id;
+  reply.balance = balance;
+  return reply;
 }
 
 }  // namespace
@@ -325,7 +415,7 @@ Reply decide(const State& state, const Command& command, Context& ctx, Events& o
         if constexpr (std::is_same_v<C, CancelReservation>)
           return decide_cancel(state, c, ctx, out);
         if constexpr (std::is_same_v<C, ChargeBalance>) {
-          return decide_charge(state, c, out, ctx.now_ms);
+          return decide_charge(state, c, ctx, out);
         }
       },
       command);
@@ -366,13 +456,17 @@ int64_t next_due_ms(const State& s, const Limits& limits) {
 ReservationReply reservation_reply(const State& s, std::string_view id) {
   const Id r = s.reservations.find(id);
   assert(r != kNoId);
-  return reservation_reply_of(s, std::string(id), s.reservations[r]);
+  ReservationReply reply;
+  fill_reservation_reply(s, id, s.reservations[r], reply);
+  return reply;
 }
 
 TokenReply token_reply(const State& s, std::string_view token, const Limits& limits) {
   const Id t = s.tokens.find(token);
   assert(t != kNoId);
-  return token_reply_of(s, t, limits);
+  TokenReply reply;
+  fill_token_reply(s, t, limits, reply);
+  return reply;
 }
 
 }  // namespace reservoir::concert

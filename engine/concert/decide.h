@@ -19,6 +19,7 @@
 
 #include "engine/concert/commands.h"
 #include "engine/concert/replies.h"
+#include "engine/concert/spares.h"
 #include "engine/concert/state.h"
 #include "events/os.h"
 
@@ -28,9 +29,13 @@ struct Context {
   int64_t now_ms = 0;
   Random& random;
   const Limits& limits;
+  // Storage to build replies in (spares.h); nullptr: allocate. The caller
+  // gives the reply back once it has rendered it.
+  Spares* spares = nullptr;
 };
 
-using Events = std::vector<events::ConcertEvent>;
+// The events decided for a command (spares.h: their storage is recycled).
+using Events = EventList;
 
 // The scope a command acts for (its user; "#admin" for catalog commands), or
 // INVALID_TOKEN when it carries a token nobody was issued.

@@ -41,6 +41,9 @@ class Module {
   Reply execute(const Command& command, int64_t now, Random& random,
                 std::vector<EventEnvelope>& out);
 
+  // Gives a reply back once rendered: its storage serves a later command.
+  void recycle(Reply&& reply) { spares_.give(std::move(reply)); }
+
   // Replays one logged event (start-up, recovery). Corruption when it does
   // not decode.
   Status apply(const EventEnvelope& envelope);
@@ -58,7 +61,8 @@ class Module {
  private:
   Limits limits_;
   State state_;
-  Events scratch_;  // reused across commands to avoid reallocating
+  Events scratch_;  // reused across commands: its events' storage is recycled
+  Spares spares_;   // replies' storage, recycled across commands
 };
 
 }  // namespace reservoir::concert

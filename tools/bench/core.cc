@@ -59,11 +59,14 @@ class Core {
  private:
   Reply execute(const Command& command);
   const DomainError* refused_by(const Reply& r);
+  // True unless refused; gives the reply's storage back.
+  bool done(Reply&& r);
 
   Random& random_;
   concert::Limits limits_;
   concert::State state_;
   concert::Events scratch_;
+  concert::Spares spares_;
   int64_t users_, schedules_, seats_;
   int64_t now_ = wall_ms();
   uint64_t next_cycle_ = 0;
@@ -80,13 +83,19 @@ Reply Core::execute(const Command& command) {
     state_.apply(*clock);
     ++events;
   }
-  scratch_.clear();
-  concert::Context ctx{now_, random_, limits_};
+  scratch_.clear();  // keeps the events' storage for this command's (as Module::execute)
+  concert::Context ctx{now_, random_, limits_, &spares_};
   Reply reply = concert::decide(state_, command, ctx, scratch_);
   for (const auto& e : scratch_) state_.apply(e);
   events += static_cast<int64_t>(scratch_.size());
   ++commands;
   return reply;
+}
+
+bool Core::done(Reply&& r) {
+  if (refused_by(r)) return false;
+  spares_.give(std::move(r));
+  return true;
 }
 
 const DomainError* Core::refused_by(const Reply& r) {
@@ -132,9 +141,12 @@ bool Core::cycle() {
   auto& hold = std::get<concert::HoldSeats>(hold_);
   auto& pay = std::get<concert::PayReservation>(pay_);
   auto& cancel = std::get<concert::CancelReservation>(cancel_);
+  // Each reply goes back to the spares once read, as the writer does once
+  // it has rendered it.
   Reply r = execute(issue_[user]);
   if (refused_by(r)) return false;
   hold.token = std::get<concert::TokenReply>(r).token;
+  spares_.give(std::move(r));
   hold.schedule_id = schedule;
   hold.seat_ids.resize(1);
   hold.seat_ids[0] = seat;
@@ -142,13 +154,15 @@ bool Core::cycle() {
   if (refused_by(r)) return false;
   pay.token = hold.token;
   pay.reservation_id = std::get<concert::ReservationReply>(r).reservation_id;
-  if (refused_by(execute(charge_[user]))) return false;
-  if (refused_by(execute(pay_))) return false;
+  spares_.give(std::move(r));
+  if (!done(execute(charge_[user]))) return false;
+  if (!done(execute(pay_))) return false;
   r = execute(issue_[user]);  // payment spent the token; a refund needs a live one
   if (refused_by(r)) return false;
   cancel.token = std::get<concert::TokenReply>(r).token;
+  spares_.give(std::move(r));
   cancel.reservation_id = pay.reservation_id;
-  return refused_by(execute(cancel_)) == nullptr;
+  return done(execute(cancel_));
 }
 
 }  // namespace
