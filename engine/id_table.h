@@ -39,33 +39,62 @@ inline uint64_t hash_mix(uint64_t a, uint64_t b) {
   return static_cast<uint64_t>(m) ^ static_cast<uint64_t>(m >> 64);
 }
 
-// Reads 1..8 bytes as a little-endian integer (no read past `n`).
-inline uint64_t load_partial(const char* p, size_t n) {
-  uint64_t v = 0;
-  std::memcpy(&v, p, n);
+inline uint64_t load8(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline uint32_t load4(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
   return v;
 }
 
+// Fixed-size (overlapping) loads only: a variable-length memcpy would be a
+// library call per key.
 inline uint64_t hash_id(std::string_view key) {
   constexpr uint64_t kSeed = 0x9e3779b97f4a7c15ULL;
   constexpr uint64_t kMul = 0xbf58476d1ce4e5b9ULL;
   const char* p = key.data();
-  size_t n = key.size();
+  const size_t n = key.size();
   uint64_t h = kSeed ^ (n * kMul);
-  while (n >= 16) {
-    uint64_t a, b;
-    std::memcpy(&a, p, 8);
-    std::memcpy(&b, p + 8, 8);
-    h = hash_mix(a ^ h, b ^ kMul);
-    p += 16;
-    n -= 16;
-  }
-  if (n > 8) {
-    h = hash_mix(load_partial(p, 8) ^ h, load_partial(p + 8, n - 8) ^ kMul);
+  uint64_t a = 0, b = 0;
+  if (n > 16) {
+    size_t i = 0;
+    for (; i + 16 < n; i += 16) h = hash_mix(load8(p + i) ^ h, load8(p + i + 8) ^ kMul);
+    a = load8(p + n - 16);
+    b = load8(p + n - 8);
+  } else if (n >= 8) {
+    a = load8(p);
+    b = load8(p + n - 8);
+  } else if (n >= 4) {
+    a = load4(p);
+    b = load4(p + n - 4);
   } else if (n > 0) {
-    h = hash_mix(load_partial(p, n) ^ h, kMul);
+    a = (static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16) |
+        (static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8) |
+        static_cast<uint8_t>(p[n - 1]);
   }
-  return hash_mix(h, kSeed);
+  return hash_mix(hash_mix(a ^ h, b ^ kMul), kSeed ^ n);
+}
+
+// Key equality inline (ids are short): word compares, no library call.
+inline bool equal_keys(std::string_view x, std::string_view y) {
+  const size_t n = x.size();
+  if (n != y.size()) return false;
+  const char* p = x.data();
+  const char* q = y.data();
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (load8(p + i) != load8(q + i)) return false;
+    }
+    return load8(p + n - 8) == load8(q + n - 8);
+  }
+  if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
 }
 
 class FlatIndex {
@@ -119,18 +148,20 @@ class FlatIndex {
   }
 
  private:
+  using Slots = std::vector<uint64_t>;
   // Grow past 3/4 full: linear probing stays short at that load.
   static constexpr size_t kLoadNum = 3, kLoadDen = 4;
 
   static uint32_t tag_of(std::string_view key) { return static_cast<uint32_t>(hash_id(key) >> 32); }
   template <class KeyOf>
   static bool matches(uint64_t slot, uint32_t tag, std::string_view key, const KeyOf& key_of) {
-    return static_cast<uint32_t>(slot >> 32) == tag && key_of(static_cast<Id>(slot) - 1) == key;
+    return static_cast<uint32_t>(slot >> 32) == tag &&
+           equal_keys(key_of(static_cast<Id>(slot) - 1), key);
   }
   // The home slot is the top bits of the tag, so growing re-places slots
   // from their stored tags alone.
   size_t home(uint32_t tag) const { return static_cast<size_t>(tag) >> shift_; }
-  void place(std::vector<uint64_t>& slots, size_t mask, uint32_t tag, Id id) const {
+  void place(Slots& slots, size_t mask, uint32_t tag, Id id) const {
     size_t i = static_cast<size_t>(tag) >> shift_;
     while (slots[i] != 0) i = (i + 1) & mask;
     slots[i] = (static_cast<uint64_t>(tag) << 32) | (static_cast<uint64_t>(id) + 1);
@@ -138,7 +169,7 @@ class FlatIndex {
   void grow() {
     const size_t n = slots_.empty() ? kInitialSlots : slots_.size() * 2;
     assert(n <= (size_t{1} << 32));  // the home slot comes from a 32-bit tag
-    std::vector<uint64_t> old = std::exchange(slots_, std::vector<uint64_t>(n, 0));
+    Slots old = std::exchange(slots_, Slots(n, 0));
     mask_ = n - 1;
     shift_ = 32 - static_cast<unsigned>(__builtin_ctzll(n));
     for (uint64_t slot : old) {
@@ -147,7 +178,7 @@ class FlatIndex {
     }
   }
 
-  std::vector<uint64_t> slots_;  // 0: empty; else (32-bit tag << 32) | (id + 1)
+  Slots slots_;  // 0: empty; else (32-bit tag << 32) | (id + 1)
   size_t mask_ = 0;
   unsigned shift_ = 32;
   size_t size_ = 0;
