@@ -41,7 +41,11 @@ inline void new_uuid(Random& random, std::string& out) {
     std::memcpy(p, &uuid_detail::kHexPairs[2 * b[i]], 2);
     p += 2;
   }
-  out.assign(text, sizeof text);
+  if (out.size() == sizeof text) {
+    std::memcpy(out.data(), text, sizeof text);  // a recycled id: overwrite in place
+  } else {
+    out.assign(text, sizeof text);
+  }
 }
 
 inline std::string new_uuid(Random& random) {

@@ -27,7 +27,7 @@ void fill_seat_refs(const State& s, const Reservation& r, std::vector<events::Se
   out.resize(r.seat_count);
   size_t i = 0;
   for (Id seat : s.seats_of(r)) {
-    out[i].seat_id = schedule.seats[seat].seat_id;
+    set(out[i].seat_id, schedule.seats[seat].seat_id);
     out[i].number = schedule.seats[seat].number;
     out[i].price = schedule.seats[seat].price;
     ++i;
@@ -111,7 +111,7 @@ Reply decide_create_concert(const State& s, const CreateConcert& c, Context& ctx
 
 void fill_token_reply(const State& s, Id token, const Limits& limits, TokenReply& reply) {
   const Token& t = s.tokens[token];
-  reply.token = s.tokens.key(token);
+  set(reply.token, s.tokens.key(token));
   reply.state = t.state;
   reply.expires_at = t.expires_at;
   if (t.state == TokenState::kWaiting) {
@@ -131,14 +131,14 @@ Reply decide_issue_token(const State& s, const IssueToken& c, Context& ctx, Even
   }
   auto& issued = out.add<events::TokenIssued>();
   new_uuid(ctx.random, issued.token);
-  issued.user_id = c.user_id;
+  set(issued.user_id, c.user_id);
   issued.seq = s.next_seq;
   issued.issued_at = ctx.now_ms;
-  reply.token = issued.token;
+  set(reply.token, issued.token);
   if (s.waiting.empty() && s.active_tokens < ctx.limits.active_tokens_max) {
     auto& activated = out.add<events::TokenActivated>();
-    activated.token = issued.token;
-    activated.user_id = c.user_id;
+    set(activated.token, issued.token);
+    set(activated.user_id, c.user_id);
     activated.seq = s.next_seq;
     activated.activated_at = ctx.now_ms;
     activated.expires_at = ctx.now_ms + ctx.limits.token_ttl_ms;
@@ -210,22 +210,22 @@ Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out)
   held.seats.resize(c.seat_ids.size());
   for (size_t i = 0; i < c.seat_ids.size(); ++i) {
     const Seat& seat = schedule.seats[seats[i]];
-    held.seats[i].seat_id = seat.seat_id;
+    set(held.seats[i].seat_id, seat.seat_id);
     held.seats[i].number = seat.number;
     held.seats[i].price = seat.price;
     held.total_price += seat.price;
   }
   new_uuid(ctx.random, held.reservation_id);
-  held.user_id = s.users.key(s.tokens[token].user);
-  held.concert_id = s.concerts.key(schedule.concert);
-  held.schedule_id = c.schedule_id;
+  set(held.user_id, s.users.key(s.tokens[token].user));
+  set(held.concert_id, s.concerts.key(schedule.concert));
+  set(held.schedule_id, c.schedule_id);
   held.created_at = ctx.now_ms;
   held.expires_at = ctx.now_ms + ctx.limits.hold_ttl_ms;
   auto reply = take<ReservationReply>(ctx);
-  reply.reservation_id = held.reservation_id;
-  reply.user_id = held.user_id;
-  reply.schedule_id = held.schedule_id;
-  reply.seats = held.seats;
+  set(reply.reservation_id, held.reservation_id);
+  set(reply.user_id, held.user_id);
+  set(reply.schedule_id, held.schedule_id);
+  set_seats(reply.seats, held.seats);
   reply.total_price = held.total_price;
   reply.state = ReservationState::kPendingPayment;
   reply.created_at = held.created_at;
@@ -264,23 +264,23 @@ Reply decide_pay(const State& s, const PayReservation& c, Context& ctx, Events& 
   if (auto err = check_payable(s, r, ctx.now_ms)) return *err;
   auto& paid = out.add<events::PaymentCompleted>();
   new_uuid(ctx.random, paid.payment_id);
-  paid.reservation_id = c.reservation_id;
-  paid.user_id = s.users.key(r.user);
-  paid.schedule_id = s.schedules.key(r.schedule);
+  set(paid.reservation_id, c.reservation_id);
+  set(paid.user_id, s.users.key(r.user));
+  set(paid.schedule_id, s.schedules.key(r.schedule));
   fill_seat_refs(s, r, paid.seats);
   paid.amount = r.total_price;
   paid.paid_at = ctx.now_ms;
   paid.balance_after = s.users[r.user].balance - r.total_price;
   // Paying spends the token: its ACTIVE place goes to the next in line.
   auto& spent = out.add<events::TokenExpired>();
-  spent.token = c.token;
-  spent.user_id = paid.user_id;
-  spent.reason = "PAID";
+  set(spent.token, c.token);
+  set(spent.user_id, paid.user_id);
+  set(spent.reason, "PAID");
   spent.was_active = true;
   spent.expired_at = ctx.now_ms;
   auto reply = take<PaymentReply>(ctx);
-  reply.payment_id = paid.payment_id;
-  reply.reservation_id = c.reservation_id;
+  set(reply.payment_id, paid.payment_id);
+  set(reply.reservation_id, c.reservation_id);
   reply.amount = r.total_price;
   reply.paid_at = ctx.now_ms;
   reply.balance = paid.balance_after;
@@ -289,9 +289,9 @@ Reply decide_pay(const State& s, const PayReservation& c, Context& ctx, Events& 
 
 void fill_reservation_reply(const State& s, std::string_view id, const Reservation& r,
                             ReservationReply& reply) {
-  reply.reservation_id = id;
-  reply.user_id = s.users.key(r.user);
-  reply.schedule_id = s.schedules.key(r.schedule);
+  set(reply.reservation_id, id);
+  set(reply.user_id, s.users.key(r.user));
+  set(reply.schedule_id, s.schedules.key(r.schedule));
   fill_seat_refs(s, r, reply.seats);
   reply.total_price = r.total_price;
   reply.state = r.state;
@@ -337,20 +337,20 @@ Reply decide_cancel(const State& s, const CancelReservation& c, Context& ctx, Ev
   fill_reservation_reply(s, c.reservation_id, r, reply);
   if (r.state == ReservationState::kPendingPayment) {
     auto& cancelled = out.add<events::ReservationCancelled>();
-    cancelled.reservation_id = c.reservation_id;
-    cancelled.user_id = reply.user_id;
-    cancelled.schedule_id = reply.schedule_id;
-    cancelled.seats = reply.seats;
+    set(cancelled.reservation_id, c.reservation_id);
+    set(cancelled.user_id, reply.user_id);
+    set(cancelled.schedule_id, reply.schedule_id);
+    set_seats(cancelled.seats, reply.seats);
     cancelled.released_at = ctx.now_ms;
     reply.state = ReservationState::kCancelled;
     return reply;
   }
   auto& refunded = out.add<events::ReservationRefunded>();
-  refunded.reservation_id = c.reservation_id;
-  refunded.payment_id = s.payment_id(r);
-  refunded.user_id = reply.user_id;
-  refunded.schedule_id = reply.schedule_id;
-  refunded.seats = reply.seats;
+  set(refunded.reservation_id, c.reservation_id);
+  set(refunded.payment_id, s.payment_id(r));
+  set(refunded.user_id, reply.user_id);
+  set(refunded.schedule_id, reply.schedule_id);
+  set_seats(refunded.seats, reply.seats);
   refunded.amount = r.total_price;
   refunded.refunded_at = ctx.now_ms;
   refunded.balance_after = s.users[r.user].balance + r.total_price;
@@ -369,12 +369,12 @@ Reply decide_charge(const State& s, const ChargeBalance& c, Context& ctx, Events
     return error(ErrorCode::BALANCE_LIMIT_EXCEEDED, "the charge would exceed the balance limit");
   }
   auto& charged = out.add<events::BalanceCharged>();
-  charged.user_id = c.user_id;
+  set(charged.user_id, c.user_id);
   charged.amount = c.amount;
   charged.balance_after = balance;
   charged.charged_at = ctx.now_ms;
   auto reply = take<BalanceReply>(ctx);
-  reply.user_id = c.user_id;
+  set(reply.user_id, c.user_id);
   reply.balance = balance;
   return reply;
 }

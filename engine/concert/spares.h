@@ -8,22 +8,28 @@
 //
 // - EventList: the events decided for one command, in order. Each event
 //   lives in a node of its own that clear() keeps as a spare of its type;
-//   add<E>() hands out a cleared E in place (every string and vector empty
-//   but keeping its capacity, every number zero) for decide to fill.
+//   add<E>() hands out a recycled E in place for decide to fill.
 // - Spares: the same for replies, which decide returns by value: take<T>()
-//   a cleared reply, give() it back once rendered.
+//   a recycled reply, give() it back once rendered.
 //
-// What decide writes never depends on what a spare held before: it is
-// cleared first. Each keeps at most kSparesPerType of a type, so the memory
-// held is bounded whatever the workload.
+// A recycled value comes back with its numbers and states zeroed and its
+// strings and vectors as they were: decide overwrites every string and
+// vector of what it emits, through set() / set_seats(), which copy an id in
+// place when it has the length of the one it replaces (the common case).
+// So what decide writes never depends on what a spare held before (tested:
+// decide with spares == decide without). Each keeps at most kSparesPerType
+// of a type, so the memory held is bounded whatever the workload.
 //
 // Thread safety: none; one per single writer (or bench/tool thread).
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <iterator>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -42,52 +48,82 @@ struct IsVector : std::false_type {};
 template <class T>
 struct IsVector<std::vector<T>> : std::true_type {};
 
-// Empties a value, keeping the capacity of its strings and vectors.
-struct Clear {
+// Readies a recycled value for reuse: numbers, flags and states go to zero;
+// strings and vectors keep their content, because decide overwrites every
+// one it emits (set(), set_seats() below). Keeping them lets an id be
+// overwritten in place when it has the same length as the last one.
+struct Reset {
   template <class V>
   void operator()(const char*, V& v) const {
-    clear(v);
+    reset(v);
   }
   template <class V>
-  static void clear(V& v) {
+  static void reset(V& v) {
     if constexpr (std::is_same_v<V, std::string> || IsVector<V>::value) {
-      v.clear();
+      // overwritten by decide
     } else if constexpr (std::is_arithmetic_v<V> || std::is_enum_v<V>) {
       v = V{};
     } else {
-      V::fields(v, Clear{});  // an event (codec field list)
+      V::fields(v, Reset{});  // an event (codec field list)
     }
   }
 };
 
-inline void clear(TokenReply& r) {
-  r.token.clear();
+inline void reset(TokenReply& r) {
   r.state = TokenState::kWaiting;
   r.position = r.estimated_wait_seconds = r.expires_at = 0;
 }
-inline void clear(ReservationReply& r) {
-  r.reservation_id.clear();
-  r.user_id.clear();
-  r.schedule_id.clear();
-  r.seats.clear();
+inline void reset(ReservationReply& r) {
   r.state = ReservationState::kPendingPayment;
   r.total_price = r.created_at = r.expires_at = r.paid_at = 0;
 }
-inline void clear(PaymentReply& r) {
-  r.payment_id.clear();
-  r.reservation_id.clear();
+inline void reset(PaymentReply& r) {
   r.amount = r.paid_at = r.balance = 0;
 }
-inline void clear(BalanceReply& r) {
-  r.user_id.clear();
+inline void reset(BalanceReply& r) {
   r.balance = 0;
 }
 template <class E>
-void clear(E& e) {
-  Clear::clear(e);
+void reset(E& e) {
+  Reset::reset(e);
+}
+
+inline void copy_bytes(char* d, const char* p, size_t n) {
+  if (n >= 16) {
+    for (size_t i = 0; i + 16 < n; i += 16) std::memcpy(d + i, p + i, 16);
+    std::memcpy(d + n - 16, p + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(d, p, 8);
+    std::memcpy(d + n - 8, p + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(d, p, 4);
+    std::memcpy(d + n - 4, p + n - 4, 4);
+  } else {
+    for (size_t i = 0; i < n; ++i) d[i] = p[i];
+  }
 }
 
 }  // namespace spares_detail
+
+// Overwrites `dst` with `src` (which must not overlap it). Ids of one kind
+// have one length, so a recycled string usually has the new id's length:
+// then the bytes are copied inline in place, else std::string::assign.
+inline void set(std::string& dst, std::string_view src) {
+  if (dst.size() == src.size()) {
+    spares_detail::copy_bytes(dst.data(), src.data(), src.size());
+  } else {
+    dst.assign(src);
+  }
+}
+
+inline void set_seats(std::vector<events::SeatRef>& dst, const std::vector<events::SeatRef>& src) {
+  dst.resize(src.size());
+  for (size_t i = 0; i < src.size(); ++i) {
+    set(dst[i].seat_id, src[i].seat_id);
+    dst[i].number = src[i].number;
+    dst[i].price = src[i].price;
+  }
+}
 
 inline constexpr size_t kSparesPerType = 16;
 
@@ -137,7 +173,7 @@ class EventList {
     } else {
       node = std::move(spares.back());
       spares.pop_back();
-      spares_detail::clear(std::get<E>(*node));
+      spares_detail::reset(std::get<E>(*node));
     }
     items_.push_back(std::move(node));
     return std::get<E>(*items_.back());
@@ -191,7 +227,7 @@ class Spares {
     if (pool.empty()) return T{};
     T t = std::move(pool.back());
     pool.pop_back();
-    spares_detail::clear(t);
+    spares_detail::reset(t);
     return t;
   }
 
