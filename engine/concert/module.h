@@ -22,6 +22,7 @@ class Module {
   using Command = concert::Command;
   using Reply = concert::Reply;
   using Catalog = events::ConcertCatalog;
+  using Event = events::ConcertEvent;
 
   explicit Module(const Limits& limits) : limits_(limits) {}
 
@@ -47,6 +48,10 @@ class Module {
   // Replays one logged event (start-up, recovery). Corruption when it does
   // not decode.
   Status apply(const EventEnvelope& envelope);
+  // The same in two steps, so recovery decodes on another thread:
+  // decode() touches no state.
+  static Result<Event> decode(const EventEnvelope& envelope) { return Catalog::decode(envelope); }
+  void apply(const Event& event) { state_.apply(event); }
 
   // Snapshot of the state (snapshot.h encoding), and its inverse; restore
   // returns false (leaving state reset) on bytes it cannot decode.
