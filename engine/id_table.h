@@ -19,6 +19,7 @@
 // Thread safety: none; owned by one thread (the writer or a replaying tool).
 #pragma once
 
+#include <array>
 #include <cassert>
 #include <cstdint>
 #include <cstring>
@@ -100,10 +101,12 @@ inline bool equal_keys(std::string_view x, std::string_view y) {
 class FlatIndex {
  public:
   static constexpr size_t kInitialSlots = 16;
+  static constexpr size_t kRecentSlots = 64;
 
   size_t size() const { return size_; }
   void clear() {
     slots_.clear();
+    recent_.fill(0);
     size_ = 0;
   }
 
@@ -112,6 +115,8 @@ class FlatIndex {
   Id find(std::string_view key, const KeyOf& key_of) const {
     if (slots_.empty()) return kNoId;
     const uint32_t tag = tag_of(key);
+    const uint64_t recent = recent_[tag % kRecentSlots];
+    if (recent != 0 && matches(recent, tag, key, key_of)) return static_cast<Id>(recent) - 1;
     for (size_t i = home(tag);; i = (i + 1) & mask_) {
       const uint64_t slot = slots_[i];
       if (slot == 0) return kNoId;
@@ -131,6 +136,7 @@ class FlatIndex {
       if (matches(slots_[i], tag, key, key_of)) return static_cast<Id>(slots_[i]) - 1;
     }
     slots_[i] = (static_cast<uint64_t>(tag) << 32) | (static_cast<uint64_t>(new_id) + 1);
+    recent_[tag % kRecentSlots] = slots_[i];
     ++size_;
     return new_id;
   }
@@ -179,6 +185,11 @@ class FlatIndex {
   }
 
   Slots slots_;  // 0: empty; else (32-bit tag << 32) | (id + 1)
+  // The last keys inserted, as slots (direct-mapped by tag): a new id (a
+  // token, a reservation) is looked up again within a few commands, and in
+  // a large index its slot is then a cache (and TLB) miss while this small
+  // array stays in L1. Written only by inserts, so find() stays const.
+  std::array<uint64_t, kRecentSlots> recent_{};
   size_t mask_ = 0;
   unsigned shift_ = 32;
   size_t size_ = 0;

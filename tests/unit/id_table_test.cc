@@ -79,6 +79,20 @@ TEST_CASE("id table: intern adds once; prefixes and near misses are distinct key
   }
 }
 
+TEST_CASE("flat index: the recent-inserts cache never answers a wrong key") {
+  // Many keys share a recent slot (64 of them, by tag): every key must
+  // still be found as itself, and absent keys not at all.
+  IdTable<int> table;
+  for (int i = 0; i < 5000; ++i) {
+    const std::string k = "t" + std::to_string(i);
+    REQUIRE(table.insert(k) == static_cast<Id>(i));
+    CHECK(table.find(k) == static_cast<Id>(i));  // just inserted: from the cache
+    if (i > 0) CHECK(table.find("t" + std::to_string(i - 1)) == static_cast<Id>(i - 1));
+    CHECK(table.find("u" + std::to_string(i)) == kNoId);
+  }
+  for (int i = 0; i < 5000; ++i) CHECK(table.find("t" + std::to_string(i)) == static_cast<Id>(i));
+}
+
 TEST_CASE("id table: a copy is deep and independent of the original") {
   IdTable<int> a;
   for (int i = 0; i < 1000; ++i) a[a.insert("key-" + std::to_string(i))] = i;
