@@ -260,11 +260,34 @@ class StringList {
 template <class T>
 class IdTable {
  public:
-  size_t size() const { return values_.size(); }
-  bool empty() const { return values_.empty(); }
+  // Keys up to this long (a UUID is 36 characters) are stored inside their
+  // entry, beside the value: a lookup of a cold id then costs the index slot
+  // and the entry, not also a separate key array and the key's bytes.
+  static constexpr size_t kInlineKeyBytes = 36;
+  static constexpr size_t kChunkEntries = 1024;  // entries never move: chunks
+
+  IdTable() = default;
+  IdTable(const IdTable& o) { *this = o; }
+  IdTable& operator=(const IdTable& o) {
+    if (this == &o) return *this;
+    IdTable copy;
+    for (Id id = 0; id < o.size(); ++id) copy[copy.insert(o.key(id))] = o[id];
+    return *this = std::move(copy);
+  }
+  IdTable(IdTable&& o) noexcept { *this = std::move(o); }
+  IdTable& operator=(IdTable&& o) noexcept {
+    chunks_ = std::move(o.chunks_);
+    size_ = std::exchange(o.size_, 0);  // a moved-from table is empty
+    long_keys_ = std::move(o.long_keys_);
+    index_ = std::exchange(o.index_, FlatIndex());
+    return *this;
+  }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
 
   Id find(std::string_view key) const {
-    return index_.find(key, [this](Id id) { return keys_[id]; });
+    return index_.find(key, [this](Id id) { return this->key(id); });
   }
   bool contains(std::string_view key) const { return find(key) != kNoId; }
   size_t count(std::string_view key) const { return contains(key) ? 1 : 0; }
@@ -272,41 +295,61 @@ class IdTable {
   // Adds `key` with a default T; `key` must be new. Returns its id.
   Id insert(std::string_view key) {
     const Id id = intern(key);
-    assert(id == values_.size() - 1);  // a key added twice is a bug of the caller
+    assert(id == size_ - 1);  // a key added twice is a bug of the caller
     return id;
   }
   // The id of `key`, added (with a default T) when new.
   Id intern(std::string_view key) {
-    const Id next = static_cast<Id>(values_.size());
-    const Id id = index_.find_or_insert(key, next, [this](Id i) { return keys_[i]; });
-    if (id == next) {
-      keys_.add(key);
-      values_.emplace_back();
-    }
+    assert(size_ < kNoId);
+    const Id next = static_cast<Id>(size_);
+    const Id id = index_.find_or_insert(key, next, [this](Id i) { return this->key(i); });
+    if (id == next) add(key);
     return id;
   }
 
-  std::string_view key(Id id) const { return keys_[id]; }
-  T& operator[](Id id) { return values_[id]; }
-  const T& operator[](Id id) const { return values_[id]; }
+  // Valid as long as the table: entries never move.
+  std::string_view key(Id id) const {
+    const Entry& e = entry(id);
+    return {e.size <= kInlineKeyBytes ? e.bytes : e.far, e.size};
+  }
+  T& operator[](Id id) { return entry(id).value; }
+  const T& operator[](Id id) const { return entry(id).value; }
 
   // By key, as std::map::at: throws std::out_of_range for an unknown key.
   const T& at(std::string_view key) const {
     const Id id = find(key);
     if (id == kNoId) throw std::out_of_range("IdTable::at: unknown id '" + std::string(key) + "'");
-    return values_[id];
+    return (*this)[id];
   }
   T& at(std::string_view key) { return const_cast<T&>(std::as_const(*this).at(key)); }
 
-  void reserve(size_t n) {
-    keys_.reserve(n);
-    values_.reserve(n);
-    index_.reserve(n);
-  }
+  void reserve(size_t n) { index_.reserve(n); }
 
  private:
-  StringList keys_;        // by id
-  std::vector<T> values_;  // by id
+  struct Entry {
+    uint32_t size = 0;
+    char bytes[kInlineKeyBytes];  // the key when size <= kInlineKeyBytes
+    const char* far = nullptr;    // else the key, in long_keys_
+    T value{};
+  };
+
+  Entry& entry(Id id) { return chunks_[id / kChunkEntries][id % kChunkEntries]; }
+  const Entry& entry(Id id) const { return chunks_[id / kChunkEntries][id % kChunkEntries]; }
+  void add(std::string_view key) {
+    if (size_ % kChunkEntries == 0) chunks_.push_back(std::make_unique<Entry[]>(kChunkEntries));
+    Entry& e = entry(static_cast<Id>(size_));
+    e.size = static_cast<uint32_t>(key.size());
+    if (key.size() <= kInlineKeyBytes) {
+      if (!key.empty()) std::memcpy(e.bytes, key.data(), key.size());
+    } else {
+      e.far = long_keys_.add(key).data();
+    }
+    ++size_;
+  }
+
+  std::vector<std::unique_ptr<Entry[]>> chunks_;  // by id / kChunkEntries
+  size_t size_ = 0;
+  StringArena long_keys_;  // keys longer than kInlineKeyBytes
   FlatIndex index_;        // key -> id
 };
 

@@ -105,8 +105,19 @@ TEST_CASE("id table: a copy is deep and independent of the original") {
     CHECK(b.key(static_cast<Id>(i)) == k);
     CHECK(b[static_cast<Id>(i)] == i);
   }
-  IdTable<int> c = std::move(b);  // a move keeps the arena: views stay valid
+  const std::string_view view = b.key(999);
+  IdTable<int> c = std::move(b);  // a move keeps the entries: views stay valid
   CHECK(c.key(999) == "key-999");
+  CHECK(view == "key-999");
+  CHECK(b.size() == 0);  // NOLINT: a moved-from table is empty
+  CHECK(b.find("key-1") == kNoId);
+  // Keys longer than the inline bytes live apart; both kinds round-trip.
+  const std::string longer(IdTable<int>::kInlineKeyBytes + 5, 'q');
+  const Id l = c.insert(longer);
+  CHECK(c.key(l) == longer);
+  CHECK(c.find(longer) == l);
+  IdTable<int> d = c;
+  CHECK(d.key(l) == longer);
 }
 
 TEST_CASE("flat index: keys may live in a vector that reallocates") {
