@@ -24,8 +24,11 @@
 // then on is answered UNAVAILABLE, and config.on_fenced is called once.
 //
 // Module requirements (see engine/concert/module.h): Command, Reply (a
-// variant whose alternatives include DomainError), actor(), advance_clock(),
-// execute(), apply(), next_due_ms(), reset().
+// variant whose alternatives include DomainError), Event, actor(),
+// advance_clock(), execute(), recycle() (takes a rendered reply back),
+// decode() (static: an envelope to an Event, thread-safe), apply(Event),
+// next_due_ms(), reset(). Recovery replays the log on two threads
+// (replay.h): decode on a reader thread, apply on the recovering one.
 //
 // Thread safety: execute(), acknowledged_offset() and stats() from any
 // thread; recover()/start()/stop() from the owning thread.
@@ -42,9 +45,11 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "engine/idempotency.h"
+#include "engine/replay.h"
 #include "engine/reply.h"
 #include "engine/snapshot_store.h"
 #include "engine/writer_snapshot.h"
@@ -143,7 +148,10 @@ class Writer {
   void maybe_snapshot(int64_t now);
   void run_snapshots();
   Rendered decide_one(Pending& p, int64_t now, std::vector<EventEnvelope>& out);
-  Status replay(const EventEnvelope& env);
+  // A logged event decoded (on the replay's reader thread), or why not.
+  using Decoded = std::variant<Status, typename Module::Event, events::IdempotencyRecorded>;
+  static Decoded decode(const EventEnvelope& env);
+  Status replay(const EventEnvelope& env, Decoded& d);
   Rendered error(ErrorCode code, std::string message) {
     return render_(Reply(DomainError{code, std::move(message)}));
   }
@@ -183,12 +191,28 @@ class Writer {
 };
 
 template <class Module>
-Status Writer<Module>::replay(const EventEnvelope& env) {
-  last_now_ = std::max(last_now_, env.time_ms);
-  if (!events::EngineCatalog::knows(env.type)) return module_.apply(env);
+typename Writer<Module>::Decoded Writer<Module>::decode(const EventEnvelope& env) {
+  if (!events::EngineCatalog::knows(env.type)) {
+    auto e = Module::decode(env);
+    if (!e.ok()) return Decoded(e.status());
+    return Decoded(std::move(*e));
+  }
   auto e = events::EngineCatalog::decode(env);
-  if (!e.ok()) return e.status();
-  idempotency_.apply(std::get<events::IdempotencyRecorded>(*e), env.time_ms);
+  if (!e.ok()) return Decoded(e.status());
+  return Decoded(std::get<events::IdempotencyRecorded>(std::move(*e)));
+}
+
+template <class Module>
+Status Writer<Module>::replay(const EventEnvelope& env, Decoded& d) {
+  last_now_ = std::max(last_now_, env.time_ms);
+  if (auto* event = std::get_if<typename Module::Event>(&d)) {
+    module_.apply(*event);
+  } else if (auto* rec = std::get_if<events::IdempotencyRecorded>(&d)) {
+    idempotency_.apply(*rec, env.time_ms);
+  } else {
+    return Status::Corruption("offset " + std::to_string(env.offset) + ": " +
+                              std::get<Status>(d).message());
+  }
   return Status::OK();
 }
 
@@ -229,20 +253,12 @@ Status Writer<Module>::recover() {
   const uint64_t end = log_.end_offset();
   uint64_t next = config_.snapshots != nullptr && end > 0 ? restore_snapshot(end) : 0;
   last_snapshot_offset_ = next;
-  std::vector<EventEnvelope> chunk;
-  while (next < end) {
-    chunk.clear();
-    Status s = log_.read(next, config_.replay_chunk_events, &chunk);
-    if (!s.ok()) return s;
-    if (chunk.empty())
-      return Status::Corruption("log ends early at offset " + std::to_string(next));
-    for (const auto& env : chunk) {
-      s = replay(env);
-      if (!s.ok())
-        return Status::Corruption("offset " + std::to_string(env.offset) + ": " + s.message());
-    }
-    next = chunk.back().offset + 1;
-  }
+  // The tail: read and decoded on a second thread while this one applies.
+  Status s = replay_log<Decoded>(
+      log_, next, end, config_.replay_chunk_events,
+      [](const EventEnvelope& env) { return decode(env); },
+      [this](const EventEnvelope& env, Decoded& d) { return replay(env, d); });
+  if (!s.ok()) return s;
   acked_.store(end, std::memory_order_release);
   return Status::OK();
 }
@@ -387,7 +403,9 @@ Rendered Writer<Module>::decide_one(Pending& p, int64_t now, std::vector<EventEn
                    "this Idempotency-Key was used for a different request");
     }
   }
-  Rendered answer = render_(module_.execute(p.command, now, random_, out));
+  Reply reply = module_.execute(p.command, now, random_, out);
+  Rendered answer = render_(reply);
+  module_.recycle(std::move(reply));
   if (p.idem) {
     events::IdempotencyRecorded rec{scope, p.idem->key, p.idem->fingerprint, answer.status,
                                     answer.body};

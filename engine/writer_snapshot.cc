@@ -15,6 +15,7 @@ struct AnswerSnap {
   }
 };
 
+// The encoding (decode_writer_snapshot reads the same fields in this order).
 struct Snap {
   int64_t format = 1;
   int64_t offset = 0;
@@ -43,13 +44,19 @@ std::string encode_writer_snapshot(uint64_t offset, int64_t last_now, const std:
 }
 
 bool decode_writer_snapshot(std::string_view bytes, WriterSnapshot& out) {
-  Snap snap;
-  if (!codec::decode(bytes, snap) || snap.format != 1 || snap.offset < 0) return false;
-  out.offset = static_cast<uint64_t>(snap.offset);
-  out.last_now = snap.last_now;
-  out.module = std::move(snap.module);
+  // Field by field in Snap's order, so the module's bytes stay a view.
+  codec::Reader in(bytes);
+  int64_t format = 0, offset = 0;
+  std::vector<AnswerSnap> answers;
+  codec::get_value(in, format);
+  codec::get_value(in, offset);
+  codec::get_value(in, out.last_now);
+  out.module = in.string();
+  codec::get_value(in, answers);
+  if (!in.ok() || !in.at_end() || format != 1 || offset < 0) return false;
+  out.offset = static_cast<uint64_t>(offset);
   out.answers.clear();
-  for (const auto& a : snap.answers) out.answers.apply(a.recorded, a.recorded_at);
+  for (const auto& a : answers) out.answers.apply(a.recorded, a.recorded_at);
   return true;
 }
 

@@ -5,6 +5,8 @@
 #include <climits>
 #include <unordered_set>
 
+#include "engine/uuid.h"
+
 namespace reservoir::concert {
 namespace {
 
@@ -12,50 +14,70 @@ DomainError error(ErrorCode code, std::string message) {
   return {code, std::move(message)};
 }
 
+// A cleared reply to fill: recycled storage when the caller gave some
+// (Context::spares), so a steady stream of commands allocates nothing.
+template <class T>
+T take(Context& ctx) {
+  return ctx.spares != nullptr ? ctx.spares->take<T>() : T{};
+}
+
+// A reservation's seats as events and replies name them, into `out`.
+void fill_seat_refs(const State& s, const Reservation& r, std::vector<events::SeatRef>& out) {
+  const Schedule& schedule = s.schedules[r.schedule];
+  out.resize(r.seat_count);
+  size_t i = 0;
+  for (Id seat : s.seats_of(r)) {
+    set(out[i].seat_id, schedule.seats[seat].seat_id);
+    out[i].number = schedule.seats[seat].number;
+    out[i].price = schedule.seats[seat].price;
+    ++i;
+  }
+}
+
 // The token checks shared by hold, pay and cancel (SPEC §2 check order:
-// TOKEN_EXPIRED, then token state, then a body userId that is not the token's).
-std::optional<DomainError> check_token(const State& s, const std::string& token, bool need_active,
-                                       const std::optional<std::string>& claimed_user) {
-  auto it = s.tokens.find(token);  // the writer resolved it already; decide stands alone too
-  if (it == s.tokens.end()) return error(ErrorCode::INVALID_TOKEN, "unknown queue token");
-  const Token& t = it->second;
+// TOKEN_EXPIRED, then token state, then a body userId that is not the
+// token's). On success `*token` is the token's Id.
+std::optional<DomainError> check_token(const State& s, const std::string& token_id,
+                                       bool need_active,
+                                       const std::optional<std::string>& claimed_user, Id* token) {
+  *token = s.tokens.find(token_id);  // the writer resolved it already; decide stands alone too
+  if (*token == kNoId) return error(ErrorCode::INVALID_TOKEN, "unknown queue token");
+  const Token& t = s.tokens[*token];
   if (t.state == TokenState::kExpired) return error(ErrorCode::TOKEN_EXPIRED, "token has expired");
   if (need_active && t.state != TokenState::kActive) {
     return error(ErrorCode::TOKEN_NOT_ACTIVE, "token is still waiting in the queue");
   }
-  if (claimed_user && *claimed_user != t.user_id) {
+  if (claimed_user && *claimed_user != s.users.key(t.user)) {
     return error(ErrorCode::FORBIDDEN, "userId does not match the token's user");
   }
   return std::nullopt;
 }
 
 // Reservation lookup + ownership (404 before 403 FORBIDDEN).
-std::variant<const Reservation*, DomainError> owned_reservation(const State& s,
-                                                                const std::string& token,
-                                                                const std::string& id) {
-  auto it = s.reservations.find(id);
-  if (it == s.reservations.end()) {
+std::variant<Id, DomainError> owned_reservation(const State& s, Id token, const std::string& id) {
+  const Id r = s.reservations.find(id);
+  if (r == kNoId) {
     return error(ErrorCode::RESERVATION_NOT_FOUND, "reservation '" + id + "' not found");
   }
-  if (it->second.user_id != s.tokens.at(token).user_id) {
+  if (s.reservations[r].user != s.tokens[token].user) {
     return error(ErrorCode::FORBIDDEN, "reservation belongs to another user");
   }
-  return &it->second;
+  return r;
 }
 
 Reply decide_register(const State& s, const RegisterUser& c, Events& out) {
-  if (s.users.count(c.user_id)) return error(ErrorCode::USER_EXISTS, "user already exists");
+  if (s.users.contains(c.user_id)) return error(ErrorCode::USER_EXISTS, "user already exists");
   out.push_back(events::UserRegistered{c.user_id, c.name});
   return UserReply{c.user_id};
 }
 
 std::optional<DomainError> check_catalog_ids(const State& s, const events::ConcertCreated& e) {
-  if (s.concert_ids.count(e.concert_id)) {
+  if (s.concerts.contains(e.concert_id)) {
     return error(ErrorCode::CONCERT_EXISTS, "concert '" + e.concert_id + "' already exists");
   }
   std::unordered_set<std::string> schedule_ids;
   for (const auto& sc : e.schedules) {
-    if (s.schedules.count(sc.schedule_id) || !schedule_ids.insert(sc.schedule_id).second) {
+    if (s.schedules.contains(sc.schedule_id) || !schedule_ids.insert(sc.schedule_id).second) {
       return error(ErrorCode::CONCERT_EXISTS, "schedule '" + sc.schedule_id + "' already exists");
     }
     std::unordered_set<std::string> seat_ids;
@@ -70,15 +92,15 @@ std::optional<DomainError> check_catalog_ids(const State& s, const events::Conce
 
 Reply decide_create_concert(const State& s, const CreateConcert& c, Context& ctx, Events& out) {
   events::ConcertCreated e;
-  e.concert_id = c.concert_id.empty() ? ctx.random.uuid() : c.concert_id;
+  e.concert_id = c.concert_id.empty() ? new_uuid(ctx.random) : c.concert_id;
   e.title = c.title;
   for (const auto& in : c.schedules) {
     events::ScheduleSpec spec;
-    spec.schedule_id = in.schedule_id.empty() ? ctx.random.uuid() : in.schedule_id;
+    spec.schedule_id = in.schedule_id.empty() ? new_uuid(ctx.random) : in.schedule_id;
     spec.starts_at = in.starts_at;
     for (const auto& seat : in.seats) {
       spec.seats.push_back(
-          {seat.seat_id.empty() ? ctx.random.uuid() : seat.seat_id, seat.number, seat.price});
+          {seat.seat_id.empty() ? new_uuid(ctx.random) : seat.seat_id, seat.number, seat.price});
     }
     e.schedules.push_back(std::move(spec));
   }
@@ -87,30 +109,58 @@ Reply decide_create_concert(const State& s, const CreateConcert& c, Context& ctx
   return ConcertReply{std::move(e)};
 }
 
+void fill_token_reply(const State& s, Id token, const Limits& limits, TokenReply& reply) {
+  const Token& t = s.tokens[token];
+  set(reply.token, s.tokens.key(token));
+  reply.state = t.state;
+  reply.expires_at = t.expires_at;
+  if (t.state == TokenState::kWaiting) {
+    reply.position = t.seq - s.admitted_seq;
+    reply.estimated_wait_seconds =
+        (reply.position * limits.token_ttl_ms / limits.active_tokens_max + 999) / 1000;
+  }
+}
+
 Reply decide_issue_token(const State& s, const IssueToken& c, Context& ctx, Events& out) {
-  auto user = s.users.find(c.user_id);
-  if (user == s.users.end()) return error(ErrorCode::USER_NOT_FOUND, "user not found");
-  if (!user->second.live_token.empty()) {
-    return token_reply(s, user->second.live_token, ctx.limits);  // the same token back
+  const Id user = s.users.find(c.user_id);
+  if (user == kNoId) return error(ErrorCode::USER_NOT_FOUND, "user not found");
+  auto reply = take<TokenReply>(ctx);
+  if (s.users[user].live_token != kNoId) {
+    fill_token_reply(s, s.users[user].live_token, ctx.limits, reply);  // the same token back
+    return reply;
   }
-  const std::string token = ctx.random.uuid();
-  out.push_back(events::TokenIssued{token, c.user_id, s.next_seq, ctx.now_ms});
-  TokenReply reply{token, TokenState::kWaiting, s.next_seq - s.admitted_seq, 0, 0};
+  auto& issued = out.add<events::TokenIssued>();
+  new_uuid(ctx.random, issued.token);
+  set(issued.user_id, c.user_id);
+  issued.seq = s.next_seq;
+  issued.issued_at = ctx.now_ms;
+  set(reply.token, issued.token);
   if (s.waiting.empty() && s.active_tokens < ctx.limits.active_tokens_max) {
-    const int64_t expires = ctx.now_ms + ctx.limits.token_ttl_ms;
-    out.push_back(events::TokenActivated{token, c.user_id, s.next_seq, ctx.now_ms, expires});
-    return TokenReply{token, TokenState::kActive, 0, 0, expires};
+    auto& activated = out.add<events::TokenActivated>();
+    set(activated.token, issued.token);
+    set(activated.user_id, c.user_id);
+    activated.seq = s.next_seq;
+    activated.activated_at = ctx.now_ms;
+    activated.expires_at = ctx.now_ms + ctx.limits.token_ttl_ms;
+    reply.state = TokenState::kActive;
+    reply.expires_at = activated.expires_at;
+    return reply;
   }
+  reply.state = TokenState::kWaiting;
+  reply.position = s.next_seq - s.admitted_seq;
   reply.estimated_wait_seconds =
       (reply.position * ctx.limits.token_ttl_ms / ctx.limits.active_tokens_max + 999) / 1000;
   return reply;
 }
 
 std::optional<DomainError> check_hold_request(const HoldSeats& c, const Limits& limits) {
-  std::unordered_set<std::string_view> distinct(c.seat_ids.begin(), c.seat_ids.end());
   const auto n = static_cast<int64_t>(c.seat_ids.size());
-  if (n == 0 || n > limits.seats_per_user_max || c.seat_ids.size() > kHoldSeatsMax ||
-      distinct.size() != c.seat_ids.size()) {
+  bool distinct = n >= 1 && n <= limits.seats_per_user_max && c.seat_ids.size() <= kHoldSeatsMax;
+  // At most kHoldSeatsMax ids: comparing pairs is cheaper than hashing them.
+  for (size_t i = 0; distinct && i < c.seat_ids.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) distinct = distinct && c.seat_ids[i] != c.seat_ids[j];
+  }
+  if (!distinct) {
     return error(ErrorCode::INVALID_REQUEST, "seatIds must hold 1 to " +
                                                  std::to_string(limits.seats_per_user_max) +
                                                  " distinct seat ids");
@@ -118,48 +168,69 @@ std::optional<DomainError> check_hold_request(const HoldSeats& c, const Limits& 
   return std::nullopt;
 }
 
-Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out) {
-  if (auto err = check_token(s, c.token, true, c.user_id)) return *err;
-  if (auto err = check_hold_request(c, ctx.limits)) return *err;
-  auto sched = s.schedules.find(c.schedule_id);
-  if (sched == s.schedules.end()) return error(ErrorCode::SCHEDULE_NOT_FOUND, "schedule not found");
-  const Schedule& schedule = sched->second;
-  events::SeatsHeld e;
-  for (const auto& id : c.seat_ids) {
-    auto it = schedule.seat_index.find(id);
-    if (it == schedule.seat_index.end()) {
-      return error(ErrorCode::SEAT_NOT_FOUND, "seat '" + id + "' not found in this schedule");
+// Hold checks past the token and request shape (SPEC §2 order: 404, then
+// the 409s); on success `seats` holds the seats' indexes in the schedule.
+std::optional<DomainError> check_holdable(const State& s, const HoldSeats& c, Id token, Id sched,
+                                          const Limits& limits, int64_t now, Id* seats) {
+  const Schedule& schedule = s.schedules[sched];
+  for (size_t i = 0; i < c.seat_ids.size(); ++i) {
+    seats[i] = schedule.find_seat(c.seat_ids[i]);
+    if (seats[i] == kNoId) {
+      return error(ErrorCode::SEAT_NOT_FOUND,
+                   "seat '" + c.seat_ids[i] + "' not found in this schedule");
     }
-    const Seat& seat = schedule.seats[it->second];
-    e.seats.push_back({seat.seat_id, seat.number, seat.price});
-    e.total_price += seat.price;
   }
-  if (ctx.now_ms >= schedule.starts_at) {
+  if (now >= schedule.starts_at) {
     return error(ErrorCode::SCHEDULE_CLOSED, "the performance has started");
   }
-  const std::string& user_id = s.tokens.at(c.token).user_id;
-  const User& user = s.users.at(user_id);
-  auto live = user.live_seats.find(c.schedule_id);
-  const int64_t have = live == user.live_seats.end() ? 0 : live->second;
-  if (have + static_cast<int64_t>(c.seat_ids.size()) > ctx.limits.seats_per_user_max) {
-    return error(ErrorCode::SEAT_LIMIT_EXCEEDED, "at most " +
-                                                     std::to_string(ctx.limits.seats_per_user_max) +
-                                                     " seats per user in a schedule");
+  if (s.live_seats(s.tokens[token].user, sched) + static_cast<int64_t>(c.seat_ids.size()) >
+      limits.seats_per_user_max) {
+    return error(
+        ErrorCode::SEAT_LIMIT_EXCEEDED,
+        "at most " + std::to_string(limits.seats_per_user_max) + " seats per user in a schedule");
   }
-  for (const auto& ref : e.seats) {
-    if (!schedule.seats[schedule.seat_index.at(ref.seat_id)].holder.empty()) {
-      return error(ErrorCode::SEAT_UNAVAILABLE, "seat '" + ref.seat_id + "' is not available");
+  for (size_t i = 0; i < c.seat_ids.size(); ++i) {
+    if (schedule.seats[seats[i]].holder != kNoId) {
+      return error(ErrorCode::SEAT_UNAVAILABLE, "seat '" + c.seat_ids[i] + "' is not available");
     }
   }
-  e.reservation_id = ctx.random.uuid();
-  e.user_id = user_id;
-  e.concert_id = schedule.concert_id;
-  e.schedule_id = c.schedule_id;
-  e.created_at = ctx.now_ms;
-  e.expires_at = ctx.now_ms + ctx.limits.hold_ttl_ms;
-  out.push_back(e);
-  return ReservationReply{e.reservation_id, e.user_id, e.schedule_id, e.seats,
-                          e.total_price,    {},        e.created_at,  e.expires_at};
+  return std::nullopt;
+}
+
+Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out) {
+  Id token = kNoId;
+  if (auto err = check_token(s, c.token, true, c.user_id, &token)) return *err;
+  if (auto err = check_hold_request(c, ctx.limits)) return *err;
+  const Id sched = s.schedules.find(c.schedule_id);
+  if (sched == kNoId) return error(ErrorCode::SCHEDULE_NOT_FOUND, "schedule not found");
+  Id seats[kHoldSeatsMax];
+  if (auto err = check_holdable(s, c, token, sched, ctx.limits, ctx.now_ms, seats)) return *err;
+  const Schedule& schedule = s.schedules[sched];
+  auto& held = out.add<events::SeatsHeld>();
+  held.seats.resize(c.seat_ids.size());
+  for (size_t i = 0; i < c.seat_ids.size(); ++i) {
+    const Seat& seat = schedule.seats[seats[i]];
+    set(held.seats[i].seat_id, seat.seat_id);
+    held.seats[i].number = seat.number;
+    held.seats[i].price = seat.price;
+    held.total_price += seat.price;
+  }
+  new_uuid(ctx.random, held.reservation_id);
+  set(held.user_id, s.users.key(s.tokens[token].user));
+  set(held.concert_id, s.concerts.key(schedule.concert));
+  set(held.schedule_id, c.schedule_id);
+  held.created_at = ctx.now_ms;
+  held.expires_at = ctx.now_ms + ctx.limits.hold_ttl_ms;
+  auto reply = take<ReservationReply>(ctx);
+  set(reply.reservation_id, held.reservation_id);
+  set(reply.user_id, held.user_id);
+  set(reply.schedule_id, held.schedule_id);
+  set_seats(reply.seats, held.seats);
+  reply.total_price = held.total_price;
+  reply.state = ReservationState::kPendingPayment;
+  reply.created_at = held.created_at;
+  reply.expires_at = held.expires_at;
+  return reply;
 }
 
 std::optional<DomainError> check_payable(const State& s, const Reservation& r, int64_t now) {
@@ -175,36 +246,62 @@ std::optional<DomainError> check_payable(const State& s, const Reservation& r, i
       break;
   }
   if (now >= r.expires_at) return error(ErrorCode::RESERVATION_EXPIRED, "reservation has expired");
-  if (now >= s.schedules.at(r.schedule_id).starts_at) {
+  if (now >= s.schedules[r.schedule].starts_at) {
     return error(ErrorCode::SCHEDULE_CLOSED, "the performance has started");
   }
-  if (s.users.at(r.user_id).balance < r.total_price) {
+  if (s.users[r.user].balance < r.total_price) {
     return error(ErrorCode::INSUFFICIENT_BALANCE, "balance is lower than the total price");
   }
   return std::nullopt;
 }
 
 Reply decide_pay(const State& s, const PayReservation& c, Context& ctx, Events& out) {
-  if (auto err = check_token(s, c.token, true, c.user_id)) return *err;
-  auto found = owned_reservation(s, c.token, c.reservation_id);
+  Id token = kNoId;
+  if (auto err = check_token(s, c.token, true, c.user_id, &token)) return *err;
+  auto found = owned_reservation(s, token, c.reservation_id);
   if (auto* err = std::get_if<DomainError>(&found)) return *err;
-  const Reservation& r = *std::get<const Reservation*>(found);
+  const Reservation& r = s.reservations[std::get<Id>(found)];
   if (auto err = check_payable(s, r, ctx.now_ms)) return *err;
-  const int64_t balance = s.users.at(r.user_id).balance - r.total_price;
-  const std::string payment_id = ctx.random.uuid();
-  out.push_back(events::PaymentCompleted{payment_id, c.reservation_id, r.user_id, r.schedule_id,
-                                         r.seats, r.total_price, ctx.now_ms, balance});
+  auto& paid = out.add<events::PaymentCompleted>();
+  new_uuid(ctx.random, paid.payment_id);
+  set(paid.reservation_id, c.reservation_id);
+  set(paid.user_id, s.users.key(r.user));
+  set(paid.schedule_id, s.schedules.key(r.schedule));
+  fill_seat_refs(s, r, paid.seats);
+  paid.amount = r.total_price;
+  paid.paid_at = ctx.now_ms;
+  paid.balance_after = s.users[r.user].balance - r.total_price;
   // Paying spends the token: its ACTIVE place goes to the next in line.
-  out.push_back(events::TokenExpired{c.token, r.user_id, "PAID", true, ctx.now_ms});
-  return PaymentReply{payment_id, c.reservation_id, r.total_price, ctx.now_ms, balance};
+  auto& spent = out.add<events::TokenExpired>();
+  set(spent.token, c.token);
+  set(spent.user_id, paid.user_id);
+  set(spent.reason, "PAID");
+  spent.was_active = true;
+  spent.expired_at = ctx.now_ms;
+  auto reply = take<PaymentReply>(ctx);
+  set(reply.payment_id, paid.payment_id);
+  set(reply.reservation_id, c.reservation_id);
+  reply.amount = r.total_price;
+  reply.paid_at = ctx.now_ms;
+  reply.balance = paid.balance_after;
+  return reply;
 }
 
-Reply decide_cancel(const State& s, const CancelReservation& c, Context& ctx, Events& out) {
-  if (auto err = check_token(s, c.token, false, std::nullopt)) return *err;
-  auto found = owned_reservation(s, c.token, c.reservation_id);
-  if (auto* err = std::get_if<DomainError>(&found)) return *err;
-  const Reservation& r = *std::get<const Reservation*>(found);
-  ReservationReply reply = reservation_reply(c.reservation_id, r);
+void fill_reservation_reply(const State& s, std::string_view id, const Reservation& r,
+                            ReservationReply& reply) {
+  set(reply.reservation_id, id);
+  set(reply.user_id, s.users.key(r.user));
+  set(reply.schedule_id, s.schedules.key(r.schedule));
+  fill_seat_refs(s, r, reply.seats);
+  reply.total_price = r.total_price;
+  reply.state = r.state;
+  reply.created_at = r.created_at;
+  reply.expires_at = r.expires_at;
+  reply.paid_at = r.paid_at;
+}
+
+// CancelReservation's 409s, by the reservation's state.
+std::optional<DomainError> check_cancellable(const State& s, const Reservation& r, int64_t now) {
   switch (r.state) {
     case ReservationState::kCancelled:
     case ReservationState::kRefunded:
@@ -212,51 +309,83 @@ Reply decide_cancel(const State& s, const CancelReservation& c, Context& ctx, Ev
     case ReservationState::kExpired:
       return error(ErrorCode::RESERVATION_EXPIRED, "reservation has expired");
     case ReservationState::kPendingPayment:
-      if (ctx.now_ms >= r.expires_at) {
+      if (now >= r.expires_at) {
         return error(ErrorCode::RESERVATION_EXPIRED, "reservation has expired");
       }
-      out.push_back(events::ReservationCancelled{
-          {c.reservation_id, r.user_id, r.schedule_id, r.seats, ctx.now_ms}});
-      reply.state = ReservationState::kCancelled;
-      return reply;
+      break;
     case ReservationState::kConfirmed:
+      if (now >= s.schedules[r.schedule].starts_at) {
+        return error(ErrorCode::SCHEDULE_CLOSED, "the performance has started; no refunds");
+      }
+      if (s.users[r.user].balance + r.total_price > kBalanceMax) {
+        return error(ErrorCode::BALANCE_LIMIT_EXCEEDED,
+                     "the refund would exceed the balance limit");
+      }
       break;
   }
-  if (ctx.now_ms >= s.schedules.at(r.schedule_id).starts_at) {
-    return error(ErrorCode::SCHEDULE_CLOSED, "the performance has started; no refunds");
+  return std::nullopt;
+}
+
+Reply decide_cancel(const State& s, const CancelReservation& c, Context& ctx, Events& out) {
+  Id token = kNoId;
+  if (auto err = check_token(s, c.token, false, std::nullopt, &token)) return *err;
+  auto found = owned_reservation(s, token, c.reservation_id);
+  if (auto* err = std::get_if<DomainError>(&found)) return *err;
+  const Reservation& r = s.reservations[std::get<Id>(found)];
+  if (auto err = check_cancellable(s, r, ctx.now_ms)) return *err;
+  auto reply = take<ReservationReply>(ctx);
+  fill_reservation_reply(s, c.reservation_id, r, reply);
+  if (r.state == ReservationState::kPendingPayment) {
+    auto& cancelled = out.add<events::ReservationCancelled>();
+    set(cancelled.reservation_id, c.reservation_id);
+    set(cancelled.user_id, reply.user_id);
+    set(cancelled.schedule_id, reply.schedule_id);
+    set_seats(cancelled.seats, reply.seats);
+    cancelled.released_at = ctx.now_ms;
+    reply.state = ReservationState::kCancelled;
+    return reply;
   }
-  const int64_t balance = s.users.at(r.user_id).balance + r.total_price;
-  if (balance > kBalanceMax) {
-    return error(ErrorCode::BALANCE_LIMIT_EXCEEDED, "the refund would exceed the balance limit");
-  }
-  out.push_back(events::ReservationRefunded{c.reservation_id, r.payment_id, r.user_id,
-                                            r.schedule_id, r.seats, r.total_price, ctx.now_ms,
-                                            balance});
+  auto& refunded = out.add<events::ReservationRefunded>();
+  set(refunded.reservation_id, c.reservation_id);
+  set(refunded.payment_id, s.payment_id(r));
+  set(refunded.user_id, reply.user_id);
+  set(refunded.schedule_id, reply.schedule_id);
+  set_seats(refunded.seats, reply.seats);
+  refunded.amount = r.total_price;
+  refunded.refunded_at = ctx.now_ms;
+  refunded.balance_after = s.users[r.user].balance + r.total_price;
   reply.state = ReservationState::kRefunded;
   return reply;
 }
 
-Reply decide_charge(const State& s, const ChargeBalance& c, Events& out, int64_t now) {
+Reply decide_charge(const State& s, const ChargeBalance& c, Context& ctx, Events& out) {
   if (c.amount < 1 || c.amount > kChargeMax) {
     return error(ErrorCode::INVALID_AMOUNT, "amount must be an integer in 1..1000000000");
   }
-  auto user = s.users.find(c.user_id);
-  if (user == s.users.end()) return error(ErrorCode::USER_NOT_FOUND, "user not found");
-  const int64_t balance = user->second.balance + c.amount;
+  const Id user = s.users.find(c.user_id);
+  if (user == kNoId) return error(ErrorCode::USER_NOT_FOUND, "user not found");
+  const int64_t balance = s.users[user].balance + c.amount;
   if (balance > kBalanceMax) {
     return error(ErrorCode::BALANCE_LIMIT_EXCEEDED, "the charge would exceed the balance limit");
   }
-  out.push_back(events::BalanceCharged{c.user_id, c.amount, balance, now});
-  return BalanceReply{c.user_id, balance};
+  auto& charged = out.add<events::BalanceCharged>();
+  set(charged.user_id, c.user_id);
+  charged.amount = c.amount;
+  charged.balance_after = balance;
+  charged.charged_at = ctx.now_ms;
+  auto reply = take<BalanceReply>(ctx);
+  set(reply.user_id, c.user_id);
+  reply.balance = balance;
+  return reply;
 }
 
 }  // namespace
 
 std::variant<std::string, DomainError> actor_of(const State& state, const Command& command) {
   auto by_token = [&](const std::string& token) -> std::variant<std::string, DomainError> {
-    auto it = state.tokens.find(token);
-    if (it == state.tokens.end()) return error(ErrorCode::INVALID_TOKEN, "unknown queue token");
-    return it->second.user_id;
+    const Id t = state.tokens.find(token);
+    if (t == kNoId) return error(ErrorCode::INVALID_TOKEN, "unknown queue token");
+    return std::string(state.token_user(t));
   };
   return std::visit(
       [&](const auto& c) -> std::variant<std::string, DomainError> {
@@ -286,7 +415,7 @@ Reply decide(const State& state, const Command& command, Context& ctx, Events& o
         if constexpr (std::is_same_v<C, CancelReservation>)
           return decide_cancel(state, c, ctx, out);
         if constexpr (std::is_same_v<C, ChargeBalance>) {
-          return decide_charge(state, c, out, ctx.now_ms);
+          return decide_charge(state, c, ctx, out);
         }
       },
       command);
@@ -294,19 +423,24 @@ Reply decide(const State& state, const Command& command, Context& ctx, Events& o
 
 std::optional<events::ConcertEvent> next_clock_event(const State& s, int64_t now,
                                                      const Limits& limits) {
-  if (!s.hold_deadlines.empty() && s.hold_deadlines.begin()->first <= now) {
-    const std::string& id = s.hold_deadlines.begin()->second;
-    const Reservation& r = s.reservations.at(id);
-    return events::HoldExpired{{id, r.user_id, r.schedule_id, r.seats, now}};
+  if (!s.hold_deadlines.empty() && s.hold_deadlines.top().first <= now) {
+    const Id id = s.hold_deadlines.top().second;
+    const Reservation& r = s.reservations[id];
+    return events::HoldExpired{{std::string(s.reservations.key(id)),
+                                std::string(s.users.key(r.user)),
+                                std::string(s.schedules.key(r.schedule)), s.seat_refs(r), now}};
   }
-  if (!s.token_deadlines.empty() && s.token_deadlines.begin()->first <= now) {
-    const std::string& token = s.token_deadlines.begin()->second;
-    return events::TokenExpired{token, s.tokens.at(token).user_id, "TTL", true, now};
+  if (!s.token_deadlines.empty() && s.token_deadlines.top().first <= now) {
+    const Id token = s.token_deadlines.top().second;
+    return events::TokenExpired{std::string(s.tokens.key(token)), std::string(s.token_user(token)),
+                                "TTL", true, now};
   }
   if (!s.waiting.empty() && s.active_tokens < limits.active_tokens_max) {
-    const std::string& token = s.waiting.front();
-    const Token& t = s.tokens.at(token);
-    return events::TokenActivated{token, t.user_id, t.seq, now, now + limits.token_ttl_ms};
+    const Id token = s.waiting.front();
+    const Token& t = s.tokens[token];
+    return events::TokenActivated{std::string(s.tokens.key(token)),
+                                  std::string(s.users.key(t.user)), t.seq, now,
+                                  now + limits.token_ttl_ms};
   }
   return std::nullopt;
 }
@@ -314,24 +448,24 @@ std::optional<events::ConcertEvent> next_clock_event(const State& s, int64_t now
 int64_t next_due_ms(const State& s, const Limits& limits) {
   if (!s.waiting.empty() && s.active_tokens < limits.active_tokens_max) return INT64_MIN;
   int64_t due = INT64_MAX;
-  if (!s.hold_deadlines.empty()) due = std::min(due, s.hold_deadlines.begin()->first);
-  if (!s.token_deadlines.empty()) due = std::min(due, s.token_deadlines.begin()->first);
+  if (!s.hold_deadlines.empty()) due = std::min(due, s.hold_deadlines.top().first);
+  if (!s.token_deadlines.empty()) due = std::min(due, s.token_deadlines.top().first);
   return due;
 }
 
-ReservationReply reservation_reply(const std::string& id, const Reservation& r) {
-  return ReservationReply{id,      r.user_id,    r.schedule_id, r.seats,  r.total_price,
-                          r.state, r.created_at, r.expires_at,  r.paid_at};
+ReservationReply reservation_reply(const State& s, std::string_view id) {
+  const Id r = s.reservations.find(id);
+  assert(r != kNoId);
+  ReservationReply reply;
+  fill_reservation_reply(s, id, s.reservations[r], reply);
+  return reply;
 }
 
-TokenReply token_reply(const State& s, const std::string& token, const Limits& limits) {
-  const Token& t = s.tokens.at(token);
-  TokenReply reply{token, t.state, 0, 0, t.expires_at};
-  if (t.state == TokenState::kWaiting) {
-    reply.position = t.seq - s.admitted_seq;
-    reply.estimated_wait_seconds =
-        (reply.position * limits.token_ttl_ms / limits.active_tokens_max + 999) / 1000;
-  }
+TokenReply token_reply(const State& s, std::string_view token, const Limits& limits) {
+  const Id t = s.tokens.find(token);
+  assert(t != kNoId);
+  TokenReply reply;
+  fill_token_reply(s, t, limits, reply);
   return reply;
 }
 

@@ -13,11 +13,13 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "engine/concert/commands.h"
 #include "engine/concert/replies.h"
+#include "engine/concert/spares.h"
 #include "engine/concert/state.h"
 #include "events/os.h"
 
@@ -27,9 +29,13 @@ struct Context {
   int64_t now_ms = 0;
   Random& random;
   const Limits& limits;
+  // Storage to build replies in (spares.h); nullptr: allocate. The caller
+  // gives the reply back once it has rendered it.
+  Spares* spares = nullptr;
 };
 
-using Events = std::vector<events::ConcertEvent>;
+// The events decided for a command (spares.h: their storage is recycled).
+using Events = EventList;
 
 // The scope a command acts for (its user; "#admin" for catalog commands), or
 // INVALID_TOKEN when it carries a token nobody was issued.
@@ -49,8 +55,9 @@ std::optional<events::ConcertEvent> next_clock_event(const State& state, int64_t
 // pending); admissions are due at once and so return INT64_MIN.
 int64_t next_due_ms(const State& state, const Limits& limits);
 
-// The reply view of a reservation / token as the state holds it.
-ReservationReply reservation_reply(const std::string& id, const Reservation& r);
-TokenReply token_reply(const State& state, const std::string& token, const Limits& limits);
+// The reply view of a reservation / token as the state holds it; the id
+// must be known to the state.
+ReservationReply reservation_reply(const State& state, std::string_view id);
+TokenReply token_reply(const State& state, std::string_view token, const Limits& limits);
 
 }  // namespace reservoir::concert

@@ -24,7 +24,7 @@ Reply Module::execute(const Command& command, int64_t now, Random& random,
                       std::vector<EventEnvelope>& out) {
   advance_clock(now, out);
   scratch_.clear();
-  Context ctx{now, random, limits_};
+  Context ctx{now, random, limits_, &spares_};
   Reply reply = decide(state_, command, ctx, scratch_);
   for (const auto& event : scratch_) {
     state_.apply(event);

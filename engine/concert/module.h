@@ -22,6 +22,7 @@ class Module {
   using Command = concert::Command;
   using Reply = concert::Reply;
   using Catalog = events::ConcertCatalog;
+  using Event = events::ConcertEvent;
 
   explicit Module(const Limits& limits) : limits_(limits) {}
 
@@ -41,9 +42,16 @@ class Module {
   Reply execute(const Command& command, int64_t now, Random& random,
                 std::vector<EventEnvelope>& out);
 
+  // Gives a reply back once rendered: its storage serves a later command.
+  void recycle(Reply&& reply) { spares_.give(std::move(reply)); }
+
   // Replays one logged event (start-up, recovery). Corruption when it does
   // not decode.
   Status apply(const EventEnvelope& envelope);
+  // The same in two steps, so recovery decodes on another thread:
+  // decode() touches no state.
+  static Result<Event> decode(const EventEnvelope& envelope) { return Catalog::decode(envelope); }
+  void apply(const Event& event) { state_.apply(event); }
 
   // Snapshot of the state (snapshot.h encoding), and its inverse; restore
   // returns false (leaving state reset) on bytes it cannot decode.
@@ -58,7 +66,8 @@ class Module {
  private:
   Limits limits_;
   State state_;
-  Events scratch_;  // reused across commands to avoid reallocating
+  Events scratch_;  // reused across commands: its events' storage is recycled
+  Spares spares_;   // replies' storage, recycled across commands
 };
 
 }  // namespace reservoir::concert

@@ -7,208 +7,282 @@
 namespace reservoir::concert {
 namespace {
 
-struct SnapSeat {
-  std::string seat_id, holder;
-  int64_t number = 0, price = 0;
-  template <class S, class F>
-  static void fields(S& s, F&& f) {
-    f("seatId", s.seat_id);
-    f("holder", s.holder);
-    f("number", s.number);
-    f("price", s.price);
+// Format 1 (before dense ids) stored codec records sorted by string id. It
+// is not read any more: a format-1 snapshot does not decode, and the writer
+// falls back to an older snapshot or a full replay, then writes format 2.
+constexpr int64_t kFormat = 2;  // the first field, a zigzag varint as in format 1
+
+// Writes the fields of format 2: varints (signed ones zigzag), strings with
+// a length prefix, and ids as id + 1 (0 for kNoId).
+class Out {
+ public:
+  explicit Out(std::string& out) : out_(out) {}
+  void u(uint64_t v) { codec::put_varint(out_, v); }
+  void i(int64_t v) { u(codec::zigzag(v)); }
+  void s(std::string_view v) {
+    u(v.size());
+    out_.append(v);
   }
+  void id(Id v) { u(v == kNoId ? 0 : uint64_t{v} + 1); }
+
+ private:
+  std::string& out_;
 };
 
-struct SnapSchedule {
-  std::string schedule_id, concert_id;
-  int64_t starts_at = 0;
-  std::vector<SnapSeat> seats;
-  template <class S, class F>
-  static void fields(S& s, F&& f) {
-    f("scheduleId", s.schedule_id);
-    f("concertId", s.concert_id);
-    f("startsAt", s.starts_at);
-    f("seats", s.seats);
+// Reads format 2. A malformed read makes ok() false (codec::Reader); counts
+// are bounded by the bytes left, so garbage cannot allocate much.
+class In {
+ public:
+  explicit In(std::string_view bytes) : r_(bytes) {}
+  bool ok() const { return r_.ok() && ok_; }
+  bool done() const { return ok() && r_.at_end(); }
+  uint64_t u() { return r_.varint(); }
+  int64_t i() { return codec::unzigzag(r_.varint()); }
+  std::string_view s() { return r_.string(); }
+  Id id() {
+    const uint64_t v = r_.varint();
+    if (v > kNoId) ok_ = false;
+    return v == 0 || v > kNoId ? kNoId : static_cast<Id>(v - 1);
   }
+  // An element count: each element takes at least one byte.
+  size_t count() {
+    const uint64_t n = r_.varint();
+    if (n > r_.remaining()) ok_ = false;
+    return ok() ? static_cast<size_t>(n) : 0;
+  }
+  void fail() { ok_ = false; }
+
+ private:
+  codec::Reader r_;
+  bool ok_ = true;
 };
 
-struct SnapReservation {
-  std::string id, user_id, schedule_id, payment_id;
-  std::vector<events::SeatRef> seats;
-  int64_t total_price = 0, created_at = 0, expires_at = 0, paid_at = 0, state = 0;
-  template <class S, class F>
-  static void fields(S& s, F&& f) {
-    f("id", s.id);
-    f("userId", s.user_id);
-    f("scheduleId", s.schedule_id);
-    f("paymentId", s.payment_id);
-    f("seats", s.seats);
-    f("totalPrice", s.total_price);
-    f("createdAt", s.created_at);
-    f("expiresAt", s.expires_at);
-    f("paidAt", s.paid_at);
-    f("state", s.state);
-  }
-};
-
-struct SnapToken {
-  std::string token, user_id;
-  int64_t state = 0, seq = 0, expires_at = 0;
-  template <class S, class F>
-  static void fields(S& s, F&& f) {
-    f("token", s.token);
-    f("userId", s.user_id);
-    f("state", s.state);
-    f("seq", s.seq);
-    f("expiresAt", s.expires_at);
-  }
-};
-
-struct SnapCount {
-  std::string schedule_id;
-  int64_t count = 0;
-  template <class S, class F>
-  static void fields(S& s, F&& f) {
-    f("scheduleId", s.schedule_id);
-    f("count", s.count);
-  }
-};
-
-struct SnapUser {
-  std::string user_id, live_token;
-  int64_t balance = 0;
-  std::vector<SnapCount> live_seats;
-  template <class S, class F>
-  static void fields(S& s, F&& f) {
-    f("userId", s.user_id);
-    f("liveToken", s.live_token);
-    f("balance", s.balance);
-    f("liveSeats", s.live_seats);
-  }
-};
-
-struct SnapState {
-  int64_t format = 1;
-  std::vector<SnapUser> users;
-  std::vector<std::string> concert_ids, waiting;
-  std::vector<SnapSchedule> schedules;
-  std::vector<SnapReservation> reservations;
-  std::vector<SnapToken> tokens;
-  int64_t active_tokens = 0, next_seq = 1, admitted_seq = 0;
-  std::vector<int64_t> limits;  // hold, token ttl, active max, seats max
-  template <class S, class F>
-  static void fields(S& s, F&& f) {
-    f("format", s.format);
-    f("limits", s.limits);
-    f("users", s.users);
-    f("concertIds", s.concert_ids);
-    f("waiting", s.waiting);
-    f("schedules", s.schedules);
-    f("reservations", s.reservations);
-    f("tokens", s.tokens);
-    f("activeTokens", s.active_tokens);
-    f("nextSeq", s.next_seq);
-    f("admittedSeq", s.admitted_seq);
-  }
-};
-
-template <class T, class Key>
-void sort_by(std::vector<T>& v, Key key) {
-  std::sort(v.begin(), v.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
-}
-
-SnapState to_snap(const State& s) {
-  SnapState out;
-  for (const auto& [id, u] : s.users) {
-    SnapUser su{id, u.live_token, u.balance, {}};
-    for (const auto& [sched, n] : u.live_seats) {
-      if (n != 0) su.live_seats.push_back({sched, n});
-    }
-    sort_by(su.live_seats, [](const SnapCount& c) { return c.schedule_id; });
-    out.users.push_back(std::move(su));
-  }
-  out.concert_ids.assign(s.concert_ids.begin(), s.concert_ids.end());
-  std::sort(out.concert_ids.begin(), out.concert_ids.end());
-  out.waiting.assign(s.waiting.begin(), s.waiting.end());
-  for (const auto& [id, sc] : s.schedules) {
-    SnapSchedule ss{id, sc.concert_id, sc.starts_at, {}};
-    for (const auto& seat : sc.seats)
-      ss.seats.push_back({seat.seat_id, seat.holder, seat.number, seat.price});
-    out.schedules.push_back(std::move(ss));
-  }
-  for (const auto& [id, r] : s.reservations) {
-    out.reservations.push_back({id, r.user_id, r.schedule_id, r.payment_id, r.seats, r.total_price,
-                                r.created_at, r.expires_at, r.paid_at,
-                                static_cast<int64_t>(r.state)});
-  }
-  for (const auto& [token, t] : s.tokens) {
-    out.tokens.push_back({token, t.user_id, static_cast<int64_t>(t.state), t.seq, t.expires_at});
-  }
-  sort_by(out.users, [](const SnapUser& u) { return u.user_id; });
-  sort_by(out.schedules, [](const SnapSchedule& x) { return x.schedule_id; });
-  sort_by(out.reservations, [](const SnapReservation& r) { return r.id; });
-  sort_by(out.tokens, [](const SnapToken& t) { return t.token; });
-  out.active_tokens = s.active_tokens;
-  out.next_seq = s.next_seq;
-  out.admitted_seq = s.admitted_seq;
-  const Limits& l = s.recorded_limits;
-  out.limits = {l.hold_ttl_ms, l.token_ttl_ms, l.active_tokens_max, l.seats_per_user_max};
-  return out;
-}
-
-void from_snap(SnapState& in, State& s) {
-  s = State();
-  for (auto& u : in.users) {
-    User& user = s.users[u.user_id];
-    user.balance = u.balance;
-    user.live_token = std::move(u.live_token);
-    for (auto& c : u.live_seats) user.live_seats[c.schedule_id] = c.count;
-  }
-  s.concert_ids.insert(in.concert_ids.begin(), in.concert_ids.end());
-  s.waiting.assign(in.waiting.begin(), in.waiting.end());
-  for (auto& sc : in.schedules) {
-    Schedule& schedule = s.schedules[sc.schedule_id];
-    schedule.concert_id = std::move(sc.concert_id);
-    schedule.starts_at = sc.starts_at;
-    for (auto& seat : sc.seats) {
-      schedule.seat_index.emplace(seat.seat_id, static_cast<uint32_t>(schedule.seats.size()));
-      schedule.seats.push_back(
-          {std::move(seat.seat_id), seat.number, seat.price, std::move(seat.holder)});
+void encode_schedules(const State& s, Out& o) {
+  o.u(s.schedules.size());
+  for (Id id = 0; id < s.schedules.size(); ++id) {
+    const Schedule& sc = s.schedules[id];
+    o.s(s.schedules.key(id));
+    o.id(sc.concert);
+    o.i(sc.starts_at);
+    o.u(sc.seats.size());
+    for (const Seat& seat : sc.seats) {
+      o.s(seat.seat_id);
+      o.i(seat.number);
+      o.i(seat.price);
+      o.id(seat.holder);
     }
   }
-  for (auto& r : in.reservations) {
-    Reservation& res = s.reservations[r.id];
-    res = {r.user_id,          r.schedule_id, r.payment_id,
-           std::move(r.seats), r.total_price, r.created_at,
-           r.expires_at,       r.paid_at,     static_cast<ReservationState>(r.state)};
-    if (res.state == ReservationState::kPendingPayment)
-      s.hold_deadlines.emplace(r.expires_at, r.id);
+}
+
+void encode_users_and_tokens(const State& s, Out& o) {
+  o.u(s.users.size());
+  for (Id id = 0; id < s.users.size(); ++id) {
+    const User& u = s.users[id];
+    o.s(s.users.key(id));
+    o.i(u.balance);
+    o.id(u.live_token);
+    // Sorted, so the bytes do not depend on the order counts went to zero.
+    auto live = u.live_seats;
+    std::sort(live.begin(), live.end());
+    o.u(live.size());
+    for (const auto& [schedule, n] : live) {
+      o.id(schedule);
+      o.i(n);
+    }
   }
-  for (auto& t : in.tokens) {
-    Token& token = s.tokens[t.token];
-    token = {t.user_id, static_cast<TokenState>(t.state), t.seq, t.expires_at};
-    if (token.state == TokenState::kActive) s.token_deadlines.emplace(t.expires_at, t.token);
+  o.u(s.tokens.size());
+  for (Id id = 0; id < s.tokens.size(); ++id) {
+    const Token& t = s.tokens[id];
+    o.s(s.tokens.key(id));
+    o.id(t.user);
+    o.u(static_cast<uint64_t>(t.state));
+    o.i(t.seq);
+    o.i(t.expires_at);
   }
-  s.active_tokens = in.active_tokens;
-  s.next_seq = in.next_seq;
-  s.admitted_seq = in.admitted_seq;
-  if (in.limits.size() == 4)
-    s.recorded_limits = {in.limits[0], in.limits[1], in.limits[2], in.limits[3]};
+  o.u(s.waiting.size());
+  for (Id t : s.waiting) o.id(t);
+}
+
+void encode_reservations(const State& s, Out& o) {
+  o.u(s.reservations.size());
+  for (Id id = 0; id < s.reservations.size(); ++id) {
+    const Reservation& r = s.reservations[id];
+    o.s(s.reservations.key(id));
+    o.id(r.user);
+    o.id(r.schedule);
+    o.u(static_cast<uint64_t>(r.state));
+    o.i(r.total_price);
+    o.i(r.created_at);
+    o.i(r.expires_at);
+    o.i(r.paid_at);
+    o.u(r.payment == kNoId ? 0 : 1);
+    if (r.payment != kNoId) o.s(s.payment_id(r));
+    o.u(r.seat_count);
+    for (Id seat : s.seats_of(r)) o.u(seat);
+  }
+}
+
+bool decode_schedules(In& in, State& s) {
+  const size_t n = in.count();
+  for (size_t k = 0; k < n && in.ok(); ++k) {
+    const std::string_view key = in.s();
+    if (!in.ok() || s.schedules.contains(key)) return false;
+    Schedule& sc = s.schedules[s.schedules.insert(key)];
+    sc.concert = in.id();
+    sc.starts_at = in.i();
+    if (sc.concert >= s.concerts.size()) return false;
+    const size_t seats = in.count();
+    sc.seats.reserve(seats);
+    sc.seat_index.reserve(seats);
+    for (size_t i = 0; i < seats && in.ok(); ++i) {
+      Seat seat;
+      seat.seat_id = in.s();
+      seat.number = in.i();
+      seat.price = in.i();
+      seat.holder = in.id();
+      if (!in.ok() || sc.find_seat(seat.seat_id) != kNoId) return false;
+      sc.add_seat(std::move(seat));
+    }
+  }
+  return in.ok();
+}
+
+bool decode_users_and_tokens(In& in, State& s) {
+  const size_t users = in.count();
+  for (size_t k = 0; k < users && in.ok(); ++k) {
+    const std::string_view key = in.s();
+    if (!in.ok() || s.users.contains(key)) return false;
+    User& u = s.users[s.users.insert(key)];
+    u.balance = in.i();
+    u.live_token = in.id();  // checked against the tokens below
+    const size_t live = in.count();
+    for (size_t i = 0; i < live && in.ok(); ++i) {
+      const Id schedule = in.id();
+      const int64_t count = in.i();
+      if (schedule >= s.schedules.size() || count <= 0) return false;
+      u.live_seats.emplace_back(schedule, count);
+    }
+  }
+  const size_t tokens = in.count();
+  s.tokens.reserve(tokens);
+  for (size_t k = 0; k < tokens && in.ok(); ++k) {
+    const std::string_view key = in.s();
+    if (!in.ok() || s.tokens.contains(key)) return false;
+    Token& t = s.tokens[s.tokens.insert(key)];
+    t.user = in.id();
+    const uint64_t state = in.u();
+    t.seq = in.i();
+    t.expires_at = in.i();
+    if (t.user >= s.users.size() || state > static_cast<uint64_t>(TokenState::kExpired)) {
+      return false;
+    }
+    t.state = static_cast<TokenState>(state);
+  }
+  for (Id u = 0; u < s.users.size(); ++u) {
+    const Id t = s.users[u].live_token;
+    if (t != kNoId && t >= s.tokens.size()) return false;
+  }
+  const size_t waiting = in.count();
+  for (size_t k = 0; k < waiting && in.ok(); ++k) {
+    const Id t = in.id();
+    if (t >= s.tokens.size()) return false;
+    s.waiting.push_back(t);
+  }
+  return in.ok();
+}
+
+bool decode_reservation(In& in, State& s) {
+  const std::string_view key = in.s();
+  if (!in.ok() || s.reservations.contains(key)) return false;
+  Reservation& r = s.reservations[s.reservations.insert(key)];
+  r.user = in.id();
+  r.schedule = in.id();
+  const uint64_t state = in.u();
+  r.total_price = in.i();
+  r.created_at = in.i();
+  r.expires_at = in.i();
+  r.paid_at = in.i();
+  if (r.user >= s.users.size() || r.schedule >= s.schedules.size() ||
+      state > static_cast<uint64_t>(ReservationState::kRefunded)) {
+    return false;
+  }
+  r.state = static_cast<ReservationState>(state);
+  if (in.u() == 1) r.payment = s.payment_ids.add(in.s());
+  r.seat_count = static_cast<uint32_t>(in.count());
+  r.seats_at = s.reservation_seats.size();
+  const size_t seats = s.schedules[r.schedule].seats.size();
+  for (uint32_t i = 0; i < r.seat_count && in.ok(); ++i) {
+    const uint64_t seat = in.u();
+    if (seat >= seats) return false;
+    s.reservation_seats.push_back(static_cast<Id>(seat));
+  }
+  return in.ok();
+}
+
+bool decode_reservations(In& in, State& s) {
+  const size_t n = in.count();
+  s.reservations.reserve(n);
+  for (size_t k = 0; k < n && in.ok(); ++k) {
+    if (!decode_reservation(in, s)) return false;
+  }
+  return in.ok();
+}
+
+// What the snapshot leaves out because it follows from the rest: the
+// deadline heaps. Also checks the seats' holders, which name reservations.
+bool derive(State& s) {
+  for (Id id = 0; id < s.schedules.size(); ++id) {
+    for (const Seat& seat : s.schedules[id].seats) {
+      if (seat.holder != kNoId && seat.holder >= s.reservations.size()) return false;
+    }
+  }
+  for (Id id = 0; id < s.reservations.size(); ++id) {
+    const Reservation& r = s.reservations[id];
+    if (r.state == ReservationState::kPendingPayment) s.hold_deadlines.push(r.expires_at, id);
+  }
+  for (Id id = 0; id < s.tokens.size(); ++id) {
+    const Token& t = s.tokens[id];
+    if (t.state == TokenState::kActive) s.token_deadlines.push(t.expires_at, id);
+  }
+  return true;
 }
 
 }  // namespace
 
-std::string encode_state(const State& state) {
+std::string encode_state(const State& s) {
   std::string out;
-  codec::encode(to_snap(state), out);
+  Out o(out);
+  o.i(kFormat);
+  const Limits& l = s.recorded_limits;
+  for (int64_t v : {l.hold_ttl_ms, l.token_ttl_ms, l.active_tokens_max, l.seats_per_user_max}) {
+    o.i(v);
+  }
+  for (int64_t v : {s.active_tokens, s.next_seq, s.admitted_seq}) o.i(v);
+  o.u(s.concerts.size());
+  for (Id id = 0; id < s.concerts.size(); ++id) o.s(s.concerts.key(id));
+  encode_schedules(s, o);
+  encode_users_and_tokens(s, o);
+  encode_reservations(s, o);
   return out;
 }
 
-bool decode_state(std::string_view bytes, State& state) {
-  SnapState snap;
-  if (!codec::decode(bytes, snap) || snap.format != 1) return false;
-  from_snap(snap, state);
-  return true;
+bool decode_state(std::string_view bytes, State& s) {
+  s = State();
+  In in(bytes);
+  if (in.i() != kFormat) return false;
+  Limits& l = s.recorded_limits;
+  for (int64_t* v : {&l.hold_ttl_ms, &l.token_ttl_ms, &l.active_tokens_max, &l.seats_per_user_max,
+                     &s.active_tokens, &s.next_seq, &s.admitted_seq}) {
+    *v = in.i();
+  }
+  const size_t concerts = in.count();
+  for (size_t k = 0; k < concerts && in.ok(); ++k) {
+    const std::string_view key = in.s();
+    if (!in.ok() || s.concerts.contains(key)) return false;
+    s.concerts.insert(key);
+  }
+  return decode_schedules(in, s) && decode_users_and_tokens(in, s) && decode_reservations(in, s) &&
+         in.done() && derive(s);
 }
 
 }  // namespace reservoir::concert

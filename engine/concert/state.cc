@@ -8,88 +8,153 @@ void State::apply(const events::ConcertEvent& event) {
   std::visit([this](const auto& e) { on(e); }, event);
 }
 
+std::vector<events::SeatRef> State::seat_refs(const Reservation& r) const {
+  const Schedule& s = schedules[r.schedule];
+  std::vector<events::SeatRef> out;
+  out.reserve(r.seat_count);
+  for (Id i : seats_of(r)) out.push_back({s.seats[i].seat_id, s.seats[i].number, s.seats[i].price});
+  return out;
+}
+
+int64_t State::live_seats(Id user, Id schedule) const {
+  for (const auto& [sched, n] : users[user].live_seats) {
+    if (sched == schedule) return n;
+  }
+  return 0;
+}
+
+// Events name records that an earlier event created: a miss is a log that
+// decide did not write.
+Id State::must_find_user(std::string_view id) const {
+  const Id u = users.find(id);
+  assert(u != kNoId);
+  return u;
+}
+
+Id State::must_find_reservation(std::string_view id) const {
+  const Id r = reservations.find(id);
+  assert(r != kNoId);
+  return r;
+}
+
+Id State::must_find_token(std::string_view id) const {
+  const Id t = tokens.find(id);
+  assert(t != kNoId);
+  return t;
+}
+
+void State::add_live_seats(Id user, Id schedule, int64_t n) {
+  auto& live = users[user].live_seats;
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (live[i].first != schedule) continue;
+    live[i].second += n;
+    assert(live[i].second >= 0);
+    if (live[i].second == 0) {  // keep only non-zero counts: the list stays short
+      live[i] = live.back();
+      live.pop_back();
+    }
+    return;
+  }
+  assert(n > 0);
+  live.emplace_back(schedule, n);
+}
+
 void State::on(const events::UserRegistered& e) {
-  const bool inserted = users.try_emplace(e.user_id).second;
-  assert(inserted);
-  (void)inserted;
+  assert(!users.contains(e.user_id));
+  users.insert(e.user_id);
 }
 
 void State::on(const events::ConcertCreated& e) {
-  concert_ids.insert(e.concert_id);
+  const Id concert = concerts.intern(e.concert_id);
   for (const auto& spec : e.schedules) {
-    Schedule& s = schedules[spec.schedule_id];
-    s.concert_id = e.concert_id;
+    Schedule& s = schedules[schedules.intern(spec.schedule_id)];
+    s.concert = concert;
     s.starts_at = spec.starts_at;
-    s.seats.reserve(spec.seats.size());
-    for (const auto& seat : spec.seats) {
-      s.seat_index.emplace(seat.seat_id, static_cast<uint32_t>(s.seats.size()));
-      s.seats.push_back(Seat{seat.seat_id, seat.number, seat.price, {}});
-    }
+    s.seats.reserve(s.seats.size() + spec.seats.size());
+    s.seat_index.reserve(s.seats.size() + spec.seats.size());
+    for (const auto& seat : spec.seats) s.add_seat(Seat{seat.seat_id, seat.number, seat.price});
   }
 }
 
 void State::on(const events::TokenIssued& e) {
-  Token& t = tokens[e.token];
-  t.user_id = e.user_id;
+  const Id id = tokens.intern(e.token);
+  const Id user = must_find_user(e.user_id);
+  Token& t = tokens[id];
+  t.user = user;
   t.seq = e.seq;
-  users[e.user_id].live_token = e.token;
-  waiting.push_back(e.token);
+  users[user].live_token = id;
+  waiting.push_back(id);
   next_seq = e.seq + 1;
 }
 
 void State::on(const events::TokenActivated& e) {
-  Token& t = tokens.at(e.token);
+  const Id id = must_find_token(e.token);
+  Token& t = tokens[id];
   assert(t.state == TokenState::kWaiting);
-  assert(!waiting.empty() && waiting.front() == e.token);
+  assert(!waiting.empty() && waiting.front() == id);
   waiting.pop_front();
   t.state = TokenState::kActive;
   t.expires_at = e.expires_at;
-  token_deadlines.emplace(e.expires_at, e.token);
+  token_deadlines.push(e.expires_at, id);
   ++active_tokens;
   if (e.seq > admitted_seq) admitted_seq = e.seq;
 }
 
 void State::on(const events::TokenExpired& e) {
-  Token& t = tokens.at(e.token);
+  const Id id = must_find_token(e.token);
+  Token& t = tokens[id];
   assert(t.state == TokenState::kActive);  // WAITING tokens do not expire
-  token_deadlines.erase({t.expires_at, e.token});
+  const bool was_pending = token_deadlines.erase(id);
+  assert(was_pending);
+  (void)was_pending;
   --active_tokens;
   t.state = TokenState::kExpired;
   t.expires_at = e.expired_at;
-  User& u = users.at(e.user_id);
-  if (u.live_token == e.token) u.live_token.clear();
+  User& u = users[t.user];
+  if (u.live_token == id) u.live_token = kNoId;
 }
 
-void State::set_holder(const std::string& schedule_id, const std::vector<events::SeatRef>& seats,
-                       const std::string& holder) {
-  Schedule& s = schedules.at(schedule_id);
-  for (const auto& ref : seats) {
-    Seat& seat = s.seats[s.seat_index.at(ref.seat_id)];
-    assert(holder.empty() != seat.holder.empty());  // a seat has at most one live holder
+void State::set_holder(const Reservation& r, Id holder) {
+  Schedule& s = schedules[r.schedule];
+  for (Id i : seats_of(r)) {
+    Seat& seat = s.seats[i];
+    assert((holder == kNoId) != (seat.holder == kNoId));  // at most one live holder
     seat.holder = holder;
   }
 }
 
 void State::on(const events::SeatsHeld& e) {
-  set_holder(e.schedule_id, e.seats, e.reservation_id);
-  Reservation& r = reservations[e.reservation_id];
-  r.user_id = e.user_id;
-  r.schedule_id = e.schedule_id;
-  r.seats = e.seats;
+  const Id sched = schedules.find(e.schedule_id);
+  assert(sched != kNoId);
+  const Id id = reservations.insert(e.reservation_id);
+  Reservation& r = reservations[id];
+  r.user = must_find_user(e.user_id);
+  r.schedule = sched;
+  r.seats_at = reservation_seats.size();
+  r.seat_count = static_cast<uint32_t>(e.seats.size());
+  const Schedule& s = schedules[sched];
+  for (const auto& ref : e.seats) {
+    const Id seat = s.find_seat(ref.seat_id);
+    assert(seat != kNoId);
+    reservation_seats.push_back(seat);
+  }
   r.total_price = e.total_price;
   r.created_at = e.created_at;
   r.expires_at = e.expires_at;
-  hold_deadlines.emplace(e.expires_at, e.reservation_id);
-  users.at(e.user_id).live_seats[e.schedule_id] += static_cast<int64_t>(e.seats.size());
+  set_holder(r, id);
+  hold_deadlines.push(e.expires_at, id);
+  add_live_seats(r.user, sched, r.seat_count);
 }
 
 void State::release(const events::HoldReleased& e, ReservationState to) {
-  Reservation& r = reservations.at(e.reservation_id);
+  const Id id = must_find_reservation(e.reservation_id);
+  Reservation& r = reservations[id];
   assert(r.state == ReservationState::kPendingPayment);
-  hold_deadlines.erase({r.expires_at, e.reservation_id});
-  set_holder(e.schedule_id, e.seats, {});
+  assert(e.seats.size() == r.seat_count);
+  hold_deadlines.erase(id);
+  set_holder(r, kNoId);
   r.state = to;
-  users.at(e.user_id).live_seats[e.schedule_id] -= static_cast<int64_t>(e.seats.size());
+  add_live_seats(r.user, r.schedule, -static_cast<int64_t>(r.seat_count));
 }
 
 void State::on(const events::HoldExpired& e) {
@@ -101,30 +166,33 @@ void State::on(const events::ReservationCancelled& e) {
 }
 
 void State::on(const events::PaymentCompleted& e) {
-  Reservation& r = reservations.at(e.reservation_id);
+  const Id id = must_find_reservation(e.reservation_id);
+  Reservation& r = reservations[id];
   assert(r.state == ReservationState::kPendingPayment);
-  hold_deadlines.erase({r.expires_at, e.reservation_id});
+  hold_deadlines.erase(id);
   r.state = ReservationState::kConfirmed;
   r.paid_at = e.paid_at;
-  r.payment_id = e.payment_id;
-  User& u = users.at(e.user_id);
+  r.payment = payment_ids.add(e.payment_id);
+  User& u = users[r.user];
   assert(e.balance_after == u.balance - e.amount && e.balance_after >= 0);
   u.balance = e.balance_after;
 }
 
 void State::on(const events::ReservationRefunded& e) {
-  Reservation& r = reservations.at(e.reservation_id);
+  const Id id = must_find_reservation(e.reservation_id);
+  Reservation& r = reservations[id];
   assert(r.state == ReservationState::kConfirmed);
-  set_holder(e.schedule_id, e.seats, {});
+  assert(e.seats.size() == r.seat_count);
+  set_holder(r, kNoId);
   r.state = ReservationState::kRefunded;
-  User& u = users.at(e.user_id);
+  User& u = users[r.user];
   assert(e.balance_after == u.balance + e.amount && e.balance_after <= kBalanceMax);
   u.balance = e.balance_after;
-  u.live_seats[e.schedule_id] -= static_cast<int64_t>(e.seats.size());
+  add_live_seats(r.user, r.schedule, -static_cast<int64_t>(r.seat_count));
 }
 
 void State::on(const events::BalanceCharged& e) {
-  User& u = users.at(e.user_id);
+  User& u = users[must_find_user(e.user_id)];
   assert(e.balance_after == u.balance + e.amount && e.balance_after <= kBalanceMax);
   u.balance = e.balance_after;
 }

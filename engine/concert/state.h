@@ -1,21 +1,31 @@
 // State of the concert domain and apply(): the pure fold of events into
 // state. apply holds no business logic: it records what an event says and
-// keeps the indexes decide needs (deadline sets, per-user seat counts). It
+// keeps the indexes decide needs (deadline heaps, per-user seat counts). It
 // asserts what must already be true, since decide checked it.
+//
+// Layout: every record kind (users, concerts, schedules, reservations,
+// tokens) is an IdTable that interns its string id to a dense uint32 Id in
+// order of creation; records refer to each other by Id, never by string.
+// So after one lookup of a command's string id, decide and apply follow
+// 4-byte ids through vectors: no string hashing, copying or allocation per
+// reference. Events, commands and replies keep their string ids (the log
+// and the wire are unchanged); Ids never leave the process except inside
+// snapshots, which store them in creation order (snapshot.h).
 //
 // Thread safety: none; owned by the single writer (or a replaying tool).
 #pragma once
 
 #include <cstdint>
 #include <deque>
-#include <set>
+#include <span>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "engine/concert/replies.h"
+#include "engine/deadline_heap.h"
+#include "engine/id_table.h"
 #include "events/concert_events.h"
 
 namespace reservoir::concert {
@@ -37,21 +47,33 @@ struct Seat {
   std::string seat_id;
   int64_t number = 0;
   int64_t price = 0;
-  std::string holder;  // reservation id while PENDING_PAYMENT or CONFIRMED, else empty
+  Id holder = kNoId;  // reservation while PENDING_PAYMENT or CONFIRMED, else kNoId
 };
 
 struct Schedule {
-  std::string concert_id;
+  Id concert = kNoId;
   int64_t starts_at = 0;
   std::vector<Seat> seats;
-  std::unordered_map<std::string, uint32_t> seat_index;  // seat id -> index in seats
+  FlatIndex seat_index;  // seat id -> index in seats
+
+  // Index in `seats` of the seat with that id, or kNoId.
+  Id find_seat(std::string_view seat_id) const {
+    return seat_index.find(seat_id, [this](Id i) { return std::string_view(seats[i].seat_id); });
+  }
+  void add_seat(Seat seat) {
+    const auto id = static_cast<Id>(seats.size());
+    seats.push_back(std::move(seat));
+    seat_index.insert(seats.back().seat_id, id,
+                      [this](Id i) { return std::string_view(seats[i].seat_id); });
+  }
 };
 
 struct Reservation {
-  std::string user_id;
-  std::string schedule_id;
-  std::string payment_id;  // once paid
-  std::vector<events::SeatRef> seats;
+  Id user = kNoId;
+  Id schedule = kNoId;
+  uint32_t seat_count = 0;
+  uint32_t payment = kNoId;  // index in State::payment_ids once paid
+  uint64_t seats_at = 0;     // its seats: State::reservation_seats[seats_at, + seat_count)
   int64_t total_price = 0;
   int64_t created_at = 0;
   int64_t expires_at = 0;
@@ -60,7 +82,7 @@ struct Reservation {
 };
 
 struct Token {
-  std::string user_id;
+  Id user = kNoId;
   TokenState state = TokenState::kWaiting;
   int64_t seq = 0;
   int64_t expires_at = 0;  // 0 while WAITING; when it expires (ACTIVE) or expired (EXPIRED)
@@ -68,28 +90,45 @@ struct Token {
 
 struct User {
   int64_t balance = 0;
-  std::string live_token;                               // WAITING or ACTIVE token, empty if none
-  std::unordered_map<std::string, int64_t> live_seats;  // schedule id -> pending+confirmed seats
+  Id live_token = kNoId;  // WAITING or ACTIVE token, kNoId if none
+  // (schedule, pending + confirmed seats) for every schedule where that is
+  // not zero; a handful at most (a user holds few schedules at once).
+  std::vector<std::pair<Id, int64_t>> live_seats;
 };
 
-using Deadline = std::pair<int64_t, std::string>;  // (due ms, id)
+struct Concert {};
 
 class State {
  public:
   void apply(const events::ConcertEvent& event);
 
-  std::unordered_map<std::string, User> users;
-  std::unordered_set<std::string> concert_ids;
-  std::unordered_map<std::string, Schedule> schedules;
-  std::unordered_map<std::string, Reservation> reservations;
-  std::unordered_map<std::string, Token> tokens;
-  std::deque<std::string> waiting;     // WAITING tokens in seq order
-  std::set<Deadline> hold_deadlines;   // PENDING_PAYMENT reservations by expires_at
-  std::set<Deadline> token_deadlines;  // ACTIVE tokens by expires_at
+  IdTable<User> users;
+  IdTable<Concert> concerts;
+  IdTable<Schedule> schedules;
+  IdTable<Reservation> reservations;
+  IdTable<Token> tokens;
+  std::deque<Id> waiting;             // WAITING tokens in seq order
+  DeadlineHeap hold_deadlines;        // PENDING_PAYMENT reservations by expires_at
+  DeadlineHeap token_deadlines;       // ACTIVE tokens by expires_at
+  std::vector<Id> reservation_seats;  // seat indexes (in their schedule) of every reservation
+  StringList payment_ids;
   int64_t active_tokens = 0;
   int64_t next_seq = 1;
   int64_t admitted_seq = 0;            // highest seq ever ACTIVE
   Limits recorded_limits{0, 0, 0, 0};  // as the last LimitsConfigured said
+
+  // Seat indexes (in its schedule) of a reservation's seats.
+  std::span<const Id> seats_of(const Reservation& r) const {
+    return {reservation_seats.data() + r.seats_at, r.seat_count};
+  }
+  // A reservation's seats as events and replies name them.
+  std::vector<events::SeatRef> seat_refs(const Reservation& r) const;
+  std::string_view payment_id(const Reservation& r) const {
+    return r.payment == kNoId ? std::string_view() : payment_ids[r.payment];
+  }
+  std::string_view token_user(Id token) const { return users.key(tokens[token].user); }
+  // Seats pending or confirmed for `user` in `schedule`.
+  int64_t live_seats(Id user, Id schedule) const;
 
  private:
   void on(const events::UserRegistered& e);
@@ -105,8 +144,11 @@ class State {
   void on(const events::BalanceCharged& e);
   void on(const events::LimitsConfigured& e);
   void release(const events::HoldReleased& e, ReservationState to);
-  void set_holder(const std::string& schedule_id, const std::vector<events::SeatRef>& seats,
-                  const std::string& holder);
+  void set_holder(const Reservation& r, Id holder);
+  void add_live_seats(Id user, Id schedule, int64_t n);
+  Id must_find_user(std::string_view id) const;
+  Id must_find_reservation(std::string_view id) const;
+  Id must_find_token(std::string_view id) const;
 };
 
 }  // namespace reservoir::concert

@@ -315,11 +315,12 @@ TEST_CASE("audit checker: logs written by the engine core pass") {
   CHECK(checker.violation_count() == 0);
   CHECK(checker.events_checked() == log.size());
   int64_t engine_total = 0;
-  for (const auto& [id, u] : module.state().users) engine_total += u.balance;
+  const concert::State& state = module.state();
+  for (Id u = 0; u < state.users.size(); ++u) engine_total += state.users[u].balance;
   CHECK(checker.total_balance() == engine_total);
   size_t engine_live_seats = 0;
-  for (const auto& [id, s] : module.state().schedules) {
-    for (const auto& seat : s.seats) engine_live_seats += !seat.holder.empty();
+  for (Id s = 0; s < state.schedules.size(); ++s) {
+    for (const auto& seat : state.schedules[s].seats) engine_live_seats += seat.holder != kNoId;
   }
   CHECK(checker.live_seats() == engine_live_seats);
 }

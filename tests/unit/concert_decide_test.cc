@@ -80,9 +80,17 @@ Scenario standard() {
   return g;
 }
 
-const Seat& seat(const Scenario& g, const std::string& schedule, const std::string& id) {
+// The reservation holding a seat, or "" when it is AVAILABLE.
+std::string holder(const Scenario& g, const std::string& schedule, const std::string& id) {
   const Schedule& s = g.state.schedules.at(schedule);
-  return s.seats[s.seat_index.at(id)];
+  const Id seat = s.find_seat(id);
+  REQUIRE(seat != kNoId);
+  const Id r = s.seats[seat].holder;
+  return r == kNoId ? std::string() : std::string(g.state.reservations.key(r));
+}
+
+int64_t live_seats(const Scenario& g, const std::string& user, const std::string& schedule) {
+  return g.state.live_seats(g.state.users.find(user), g.state.schedules.find(schedule));
 }
 
 // Holds seats with `token` at `at` and returns the reservation id.
@@ -151,7 +159,7 @@ TEST_CASE("decide: CreateConcert generates the ids left out and keeps the given 
   CHECK(reply.created.concert_id == e.concert_id);
   CHECK(reply.created.schedules[0].schedule_id == e.schedules[0].schedule_id);
   CHECK(reply.created.schedules[0].seats[0].seat_id == e.schedules[0].seats[0].seat_id);
-  CHECK(g.state.concert_ids.count(e.concert_id) == 1);
+  CHECK(g.state.concerts.count(e.concert_id) == 1);
   CHECK(g.state.schedules.at("s-given").seats.size() == 2);
 }
 
@@ -168,7 +176,7 @@ TEST_CASE("decide: CreateConcert refuses a used concert or schedule id with CONC
     g.when(CreateConcert{"c2", "other", {{"s9", kT0, {}}, {"s9", kT0, {}}}}, kT0);
   }
   g.then_error(ErrorCode::CONCERT_EXISTS);
-  CHECK(g.state.concert_ids.count("c2") == 0);
+  CHECK(g.state.concerts.count("c2") == 0);
   CHECK(g.state.schedules.count("s9") == 0);
 }
 
@@ -176,7 +184,7 @@ TEST_CASE("decide: CreateConcert with a seat id repeated in a schedule is INVALI
   Scenario g;
   g.when(CreateConcert{"c1", "t", {{"s1", kT0 + kDay, {{"a", 1, 1}, {"a", 2, 1}}}}}, kT0);
   g.then_error(ErrorCode::INVALID_REQUEST);
-  CHECK(g.state.concert_ids.empty());
+  CHECK(g.state.concerts.empty());
   // The same seat id in two schedules is fine: seat ids are unique per schedule.
   g.when(CreateConcert{"c1", "t", {{"s1", kT0, {{"a", 1, 1}}}, {"s2", kT0, {{"a", 1, 1}}}}}, kT0);
   g.then_events<ev::ConcertCreated>();
@@ -351,10 +359,10 @@ TEST_CASE("decide: HoldSeats holds the seats all at once") {
   CHECK(r.expires_at == at + g.limits.hold_ttl_ms);
   CHECK(r.paid_at == 0);
 
-  CHECK(seat(g, "s1", "a1").holder == e.reservation_id);
-  CHECK(seat(g, "s1", "a3").holder == e.reservation_id);
-  CHECK(seat(g, "s1", "a2").holder.empty());
-  CHECK(g.state.users.at("u1").live_seats.at("s1") == 2);
+  CHECK(holder(g, "s1", "a1") == e.reservation_id);
+  CHECK(holder(g, "s1", "a3") == e.reservation_id);
+  CHECK(holder(g, "s1", "a2").empty());
+  CHECK(live_seats(g, "u1", "s1") == 2);
 }
 
 TEST_CASE("decide: HoldSeats token checks: TOKEN_EXPIRED, TOKEN_NOT_ACTIVE, FORBIDDEN") {
@@ -388,7 +396,7 @@ TEST_CASE("decide: HoldSeats token checks: TOKEN_EXPIRED, TOKEN_NOT_ACTIVE, FORB
     g.when(HoldSeats{"t3", "u1", "nope", {"zz"}}, kT0 + 2);
     g.then_error(ErrorCode::TOKEN_NOT_ACTIVE);
   }
-  CHECK(seat(g, "s1", "a1").holder.empty());
+  CHECK(holder(g, "s1", "a1").empty());
 }
 
 TEST_CASE("decide: HoldSeats SCHEDULE_NOT_FOUND and SEAT_NOT_FOUND") {
@@ -409,7 +417,7 @@ TEST_CASE("decide: HoldSeats SCHEDULE_NOT_FOUND and SEAT_NOT_FOUND") {
     g.when(HoldSeats{"t1", std::nullopt, "soon", {"zz"}}, kSoonStart);
     g.then_error(ErrorCode::SEAT_NOT_FOUND);
   }
-  CHECK(seat(g, "s1", "a1").holder.empty());
+  CHECK(holder(g, "s1", "a1").empty());
 }
 
 TEST_CASE("decide: HoldSeats is SCHEDULE_CLOSED at and after startsAt") {
@@ -434,7 +442,7 @@ TEST_CASE("decide: HoldSeats SEAT_LIMIT_EXCEEDED counts a user's seats across re
   const std::string r1 = hold(g, "t1", "s1", {"a1", "a2", "a3"}, kT0 + 1);
   g.when(HoldSeats{"t1", std::nullopt, "s1", {"a4", "a5"}}, kT0 + 2);
   g.then_error(ErrorCode::SEAT_LIMIT_EXCEEDED);
-  CHECK(seat(g, "s1", "a4").holder.empty());
+  CHECK(holder(g, "s1", "a4").empty());
   // Another user and another schedule have limits of their own.
   hold(g, "t2", "s1", {"a4", "a5"}, kT0 + 3);
   hold(g, "t1", "s2", {"b1", "b2"}, kT0 + 4);
@@ -445,7 +453,7 @@ TEST_CASE("decide: HoldSeats SEAT_LIMIT_EXCEEDED counts a user's seats across re
   // A released hold gives its seats back to the count.
   g.when(CancelReservation{"t1", r1}, kT0 + 7);
   g.then_events<ev::ReservationCancelled>();
-  CHECK(g.state.users.at("u1").live_seats.at("s1") == 1);
+  CHECK(live_seats(g, "u1", "s1") == 1);
   g.when(HoldSeats{"t1", std::nullopt, "s1", {"a1", "a2", "a3"}}, kT0 + 8);
   g.then_events<ev::SeatsHeld>();
 }
@@ -469,9 +477,9 @@ TEST_CASE("decide: HoldSeats SEAT_UNAVAILABLE is all-or-nothing") {
   g.when(HoldSeats{"t1", std::nullopt, "s1", {"a1", "a2"}}, kT0 + 2);
   g.then_error(ErrorCode::SEAT_UNAVAILABLE);
   g.then_no_events();
-  CHECK(seat(g, "s1", "a1").holder.empty());  // nothing held
-  CHECK(seat(g, "s1", "a2").holder == r2);
-  CHECK(g.state.users.at("u1").live_seats.count("s1") == 0);
+  CHECK(holder(g, "s1", "a1").empty());  // nothing held
+  CHECK(holder(g, "s1", "a2") == r2);
+  CHECK(live_seats(g, "u1", "s1") == 0);
   // The free seat alone can be held.
   hold(g, "t1", "s1", {"a1"}, kT0 + 3);
   // A seat of one's own reservation is not available either.
@@ -488,7 +496,7 @@ TEST_CASE("decide: HoldSeats refuses a SOLD seat with SEAT_UNAVAILABLE") {
   // Long after the hold would have expired, the sold seat stays sold.
   g.when(HoldSeats{"t1", std::nullopt, "s1", {"a2"}}, kT0 + 9 * kMinute);
   g.then_error(ErrorCode::SEAT_UNAVAILABLE);
-  CHECK(seat(g, "s1", "a2").holder == r2);
+  CHECK(holder(g, "s1", "a2") == r2);
 }
 
 TEST_CASE("decide: HoldSeats INVALID_REQUEST for an empty, repeating or too long seat list") {
@@ -503,7 +511,7 @@ TEST_CASE("decide: HoldSeats INVALID_REQUEST for an empty, repeating or too long
     g.when(HoldSeats{"t1", std::nullopt, "s1", {"a1", "a2", "a3", "a4", "a5"}}, kT0 + 1);
   }
   g.then_error(ErrorCode::INVALID_REQUEST);
-  CHECK(seat(g, "s1", "a1").holder.empty());
+  CHECK(holder(g, "s1", "a1").empty());
 }
 
 TEST_CASE("decide: a hold past expiresAt frees its seats for the next command, tick or not") {
@@ -523,9 +531,9 @@ TEST_CASE("decide: a hold past expiresAt frees its seats for the next command, t
   CHECK(gone.released_at == expires);
   CHECK(held.user_id == "u1");
   CHECK(g.state.reservations.at(r2).state == ReservationState::kExpired);
-  CHECK(seat(g, "s1", "a1").holder == held.reservation_id);
-  CHECK(seat(g, "s1", "a2").holder.empty());
-  CHECK(g.state.users.at("u2").live_seats.at("s1") == 0);
+  CHECK(holder(g, "s1", "a1") == held.reservation_id);
+  CHECK(holder(g, "s1", "a2").empty());
+  CHECK(live_seats(g, "u2", "s1") == 0);
 }
 
 // ============================================================================
@@ -567,12 +575,11 @@ TEST_CASE("decide: PayReservation debits the balance and spends the token") {
   const Reservation& res = g.state.reservations.at(r);
   CHECK(res.state == ReservationState::kConfirmed);
   CHECK(res.paid_at == at);
-  CHECK(seat(g, "s1", "a1").holder == r);  // SOLD
+  CHECK(holder(g, "s1", "a1") == r);  // SOLD
   CHECK(g.state.users.at("u1").balance == 70'000);
-  CHECK(g.state.users.at("u1").live_token.empty());
+  CHECK(g.state.users.at("u1").live_token == kNoId);
   CHECK(g.state.tokens.at("t1").state == TokenState::kExpired);
-  CHECK(std::none_of(g.state.hold_deadlines.begin(), g.state.hold_deadlines.end(),
-                     [&](const Deadline& d) { return d.second == r; }));
+  CHECK_FALSE(g.state.hold_deadlines.contains(g.state.reservations.find(r)));
 
   // Paying again: the token is spent.
   g.when(PayReservation{"t1", std::nullopt, r}, at + 1);
@@ -624,7 +631,7 @@ TEST_CASE("decide: PayReservation is RESERVATION_EXPIRED at expiresAt and after"
   }
   if (g.state.reservations.at(r).state != ReservationState::kConfirmed) {
     CHECK(g.state.users.at("u1").balance == 100'000);
-    CHECK(seat(g, "s1", "a1").holder.empty());
+    CHECK(holder(g, "s1", "a1").empty());
   }
 }
 
@@ -760,9 +767,9 @@ TEST_CASE("decide: CancelReservation of a pending hold releases its seats") {
   CHECK(reply.state == ReservationState::kCancelled);
   CHECK(reply.total_price == 30'000);
   CHECK(g.state.reservations.at(r).state == ReservationState::kCancelled);
-  CHECK(seat(g, "s1", "a1").holder.empty());
-  CHECK(seat(g, "s1", "a2").holder.empty());
-  CHECK(g.state.users.at("u1").live_seats.at("s1") == 0);
+  CHECK(holder(g, "s1", "a1").empty());
+  CHECK(holder(g, "s1", "a2").empty());
+  CHECK(live_seats(g, "u1", "s1") == 0);
   CHECK(g.state.tokens.at("t1").state == TokenState::kActive);  // cancelling spends nothing
   CHECK(g.state.hold_deadlines.empty());
 }
@@ -810,9 +817,9 @@ TEST_CASE("decide: CancelReservation of a confirmed reservation refunds it") {
   CHECK(reply.paid_at == kT0 + 2);
   CHECK(g.state.users.at("u1").balance == 100'000);
   CHECK(g.state.reservations.at(r).state == ReservationState::kRefunded);
-  CHECK(seat(g, "s1", "a1").holder.empty());
-  CHECK(seat(g, "s1", "a3").holder.empty());
-  CHECK(g.state.users.at("u1").live_seats.at("s1") == 0);
+  CHECK(holder(g, "s1", "a1").empty());
+  CHECK(holder(g, "s1", "a3").empty());
+  CHECK(live_seats(g, "u1", "s1") == 0);
   // The seats are AVAILABLE again: someone else can hold them.
   hold(g, "t2", "s1", {"a1", "a3"}, kT0 + 5);
 }
@@ -896,7 +903,7 @@ TEST_CASE("decide: a refund that would cross 10^12 is BALANCE_LIMIT_EXCEEDED") {
     g.then_error(ErrorCode::BALANCE_LIMIT_EXCEEDED);
     CHECK(g.state.users.at("u1").balance == kBalanceMax - 19'999);
     CHECK(g.state.reservations.at(r).state == ReservationState::kConfirmed);
-    CHECK(seat(g, "s1", "a2").holder == r);
+    CHECK(holder(g, "s1", "a2") == r);
   }
   SUBCASE("reaching exactly 10^12 is allowed") {
     given_balance(g, "u1", kBalanceMax - 20'000);
@@ -1075,18 +1082,30 @@ struct Observed {
   bool operator==(const Observed&) const = default;
 };
 
+// A state's string view of an Id (empty for kNoId).
+template <class T>
+std::string key_of(const IdTable<T>& table, Id id) {
+  return id == kNoId ? std::string() : std::string(table.key(id));
+}
+
 Observed observe(const State& s) {
   Observed o;
-  for (const auto& [id, u] : s.users) {
-    o.balances[id] = u.balance;
-    o.live_tokens[id] = u.live_token;
+  for (Id u = 0; u < s.users.size(); ++u) {
+    o.balances[key_of(s.users, u)] = s.users[u].balance;
+    o.live_tokens[key_of(s.users, u)] = key_of(s.tokens, s.users[u].live_token);
   }
-  for (const auto& [id, sc] : s.schedules) {
-    for (const auto& seat : sc.seats) o.holders[id + "/" + seat.seat_id] = seat.holder;
+  for (Id id = 0; id < s.schedules.size(); ++id) {
+    for (const auto& seat : s.schedules[id].seats) {
+      o.holders[key_of(s.schedules, id) + "/" + seat.seat_id] = key_of(s.reservations, seat.holder);
+    }
   }
-  for (const auto& [id, r] : s.reservations) o.reservations[id] = r.state;
-  for (const auto& [id, t] : s.tokens) o.tokens[id] = {t.state, t.expires_at};
-  o.waiting.assign(s.waiting.begin(), s.waiting.end());
+  for (Id r = 0; r < s.reservations.size(); ++r) {
+    o.reservations[key_of(s.reservations, r)] = s.reservations[r].state;
+  }
+  for (Id t = 0; t < s.tokens.size(); ++t) {
+    o.tokens[key_of(s.tokens, t)] = {s.tokens[t].state, s.tokens[t].expires_at};
+  }
+  for (Id t : s.waiting) o.waiting.push_back(key_of(s.tokens, t));
   o.active_tokens = s.active_tokens;
   o.admitted_seq = s.admitted_seq;
   return o;
@@ -1214,41 +1233,61 @@ void check_state(const State& s, const Auditor& a, const Limits& limits, const s
     auto it = m.find(k);
     return it == m.end() ? std::string() : it->second;
   };
-  for (const auto& [id, u] : s.users) {
+  for (Id uid = 0; uid < s.users.size(); ++uid) {
+    const std::string id = key_of(s.users, uid);
+    const User& u = s.users[uid];
     expect(u.balance >= 0 && u.balance <= kBalanceMax, "balance of " + id + " out of range");
     expect(u.balance == a.balance.at(id), "balance of " + id + " != charges - payments + refunds");
-    expect(u.live_token == get(a.live_token, id), "live token of " + id + " differs");
+    expect(key_of(s.tokens, u.live_token) == get(a.live_token, id),
+           "live token of " + id + " differs");
+    for (const auto& [schedule, n] : u.live_seats) {
+      expect(n > 0, "a zero live-seat count of " + id + " is kept");
+      expect(n <= limits.seats_per_user_max, id + " holds too many seats");
+      (void)schedule;
+    }
   }
   std::map<std::string, int> live_per_seat;
-  for (const auto& [id, r] : s.reservations) {
+  for (Id rid = 0; rid < s.reservations.size(); ++rid) {
+    const std::string id = key_of(s.reservations, rid);
+    const Reservation& r = s.reservations[rid];
     expect(r.state == a.res_state.at(id), "state of reservation " + id + " differs");
     if (r.state != ReservationState::kPendingPayment && r.state != ReservationState::kConfirmed) {
       continue;
     }
-    const Schedule& sc = s.schedules.at(r.schedule_id);
-    for (const auto& ref : r.seats) {
-      ++live_per_seat[r.schedule_id + "/" + ref.seat_id];
-      expect(sc.seats[sc.seat_index.at(ref.seat_id)].holder == id,
-             "seat " + ref.seat_id + " is not held by its live reservation " + id);
+    const Schedule& sc = s.schedules[r.schedule];
+    for (Id seat : s.seats_of(r)) {
+      ++live_per_seat[key_of(s.schedules, r.schedule) + "/" + sc.seats[seat].seat_id];
+      expect(sc.seats[seat].holder == rid,
+             "seat " + sc.seats[seat].seat_id + " is not held by its live reservation " + id);
     }
   }
   for (const auto& [seat, n] : live_per_seat) {
     expect(n == 1, "seat " + seat + " has " + std::to_string(n) + " live reservations");
   }
-  for (const auto& [id, sc] : s.schedules) {
-    for (const auto& seat : sc.seats) {
-      const std::string key = id + "/" + seat.seat_id;
-      expect(seat.holder == get(a.seat_owner, key), "holder of " + key + " differs");
-      expect(seat.holder.empty() == (live_per_seat.count(key) == 0),
+  for (Id sid = 0; sid < s.schedules.size(); ++sid) {
+    for (const auto& seat : s.schedules[sid].seats) {
+      const std::string key = key_of(s.schedules, sid) + "/" + seat.seat_id;
+      const std::string held_by = key_of(s.reservations, seat.holder);
+      expect(held_by == get(a.seat_owner, key), "holder of " + key + " differs");
+      expect(held_by.empty() == (live_per_seat.count(key) == 0),
              "seat " + key + " held without a live reservation");
     }
   }
   int64_t active = 0;
   std::map<std::string, int> live_per_user;
-  for (const auto& [id, t] : s.tokens) {
-    expect(t.state == a.token_state.at(id), "state of token " + id + " differs");
+  for (Id tid = 0; tid < s.tokens.size(); ++tid) {
+    const Token& t = s.tokens[tid];
+    expect(t.state == a.token_state.at(key_of(s.tokens, tid)),
+           "state of token " + key_of(s.tokens, tid) + " differs");
     if (t.state == TokenState::kActive) ++active;
-    if (t.state != TokenState::kExpired) ++live_per_user[t.user_id];
+    if (t.state != TokenState::kExpired) ++live_per_user[key_of(s.users, t.user)];
+    expect((t.state == TokenState::kActive) == s.token_deadlines.contains(tid),
+           "token " + key_of(s.tokens, tid) + ": ACTIVE iff it has a deadline");
+  }
+  for (Id rid = 0; rid < s.reservations.size(); ++rid) {
+    const bool pending = s.reservations[rid].state == ReservationState::kPendingPayment;
+    expect(pending == s.hold_deadlines.contains(rid),
+           "reservation " + key_of(s.reservations, rid) + ": pending iff it has a deadline");
   }
   expect(active <= limits.active_tokens_max, "too many ACTIVE tokens");
   expect(active == s.active_tokens, "active_tokens count differs");
@@ -1274,11 +1313,12 @@ struct Fuzzer {
   std::string some_token() {
     const int64_t roll = pick(1, 100);
     if (roll <= 55 && !g.state.token_deadlines.empty()) {
-      auto it = g.state.token_deadlines.begin();
-      std::advance(it, pick(0, static_cast<int64_t>(g.state.token_deadlines.size()) - 1));
-      return it->second;
+      const auto active = g.state.token_deadlines.sorted();
+      return key_of(g.state.tokens, one_of(active).second);
     }
-    if (roll <= 65 && !g.state.waiting.empty()) return g.state.waiting.front();
+    if (roll <= 65 && !g.state.waiting.empty()) {
+      return key_of(g.state.tokens, g.state.waiting.front());
+    }
     if (roll <= 68) return "bogus-token";
     auto& mine = tokens[one_of(users)];
     if (mine.empty()) return "bogus-token";
@@ -1290,9 +1330,8 @@ struct Fuzzer {
     const int64_t roll = pick(1, 100);
     if (roll <= 3 || reservations.empty()) return "bogus-reservation";
     if (roll <= 50 && !g.state.hold_deadlines.empty()) {
-      auto it = g.state.hold_deadlines.begin();
-      std::advance(it, pick(0, static_cast<int64_t>(g.state.hold_deadlines.size()) - 1));
-      return it->second;
+      const auto pending = g.state.hold_deadlines.sorted();
+      return key_of(g.state.reservations, one_of(pending).second);
     }
     if (roll <= 80) {
       const auto n = static_cast<int64_t>(reservations.size());
@@ -1303,18 +1342,18 @@ struct Fuzzer {
 
   // The owner's live token for a reservation, mostly; else any token.
   std::string token_for(const std::string& reservation) {
-    auto r = g.state.reservations.find(reservation);
-    if (r != g.state.reservations.end() && chance(75)) {
-      const std::string& live = g.state.users.at(r->second.user_id).live_token;
-      if (!live.empty()) return live;
+    const Id r = g.state.reservations.find(reservation);
+    if (r != kNoId && chance(75)) {
+      const Id live = g.state.users[g.state.reservations[r].user].live_token;
+      if (live != kNoId) return key_of(g.state.tokens, live);
     }
     return some_token();
   }
 
   std::optional<std::string> some_body_user(const std::string& token) {
     if (chance(88)) return std::nullopt;
-    auto it = g.state.tokens.find(token);
-    if (it != g.state.tokens.end() && chance(60)) return it->second.user_id;
+    const Id t = g.state.tokens.find(token);
+    if (t != kNoId && chance(60)) return std::string(g.state.token_user(t));
     return one_of(users);
   }
 

@@ -244,13 +244,17 @@ size_t count_type(const std::vector<EventEnvelope>& log, const std::string& type
 // sets and seat indexes must come out alike too, or the clock and decide
 // would behave differently after a restore.
 void check_derived_alike(const concert::State& got, const concert::State& want) {
-  CHECK(got.hold_deadlines == want.hold_deadlines);
-  CHECK(got.token_deadlines == want.token_deadlines);
+  CHECK(got.hold_deadlines.sorted() == want.hold_deadlines.sorted());
+  CHECK(got.token_deadlines.sorted() == want.token_deadlines.sorted());
   REQUIRE(got.schedules.size() == want.schedules.size());
-  for (const auto& [id, schedule] : want.schedules) {
-    CAPTURE(id);
-    REQUIRE(got.schedules.count(id) == 1);
-    CHECK(got.schedules.at(id).seat_index == schedule.seat_index);
+  for (Id id = 0; id < want.schedules.size(); ++id) {
+    const std::string key(want.schedules.key(id));
+    CAPTURE(key);
+    REQUIRE(got.schedules.find(key) == id);
+    const concert::Schedule& schedule = want.schedules[id];
+    for (Id seat = 0; seat < schedule.seats.size(); ++seat) {
+      CHECK(got.schedules[id].find_seat(schedule.seats[seat].seat_id) == seat);
+    }
   }
   CHECK(concert::next_due_ms(got, kLimits) == concert::next_due_ms(want, kLimits));
 }
@@ -360,6 +364,26 @@ TEST_CASE("snapshot: bytes that do not decode are refused") {
   CHECK_FALSE(m.restore(state.substr(0, state.size() - 1)));
   CHECK(m.snapshot() == concert::encode_state(concert::State()));  // left reset
   CHECK_FALSE(m.restore("garbage"));
+  CHECK(m.restore(state));
+  CHECK(m.snapshot() == state);
+}
+
+TEST_CASE("snapshot: every truncation and many bit flips of a state are refused or harmless") {
+  const Workload w = generate(6, 150);
+  const std::string state = w.module->snapshot();
+  concert::Module m(kLimits);
+  for (size_t n = 0; n < state.size(); ++n) {
+    CAPTURE(n);
+    CHECK_FALSE(m.restore(std::string_view(state).substr(0, n)));
+  }
+  // A flipped bit may still decode (a balance changes), but must never
+  // crash or leave references dangling: encoding the result works.
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 2000; ++i) {
+    std::string bad = state;
+    bad[rng() % bad.size()] ^= static_cast<char>(1 << (rng() % 8));
+    if (m.restore(bad)) CHECK_FALSE(m.snapshot().empty());
+  }
   CHECK(m.restore(state));
   CHECK(m.snapshot() == state);
 }
@@ -492,6 +516,82 @@ TEST_CASE("snapshot: Writer::recover restores the newest snapshot, then replays 
     CHECK(r.status == status);
     CHECK(r.body == body);
   }
+}
+
+// A writer snapshot in concert state format 1 (records sorted by string
+// id), written by the engine before format 2, covering the 15 events below.
+// Its hex bytes were produced by that engine from exactly these events.
+std::vector<ev::ConcertEvent> format1_events() {
+  return {
+      ev::LimitsConfigured{300000, 600000, 3, 3},
+      ev::UserRegistered{"u1", "one"},
+      ev::UserRegistered{"u2", "two"},
+      ev::ConcertCreated{
+          "c1",
+          "v1",
+          {{"s1", kT0 + 86400000, {{"a1", 1, 1000}, {"a2", 2, 2000}, {"a3", 3, 3000}}}}},
+      ev::BalanceCharged{"u1", 10000, 10000, kT0},
+      ev::TokenIssued{"t1", "u1", 1, kT0},
+      ev::TokenActivated{"t1", "u1", 1, kT0, kT0 + 600000},
+      ev::SeatsHeld{"r1", "u1", "c1", "s1", {{"a1", 1, 1000}}, 1000, kT0, kT0 + 300000},
+      ev::PaymentCompleted{"p1", "r1", "u1", "s1", {{"a1", 1, 1000}}, 1000, kT0 + 1, 9000},
+      ev::TokenExpired{"t1", "u1", "PAID", true, kT0 + 1},
+      ev::TokenIssued{"t2", "u1", 2, kT0 + 2},
+      ev::TokenActivated{"t2", "u1", 2, kT0 + 2, kT0 + 600002},
+      ev::SeatsHeld{"r2", "u1", "c1", "s1", {{"a2", 2, 2000}}, 2000, kT0 + 3, kT0 + 300003},
+      ev::TokenIssued{"t3", "u2", 3, kT0 + 4},
+      ev::TokenActivated{"t3", "u2", 3, kT0 + 4, kT0 + 600004},
+  };
+}
+
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+const char* const kFormat1WriterSnapshot =
+    "021e88c0e285e368c5010204c0cf24809f49060602027531027432d08c010102733104027532027433000001"
+    "026331000102733102633180b095d8e3680302613102723102d00f02613202723204a01f0261330006f02e02"
+    "0272310275310273310270310102613102d00fd00f80c0e285e368c08f8786e36882c0e285e3680202723202"
+    "7531027331000102613204a01fa01f86c0e285e368c68f8786e368000003027431027531040282c0e285e368"
+    "027432027531020484dfab86e368027433027532020688dfab86e36804080600";
+
+TEST_CASE("snapshot: a format-1 state does not decode; recovery replays the whole log") {
+  const std::string bytes = from_hex(kFormat1WriterSnapshot);
+  WriterSnapshot snap;
+  REQUIRE(decode_writer_snapshot(bytes, snap));  // the writer's envelope did not change
+  CHECK(snap.offset == 15);
+  concert::Module m(kLimits);
+  CHECK_FALSE(m.restore(snap.module));
+  CHECK(m.snapshot() == concert::encode_state(concert::State()));  // left reset
+
+  std::vector<EventEnvelope> log;
+  for (const auto& e : format1_events()) log.push_back(ev::ConcertCatalog::encode(e, kT0));
+  Replayed full;
+  full.apply(log, 0, log.size());
+
+  TempDir dir;
+  FileSnapshotStore store(dir.path() + "/snapshots");
+  REQUIRE(store.save(15, bytes).ok());
+  RecoveringWriter rw(&store);
+  REQUIRE(rw.log.append(log).ok());
+  StderrCapture capture;
+  const Status s = rw.writer->recover();
+  const std::string err = capture.text();
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  INFO("stderr: ", err);
+  CHECK(err.find("snapshot at offset 15 unusable (it does not decode)") != std::string::npos);
+  CHECK(err.find("no usable snapshot") != std::string::npos);
+  CHECK(concert::encode_state(rw.module.state()) == full.state());
+  const concert::State& st = rw.module.state();
+  CHECK(st.users.at("u1").balance == 9000);
+  CHECK(st.reservations.at("r1").state == concert::ReservationState::kConfirmed);
+  CHECK(st.payment_id(st.reservations.at("r1")) == "p1");
+  CHECK(st.hold_deadlines.size() == 1);
+  CHECK(st.token_deadlines.size() == 2);
 }
 
 // --- FileSnapshotStore ----------------------------------------------------------------------

@@ -6,6 +6,8 @@
 // The mix is a booking cycle per user, six commands that leave the seat free
 // again, so the catalog never runs out however long the run:
 //   token, hold 1 seat, charge its price, pay, token again, refund.
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -57,16 +59,23 @@ class Core {
  private:
   Reply execute(const Command& command);
   const DomainError* refused_by(const Reply& r);
+  // True unless refused; gives the reply's storage back.
+  bool done(Reply&& r);
 
   Random& random_;
   concert::Limits limits_;
   concert::State state_;
   concert::Events scratch_;
+  concert::Spares spares_;
   int64_t users_, schedules_, seats_;
   int64_t now_ = wall_ms();
   uint64_t next_cycle_ = 0;
   std::vector<std::string> schedule_ids_, seat_ids_;
   std::vector<Command> issue_, charge_;  // built once: those commands never change
+  // Reused each cycle with new ids (as a server reuses its buffers): the
+  // harness's own allocations would otherwise be counted as the core's.
+  Command hold_ = concert::HoldSeats{}, pay_ = concert::PayReservation{},
+          cancel_ = concert::CancelReservation{};
 };
 
 Reply Core::execute(const Command& command) {
@@ -74,13 +83,19 @@ Reply Core::execute(const Command& command) {
     state_.apply(*clock);
     ++events;
   }
-  scratch_.clear();
-  concert::Context ctx{now_, random_, limits_};
+  scratch_.clear();  // keeps the events' storage for this command's (as Module::execute)
+  concert::Context ctx{now_, random_, limits_, &spares_};
   Reply reply = concert::decide(state_, command, ctx, scratch_);
   for (const auto& e : scratch_) state_.apply(e);
   events += static_cast<int64_t>(scratch_.size());
   ++commands;
   return reply;
+}
+
+bool Core::done(Reply&& r) {
+  if (refused_by(r)) return false;
+  spares_.give(std::move(r));
+  return true;
 }
 
 const DomainError* Core::refused_by(const Reply& r) {
@@ -123,18 +138,31 @@ bool Core::cycle() {
   const auto& schedule = schedule_ids_[k % static_cast<uint64_t>(schedules_)];
   const auto& seat =
       seat_ids_[(k / static_cast<uint64_t>(schedules_)) % static_cast<uint64_t>(seats_)];
+  auto& hold = std::get<concert::HoldSeats>(hold_);
+  auto& pay = std::get<concert::PayReservation>(pay_);
+  auto& cancel = std::get<concert::CancelReservation>(cancel_);
+  // Each reply goes back to the spares once read, as the writer does once
+  // it has rendered it.
   Reply r = execute(issue_[user]);
   if (refused_by(r)) return false;
-  std::string token = std::get<concert::TokenReply>(r).token;
-  r = execute(concert::HoldSeats{token, std::nullopt, schedule, {seat}});
+  hold.token = std::get<concert::TokenReply>(r).token;
+  spares_.give(std::move(r));
+  hold.schedule_id = schedule;
+  hold.seat_ids.resize(1);
+  hold.seat_ids[0] = seat;
+  r = execute(hold_);
   if (refused_by(r)) return false;
-  const std::string reservation = std::get<concert::ReservationReply>(r).reservation_id;
-  if (refused_by(execute(charge_[user]))) return false;
-  if (refused_by(execute(concert::PayReservation{token, std::nullopt, reservation}))) return false;
+  pay.token = hold.token;
+  pay.reservation_id = std::get<concert::ReservationReply>(r).reservation_id;
+  spares_.give(std::move(r));
+  if (!done(execute(charge_[user]))) return false;
+  if (!done(execute(pay_))) return false;
   r = execute(issue_[user]);  // payment spent the token; a refund needs a live one
   if (refused_by(r)) return false;
-  token = std::get<concert::TokenReply>(r).token;
-  return refused_by(execute(concert::CancelReservation{token, reservation})) == nullptr;
+  cancel.token = std::get<concert::TokenReply>(r).token;
+  spares_.give(std::move(r));
+  cancel.reservation_id = pay.reservation_id;
+  return done(execute(cancel_));
 }
 
 }  // namespace
@@ -144,7 +172,16 @@ namespace {
 struct CoreRun {
   int64_t commands = 0, events = 0;
   double seconds = 0;
+  double cpu_seconds = 0;  // this thread's CPU time over the same window
 };
+
+// The calling thread's CPU time: on shared cores the wall-clock rate also
+// counts the time other processes held the CPU, this does not.
+int64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 // Runs cycles for warm-up + duration; counts only the measured part.
 CoreRun drive(Core& core, const BenchOptions& o) {
@@ -152,7 +189,7 @@ CoreRun drive(Core& core, const BenchOptions& o) {
   const int64_t measure = start + o.warmup_ms * 1'000'000;
   const int64_t end = measure + o.duration_ms * 1'000'000;
   int64_t next_progress = start + 1'000'000'000, last_progress = start, last_commands = 0;
-  int64_t base_commands = 0, base_events = 0, measured_from = start;
+  int64_t base_commands = 0, base_events = 0, measured_from = start, cpu_from = thread_cpu_ns();
   bool measuring = o.warmup_ms == 0;
   for (;;) {
     for (int i = 0; i < kCyclesPerClockRead; ++i) core.cycle();
@@ -163,6 +200,7 @@ CoreRun drive(Core& core, const BenchOptions& o) {
       base_commands = core.commands;
       base_events = core.events;
       measured_from = now;
+      cpu_from = thread_cpu_ns();
     }
     if (now >= next_progress || now >= end) {
       const double rate = static_cast<double>(core.commands - last_commands) * 1e9 /
@@ -179,7 +217,8 @@ CoreRun drive(Core& core, const BenchOptions& o) {
     if (now >= end) {
       std::fputc('\n', stderr);
       return {core.commands - base_commands, core.events - base_events,
-              static_cast<double>(now - measured_from) / 1e9};
+              static_cast<double>(now - measured_from) / 1e9,
+              static_cast<double>(thread_cpu_ns() - cpu_from) / 1e9};
     }
   }
 }
@@ -212,6 +251,8 @@ bool run_core(const BenchOptions& o, Report& report, std::string& error) {
   report.add("duration_s", run.seconds);
   report.add("commands", run.commands);
   report.add("commands_per_s", per_s);
+  report.add("cpu_s", run.cpu_seconds);
+  report.add("commands_per_cpu_s", static_cast<double>(run.commands) / run.cpu_seconds);
   report.add("events_per_s", static_cast<double>(run.events) / run.seconds);
   report.add("refused", core.refused);
   report.add("target_commands_per_s", kTargetCommandsPerS);

@@ -1,0 +1,356 @@
+// Dense ids for string keys, for the engine's in-memory state.
+//
+// - hash_id(key): a fast 64-bit hash of a short string (ids are 1-64 bytes).
+// - FlatIndex: an open-addressing (linear probing) index from string keys to
+//   dense uint32 ids. It stores no keys: callers pass `key_of(id)` to compare,
+//   so the keys may live anywhere (an arena, a vector of seats) and may move.
+//   Each slot holds the id and 32 bits of the key's hash, so a probe compares
+//   keys only when those bits match, and growing never rehashes a key.
+// - IdTable<T>: interns string ids as dense uint32 ids 0, 1, 2, ... in
+//   insertion order and keeps one T per id in a vector. Keys are copied once
+//   into a chunked arena (stable addresses, no allocation per key), so state
+//   can refer to another record by a 4-byte id instead of a string.
+//
+// Nothing is ever removed: the engine's records (users, tokens,
+// reservations) live as long as the state. Ids are assigned in insertion
+// order, so the same sequence of inserts gives the same ids (replay and
+// snapshot restore rely on it).
+//
+// Thread safety: none; owned by one thread (the writer or a replaying tool).
+#pragma once
+
+#include <array>
+#include <cassert>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace reservoir {
+
+using Id = uint32_t;
+inline constexpr Id kNoId = UINT32_MAX;
+
+inline uint64_t hash_mix(uint64_t a, uint64_t b) {
+  const __uint128_t m = static_cast<__uint128_t>(a) * b;
+  return static_cast<uint64_t>(m) ^ static_cast<uint64_t>(m >> 64);
+}
+
+inline uint64_t load8(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline uint32_t load4(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Fixed-size (overlapping) loads only: a variable-length memcpy would be a
+// library call per key.
+inline uint64_t hash_id(std::string_view key) {
+  constexpr uint64_t kSeed = 0x9e3779b97f4a7c15ULL;
+  constexpr uint64_t kMul = 0xbf58476d1ce4e5b9ULL;
+  const char* p = key.data();
+  const size_t n = key.size();
+  uint64_t h = kSeed ^ (n * kMul);
+  uint64_t a = 0, b = 0;
+  if (n > 16) {
+    size_t i = 0;
+    for (; i + 16 < n; i += 16) h = hash_mix(load8(p + i) ^ h, load8(p + i + 8) ^ kMul);
+    a = load8(p + n - 16);
+    b = load8(p + n - 8);
+  } else if (n >= 8) {
+    a = load8(p);
+    b = load8(p + n - 8);
+  } else if (n >= 4) {
+    a = load4(p);
+    b = load4(p + n - 4);
+  } else if (n > 0) {
+    a = (static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16) |
+        (static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8) |
+        static_cast<uint8_t>(p[n - 1]);
+  }
+  return hash_mix(hash_mix(a ^ h, b ^ kMul), kSeed ^ n);
+}
+
+// Key equality inline (ids are short): word compares, no library call.
+inline bool equal_keys(std::string_view x, std::string_view y) {
+  const size_t n = x.size();
+  if (n != y.size()) return false;
+  const char* p = x.data();
+  const char* q = y.data();
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (load8(p + i) != load8(q + i)) return false;
+    }
+    return load8(p + n - 8) == load8(q + n - 8);
+  }
+  if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
+}
+
+class FlatIndex {
+ public:
+  static constexpr size_t kInitialSlots = 16;
+  static constexpr size_t kRecentSlots = 64;
+
+  size_t size() const { return size_; }
+  void clear() {
+    slots_.clear();
+    recent_.fill(0);
+    size_ = 0;
+  }
+
+  // The id whose key equals `key`, or kNoId.
+  template <class KeyOf>
+  Id find(std::string_view key, const KeyOf& key_of) const {
+    if (slots_.empty()) return kNoId;
+    const uint32_t tag = tag_of(key);
+    const uint64_t recent = recent_[tag % kRecentSlots];
+    if (recent != 0 && matches(recent, tag, key, key_of)) return static_cast<Id>(recent) - 1;
+    for (size_t i = home(tag);; i = (i + 1) & mask_) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0) return kNoId;
+      if (matches(slot, tag, key, key_of)) return static_cast<Id>(slot) - 1;
+    }
+  }
+
+  // The id of `key` if indexed; else records `key` as `new_id` and returns
+  // it. One hash and one probe either way.
+  template <class KeyOf>
+  Id find_or_insert(std::string_view key, Id new_id, const KeyOf& key_of) {
+    assert(new_id < kNoId);
+    if ((size_ + 1) * kLoadDen > slots_.size() * kLoadNum) grow();
+    const uint32_t tag = tag_of(key);
+    size_t i = home(tag);
+    for (; slots_[i] != 0; i = (i + 1) & mask_) {
+      if (matches(slots_[i], tag, key, key_of)) return static_cast<Id>(slots_[i]) - 1;
+    }
+    slots_[i] = (static_cast<uint64_t>(tag) << 32) | (static_cast<uint64_t>(new_id) + 1);
+    recent_[tag % kRecentSlots] = slots_[i];
+    ++size_;
+    return new_id;
+  }
+
+  // Records `id` under `key`, which must not be indexed yet.
+  template <class KeyOf>
+  void insert(std::string_view key, Id id, const KeyOf& key_of) {
+    const Id got = find_or_insert(key, id, key_of);
+    assert(got == id);  // a key indexed twice is a bug of the caller
+    (void)got;
+  }
+
+  void reserve(size_t n) {
+    while (n * kLoadDen > slots_.size() * kLoadNum) grow();
+  }
+
+ private:
+  using Slots = std::vector<uint64_t>;
+  // Grow past 3/4 full: linear probing stays short at that load.
+  static constexpr size_t kLoadNum = 3, kLoadDen = 4;
+
+  static uint32_t tag_of(std::string_view key) { return static_cast<uint32_t>(hash_id(key) >> 32); }
+  template <class KeyOf>
+  static bool matches(uint64_t slot, uint32_t tag, std::string_view key, const KeyOf& key_of) {
+    return static_cast<uint32_t>(slot >> 32) == tag &&
+           equal_keys(key_of(static_cast<Id>(slot) - 1), key);
+  }
+  // The home slot is the top bits of the tag, so growing re-places slots
+  // from their stored tags alone.
+  size_t home(uint32_t tag) const { return static_cast<size_t>(tag) >> shift_; }
+  void place(Slots& slots, size_t mask, uint32_t tag, Id id) const {
+    size_t i = static_cast<size_t>(tag) >> shift_;
+    while (slots[i] != 0) i = (i + 1) & mask;
+    slots[i] = (static_cast<uint64_t>(tag) << 32) | (static_cast<uint64_t>(id) + 1);
+  }
+  void grow() {
+    const size_t n = slots_.empty() ? kInitialSlots : slots_.size() * 2;
+    assert(n <= (size_t{1} << 32));  // the home slot comes from a 32-bit tag
+    Slots old = std::exchange(slots_, Slots(n, 0));
+    mask_ = n - 1;
+    shift_ = 32 - static_cast<unsigned>(__builtin_ctzll(n));
+    for (uint64_t slot : old) {
+      if (slot != 0)
+        place(slots_, mask_, static_cast<uint32_t>(slot >> 32), static_cast<Id>(slot) - 1);
+    }
+  }
+
+  Slots slots_;  // 0: empty; else (32-bit tag << 32) | (id + 1)
+  // The last keys inserted, as slots (direct-mapped by tag): a new id (a
+  // token, a reservation) is looked up again within a few commands, and in
+  // a large index its slot is then a cache (and TLB) miss while this small
+  // array stays in L1. Written only by inserts, so find() stays const.
+  std::array<uint64_t, kRecentSlots> recent_{};
+  size_t mask_ = 0;
+  unsigned shift_ = 32;
+  size_t size_ = 0;
+};
+
+// Append-only storage of short strings at stable addresses, in chunks of
+// kChunkBytes (a longer string gets a block of its own), so interning a key
+// costs no allocation of its own.
+class StringArena {
+ public:
+  static constexpr size_t kChunkBytes = 256 * 1024;
+
+  std::string_view add(std::string_view s) {
+    if (s.empty()) return {};
+    char* p = nullptr;
+    if (s.size() > kChunkBytes) {
+      large_.push_back(std::make_unique<char[]>(s.size()));
+      p = large_.back().get();
+    } else {
+      if (chunks_.empty() || kChunkBytes - used_ < s.size()) {
+        chunks_.push_back(std::make_unique<char[]>(kChunkBytes));
+        used_ = 0;
+      }
+      p = chunks_.back().get() + used_;
+      used_ += s.size();
+    }
+    std::memcpy(p, s.data(), s.size());
+    return {p, s.size()};
+  }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  std::vector<std::unique_ptr<char[]>> large_;
+  size_t used_ = 0;  // bytes used in the last chunk
+};
+
+// Strings by dense index (0, 1, 2, ... in insertion order), stored in a
+// StringArena. Copies re-add the strings into the copy's own arena, so no
+// view ever points into another object.
+class StringList {
+ public:
+  StringList() = default;
+  StringList(const StringList& o) { *this = o; }
+  StringList& operator=(const StringList& o) {
+    if (this == &o) return *this;
+    StringList copy;
+    copy.views_.reserve(o.views_.size());
+    for (std::string_view s : o.views_) copy.add(s);
+    return *this = std::move(copy);
+  }
+  StringList(StringList&&) noexcept = default;
+  StringList& operator=(StringList&&) noexcept = default;
+
+  uint32_t add(std::string_view s) {
+    assert(views_.size() < kNoId);
+    views_.push_back(arena_.add(s));
+    return static_cast<uint32_t>(views_.size() - 1);
+  }
+  std::string_view operator[](uint32_t i) const { return views_[i]; }
+  size_t size() const { return views_.size(); }
+  void reserve(size_t n) { views_.reserve(n); }
+
+ private:
+  StringArena arena_;
+  std::vector<std::string_view> views_;  // into arena_ (stable across moves)
+};
+
+template <class T>
+class IdTable {
+ public:
+  // Keys up to this long (a UUID is 36 characters) are stored inside their
+  // entry, beside the value: a lookup of a cold id then costs the index slot
+  // and the entry, not also a separate key array and the key's bytes.
+  static constexpr size_t kInlineKeyBytes = 36;
+  static constexpr size_t kChunkEntries = 1024;  // entries never move: chunks
+
+  IdTable() = default;
+  IdTable(const IdTable& o) { *this = o; }
+  IdTable& operator=(const IdTable& o) {
+    if (this == &o) return *this;
+    IdTable copy;
+    for (Id id = 0; id < o.size(); ++id) copy[copy.insert(o.key(id))] = o[id];
+    return *this = std::move(copy);
+  }
+  IdTable(IdTable&& o) noexcept { *this = std::move(o); }
+  IdTable& operator=(IdTable&& o) noexcept {
+    chunks_ = std::move(o.chunks_);
+    size_ = std::exchange(o.size_, 0);  // a moved-from table is empty
+    long_keys_ = std::move(o.long_keys_);
+    index_ = std::exchange(o.index_, FlatIndex());
+    return *this;
+  }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  Id find(std::string_view key) const {
+    return index_.find(key, [this](Id id) { return this->key(id); });
+  }
+  bool contains(std::string_view key) const { return find(key) != kNoId; }
+  size_t count(std::string_view key) const { return contains(key) ? 1 : 0; }
+
+  // Adds `key` with a default T; `key` must be new. Returns its id.
+  Id insert(std::string_view key) {
+    const Id id = intern(key);
+    assert(id == size_ - 1);  // a key added twice is a bug of the caller
+    return id;
+  }
+  // The id of `key`, added (with a default T) when new.
+  Id intern(std::string_view key) {
+    assert(size_ < kNoId);
+    const Id next = static_cast<Id>(size_);
+    const Id id = index_.find_or_insert(key, next, [this](Id i) { return this->key(i); });
+    if (id == next) add(key);
+    return id;
+  }
+
+  // Valid as long as the table: entries never move.
+  std::string_view key(Id id) const {
+    const Entry& e = entry(id);
+    return {e.size <= kInlineKeyBytes ? e.bytes : e.far, e.size};
+  }
+  T& operator[](Id id) { return entry(id).value; }
+  const T& operator[](Id id) const { return entry(id).value; }
+
+  // By key, as std::map::at: throws std::out_of_range for an unknown key.
+  const T& at(std::string_view key) const {
+    const Id id = find(key);
+    if (id == kNoId) throw std::out_of_range("IdTable::at: unknown id '" + std::string(key) + "'");
+    return (*this)[id];
+  }
+  T& at(std::string_view key) { return const_cast<T&>(std::as_const(*this).at(key)); }
+
+  void reserve(size_t n) { index_.reserve(n); }
+
+ private:
+  struct Entry {
+    uint32_t size = 0;
+    char bytes[kInlineKeyBytes];  // the key when size <= kInlineKeyBytes
+    const char* far = nullptr;    // else the key, in long_keys_
+    T value{};
+  };
+
+  Entry& entry(Id id) { return chunks_[id / kChunkEntries][id % kChunkEntries]; }
+  const Entry& entry(Id id) const { return chunks_[id / kChunkEntries][id % kChunkEntries]; }
+  void add(std::string_view key) {
+    if (size_ % kChunkEntries == 0) chunks_.push_back(std::make_unique<Entry[]>(kChunkEntries));
+    Entry& e = entry(static_cast<Id>(size_));
+    e.size = static_cast<uint32_t>(key.size());
+    if (key.size() <= kInlineKeyBytes) {
+      if (!key.empty()) std::memcpy(e.bytes, key.data(), key.size());
+    } else {
+      e.far = long_keys_.add(key).data();
+    }
+    ++size_;
+  }
+
+  std::vector<std::unique_ptr<Entry[]>> chunks_;  // by id / kChunkEntries
+  size_t size_ = 0;
+  StringArena long_keys_;  // keys longer than kInlineKeyBytes
+  FlatIndex index_;        // key -> id
+};
+
+}  // namespace reservoir

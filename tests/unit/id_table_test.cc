@@ -1,0 +1,201 @@
+// The engine's dense-id structures (engine/id_table.h, engine/deadline_heap.h)
+// against std::unordered_map / std::set models over random operations:
+// IdTable interns in insertion order and finds every key through growth;
+// FlatIndex works with keys that live elsewhere; StringArena keeps views
+// stable; copies are deep; DeadlineHeap holds exactly the live deadlines in
+// (due, id) order through pushes and erases anywhere in the heap.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/deadline_heap.h"
+#include "engine/id_table.h"
+#include "engine/uuid.h"
+#include "events/os.h"
+
+namespace {
+
+using namespace reservoir;
+
+std::string random_key(std::mt19937_64& rng) {
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789-_.:";
+  std::string s(1 + rng() % 64, 'x');  // ids are 1-64 characters
+  for (char& c : s) c = kChars[rng() % (sizeof kChars - 1)];
+  return s;
+}
+
+TEST_CASE("id table: ids are dense, in insertion order, and every key is found after growth") {
+  std::mt19937_64 rng(7);
+  IdTable<int64_t> table;
+  std::unordered_map<std::string, Id> model;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 50'000; ++i) {
+    std::string k = random_key(rng);
+    if (model.count(k)) continue;
+    const Id id = table.insert(k);
+    CHECK(id == keys.size());
+    table[id] = static_cast<int64_t>(id) * 3;
+    model[k] = id;
+    keys.push_back(k);
+  }
+  REQUIRE(table.size() == keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Id id = static_cast<Id>(i);
+    CHECK(table.find(keys[i]) == id);
+    CHECK(table.key(id) == keys[i]);
+    CHECK(table[id] == static_cast<int64_t>(i) * 3);
+  }
+  for (int i = 0; i < 10'000; ++i) {
+    const std::string k = random_key(rng);
+    const auto it = model.find(k);
+    CHECK(table.find(k) == (it == model.end() ? kNoId : it->second));
+  }
+  CHECK(table.find("") == kNoId);
+  CHECK(table.at(keys[5]) == 15);
+  CHECK_THROWS_AS(table.at("no such id"), std::out_of_range);
+}
+
+TEST_CASE("id table: intern adds once; prefixes and near misses are distinct keys") {
+  IdTable<int> table;
+  const Id a = table.intern("seat-1");
+  CHECK(table.intern("seat-1") == a);
+  const Id b = table.intern("seat-10");
+  const Id c = table.intern("seat-");
+  const Id d = table.intern("Seat-1");
+  CHECK(a != b);
+  CHECK(b != c);
+  CHECK(c != d);
+  CHECK(table.size() == 4);
+  // Keys of 8, 16 and 17 bytes take different paths through the hash.
+  for (const char* k : {"12345678", "1234567812345678", "12345678123456789", "1234567"}) {
+    const Id id = table.intern(k);
+    CHECK(table.find(k) == id);
+    CHECK(table.key(id) == k);
+  }
+}
+
+TEST_CASE("flat index: the recent-inserts cache never answers a wrong key") {
+  // Many keys share a recent slot (64 of them, by tag): every key must
+  // still be found as itself, and absent keys not at all.
+  IdTable<int> table;
+  for (int i = 0; i < 5000; ++i) {
+    const std::string k = "t" + std::to_string(i);
+    REQUIRE(table.insert(k) == static_cast<Id>(i));
+    CHECK(table.find(k) == static_cast<Id>(i));  // just inserted: from the cache
+    if (i > 0) CHECK(table.find("t" + std::to_string(i - 1)) == static_cast<Id>(i - 1));
+    CHECK(table.find("u" + std::to_string(i)) == kNoId);
+  }
+  for (int i = 0; i < 5000; ++i) CHECK(table.find("t" + std::to_string(i)) == static_cast<Id>(i));
+}
+
+TEST_CASE("id table: a copy is deep and independent of the original") {
+  IdTable<int> a;
+  for (int i = 0; i < 1000; ++i) a[a.insert("key-" + std::to_string(i))] = i;
+  IdTable<int> b = a;
+  a = IdTable<int>();  // the original's arena is gone
+  REQUIRE(b.size() == 1000);
+  for (int i = 0; i < 1000; ++i) {
+    const std::string k = "key-" + std::to_string(i);
+    REQUIRE(b.find(k) == static_cast<Id>(i));
+    CHECK(b.key(static_cast<Id>(i)) == k);
+    CHECK(b[static_cast<Id>(i)] == i);
+  }
+  const std::string_view view = b.key(999);
+  IdTable<int> c = std::move(b);  // a move keeps the entries: views stay valid
+  CHECK(c.key(999) == "key-999");
+  CHECK(view == "key-999");
+  CHECK(b.size() == 0);  // NOLINT: a moved-from table is empty
+  CHECK(b.find("key-1") == kNoId);
+  // Keys longer than the inline bytes live apart; both kinds round-trip.
+  const std::string longer(IdTable<int>::kInlineKeyBytes + 5, 'q');
+  const Id l = c.insert(longer);
+  CHECK(c.key(l) == longer);
+  CHECK(c.find(longer) == l);
+  IdTable<int> d = c;
+  CHECK(d.key(l) == longer);
+}
+
+TEST_CASE("flat index: keys may live in a vector that reallocates") {
+  std::vector<std::string> keys;
+  FlatIndex index;
+  auto key_of = [&](Id id) { return std::string_view(keys[id]); };
+  for (int i = 0; i < 5000; ++i) {
+    keys.push_back(std::to_string(i));
+    index.insert(keys.back(), static_cast<Id>(i), key_of);
+  }
+  CHECK(index.size() == 5000);
+  for (int i = 0; i < 5000; ++i) CHECK(index.find(std::to_string(i), key_of) == static_cast<Id>(i));
+  CHECK(index.find("5000", key_of) == kNoId);
+  CHECK(index.find_or_insert("17", 99, key_of) == 17);  // found: nothing added
+  CHECK(index.size() == 5000);
+  CHECK(index.find("-1", key_of) == kNoId);
+}
+
+TEST_CASE("string arena: views stay valid as chunks fill; long strings get a block") {
+  StringArena arena;
+  std::vector<std::pair<std::string, std::string_view>> kept;
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 20'000; ++i) {  // several chunks of StringArena::kChunkBytes
+    std::string s = random_key(rng);
+    kept.emplace_back(s, arena.add(s));
+  }
+  const std::string big(StringArena::kChunkBytes + 10, 'z');
+  kept.emplace_back(big, arena.add(big));
+  kept.emplace_back("after", arena.add("after"));
+  for (const auto& [s, v] : kept) CHECK(v == s);
+  CHECK(arena.add("").empty());
+}
+
+TEST_CASE("deadline heap: holds exactly the live deadlines, earliest first, ties by id") {
+  std::mt19937_64 rng(11);
+  DeadlineHeap heap;
+  std::set<DeadlineHeap::Entry> model;
+  std::vector<int64_t> due_of;
+  for (int step = 0; step < 40'000; ++step) {
+    const int op = static_cast<int>(rng() % 10);
+    if (op < 5 || model.empty()) {
+      const Id id = static_cast<Id>(due_of.size());
+      due_of.push_back(static_cast<int64_t>(rng() % 1000));  // many ties
+      heap.push(due_of.back(), id);
+      model.emplace(due_of.back(), id);
+    } else if (op < 8) {
+      // Erase anywhere: a settled hold or a spent token.
+      auto it = model.begin();
+      std::advance(it, static_cast<long>(rng() % model.size()));
+      CHECK(heap.erase(it->second));
+      CHECK_FALSE(heap.erase(it->second));
+      model.erase(it);
+    } else {
+      // The clock takes the earliest.
+      REQUIRE(heap.top() == *model.begin());
+      CHECK(heap.erase(model.begin()->second));
+      model.erase(model.begin());
+    }
+    REQUIRE(heap.size() == model.size());
+    if (!model.empty()) REQUIRE(heap.top() == *model.begin());
+  }
+  const auto all = heap.sorted();
+  CHECK(std::vector<DeadlineHeap::Entry>(model.begin(), model.end()) == all);
+  for (Id id = 0; id < due_of.size(); ++id) {
+    CHECK(heap.contains(id) == (model.count({due_of[id], id}) == 1));
+  }
+  CHECK_FALSE(heap.erase(static_cast<Id>(due_of.size() + 100)));
+}
+
+TEST_CASE("new_uuid: the same UUID as Random::uuid from the same random bytes") {
+  for (uint64_t seed : {0ULL, 1ULL, 42ULL, 0xffffffffffffffffULL}) {
+    SeededRandom a(seed), b(seed);
+    for (int i = 0; i < 1000; ++i) {
+      const std::string want = a.uuid();
+      REQUIRE(new_uuid(b) == want);
+      CHECK(want.size() == 36);
+    }
+  }
+}
+
+}  // namespace
