@@ -26,9 +26,6 @@ constexpr size_t kCrcFieldBytes = 4;
 constexpr uint64_t kRecordEventsMax = EmbeddedLog::kBatchBytesMax / 4;
 // After a huge batch the append buffer shrinks back, not to pin 64 MiB forever.
 constexpr size_t kAppendBufferKeepBytes = 4 * EmbeddedLog::kReadChunkBytes;
-// Longer timeouts are "forever"; the clamp keeps steady_clock from overflowing.
-constexpr std::chrono::hours kWaitForever{24 * 365 * 50};
-constexpr std::chrono::hours kWaitSliceMax{1};
 
 static_assert(EmbeddedLog::kBatchBytesMax <= std::numeric_limits<uint32_t>::max(),
               "a record's body length is a u32");
@@ -441,10 +438,8 @@ void EmbeddedLog::publish(const IndexEntry* entries, size_t n, uint64_t end_pos,
     assert(n == 0 || index_.empty() || entries[0].pos > index_.back().pos);
     index_.insert(index_.end(), entries, entries + n);
     end_pos_ = end_pos;
-    std::lock_guard wait_lock(wait_mu_);  // so no waiter misses the change
-    end_offset_.store(end_offset, std::memory_order_release);
+    end_offset_.publish(end_offset);
   }
-  wait_cv_.notify_all();
 }
 
 Status EmbeddedLog::refresh() const {
@@ -586,38 +581,15 @@ Status EmbeddedLog::read_plan(const ReadPlan& plan, std::vector<EventEnvelope>* 
 }
 
 uint64_t EmbeddedLog::wait_beyond(uint64_t offset, std::chrono::milliseconds timeout) {
-  using Clock = std::chrono::steady_clock;
-  const auto wait =
-      std::clamp<std::chrono::milliseconds>(timeout, std::chrono::milliseconds(0), kWaitForever);
-  const Clock::time_point deadline = Clock::now() + wait;
-  const auto done = [&] {
-    return waiters_closed_ || end_offset_.load(std::memory_order_acquire) > offset;
-  };
-  std::unique_lock lock(wait_mu_);
-  while (!done()) {
-    const Clock::time_point now = Clock::now();
-    if (now >= deadline) break;
-    if (mode_ == Mode::kReadWrite) {
-      wait_cv_.wait_until(lock, std::min(deadline, now + kWaitSliceMax));
-      continue;
-    }
-    // No one notifies across processes: poll the file. refresh() takes
-    // index_mu_, which ranks before wait_mu_, so drop wait_mu_ for it.
-    lock.unlock();
-    [[maybe_unused]] const Status s = refresh();
-    lock.lock();
-    if (done()) break;
-    wait_cv_.wait_until(lock, std::min(deadline, Clock::now() + kReadOnlyPollInterval));
-  }
-  return end_offset_.load(std::memory_order_acquire);
+  if (mode_ == Mode::kReadWrite) return end_offset_.wait_beyond(offset, timeout);
+  // No one notifies across processes: poll the file.
+  return end_offset_.wait_beyond(
+      offset, timeout, [this] { [[maybe_unused]] const Status s = refresh(); },
+      kReadOnlyPollInterval);
 }
 
 void EmbeddedLog::close_waiters() {
-  {
-    std::lock_guard lock(wait_mu_);
-    waiters_closed_ = true;
-  }
-  wait_cv_.notify_all();
+  end_offset_.close_waiters();
 }
 
 }  // namespace reservoir

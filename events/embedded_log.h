@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "events/event_log.h"
+#include "events/published_end.h"
 
 namespace reservoir {
 
@@ -113,17 +114,13 @@ class EmbeddedLog final : public EventLog {
   const int fd_;
 
   // The published log: index_, end_pos_ and end_offset_ change together
-  // under index_mu_ (end_offset_ also under wait_mu_, for the waiters).
+  // under index_mu_.
   // Mutable because a kReadOnly log's view grows in const calls (end_offset).
   mutable std::shared_mutex index_mu_;
   mutable std::vector<IndexEntry> index_;
   mutable uint64_t end_pos_ = 0;
-  mutable std::atomic<uint64_t> end_offset_{0};
+  mutable PublishedEnd end_offset_;           // also wakes wait_beyond()
   mutable uint64_t repaired_tail_bytes_ = 0;  // set once, by open()
-
-  mutable std::mutex wait_mu_;
-  mutable std::condition_variable wait_cv_;
-  bool waiters_closed_ = false;
 
   // kReadOnly: one refresh at a time extends the index from the file.
   mutable std::mutex refresh_mu_;

@@ -25,8 +25,6 @@ constexpr int kSettleStepsMax = 3;
 constexpr int64_t kSkipInsteadOfSeekMax = 16;
 // A broker that comes back is found within a second (librdkafka: up to 10 s).
 constexpr const char* kReconnectBackoffMaxMs = "1000";
-// Longer timeouts are "forever"; the clamp keeps steady_clock from overflowing.
-constexpr std::chrono::hours kWaitForever{24 * 365 * 50};
 
 void put_u32(char* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
@@ -577,8 +575,7 @@ void KafkaLog::truncate_to(uint64_t event_offset) {
   std::unique_lock lock(index_mu_);
   const uint64_t old_end = end_offset_.load(std::memory_order_relaxed);
   while (!index_.empty() && index_.back().first_offset >= event_offset) index_.pop_back();
-  std::lock_guard wait_lock(wait_mu_);
-  end_offset_.store(event_offset, std::memory_order_release);
+  end_offset_.publish(event_offset);
   std::fprintf(stderr,
                "reservoir: %s shows events %llu..%llu of an aborted transaction (a later "
                "message says so); they are not part of the log\n",
@@ -593,10 +590,8 @@ void KafkaLog::publish(const IndexEntry& entry, uint64_t end_offset, int64_t nex
     assert(entry.first_offset == end_offset_.load(std::memory_order_relaxed));
     index_.push_back(entry);
     tail_kafka_.store(next_kafka, std::memory_order_relaxed);
-    std::lock_guard wait_lock(wait_mu_);  // so no waiter misses the change
-    end_offset_.store(end_offset, std::memory_order_release);
+    end_offset_.publish(end_offset);
   }
-  wait_cv_.notify_all();
 }
 
 // -------------------------------------------------------------- append ---
@@ -988,37 +983,15 @@ Status KafkaLog::refresh() {
 }
 
 uint64_t KafkaLog::wait_beyond(uint64_t offset, std::chrono::milliseconds timeout) {
-  const auto wait =
-      std::clamp<std::chrono::milliseconds>(timeout, std::chrono::milliseconds(0), kWaitForever);
-  const auto deadline = Clock::now() + wait;
-  const auto done = [&] {
-    return waiters_closed_ || end_offset_.load(std::memory_order_acquire) > offset;
-  };
-  std::unique_lock lock(wait_mu_);
-  while (!done()) {
-    const auto now = Clock::now();
-    if (now >= deadline) break;
-    if (mode_ == Mode::kReadWrite) {
-      wait_cv_.wait_until(lock, deadline);
-      continue;
-    }
-    // No one notifies across processes: look at the topic again. The scan
-    // publishes under index_mu_, which ranks before wait_mu_.
-    lock.unlock();
-    [[maybe_unused]] const Status s = refresh();
-    lock.lock();
-    if (done()) break;
-    wait_cv_.wait_until(lock, std::min(deadline, Clock::now() + kReadOnlyPollInterval));
-  }
-  return end_offset_.load(std::memory_order_acquire);
+  if (mode_ == Mode::kReadWrite) return end_offset_.wait_beyond(offset, timeout);
+  // No one notifies across processes: look at the topic again.
+  return end_offset_.wait_beyond(
+      offset, timeout, [this] { [[maybe_unused]] const Status s = refresh(); },
+      kReadOnlyPollInterval);
 }
 
 void KafkaLog::close_waiters() {
-  {
-    std::lock_guard lock(wait_mu_);
-    waiters_closed_ = true;
-  }
-  wait_cv_.notify_all();
+  end_offset_.close_waiters();
 }
 
 }  // namespace reservoir

@@ -61,6 +61,7 @@
 #include <vector>
 
 #include "events/event_log.h"
+#include "events/published_end.h"
 
 namespace reservoir {
 
@@ -155,12 +156,8 @@ class KafkaLog final : public EventLog {
   // The published log: index_ and end_offset_ change together under index_mu_.
   mutable std::shared_mutex index_mu_;
   std::vector<IndexEntry> index_;
-  std::atomic<uint64_t> end_offset_{0};
+  PublishedEnd end_offset_;             // also wakes wait_beyond()
   std::atomic<int64_t> tail_kafka_{0};  // Kafka offset after the last indexed message
-
-  mutable std::mutex wait_mu_;
-  mutable std::condition_variable wait_cv_;
-  bool waiters_closed_ = false;
 
   // The scan (open, kReadOnly refresh, rescan after a producer was recreated).
   std::mutex scan_mu_;
