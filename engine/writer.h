@@ -28,7 +28,7 @@
 // advance_clock(), execute(), recycle() (takes a rendered reply back),
 // decode() (static: an envelope to an Event, thread-safe), apply(Event),
 // next_due_ms(), reset(). Recovery replays the log on two threads
-// (replay.h): decode on a reader thread, apply on the recovering one.
+// (events/replay.h): decode on a reader thread, apply on the recovering one.
 //
 // Thread safety: execute(), acknowledged_offset() and stats() from any
 // thread; recover()/start()/stop() from the owning thread.
@@ -49,13 +49,13 @@
 #include <vector>
 
 #include "engine/idempotency.h"
-#include "engine/replay.h"
 #include "engine/reply.h"
 #include "engine/snapshot_store.h"
 #include "engine/writer_snapshot.h"
 #include "events/engine_events.h"
 #include "events/event_log.h"
 #include "events/os.h"
+#include "events/replay.h"
 
 namespace reservoir {
 

@@ -7,16 +7,17 @@
 #include <filesystem>
 
 #include "events/dir_lock.h"
+#include "events/replay.h"
 #include "projections/store_dir.h"
 #include "projections/views.h"
 #include "tools/log_source.h"
-#include "tools/read_ahead.h"
 #include "tools/subcommands.h"
 
 namespace reservoir::tools {
 namespace {
 
-constexpr size_t kBatchEventsMax = 8192;  // events per read-ahead chunk
+constexpr size_t kBatchEventsMax = 8192;         // events per chunk read ahead
+constexpr uint64_t kProgressCheckEvents = 4096;  // events between two looks at the clock
 constexpr double kProgressEverySeconds = 1.0;
 
 using Clock = std::chrono::steady_clock;
@@ -31,44 +32,26 @@ void progress(uint64_t done, uint64_t total, Clock::time_point start, bool last)
                eta, last ? "\n" : "");
 }
 
-// A chunk of the log, decoded for the views on the read-ahead thread.
-struct RebuildChunk {
-  std::vector<EventEnvelope> envelopes;
-  std::vector<projections::ViewEvent> decoded;
-};
-
-Status decode_chunk(RebuildChunk& c) {
-  c.decoded.clear();
-  c.decoded.reserve(c.envelopes.size());
-  for (const auto& env : c.envelopes) {
-    auto event = projections::decode_for_views(env);
-    if (!event.ok()) return event.status();
-    c.decoded.push_back(std::move(*event));
-  }
-  return Status::OK();
-}
-
 // Applies the log [0, end) to `views` with a bulk load (read and decoded
 // on a second thread), showing progress. The last line's rate includes
 // writing out the store.
 Status apply_all(EventLog& log, projections::Projections& views, uint64_t end) {
   const auto start = Clock::now();
   auto shown = start;
-  ReadAhead<RebuildChunk> reader(log, 0, end, kBatchEventsMax, &decode_chunk);
-  for (;;) {
-    RebuildChunk* chunk = nullptr;
-    if (Status s = reader.next(&chunk); !s.ok()) return s;
-    if (chunk == nullptr) break;
-    for (size_t i = 0; i < chunk->envelopes.size(); ++i) {
-      Status s = views.bulk_apply(chunk->envelopes[i].offset, chunk->decoded[i]);
-      if (!s.ok()) return s;
-    }
-    if (std::chrono::duration<double>(Clock::now() - shown).count() >= kProgressEverySeconds) {
-      shown = Clock::now();
-      progress(chunk->envelopes.back().offset + 1, end, start, false);
-    }
-  }
-  if (Status s = views.finish_bulk(); !s.ok()) return s;
+  Status s = replay_log<Result<projections::ViewEvent>>(
+      log, 0, end, kBatchEventsMax, &projections::decode_for_views,
+      [&](const EventEnvelope& env, const Result<projections::ViewEvent>& event) {
+        if (!event.ok()) return event.status();
+        if (Status a = views.bulk_apply(env.offset, event.value()); !a.ok()) return a;
+        if (env.offset % kProgressCheckEvents == 0 &&
+            std::chrono::duration<double>(Clock::now() - shown).count() >= kProgressEverySeconds) {
+          shown = Clock::now();
+          progress(env.offset + 1, end, start, false);
+        }
+        return Status::OK();
+      });
+  if (!s.ok()) return s;
+  if (s = views.finish_bulk(); !s.ok()) return s;
   progress(end, end, start, true);
   return views.flush();
 }

@@ -9,10 +9,10 @@
 #include "events/concert_events.h"
 #include "events/engine_events.h"
 #include "events/json_codec.h"
+#include "events/replay.h"
 #include "events/text_codec.h"
 #include "events/time_format.h"
 #include "tools/log_source.h"
-#include "tools/read_ahead.h"
 #include "tools/subcommands.h"
 
 namespace reservoir::tools {
@@ -150,37 +150,20 @@ void print_report(const audit::Checker& c, double seconds) {
   std::printf("verify: %s\n", c.violation_count() == 0 ? "OK" : "FAILED");
 }
 
-// A chunk of the log, decoded on the read-ahead thread.
-struct VerifyChunk {
-  std::vector<EventEnvelope> envelopes;
-  std::vector<audit::Checker::Decoded> decoded;
-};
-
-Status decode_chunk(VerifyChunk& c) {
-  c.decoded.clear();
-  c.decoded.reserve(c.envelopes.size());
-  for (const auto& env : c.envelopes) {
-    auto d = audit::Checker::decode(env);
-    if (!d.ok()) return d.status();
-    c.decoded.push_back(std::move(*d));
-  }
-  return Status::OK();
-}
-
 int verify_log(EventLog& log, const ReplayOptions& o) {
   audit::Checker checker({o.active_tokens, 1000});
   const auto start = std::chrono::steady_clock::now();
-  ReadAhead<VerifyChunk> reader(log, 0, log.end_offset(), kReadChunkEvents, &decode_chunk);
-  for (;;) {
-    VerifyChunk* chunk = nullptr;
-    if (Status s = reader.next(&chunk); !s.ok()) {
-      std::printf("verify: the log is unreadable: %s\n", s.ToString().c_str());
-      return 2;
-    }
-    if (chunk == nullptr) break;
-    for (size_t i = 0; i < chunk->envelopes.size(); ++i) {
-      checker.feed(chunk->envelopes[i], chunk->decoded[i]);
-    }
+  // Reading and decoding run on a second thread, checking on this one.
+  const Status s = replay_log<Result<audit::Checker::Decoded>>(
+      log, 0, log.end_offset(), kReadChunkEvents, &audit::Checker::decode,
+      [&](const EventEnvelope& env, const Result<audit::Checker::Decoded>& decoded) {
+        if (!decoded.ok()) return decoded.status();
+        checker.feed(env, decoded.value());
+        return Status::OK();
+      });
+  if (!s.ok()) {
+    std::printf("verify: the log is unreadable: %s\n", s.ToString().c_str());
+    return 2;
   }
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
   print_report(checker, took.count());

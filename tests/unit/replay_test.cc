@@ -1,4 +1,4 @@
-// replay_log (engine/replay.h): the two-thread replay applies every event
+// replay_log (events/replay.h): the two-thread replay applies every event
 // once, in offset order, across many chunks; a decode error stops it at that
 // event's offset (nothing after it applied); a read error comes back after
 // the chunks before it are applied; an empty range does nothing.
@@ -8,7 +8,7 @@
 #include <variant>
 #include <vector>
 
-#include "engine/replay.h"
+#include "events/replay.h"
 #include "support/memory_log.h"
 
 namespace {

@@ -1,6 +1,7 @@
-// replay_log: replays the log's events [from, end) on two threads. A reader
-// thread reads chunks of envelopes and decodes them; the calling thread
-// applies them, in offset order, while the reader prepares the next chunks.
+// replay_log: replays the log's events [from, end) on two threads (engine
+// recovery, `replay --verify`, `rebuild`). A reader thread reads chunks of
+// envelopes and decodes them; the calling thread applies them, in offset
+// order, while the reader prepares the next chunks.
 // On a 10-million-event log, reading + decoding is ~40% of a full replay
 // and applying ~60%: overlapped on two cores, a restart without a snapshot
 // takes about the time of the apply alone.
