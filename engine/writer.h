@@ -51,6 +51,7 @@
 #include "engine/idempotency.h"
 #include "engine/reply.h"
 #include "engine/snapshot_store.h"
+#include "engine/wake_word.h"
 #include "engine/writer_snapshot.h"
 #include "events/engine_events.h"
 #include "events/event_log.h"
@@ -122,19 +123,11 @@ class Writer {
   bool fenced() const { return fenced_.load(std::memory_order_acquire); }
 
  private:
-  // One per calling thread (thread_local), so a finished batch wakes exactly
-  // its own callers. The writer signals while holding `mu`: the caller
-  // cannot return (and free its Pending) before the writer has let go.
-  struct Waiter {
-    std::mutex mu;
-    std::condition_variable cv;
-  };
   struct Pending {
     Command command;
     std::optional<IdempotencyRequest> idem;
     Rendered answer;
-    Waiter* waiter = nullptr;
-    bool done = false;  // guarded by waiter->mu
+    WakeWord* waiter = nullptr;  // the caller's: bumped once `answer` is final
   };
 
   void run();
@@ -344,8 +337,9 @@ void Writer<Module>::stop() {
 
 template <class Module>
 Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyRequest> idem) {
-  thread_local Waiter waiter;
-  Pending p{std::move(command), std::move(idem), {}, &waiter, false};
+  WakeWord& waiter = WakeWord::this_thread();
+  const uint32_t ticket = waiter.ticket();
+  Pending p{std::move(command), std::move(idem), {}, &waiter};
   {
     std::lock_guard lock(mu_);
     if (stopping_ || !running_) return error(ErrorCode::UNAVAILABLE, "the engine is stopping");
@@ -360,8 +354,7 @@ Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyReque
     queue_.push_back(&p);
   }
   cv_.notify_one();
-  std::unique_lock lock(waiter.mu);
-  waiter.cv.wait(lock, [&] { return p.done; });
+  waiter.wait(ticket);
   return std::move(p.answer);
 }
 
@@ -454,11 +447,8 @@ template <class Module>
 void Writer<Module>::finish(std::vector<Pending*>& batch) {
   commands_.fetch_add(batch.size(), std::memory_order_relaxed);
   batches_.fetch_add(1, std::memory_order_relaxed);
-  for (Pending* p : batch) {
-    std::lock_guard lock(p->waiter->mu);
-    p->done = true;
-    p->waiter->cv.notify_one();
-  }
+  // After bump() the caller may return and free its Pending: read it first.
+  for (Pending* p : batch) p->waiter->bump();
 }
 
 template <class Module>
