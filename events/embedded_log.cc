@@ -98,7 +98,8 @@ Status file_bytes_of(int fd, const std::string& path, uint64_t* bytes) {
 // record's framing and CRC. It does not decode bodies.
 class RecordCursor {
  public:
-  enum class Step { kRecord, kEnd, kIncomplete, kBad, kIOError };
+  // kZeros: a header of all zeros (the zero tail, see embedded_log.h).
+  enum class Step { kRecord, kEnd, kIncomplete, kBad, kZeros, kIOError };
 
   RecordCursor(int fd, uint64_t pos, uint64_t limit) : fd_(fd), pos_(pos), limit_(limit) {
     assert(pos <= limit);
@@ -186,7 +187,11 @@ RecordCursor::Step RecordCursor::next() {
   record_pos_ = pos_;
   if (limit_ - pos_ < EmbeddedLog::kHeaderBytes) return Step::kIncomplete;
   if (Step s = load(pos_, EmbeddedLog::kHeaderBytes); s != Step::kRecord) return s;
-  header_ = parse_header(buf_.get() + (pos_ - buf_pos_));
+  const char* head = buf_.get() + (pos_ - buf_pos_);
+  if (std::all_of(head, head + EmbeddedLog::kHeaderBytes, [](char c) { return c == 0; })) {
+    return Step::kZeros;
+  }
+  header_ = parse_header(head);
   if (header_.magic != EmbeddedLog::kRecordMagic) return bad("bad record magic");
   if (header_.body_bytes > EmbeddedLog::kBatchBytesMax) {
     return bad("record length " + std::to_string(header_.body_bytes) + " over the limit");
@@ -299,8 +304,11 @@ struct EmbeddedLog::BadRecord {
   std::string why;
 };
 
-EmbeddedLog::EmbeddedLog(std::string path, Mode mode, int fd)
-    : path_(std::move(path)), mode_(mode), fd_(fd) {
+EmbeddedLog::EmbeddedLog(std::string path, Mode mode, int fd, uint64_t preallocate_bytes)
+    : path_(std::move(path)),
+      mode_(mode),
+      fd_(fd),
+      preallocate_bytes_(mode == Mode::kReadWrite ? preallocate_bytes : 0) {
   assert(fd_ >= 0);
 }
 
@@ -308,13 +316,17 @@ EmbeddedLog::~EmbeddedLog() {
   ::close(fd_);
 }
 
-Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::open(const std::string& dir, Mode mode) {
+Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::open(const std::string& dir, Mode mode,
+                                                       uint64_t preallocate_bytes) {
   if (dir.empty()) return Status::InvalidArgument("event log directory path is empty");
   const std::string path = dir + "/" + kLogFileName;
   int fd = -1;
   if (Status s = open_file(dir, path, mode, &fd); !s.ok()) return s;
-  std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(path, mode, fd));
-  if (Status s = log->scan(mode == Mode::kReadWrite); !s.ok()) return s;
+  std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(path, mode, fd, preallocate_bytes));
+  if (Status s = log->scan(mode == Mode::kReadWrite, /*at_open=*/true); !s.ok()) return s;
+  if (mode == Mode::kReadWrite) {
+    if (Status s = file_bytes_of(fd, path, &log->file_bytes_); !s.ok()) return s;
+  }
   return log;
 }
 
@@ -327,7 +339,7 @@ Status EmbeddedLog::corruption(uint64_t offset, uint64_t pos, const std::string&
 // Extends the published log with the complete records after end_pos_.
 // At open (repair: kReadWrite) a torn tail is truncated away; a kReadOnly
 // log leaves it, as a writer may be completing it right now.
-Status EmbeddedLog::scan(bool repair) const {
+Status EmbeddedLog::scan(bool repair, bool at_open) const {
   uint64_t file_bytes = 0;
   if (Status s = file_bytes_of(fd_, path_, &file_bytes); !s.ok()) return s;
   uint64_t start_pos, expected;
@@ -354,6 +366,11 @@ Status EmbeddedLog::scan(bool repair) const {
       fresh.push_back(IndexEntry{expected, cursor.record_pos()});
       expected += cursor.header().count;
       continue;
+    }
+    if (step == RecordCursor::Step::kZeros) {
+      Status s = handle_zero_header(cursor.record_pos(), expected, file_bytes, repair, at_open);
+      if (!s.ok()) return s;
+      break;
     }
     bool retry = false;
     const BadRecord bad{cursor.record_pos(), expected, file_bytes,
@@ -391,6 +408,20 @@ Status EmbeddedLog::handle_bad_record(const BadRecord& bad, bool repair, bool* r
   return truncate_to(bad.pos);
 }
 
+// The zero tail, or a record whose header never reached the disk (a torn
+// append: only what follows may be there). Either way the records end at
+// `pos`, unless a valid record follows, which no crash (and no writer that
+// is mid-append) can leave. That is looked for at open only: a kReadOnly
+// reader polls often, and its later scans stop at the zeros.
+Status EmbeddedLog::handle_zero_header(uint64_t pos, uint64_t offset, uint64_t file_bytes,
+                                       bool repair, bool at_open) const {
+  if (!at_open) return Status::OK();
+  bool found = false;
+  if (Status s = find_valid_record(pos + 1, file_bytes, &found); !s.ok()) return s;
+  if (found) return corruption(offset, pos, "zeroed record header (valid records follow)");
+  return repair ? truncate_to(pos) : Status::OK();
+}
+
 // Whether a valid record starts anywhere in [from, file_bytes).
 Status EmbeddedLog::find_valid_record(uint64_t from, uint64_t file_bytes, bool* found) const {
   *found = false;
@@ -426,6 +457,7 @@ Status EmbeddedLog::truncate_to(uint64_t pos) const {
     return Status::IOError("cannot truncate '" + path_ + "' to " + std::to_string(pos) +
                            " bytes: " + errno_text(errno));
   }
+  file_bytes_ = pos;
   return Status::OK();
 }
 
@@ -445,7 +477,7 @@ void EmbeddedLog::publish(const IndexEntry* entries, size_t n, uint64_t end_pos,
 Status EmbeddedLog::refresh() const {
   if (mode_ != Mode::kReadOnly) return Status::OK();
   std::lock_guard lock(refresh_mu_);
-  return scan(/*repair=*/false);
+  return scan(/*repair=*/false, /*at_open=*/false);
 }
 
 Status EmbeddedLog::append(std::vector<EventEnvelope>& batch) {
@@ -467,7 +499,8 @@ Status EmbeddedLog::append(std::vector<EventEnvelope>& batch) {
     std::shared_lock lock(index_mu_);
     pos = end_pos_;
   }
-  Status s = write_record(pos);
+  Status s = preallocate(pos + append_buf_.size());
+  if (s.ok()) s = write_record(pos);
   const uint64_t record_bytes = append_buf_.size();
   if (append_buf_.capacity() > kAppendBufferKeepBytes) std::string().swap(append_buf_);
   if (!s.ok()) return s;
@@ -512,6 +545,29 @@ Status EmbeddedLog::write_record(uint64_t pos) {
   const bool rolled_back = truncate_to(pos).ok();
   if (sync_failed || !rolled_back) broken_ = true;
   return Status::IOError("cannot append to '" + path_ + "': " + errno_text(err));
+}
+
+// Grows the zero tail so the file holds `need_bytes`: zeros written (not
+// just reserved, which ext4 would convert at each append, a journal commit
+// again), made durable by the next record's fdatasync.
+Status EmbeddedLog::preallocate(uint64_t need_bytes) {
+  if (preallocate_bytes_ == 0 || need_bytes <= file_bytes_) return Status::OK();
+  static constexpr size_t kZeroChunkBytes = 64u << 10;
+  static const std::string kZeros(kZeroChunkBytes, '\0');
+  const uint64_t target = need_bytes + preallocate_bytes_ - need_bytes % preallocate_bytes_;
+  for (uint64_t at = file_bytes_; at < target;) {
+    const size_t want = std::min<uint64_t>(kZeroChunkBytes, target - at);
+    const ssize_t n = ::pwrite(fd_, kZeros.data(), want, static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // Zeros past the records are harmless: they are the zero tail.
+      return Status::IOError("cannot preallocate '" + path_ +
+                             "': " + errno_text(n < 0 ? errno : EIO));
+    }
+    at += static_cast<uint64_t>(n);
+    file_bytes_ = std::max(file_bytes_, at);
+  }
+  return Status::OK();
 }
 
 uint64_t EmbeddedLog::end_offset() const {
@@ -563,6 +619,9 @@ Status EmbeddedLog::read_plan(const ReadPlan& plan, std::vector<EventEnvelope>* 
     }
     if (step == RecordCursor::Step::kBad) {
       return corruption(expected, cursor.record_pos(), cursor.why());
+    }
+    if (step == RecordCursor::Step::kZeros) {
+      return corruption(expected, cursor.record_pos(), "zeroed record header");
     }
     const RecordHeader& h = cursor.header();
     if (h.first_offset != expected) {

@@ -98,7 +98,8 @@ struct Server {
 
 Result<std::unique_ptr<EventLog>> open_log(const ServeOptions& o) {
   if (o.log == "embedded") {
-    auto log = EmbeddedLog::open(o.data + "/log", EmbeddedLog::Mode::kReadWrite);
+    auto log = EmbeddedLog::open(o.data + "/log", EmbeddedLog::Mode::kReadWrite,
+                                 EmbeddedLog::kServerPreallocateBytes);
     if (!log.ok()) return log.status();
     return std::unique_ptr<EventLog>(std::move(*log));
   }

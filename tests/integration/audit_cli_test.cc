@@ -167,7 +167,8 @@ uint64_t append_forged(const std::string& data, const ev::ConcertEvent& event, i
   return append_raw(data, ev::ConcertCatalog::encode(event, time_ms));
 }
 
-// The records of events.log (format in events/embedded_log.h).
+// The records of events.log (format in events/embedded_log.h; a server's
+// log ends in a zero tail).
 struct Record {
   uint64_t pos = 0;
   uint32_t body_bytes = 0;
@@ -182,6 +183,7 @@ std::vector<Record> records_of(const std::string& file) {
     r.pos = pos;
     uint32_t magic = 0;
     std::memcpy(&magic, &file[pos], 4);
+    if (file.find_first_not_of('\0', pos) >= pos + EmbeddedLog::kHeaderBytes) break;  // zeros
     REQUIRE(magic == EmbeddedLog::kRecordMagic);
     std::memcpy(&r.body_bytes, &file[pos + 8], 4);
     std::memcpy(&r.count, &file[pos + 12], 4);

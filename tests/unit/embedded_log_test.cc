@@ -275,11 +275,16 @@ TEST_CASE("EmbeddedLog: a torn tail is cut away at open, keeping every earlier b
   const uint64_t kept_events = 9;
   // After the damage: the last batch is gone, the rest intact; and (when
   // `then_append`: it costs fsyncs, so not at every byte) appends go on.
+  // A record whose header is all zeros reads as the zero tail (a header
+  // that never reached the disk): cut off, but not reported as torn bytes.
   const auto check_repaired = [&](const std::string& damaged, bool then_append = true) {
     write_file(tmp.log_file(), damaged);
     auto log = open_log(tmp.log_dir());
     REQUIRE(log->end_offset() == kept_events);
-    CHECK(log->repaired_tail_bytes() == damaged.size() - tail_pos);
+    const bool zero_header =
+        damaged.size() >= tail_pos + EmbeddedLog::kHeaderBytes &&
+        damaged.find_first_not_of('\0', tail_pos) >= tail_pos + EmbeddedLog::kHeaderBytes;
+    CHECK(log->repaired_tail_bytes() == (zero_header ? 0 : damaged.size() - tail_pos));
     CHECK(file_size(tmp.log_file()) == tail_pos);
     check_log_holds(*log, kept_events);
     if (!then_append) return;
@@ -538,6 +543,123 @@ TEST_CASE("EmbeddedLog: wait_beyond wakes on append and on close_waiters") {
     CHECK(log->wait_beyond(2, std::chrono::hours(1)) == 2);
     CHECK(ro->wait_beyond(2, milliseconds::max()) == 2);
   }
+}
+
+std::unique_ptr<EmbeddedLog> open_preallocating(const std::string& dir, uint64_t bytes) {
+  auto log = EmbeddedLog::open(dir, Mode::kReadWrite, bytes);
+  REQUIRE_MESSAGE(log.ok(), log.status().ToString());
+  return std::move(log.value());
+}
+
+TEST_CASE("EmbeddedLog: a preallocating log keeps a zero tail that every reader ignores") {
+  TempDir tmp;
+  constexpr uint64_t kChunk = 4096;
+  const std::vector<size_t> sizes = {3, 9, 1, 30, 2, 17, 5, 40};
+  uint64_t records_end = 0;
+  {
+    auto log = open_preallocating(tmp.log_dir(), kChunk);
+    append_batches(*log, sizes);
+    check_log_holds(*log, total(sizes));
+    auto reader = open_log(tmp.log_dir(), Mode::kReadOnly);
+    CHECK(reader->end_offset() == total(sizes));
+    check_log_holds(*reader, total(sizes));
+    const std::string bytes = read_file(tmp.log_file());
+    CHECK(bytes.size() % kChunk == 0);
+    // The records end where the zeros begin (at least one header's worth).
+    records_end = bytes.find_last_not_of('\0') + 1;
+    CHECK(bytes.size() - records_end >= EmbeddedLog::kHeaderBytes);
+  }
+  SUBCASE("a plain kReadWrite open cuts the zero tail off and appends on") {
+    auto log = open_log(tmp.log_dir());
+    CHECK(log->repaired_tail_bytes() == 0);
+    CHECK(file_size(tmp.log_file()) == records_end);
+    append_batches(*log, {4});
+    log.reset();
+    check_log_holds(*open_log(tmp.log_dir(), Mode::kReadOnly), total(sizes) + 4);
+  }
+  SUBCASE("reopened preallocating, it appends into its zero tail") {
+    auto log = open_preallocating(tmp.log_dir(), kChunk);
+    append_batches(*log, {4, 6});
+    log.reset();
+    check_log_holds(*open_log(tmp.log_dir(), Mode::kReadOnly), total(sizes) + 10);
+    CHECK(file_size(tmp.log_file()) % kChunk == 0);
+  }
+}
+
+TEST_CASE("EmbeddedLog: a torn append into the zero tail is cut away at open") {
+  TempDir tmp;
+  std::string next_record;  // the bytes the torn append would have written
+  {
+    auto scratch = open_log(tmp.path() + "/scratch");
+    append_batches(*scratch, {3});
+    const uint64_t first = file_size(tmp.path() + "/scratch/events.log");
+    append_batches(*scratch, {5});
+    next_record = read_file(tmp.path() + "/scratch/events.log").substr(first);
+  }
+  {
+    auto log = open_preallocating(tmp.log_dir(), 1u << 16);
+    append_batches(*log, {3});
+  }
+  const uint64_t end = read_file(tmp.log_file()).find_last_not_of('\0') + 1;
+  SUBCASE("header and part of the body written") {
+    poke(tmp.log_file(), end, next_record.substr(0, next_record.size() / 2));
+  }
+  SUBCASE("the header's page lost, a later part of the record written") {
+    poke(tmp.log_file(), end + EmbeddedLog::kHeaderBytes + 8,
+         next_record.substr(EmbeddedLog::kHeaderBytes + 8));
+  }
+  auto log = open_preallocating(tmp.log_dir(), 1u << 16);
+  CHECK(log->end_offset() == 3);
+  CHECK(file_size(tmp.log_file()) == end);
+  append_batches(*log, {5});
+  log.reset();
+  check_log_holds(*open_log(tmp.log_dir(), Mode::kReadOnly), 8);
+}
+
+TEST_CASE("EmbeddedLog: a zeroed record header with valid records after it is corruption") {
+  TempDir tmp;
+  uint64_t second = 0;  // where the second record starts: after the first one's bytes
+  {
+    auto scratch = open_log(tmp.path() + "/scratch");
+    append_batches(*scratch, {3});
+    second = file_size(tmp.path() + "/scratch/events.log");
+  }
+  append_batches(*open_preallocating(tmp.log_dir(), 1u << 16), {3, 2, 5});
+  const std::string bytes = read_file(tmp.log_file());
+  poke(tmp.log_file(), second, std::string(EmbeddedLog::kHeaderBytes, '\0'));
+  for (Mode mode : {Mode::kReadWrite, Mode::kReadOnly}) {
+    auto log = EmbeddedLog::open(tmp.log_dir(), mode);
+    REQUIRE_FALSE(log.ok());
+    CHECK(log.status().code() == Status::Code::kCorruption);
+    CHECK(log.status().ToString().find("event offset 3") != std::string::npos);
+  }
+  CHECK(read_file(tmp.log_file()).size() == bytes.size());  // nothing was cut
+}
+
+TEST_CASE("EmbeddedLog: readers follow a preallocating writer across many extensions") {
+  TempDir tmp;
+  auto writer = open_preallocating(tmp.log_dir(), 512);  // small: it grows all the time
+  auto ro = open_log(tmp.log_dir(), Mode::kReadOnly);
+  std::vector<size_t> sizes;
+  for (size_t i = 0; i < 120; ++i) sizes.push_back(i % 7 + 1);
+  const uint64_t n = total(sizes);
+  std::atomic<bool> failed{false};
+  std::thread follower([&] {
+    uint64_t next = 0;
+    while (next < n && !failed) {
+      if (ro->wait_beyond(next, milliseconds(10'000)) <= next) failed = true;
+      std::vector<EventEnvelope> out;
+      if (!ro->read(next, 5, &out).ok() || out.empty()) failed = true;
+      for (const auto& e : out) {
+        if (e.offset != next || e.payload != make_event(next).payload) failed = true;
+        ++next;
+      }
+    }
+  });
+  append_batches(*writer, sizes);
+  follower.join();
+  CHECK_FALSE(failed.load());
+  check_log_holds(*ro, n);
 }
 
 TEST_CASE("DirLock: one holder at a time") {
