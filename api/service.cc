@@ -82,6 +82,22 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0 && !b.empty();
 }
 
+// Events by the time from decision to visibility in queries, as a
+// Prometheus histogram (cumulative buckets).
+void append_lag_histogram(const projections::LagHistogram::Counts& c, std::string& out) {
+  using H = projections::LagHistogram;
+  out += "# TYPE reservoir_projection_lag_ms histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b < H::kBuckets; ++b) {
+    cumulative += c.per_bucket[b];
+    const std::string le = b < H::kBoundsMs.size() ? std::to_string(H::kBoundsMs[b]) : "+Inf";
+    out += "reservoir_projection_lag_ms_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) +
+           "\n";
+  }
+  out += "reservoir_projection_lag_ms_sum " + std::to_string(c.sum_ms) + "\n";
+  out += "reservoir_projection_lag_ms_count " + std::to_string(c.events) + "\n";
+}
+
 }  // namespace
 
 Service::Service(ConcertWriter& writer, projections::Projections& views,
@@ -267,6 +283,7 @@ std::string Service::metrics() const {
          std::to_string(applied) + "\n";
   out += "# TYPE reservoir_projection_lag_events gauge\nreservoir_projection_lag_events " +
          std::to_string(acked > applied ? acked - applied : 0) + "\n";
+  append_lag_histogram(follower_.lag().counts(), out);
   return out;
 }
 

@@ -1,6 +1,10 @@
 #include "events/os.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -8,6 +12,15 @@
 #include <cstring>
 
 namespace reservoir {
+
+std::string raise_this_thread_priority() {
+  sched_param p{};
+  p.sched_priority = sched_get_priority_min(SCHED_FIFO);
+  if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0) return "real-time (SCHED_FIFO)";
+  constexpr int kNice = -10;
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kNice) == 0) return "nice -10";
+  return std::string("normal priority (") + std::strerror(errno) + ")";
+}
 
 int64_t SystemClock::now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -48,6 +48,14 @@ class OsRandom final : public Random {
   void fill(void* buf, size_t n) override;
 };
 
+// Asks the OS to run the calling thread ahead of ordinary ones: SCHED_FIFO
+// at the lowest real-time priority when permitted (root, CAP_SYS_NICE),
+// else nice -10, else nothing. For a serial stage that must keep up while
+// hundreds of HTTP and client threads share 2 cores: the kernel's fair
+// share gives one thread among ~130 runnable ones about 1% of the CPU.
+// Returns what the thread got, in words, for the caller to log.
+std::string raise_this_thread_priority();
+
 // splitmix64: reproducible ids for tests. Not for secrets.
 class SeededRandom final : public Random {
  public:

@@ -16,8 +16,8 @@ bool transient(const Status& s) {
 
 }  // namespace
 
-Follower::Follower(EventLog& log, Projections& views)
-    : log_(log), views_(views), applied_(views.checkpoint()) {}
+Follower::Follower(EventLog& log, Projections& views, Options options)
+    : log_(log), views_(views), options_(options), applied_(views.checkpoint()) {}
 
 Follower::~Follower() {
   stop();
@@ -57,6 +57,10 @@ Status Follower::error() const {
 }
 
 void Follower::run() {
+  if (options_.raise_priority) {
+    const std::string got = raise_this_thread_priority();
+    std::fprintf(stderr, "follower: running at %s\n", got.c_str());
+  }
   std::vector<EventEnvelope> batch;
   batch.reserve(kBatchEventsMax);
   uint64_t next = applied();
@@ -81,6 +85,7 @@ void Follower::run() {
     if (Status s = views_.apply_batch(batch); !s.ok()) return fail(s);
     next += batch.size();
     publish(next);
+    count_lag(batch);
     if (should_exit(next, /*log_drained=*/false)) return;
   }
 }
@@ -116,6 +121,19 @@ void Follower::publish(uint64_t next) {
     applied_.store(next, std::memory_order_release);
   }
   cv_.notify_all();
+}
+
+// Events of one batch share a few distinct times (one per writer batch),
+// so runs of equal times are counted at once.
+void Follower::count_lag(const std::vector<EventEnvelope>& batch) {
+  if (options_.clock == nullptr || batch.empty()) return;
+  const int64_t now = options_.clock->now_ms();
+  size_t run_start = 0;
+  for (size_t i = 1; i <= batch.size(); ++i) {
+    if (i < batch.size() && batch[i].time_ms == batch[run_start].time_ms) continue;
+    lag_.record(now - batch[run_start].time_ms, i - run_start);
+    run_start = i;
+  }
 }
 
 void Follower::fail(const Status& s) {

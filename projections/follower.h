@@ -2,6 +2,11 @@
 // thread, so queries can wait for read-your-writes: a query first waits until
 // applied() reaches the offset acknowledged before it arrived.
 //
+// The server raises the thread's priority (Options::raise_priority): at
+// normal priority, under full command load, it got so little of the 2
+// cores that events took 100-500 ms (p50-p99) to become visible; raised,
+// the p99 is a few ms (docs/BENCHMARKS.md, projection lag).
+//
 // Thread safety: start()/stop() from the owner thread; applied() and
 // wait_applied() from any thread.
 #pragma once
@@ -12,18 +17,27 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "events/event_log.h"
+#include "events/os.h"
+#include "projections/lag_histogram.h"
 #include "projections/views.h"
 
 namespace reservoir::projections {
+
+struct FollowerOptions {
+  Clock* clock = nullptr;       // when set, lag() counts every applied event's lag
+  bool raise_priority = false;  // run ahead of ordinary threads (events/os.h)
+};
 
 class Follower {
  public:
   static constexpr size_t kBatchEventsMax = 4096;             // events per RocksDB WriteBatch
   static constexpr std::chrono::milliseconds kIdlePoll{100};  // longest wait for new events
 
-  Follower(EventLog& log, Projections& views);
+  using Options = FollowerOptions;
+  Follower(EventLog& log, Projections& views, Options options = {});
   ~Follower();  // stops
 
   // Starts the thread, applying from views.checkpoint().
@@ -40,6 +54,8 @@ class Follower {
   // Blocks until applied() >= offset or the timeout; true when reached.
   bool wait_applied(uint64_t offset, std::chrono::milliseconds timeout);
 
+  const LagHistogram& lag() const { return lag_; }
+
   // The last error that stopped the follower (OK while healthy). Transient
   // log errors (Unavailable, Busy) are retried after kIdlePoll instead.
   Status error() const;
@@ -51,11 +67,14 @@ class Follower {
   // Sleeps for `d`, or until stop().
   void nap(std::chrono::steady_clock::duration d);
   void publish(uint64_t next);
+  void count_lag(const std::vector<EventEnvelope>& batch);
   void fail(const Status& s);
   bool should_exit(uint64_t next, bool log_drained);
 
   EventLog& log_;
   Projections& views_;
+  const Options options_;
+  LagHistogram lag_;
   std::atomic<uint64_t> applied_{0};
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;

@@ -40,6 +40,7 @@ struct ServeOptions {
   int64_t queue_max = 16384;
   int64_t snapshot_every_events = 1'000'000;
   int64_t snapshot_every_ms = 10 * 60 * 1000;
+  std::string follower_priority = "raised";
 };
 
 void declare(Flags& f, ServeOptions& o) {
@@ -67,6 +68,9 @@ void declare(Flags& f, ServeOptions& o) {
             "snapshot the engine state after this many new events (0: never by count)");
   f.add_duration("snapshot-every", &o.snapshot_every_ms,
                  "snapshot the engine state this often when there are new events");
+  f.add_choice("follower-priority", &o.follower_priority, {"raised", "normal"},
+               "raised: the projection follower runs real-time (SCHED_FIFO) when permitted, "
+               "else at nice -10, so queries stay fresh under full load");
 }
 
 // SIGINT/SIGTERM are blocked in every thread and taken by one waiter thread,
@@ -151,7 +155,8 @@ int open_server(const ServeOptions& o, Server& s, SystemClock& clock, OsRandom& 
                static_cast<unsigned long long>(s.log->end_offset()));
   Status st = s.writer->recover();
   if (!st.ok()) return fail(1, "cannot recover state from the log: " + st.ToString());
-  s.follower = std::make_unique<projections::Follower>(*s.log, *s.views);
+  s.follower = std::make_unique<projections::Follower>(
+      *s.log, *s.views, projections::Follower::Options{&clock, o.follower_priority == "raised"});
   s.follower->start();
   s.writer->start();
   return 0;

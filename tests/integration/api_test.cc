@@ -151,6 +151,11 @@ TEST_CASE("GET /healthz and GET /metrics") {
   }
   CHECK(samples > 0);
   CHECK(contains(metrics.body, "reservoir_http_requests_total{route=\"healthz\",code=\"200\"} 1"));
+  // The projection lag histogram (SPEC §4), read by `reservoir bench`.
+  CHECK(contains(metrics.body, "# TYPE reservoir_projection_lag_ms histogram\n"));
+  CHECK(contains(metrics.body, "reservoir_projection_lag_ms_bucket{le=\"50\"} "));
+  CHECK(contains(metrics.body, "reservoir_projection_lag_ms_bucket{le=\"+Inf\"} "));
+  CHECK(contains(metrics.body, "reservoir_projection_lag_ms_count "));
 }
 
 TEST_CASE("answers are never compressed, whatever the client accepts") {

@@ -821,6 +821,52 @@ TEST_CASE("follower: applies appended batches and wakes waiters") {
   CHECK(f.views->user("u2").has_value());
 }
 
+TEST_CASE("lag histogram: bounds are inclusive; a clock step back counts as no lag") {
+  using H = LagHistogram;
+  CHECK(H::bucket_of(0) == 0);
+  CHECK(H::bucket_of(1) == 0);
+  CHECK(H::bucket_of(2) == 1);
+  CHECK(H::bucket_of(50) == 5);
+  CHECK(H::bucket_of(51) == 6);
+  CHECK(H::bucket_of(5000) == H::kBoundsMs.size() - 1);
+  CHECK(H::bucket_of(5001) == H::kBuckets - 1);
+  H h;
+  h.record(-3, 2);
+  h.record(51, 1);
+  const H::Counts c = h.counts();
+  CHECK(c.per_bucket[0] == 2);
+  CHECK(c.per_bucket[6] == 1);
+  CHECK(c.events == 3);
+  CHECK(c.sum_ms == 51);
+}
+
+TEST_CASE("follower: counts each applied event's lag from its decision time") {
+  FollowerSetup f;
+  ManualClock clock(kT0 + 37);
+  std::vector<EventEnvelope> batch = {ev::ConcertCatalog::encode(user("u1", "Alice"), kT0),
+                                      ev::ConcertCatalog::encode(charge("u1", 10, 10), kT0),
+                                      ev::ConcertCatalog::encode(charge("u1", 5, 15), kT0 + 30)};
+  REQUIRE(f.log.append(batch).ok());
+  Follower follower(f.log, *f.views, Follower::Options{&clock, false});
+  follower.start();
+  follower.stop();  // applies what the log holds
+  REQUIRE(follower.applied() == 3);
+  const LagHistogram::Counts c = follower.lag().counts();
+  CHECK(c.events == 3);
+  CHECK(c.per_bucket[LagHistogram::bucket_of(37)] == 2);
+  CHECK(c.per_bucket[LagHistogram::bucket_of(7)] == 1);
+  CHECK(c.sum_ms == 37 + 37 + 7);
+
+  // Without a clock nothing is counted.
+  FollowerSetup g;
+  REQUIRE(g.log.append(batch).ok());
+  Follower plain(g.log, *g.views);
+  plain.start();
+  plain.stop();
+  CHECK(plain.applied() == 3);
+  CHECK(plain.lag().counts().events == 0);
+}
+
 TEST_CASE("follower: queries never see half a batch" * doctest::skip(kThreadSanitizer)) {
   FollowerSetup f;
   f.append({user("u1", "Alice")});

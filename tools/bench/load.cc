@@ -153,7 +153,51 @@ namespace {
 struct ServerCounters {
   bool seen = false;
   int64_t commands = 0, batches = 0, overloaded = 0, projection_lag = 0;
+  // reservoir_projection_lag_ms_bucket: (upper bound in ms or -1 for +Inf, cumulative events)
+  std::vector<std::pair<int64_t, int64_t>> lag_buckets;
 };
+
+void scrape_lag_buckets(const std::string& text, ServerCounters& c) {
+  const std::string key = "\nreservoir_projection_lag_ms_bucket{le=\"";
+  for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
+    const char* p = text.c_str() + at + key.size();
+    const int64_t bound = *p == '+' ? -1 : std::atoll(p);
+    const size_t value_at = text.find("} ", at);
+    if (value_at == std::string::npos) break;
+    c.lag_buckets.emplace_back(bound, std::atoll(text.c_str() + value_at + 2));
+  }
+}
+
+// The events of the measured run whose projection lag was within the
+// bucket holding quantile q: that bucket's bound ("at most"), -1 for the
+// last (unbounded) one, -2 when no event was counted.
+int64_t lag_quantile_bound(const ServerCounters& before, const ServerCounters& after, double q) {
+  if (after.lag_buckets.empty() || before.lag_buckets.size() != after.lag_buckets.size()) {
+    return -2;
+  }
+  const int64_t total = after.lag_buckets.back().second - before.lag_buckets.back().second;
+  if (total <= 0) return -2;
+  for (size_t b = 0; b < after.lag_buckets.size(); ++b) {
+    const int64_t within = after.lag_buckets[b].second - before.lag_buckets[b].second;
+    if (static_cast<double>(within) >= q * static_cast<double>(total)) {
+      return after.lag_buckets[b].first;
+    }
+  }
+  return -1;
+}
+
+void report_lag(const ServerCounters& before, const ServerCounters& after, Report& report) {
+  for (const auto& [name, q] : {std::pair{"projection_lag_p50_ms_at_most", 0.50},
+                                std::pair{"projection_lag_p99_ms_at_most", 0.99}}) {
+    const int64_t bound = lag_quantile_bound(before, after, q);
+    if (bound == -2) continue;
+    if (bound == -1) {
+      report.add(name, std::string("over the last bucket"));
+    } else {
+      report.add(name, bound);
+    }
+  }
+}
 
 int64_t metric(const std::string& text, const char* name) {
   const std::string key = std::string("\n") + name + " ";
@@ -176,6 +220,7 @@ ServerCounters scrape(const std::string& url) {
   c.batches = metric(res->body, "reservoir_batches_total");
   c.overloaded = metric(res->body, "reservoir_overloaded_total");
   c.projection_lag = metric(res->body, "reservoir_projection_lag_events");
+  scrape_lag_buckets(res->body, c);
   return c;
 }
 
@@ -245,6 +290,7 @@ void fill_report(const Shared& s, const WorkerStats& total, const ServerCounters
     report.add("commands_per_batch", batches > 0 ? static_cast<double>(commands) / batches : 0.0);
     report.add("server_overloaded", after.overloaded - before.overloaded);
     report.add("projection_lag_at_end", after.projection_lag);
+    report_lag(before, after, report);
   }
   report.set_outcomes(total.outcomes);
   report.add_latency("latency", total.latency);
