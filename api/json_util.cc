@@ -99,6 +99,13 @@ int nesting_depth(std::string_view body) {
 
 }  // namespace
 
+rapidjson::MemoryPoolAllocator<>& thread_parse_arena() {
+  thread_local char buffer[kParseArenaBytes];
+  thread_local rapidjson::MemoryPoolAllocator<> arena(buffer, sizeof buffer);
+  arena.Clear();  // frees any chunk a larger body needed, keeps the buffer
+  return arena;
+}
+
 bool parse_object(std::string_view body, rapidjson::Document& doc, std::string* error) {
   if (nesting_depth(body) > kNestingDepthMax) {
     *error = "the body nests deeper than " + std::to_string(kNestingDepthMax) + " levels";

@@ -49,6 +49,14 @@ class Fields {
 // Parses `body` as a JSON object. On failure returns nullopt and sets *error.
 bool parse_object(std::string_view body, rapidjson::Document& doc, std::string* error);
 
+// The calling thread's arena for the Document of one request body, emptied
+// by each call: a Document built on it takes no memory from malloc up to
+// kParseArenaBytes (rapidjson's own allocator mallocs a 64 KiB chunk per
+// Document, and frees it, on every request). What a previous Document of
+// this thread held is gone: one request at a time per thread.
+inline constexpr size_t kParseArenaBytes = 16u << 10;
+rapidjson::MemoryPoolAllocator<>& thread_parse_arena();
+
 // True when `body` fails to parse only because a number is out of double
 // range, and that number is the value of top-level `key` (e.g. amount:1e400).
 bool top_level_number_too_big(std::string_view body, const char* key);

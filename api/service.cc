@@ -184,7 +184,7 @@ Rendered Service::command(const Request& req, Route route, const std::string& pa
   if (has_body && !is_json(req.content_type)) {
     return render_error(ErrorCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
   }
-  rapidjson::Document doc;
+  rapidjson::Document doc(&thread_parse_arena());
   std::string parse_error;
   if (has_body && !parse_object(req.body, doc, &parse_error)) {
     if (route == Route::kCharge && top_level_number_too_big(req.body, "amount")) {
