@@ -434,6 +434,10 @@ class BatchApplier {
     return std::visit([this](const auto& e) { return on(e); }, event);
   }
 
+  // From now on, records the version stripe of every view part an event
+  // changes into `touched` (duplicates included); nullptr stops it.
+  void track(std::vector<size_t>* touched) { touched_ = touched; }
+
   Status commit(uint64_t next_checkpoint) {
     // In key order: the memtable's skip list then reuses each insert's
     // search path for the next (random order costs a search from the top).
@@ -465,13 +469,17 @@ class BatchApplier {
 
  private:
   Status on(const events::UserRegistered& e) {
+    touch(ViewScope::kUser, e.user_id);
     put(user_key(e.user_id), UserRec{e.name, 0});
     return Status::OK();
   }
 
   Status on(const events::ConcertCreated& e) {
     put(concert_key(e.concert_id), ConcertRec{e.title, static_cast<int64_t>(e.schedules.size())});
+    touch(ViewScope::kCatalog, {});
+    touch(ViewScope::kConcert, e.concert_id);
     for (const auto& sc : e.schedules) {
+      touch(ViewScope::kSchedule, sc.schedule_id);
       const auto n = static_cast<int64_t>(sc.seats.size());
       put(schedule_key(sc.schedule_id), ScheduleRec{e.concert_id, sc.starts_at, n, n});
       put_raw(cat({concert_schedules_prefix(e.concert_id), ordered_hex(sc.starts_at), "/",
@@ -596,6 +604,7 @@ class BatchApplier {
 
   Status set_seats(const std::string& schedule_id, const std::vector<events::SeatRef>& seats,
                    SeatStatus to) {
+    touch(ViewScope::kSchedule, schedule_id);
     for (const auto& seat : seats) {
       std::string key = seat_key(schedule_id, seat.number, seat.seat_id);
       SeatRec rec;
@@ -614,6 +623,7 @@ class BatchApplier {
     if (rec.available < 0 || rec.available > rec.total) {
       return inconsistent("available seats of " + schedule_id + " out of range");
     }
+    touch(ViewScope::kConcert, rec.concert_id);  // its schedules list shows availableSeats
     put(key, rec);
     return Status::OK();
   }
@@ -635,6 +645,7 @@ class BatchApplier {
     UserRec rec;
     if (Status s = load(key, &rec); !s.ok()) return s;
     rec.balance = balance;
+    touch(ViewScope::kUser, user_id);
     put(key, rec);
     return Status::OK();
   }
@@ -682,6 +693,10 @@ class BatchApplier {
     put_raw(std::move(key), encode_rec(rec));
   }
 
+  void touch(ViewScope scope, std::string_view id) {
+    if (touched_ != nullptr) touched_->push_back(ViewVersions::stripe(scope, id));
+  }
+
   Status inconsistent(const std::string& what) const {
     return Status::Corruption("projections: event at offset " + std::to_string(offset_) +
                               " contradicts the views: " + what);
@@ -692,6 +707,7 @@ class BatchApplier {
   Writes& pending_;
   std::string scratch_;  // reused read buffer
   uint64_t offset_ = 0;  // of the event being applied
+  std::vector<size_t>* touched_ = nullptr;
 };
 
 // Builds the options of the view store. Why each differs from the default:
@@ -767,6 +783,8 @@ Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
   PendingWrites pending;
   pending.reserve(batch.size() * kPendingPerEvent);
   BatchApplier<PendingWrites> applier(db_.get(), *recent_, pending);
+  std::vector<size_t> touched;
+  applier.track(&touched);
   for (size_t i = 0; i < batch.size(); ++i) {
     const EventEnvelope& env = batch[i];
     if (env.offset != first + i) {
@@ -780,6 +798,10 @@ Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
   }
   const uint64_t next = first + batch.size();
   if (Status s = applier.commit(next); !s.ok()) return s;
+  // After the write, so a reader that sees a new version reads the new
+  // records (view_versions.h); before the checkpoint, so a query that waited
+  // for this batch (read-your-writes) sees the new versions.
+  for (size_t stripe : touched) versions_.bump(stripe);
   checkpoint_.store(next, std::memory_order_release);
   recent_->absorb(pending);
   return Status::OK();
@@ -960,6 +982,7 @@ Status Projections::spill_bulk() {
   for (const auto& f : files) std::remove(f.c_str());  // ingested under RocksDB's own names
   if (!s.ok()) return from_rocks(s);
   b.overlay = std::make_unique<internal::BulkOverlay>(b.db, b.no_recent, b.entries_max);
+  versions_.bump_all();  // an ingest may change any part of the views
   checkpoint_.store(b.next, std::memory_order_release);
   return Status::OK();
 }
