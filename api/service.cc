@@ -90,7 +90,8 @@ Service::Service(ConcertWriter& writer, projections::Projections& views,
       views_(views),
       follower_(follower),
       clock_(clock),
-      config_(std::move(config)) {}
+      config_(std::move(config)),
+      cache_(config_.query_cache_bytes) {}
 
 Rendered Service::handle(const Request& req) {
   Match m;
@@ -265,6 +266,13 @@ std::string Service::metrics() const {
          std::to_string(acked) + "\n";
   out += "# TYPE reservoir_projection_offset gauge\nreservoir_projection_offset " +
          std::to_string(applied) + "\n";
+  const QueryCache::Stats c = cache_.stats();
+  out += "# TYPE reservoir_query_cache_hits_total counter\nreservoir_query_cache_hits_total " +
+         std::to_string(c.hits) + "\n";
+  out += "# TYPE reservoir_query_cache_misses_total counter\nreservoir_query_cache_misses_total " +
+         std::to_string(c.misses) + "\n";
+  out += "# TYPE reservoir_query_cache_bytes gauge\nreservoir_query_cache_bytes " +
+         std::to_string(c.bytes) + "\n";
   out += "# TYPE reservoir_projection_lag_events gauge\nreservoir_projection_lag_events " +
          std::to_string(acked > applied ? acked - applied : 0) + "\n";
   return out;
