@@ -84,6 +84,9 @@ Rendered Service::cached(const std::string& key, projections::ViewScope scope, s
   // Loaded before any view is read: see projections/view_versions.h.
   stamp.version = views_.versions().version(stamp.stripe);
   const int64_t now = clock_.now_ms();
+  // While the part is being written, what this query reads may be half old:
+  // answer it, but keep nothing.
+  if (!projections::ViewVersions::steady(stamp.version)) return render(now, &stamp);
   if (auto body = cache_.find(key, stamp.stripe, stamp.version, now)) return Rendered{200, *body};
   Rendered out = render(now, &stamp);
   if (out.status == 200) cache_.store(key, stamp, out.body);

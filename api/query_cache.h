@@ -3,9 +3,9 @@
 // change instead of once per request.
 //
 // Correctness: an entry is stored with a Stamp: the version stripe of the
-// view part it shows and that stripe's version, loaded *before* the views
-// were read (projections/view_versions.h), plus the clock window in which
-// the answer does not depend on the time. find() returns an entry only for
+// view part it shows and that stripe's (even) version, loaded *before* the
+// views were read (projections/view_versions.h), plus the clock window in
+// which the answer does not depend on the time. find() returns an entry only for
 // the same stripe and version and a time inside its window, so an answer is
 // never served after the apply that changes it; since queries first wait for
 // read-your-writes, a query made after a command was acknowledged sees the

@@ -5,11 +5,16 @@
 // a user (its balance). Parts share kStripes counters by hash: two parts on
 // one counter only make each other look changed more often, never less.
 //
-// Protocol: the applier writes the views, then bump()s the counter of every
-// part it changed. A reader loads version() *before* reading the views; an
-// answer built from those reads stays current while version() is unchanged.
-// A version equal to the one loaded means no bump since, so every write the
-// reader could have missed was bumped later and the versions differ.
+// Protocol (a seqlock without the reader's re-check): the applier bump()s
+// the counter of every part a batch changes once before writing the batch
+// (the counter turns odd: changing) and once after (even: changed). A reader
+// loads version() *before* reading the views. An answer read at an even
+// version v stays current while version() is still v: a write to the part
+// since would have turned it odd first, and a reader that saw any of that
+// write's records (RocksDB publishes them with release stores) sees the odd
+// bump too. So an answer kept under v is never older than what its reader,
+// or anyone the reader told, has already seen. Answers read at an odd
+// version are not kept.
 //
 // Thread safety: bump() and bump_all() from the one applying thread;
 // stripe() and version() from any thread.
@@ -47,8 +52,10 @@ class ViewVersions {
   uint64_t version(size_t stripe) const {
     return counters_[stripe].load(std::memory_order_acquire);
   }
-  void bump(size_t stripe) { counters_[stripe].fetch_add(1, std::memory_order_release); }
-  // Everything changed at once (a bulk ingest).
+  // False while a write to the part is under way (an odd version).
+  static bool steady(uint64_t version) { return version % 2 == 0; }
+  void bump(size_t stripe) { counters_[stripe].fetch_add(1, std::memory_order_acq_rel); }
+  // Everything changes at once (a bulk ingest): once before, once after.
   void bump_all() {
     for (size_t i = 0; i < kStripes; ++i) bump(i);
   }

@@ -797,11 +797,16 @@ Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
     if (Status s = applier.apply(**event, env.offset); !s.ok()) return s;
   }
   const uint64_t next = first + batch.size();
-  if (Status s = applier.commit(next); !s.ok()) return s;
-  // After the write, so a reader that sees a new version reads the new
-  // records (view_versions.h); before the checkpoint, so a query that waited
-  // for this batch (read-your-writes) sees the new versions.
+  // Each touched part's version turns odd before the write and even after
+  // it (view_versions.h), so once per part: duplicates would break parity.
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   for (size_t stripe : touched) versions_.bump(stripe);
+  const Status committed = applier.commit(next);
+  // Even again whether or not the write happened; before the checkpoint, so
+  // a query that waited for this batch (read-your-writes) sees the versions.
+  for (size_t stripe : touched) versions_.bump(stripe);
+  if (!committed.ok()) return committed;
   checkpoint_.store(next, std::memory_order_release);
   recent_->absorb(pending);
   return Status::OK();
@@ -977,12 +982,13 @@ Status Projections::spill_bulk() {
   if (s.ok()) {
     rocksdb::IngestExternalFileOptions io;
     io.move_files = true;                    // a hard link, not a copy
+    versions_.bump_all();                    // odd: any part may change (view_versions.h)
     s = db_->IngestExternalFile(files, io);  // all files or none
+    versions_.bump_all();                    // even again
   }
   for (const auto& f : files) std::remove(f.c_str());  // ingested under RocksDB's own names
   if (!s.ok()) return from_rocks(s);
   b.overlay = std::make_unique<internal::BulkOverlay>(b.db, b.no_recent, b.entries_max);
-  versions_.bump_all();  // an ingest may change any part of the views
   checkpoint_.store(b.next, std::memory_order_release);
   return Status::OK();
 }

@@ -160,8 +160,8 @@ class Projections {
   Status flush();
 
   // Change counters of the views (view_versions.h): apply_batch bumps the
-  // parts each batch changed after writing it and before checkpoint()
-  // moves; a bulk ingest bumps them all.
+  // parts each batch changes before and after writing it, and before
+  // checkpoint() moves; a bulk ingest bumps them all.
   const ViewVersions& versions() const { return versions_; }
 
   std::optional<UserView> user(const std::string& user_id) const;

@@ -211,8 +211,12 @@ TEST_CASE("projections: a batch bumps the versions of the view parts it changes"
       out.push_back(v.version(s));
     return out;
   };
-  // The set-up's users and catalog were bumped already.
-  for (size_t s : {catalog, concert, schedule, user1, user2}) CHECK(v.version(s) > 0);
+  // The set-up's users and catalog were bumped already, and no write is under
+  // way between batches (even versions).
+  for (size_t s : {catalog, concert, schedule, user1, user2}) {
+    CHECK(v.version(s) > 0);
+    CHECK(ViewVersions::steady(v.version(s)));
+  }
 
   auto before = snapshot();
   st.feed.add(charge("u1", 500, 500));
