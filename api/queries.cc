@@ -1,5 +1,8 @@
-// Service's queries: read-your-writes wait, then a projection read, then render.
+// Service's queries: read-your-writes wait, then a projection read, then
+// render; hot queries go through the cache of rendered answers.
+#include <algorithm>
 #include <charconv>
+#include <limits>
 
 #include "api/json_util.h"
 #include "api/render.h"
@@ -73,6 +76,23 @@ Rendered render_page(const projections::Page<T>& page, WriteItem write_item) {
 
 }  // namespace
 
+template <class Render>
+Rendered Service::cached(const std::string& key, projections::ViewScope scope, std::string_view id,
+                         Render&& render) {
+  QueryCache::Stamp stamp;
+  stamp.stripe = projections::ViewVersions::stripe(scope, id);
+  // Loaded before any view is read: see projections/view_versions.h.
+  stamp.version = views_.versions().version(stamp.stripe);
+  const int64_t now = clock_.now_ms();
+  // While the part is being written, what this query reads may be half old:
+  // answer it, but keep nothing.
+  if (!projections::ViewVersions::steady(stamp.version)) return render(now, &stamp);
+  if (auto body = cache_.find(key, stamp.stripe, stamp.version, now)) return Rendered{200, *body};
+  Rendered out = render(now, &stamp);
+  if (out.status == 200) cache_.store(key, stamp, out.body);
+  return out;
+}
+
 Rendered Service::query(const Request& req, Route route, const Match& m) {
   // Read-your-writes: every command acknowledged before this query arrived
   // must be visible in the projections first.
@@ -87,19 +107,40 @@ Rendered Service::query(const Request& req, Route route, const Match& m) {
     case Route::kQueueStatus:
       return queue_status(req);
     case Route::kConcerts:
-      return concerts();
-    case Route::kSchedules:
-      return schedules(req, m.a);
-    case Route::kSeats:
-      return seats(req, m.a, m.b);
+      return cached("concerts", projections::ViewScope::kCatalog, {},
+                    [&](int64_t, QueryCache::Stamp*) { return concerts(); });
+    case Route::kSchedules: {
+      bool bad = false;
+      const bool filter = only_available(req, &bad);
+      if (bad) return bad_request("status must be AVAILABLE");
+      return cached(std::string(filter ? "schedules?A/" : "schedules/") + m.a,
+                    projections::ViewScope::kConcert, m.a,
+                    [&](int64_t now, QueryCache::Stamp* stamp) {
+                      return schedules(filter, m.a, now, stamp);
+                    });
+    }
+    case Route::kSeats: {
+      bool bad = false;
+      const bool filter = only_available(req, &bad);
+      if (bad) return bad_request("status must be AVAILABLE");
+      return cached(std::string(filter ? "seats?A/" : "seats/") + m.a + "/" + m.b,
+                    projections::ViewScope::kSchedule, m.b,
+                    [&](int64_t, QueryCache::Stamp*) { return seats(filter, m.a, m.b); });
+    }
     case Route::kReservation:
       return reservation(req, m.a);
     case Route::kUserReservations:
       return user_reservations(req, m.a);
     case Route::kUserPayments:
       return user_payments(req, m.a);
-    case Route::kBalance:
-      return balance(req);
+    case Route::kBalance: {
+      auto user_id = param(req, "userId");
+      if (!user_id || !valid_id(*user_id)) {
+        return bad_request("query parameter 'userId' is required");
+      }
+      return cached("balance/" + *user_id, projections::ViewScope::kUser, *user_id,
+                    [&](int64_t, QueryCache::Stamp*) { return balance(*user_id); });
+    }
     default:
       return render_error(ErrorCode::INTERNAL, "unrouted query");
   }
@@ -141,13 +182,21 @@ Rendered Service::concerts() {
   });
 }
 
-Rendered Service::schedules(const Request& req, const std::string& concert_id) {
-  bool bad = false;
-  const bool filter = only_available(req, &bad);
-  if (bad) return bad_request("status must be AVAILABLE");
+// With the filter the answer depends on the time: it holds from the latest
+// start at or before now_ms until the next start after it.
+Rendered Service::schedules(bool filter, const std::string& concert_id, int64_t now,
+                            QueryCache::Stamp* stamp) {
   auto list = views_.schedules(concert_id);
   if (!list) return render_error(ErrorCode::CONCERT_NOT_FOUND, "concert not found");
-  const int64_t now = clock_.now_ms();
+  if (filter) {
+    for (const auto& s : *list) {
+      if (s.starts_at <= now) {
+        stamp->valid_from_ms = std::max(stamp->valid_from_ms, s.starts_at);
+      } else {
+        stamp->valid_until_ms = std::min(stamp->valid_until_ms, s.starts_at);
+      }
+    }
+  }
   return render_success([&](JsonWriter& w) {
     w.StartArray();
     for (const auto& s : *list) {
@@ -169,11 +218,8 @@ Rendered Service::schedules(const Request& req, const std::string& concert_id) {
   });
 }
 
-Rendered Service::seats(const Request& req, const std::string& concert_id,
+Rendered Service::seats(bool filter, const std::string& concert_id,
                         const std::string& schedule_id) {
-  bool bad = false;
-  const bool filter = only_available(req, &bad);
-  if (bad) return bad_request("status must be AVAILABLE");
   if (!views_.schedules(concert_id))
     return render_error(ErrorCode::CONCERT_NOT_FOUND, "concert not found");
   auto schedule = views_.schedule(schedule_id);
@@ -236,10 +282,8 @@ Rendered Service::user_payments(const Request& req, const std::string& user_id) 
   return render_page(*page, [](JsonWriter& w, const auto& p) { write_payment(w, p); });
 }
 
-Rendered Service::balance(const Request& req) {
-  auto user_id = param(req, "userId");
-  if (!user_id || !valid_id(*user_id)) return bad_request("query parameter 'userId' is required");
-  auto user = views_.user(*user_id);
+Rendered Service::balance(const std::string& user_id) {
+  auto user = views_.user(user_id);
   if (!user) return render_error(ErrorCode::USER_NOT_FOUND, "user not found");
   return render_success([&](JsonWriter& w) {
     w.StartObject();

@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include <array>
 #include <vector>
 
 #include "api/json_util.h"
@@ -41,8 +42,17 @@ const std::vector<RouteSpec>& route_table() {
   return kTable;
 }
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> out;
+// A request path split at '/': no allocation per request. No route has more
+// than 7 segments, so a longer path is simply not found.
+constexpr size_t kPathSegmentsMax = 8;
+struct PathSegments {
+  std::array<std::string_view, kPathSegmentsMax> at;
+  size_t size = 0;
+  bool too_long = false;
+};
+
+PathSegments split_path(std::string_view path) {
+  PathSegments out;
   size_t i = 0;
   while (i < path.size()) {
     if (path[i] == '/') {
@@ -50,7 +60,11 @@ std::vector<std::string_view> split_path(std::string_view path) {
       continue;
     }
     const size_t j = std::min(path.find('/', i), path.size());
-    out.push_back(path.substr(i, j - i));
+    if (out.size == kPathSegmentsMax) {
+      out.too_long = true;
+      break;
+    }
+    out.at[out.size++] = path.substr(i, j - i);
     i = j;
   }
   return out;
@@ -106,28 +120,31 @@ Service::Service(ConcertWriter& writer, projections::Projections& views,
       views_(views),
       follower_(follower),
       clock_(clock),
-      config_(std::move(config)) {}
+      config_(std::move(config)),
+      cache_(config_.query_cache_bytes) {}
 
 Rendered Service::handle(const Request& req) {
   Match m;
-  const auto segments = split_path(req.path);
+  const PathSegments segments = split_path(req.path);
   bool path_known = false;
   for (const auto& spec : route_table()) {
-    if (spec.segments.size() != segments.size()) continue;
+    if (segments.too_long || spec.segments.size() != segments.size) continue;
     bool same = true;
-    std::vector<std::string_view> ids;
-    for (size_t i = 0; i < segments.size() && same; ++i) {
-      if (spec.segments[i] == "*")
-        ids.push_back(segments[i]);
-      else
-        same = spec.segments[i] == segments[i];
+    std::array<std::string_view, 2> ids;  // no route has more than two ids
+    size_t id_count = 0;
+    for (size_t i = 0; i < segments.size && same; ++i) {
+      if (spec.segments[i] == "*") {
+        if (id_count < ids.size()) ids[id_count++] = segments.at[i];
+      } else {
+        same = spec.segments[i] == segments.at[i];
+      }
     }
     if (!same) continue;
     path_known = true;
     if (req.method != spec.method) continue;
     m.route = spec.route;
-    if (!ids.empty()) m.a = std::string(ids[0]);
-    if (ids.size() > 1) m.b = std::string(ids[1]);
+    m.a = std::string(ids[0]);
+    m.b = std::string(ids[1]);
     break;
   }
   if (m.route == Route::kNotFound && path_known) m.route = Route::kMethodNotAllowed;
@@ -281,6 +298,13 @@ std::string Service::metrics() const {
          std::to_string(acked) + "\n";
   out += "# TYPE reservoir_projection_offset gauge\nreservoir_projection_offset " +
          std::to_string(applied) + "\n";
+  const QueryCache::Stats c = cache_.stats();
+  out += "# TYPE reservoir_query_cache_hits_total counter\nreservoir_query_cache_hits_total " +
+         std::to_string(c.hits) + "\n";
+  out += "# TYPE reservoir_query_cache_misses_total counter\nreservoir_query_cache_misses_total " +
+         std::to_string(c.misses) + "\n";
+  out += "# TYPE reservoir_query_cache_bytes gauge\nreservoir_query_cache_bytes " +
+         std::to_string(c.bytes) + "\n";
   out += "# TYPE reservoir_projection_lag_events gauge\nreservoir_projection_lag_events " +
          std::to_string(acked > applied ? acked - applied : 0) + "\n";
   append_lag_histogram(follower_.lag().counts(), out);

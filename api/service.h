@@ -7,6 +7,9 @@
 // then what the engine decides (401 TOKEN_EXPIRED, 403, 404, 409).
 // Queries first wait until the projections hold every command acknowledged
 // before the query arrived (read-your-writes), at most read_wait_ms (503).
+// Successful answers of the catalog, schedules, seats and balance queries
+// are then served from a QueryCache (query_cache.h) while the view part
+// they show is unchanged.
 //
 // Thread safety: handle() and metrics() from any number of threads.
 #pragma once
@@ -18,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/query_cache.h"
 #include "engine/concert/module.h"
 #include "engine/writer.h"
 #include "projections/follower.h"
@@ -43,6 +47,7 @@ struct Request {
 struct ServiceConfig {
   std::optional<std::string> admin_key;  // nullopt: admin endpoints disabled
   int64_t read_wait_ms = 2000;           // read-your-writes wait before 503
+  size_t query_cache_bytes = QueryCache::kBytesDefault;
   concert::Limits limits;
 };
 
@@ -86,14 +91,22 @@ class Service {
   Rendered command(const Request& req, Route route, const std::string& path_id);
   Rendered query(const Request& req, Route route, const Match& m);
 
+  // Through cache_: `render(now_ms, stamp)` answers on a miss and narrows
+  // stamp's clock window when its answer depends on now_ms.
+  template <class Render>
+  Rendered cached(const std::string& key, projections::ViewScope scope, std::string_view id,
+                  Render&& render);
+
   Rendered queue_status(const Request& req);
   Rendered concerts();
-  Rendered schedules(const Request& req, const std::string& concert_id);
-  Rendered seats(const Request& req, const std::string& concert_id, const std::string& schedule_id);
+  Rendered schedules(bool only_available, const std::string& concert_id, int64_t now_ms,
+                     QueryCache::Stamp* stamp);
+  Rendered seats(bool only_available, const std::string& concert_id,
+                 const std::string& schedule_id);
   Rendered reservation(const Request& req, const std::string& id);
   Rendered user_reservations(const Request& req, const std::string& user_id);
   Rendered user_payments(const Request& req, const std::string& user_id);
-  Rendered balance(const Request& req);
+  Rendered balance(const std::string& user_id);
   std::optional<Rendered> check_admin(const Request& req) const;
 
   ConcertWriter& writer_;
@@ -101,6 +114,7 @@ class Service {
   projections::Follower& follower_;
   Clock& clock_;
   ServiceConfig config_;
+  QueryCache cache_;
   static constexpr size_t kStatusSlots = 12;
   std::array<std::array<std::atomic<uint64_t>, kStatusSlots>, static_cast<size_t>(Route::kCount)>
       requests_{};

@@ -434,6 +434,10 @@ class BatchApplier {
     return std::visit([this](const auto& e) { return on(e); }, event);
   }
 
+  // From now on, records the version stripe of every view part an event
+  // changes into `touched` (duplicates included); nullptr stops it.
+  void track(std::vector<size_t>* touched) { touched_ = touched; }
+
   Status commit(uint64_t next_checkpoint) {
     // In key order: the memtable's skip list then reuses each insert's
     // search path for the next (random order costs a search from the top).
@@ -465,13 +469,17 @@ class BatchApplier {
 
  private:
   Status on(const events::UserRegistered& e) {
+    touch(ViewScope::kUser, e.user_id);
     put(user_key(e.user_id), UserRec{e.name, 0});
     return Status::OK();
   }
 
   Status on(const events::ConcertCreated& e) {
     put(concert_key(e.concert_id), ConcertRec{e.title, static_cast<int64_t>(e.schedules.size())});
+    touch(ViewScope::kCatalog, {});
+    touch(ViewScope::kConcert, e.concert_id);
     for (const auto& sc : e.schedules) {
+      touch(ViewScope::kSchedule, sc.schedule_id);
       const auto n = static_cast<int64_t>(sc.seats.size());
       put(schedule_key(sc.schedule_id), ScheduleRec{e.concert_id, sc.starts_at, n, n});
       put_raw(cat({concert_schedules_prefix(e.concert_id), ordered_hex(sc.starts_at), "/",
@@ -596,6 +604,7 @@ class BatchApplier {
 
   Status set_seats(const std::string& schedule_id, const std::vector<events::SeatRef>& seats,
                    SeatStatus to) {
+    touch(ViewScope::kSchedule, schedule_id);
     for (const auto& seat : seats) {
       std::string key = seat_key(schedule_id, seat.number, seat.seat_id);
       SeatRec rec;
@@ -614,6 +623,7 @@ class BatchApplier {
     if (rec.available < 0 || rec.available > rec.total) {
       return inconsistent("available seats of " + schedule_id + " out of range");
     }
+    touch(ViewScope::kConcert, rec.concert_id);  // its schedules list shows availableSeats
     put(key, rec);
     return Status::OK();
   }
@@ -635,6 +645,7 @@ class BatchApplier {
     UserRec rec;
     if (Status s = load(key, &rec); !s.ok()) return s;
     rec.balance = balance;
+    touch(ViewScope::kUser, user_id);
     put(key, rec);
     return Status::OK();
   }
@@ -682,6 +693,10 @@ class BatchApplier {
     put_raw(std::move(key), encode_rec(rec));
   }
 
+  void touch(ViewScope scope, std::string_view id) {
+    if (touched_ != nullptr) touched_->push_back(ViewVersions::stripe(scope, id));
+  }
+
   Status inconsistent(const std::string& what) const {
     return Status::Corruption("projections: event at offset " + std::to_string(offset_) +
                               " contradicts the views: " + what);
@@ -692,6 +707,7 @@ class BatchApplier {
   Writes& pending_;
   std::string scratch_;  // reused read buffer
   uint64_t offset_ = 0;  // of the event being applied
+  std::vector<size_t>* touched_ = nullptr;
 };
 
 // Builds the options of the view store. Why each differs from the default:
@@ -767,6 +783,8 @@ Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
   PendingWrites pending;
   pending.reserve(batch.size() * kPendingPerEvent);
   BatchApplier<PendingWrites> applier(db_.get(), *recent_, pending);
+  std::vector<size_t> touched;
+  applier.track(&touched);
   for (size_t i = 0; i < batch.size(); ++i) {
     const EventEnvelope& env = batch[i];
     if (env.offset != first + i) {
@@ -779,7 +797,16 @@ Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
     if (Status s = applier.apply(**event, env.offset); !s.ok()) return s;
   }
   const uint64_t next = first + batch.size();
-  if (Status s = applier.commit(next); !s.ok()) return s;
+  // Each touched part's version turns odd before the write and even after
+  // it (view_versions.h), so once per part: duplicates would break parity.
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (size_t stripe : touched) versions_.bump(stripe);
+  const Status committed = applier.commit(next);
+  // Even again whether or not the write happened; before the checkpoint, so
+  // a query that waited for this batch (read-your-writes) sees the versions.
+  for (size_t stripe : touched) versions_.bump(stripe);
+  if (!committed.ok()) return committed;
   checkpoint_.store(next, std::memory_order_release);
   recent_->absorb(pending);
   return Status::OK();
@@ -955,7 +982,9 @@ Status Projections::spill_bulk() {
   if (s.ok()) {
     rocksdb::IngestExternalFileOptions io;
     io.move_files = true;                    // a hard link, not a copy
+    versions_.bump_all();                    // odd: any part may change (view_versions.h)
     s = db_->IngestExternalFile(files, io);  // all files or none
+    versions_.bump_all();                    // even again
   }
   for (const auto& f : files) std::remove(f.c_str());  // ingested under RocksDB's own names
   if (!s.ok()) return from_rocks(s);

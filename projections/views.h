@@ -21,6 +21,7 @@
 #include "events/concert_events.h"
 #include "events/envelope.h"
 #include "events/status.h"
+#include "projections/view_versions.h"
 
 namespace rocksdb {
 class DB;
@@ -158,6 +159,11 @@ class Projections {
   // re-applies the rest from the log.
   Status flush();
 
+  // Change counters of the views (view_versions.h): apply_batch bumps the
+  // parts each batch changes before and after writing it, and before
+  // checkpoint() moves; a bulk ingest bumps them all.
+  const ViewVersions& versions() const { return versions_; }
+
   std::optional<UserView> user(const std::string& user_id) const;
   std::optional<TokenView> token(const std::string& token) const;
   // The highest seq admitted (ACTIVE) so far: a WAITING token's 1-based
@@ -195,6 +201,7 @@ class Projections {
   // Records apply_batch wrote lately; only apply_batch uses it.
   std::unique_ptr<internal::RecentWrites> recent_;
   std::unique_ptr<internal::BulkLoad> bulk_;  // while bulk loading
+  ViewVersions versions_;
   size_t bulk_entries_max_ = kBulkEntriesMax;
 };
 

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -189,6 +190,70 @@ TEST_CASE("projections: users and balances") {
   CHECK(st.views->user("u1")->balance == 1200);
   CHECK(st.views->user("u1")->name == "Alice");
   CHECK(st.views->user("u2")->balance == 0);
+}
+
+TEST_CASE("projections: a batch bumps the versions of the view parts it changes") {
+  Store st;
+  const ViewVersions& v = st.views->versions();
+  const size_t catalog = ViewVersions::stripe(ViewScope::kCatalog, "");
+  const size_t concert = ViewVersions::stripe(ViewScope::kConcert, "c1");
+  const size_t schedule = ViewVersions::stripe(ViewScope::kSchedule, "s0");
+  const size_t other_schedule = ViewVersions::stripe(ViewScope::kSchedule, "sA");
+  const size_t user1 = ViewVersions::stripe(ViewScope::kUser, "u1");
+  const size_t user2 = ViewVersions::stripe(ViewScope::kUser, "u2");
+  // The parts of this test must not share a counter, or "unchanged" means nothing.
+  std::vector<size_t> all{catalog, concert, schedule, other_schedule, user1, user2};
+  std::sort(all.begin(), all.end());
+  REQUIRE(std::adjacent_find(all.begin(), all.end()) == all.end());
+  auto snapshot = [&] {
+    std::vector<uint64_t> out;
+    for (size_t s : {catalog, concert, schedule, other_schedule, user1, user2})
+      out.push_back(v.version(s));
+    return out;
+  };
+  // The set-up's users and catalog were bumped already, and no write is under
+  // way between batches (even versions).
+  for (size_t s : {catalog, concert, schedule, user1, user2}) {
+    CHECK(v.version(s) > 0);
+    CHECK(ViewVersions::steady(v.version(s)));
+  }
+
+  auto before = snapshot();
+  st.feed.add(charge("u1", 500, 500));
+  st.apply();
+  auto after = snapshot();
+  CHECK(after[4] > before[4]);  // u1's balance changed
+  after[4] = before[4];
+  CHECK(after == before);  // nothing else did
+
+  // A hold changes the schedule's seats and the concert's schedules list
+  // (availableSeats); a payment changes the seats and the payer's balance.
+  const ev::SeatsHeld h = hold("r1", "u2", {kSeatZ});
+  before = snapshot();
+  st.feed.add(h);
+  st.apply();
+  after = snapshot();
+  CHECK(after[1] > before[1]);
+  CHECK(after[2] > before[2]);
+  CHECK(after[0] == before[0]);
+  CHECK(after[3] == before[3]);
+  CHECK(after[4] == before[4]);
+  CHECK(after[5] == before[5]);
+
+  before = snapshot();
+  st.feed.add(pay("p1", h, 0));
+  st.apply();
+  after = snapshot();
+  CHECK(after[2] > before[2]);
+  CHECK(after[5] > before[5]);
+  CHECK(after[0] == before[0]);
+  CHECK(after[4] == before[4]);
+
+  // A new concert changes the concert list.
+  before = snapshot();
+  st.feed.add(ev::ConcertCreated{"c9", "New", {}});
+  st.apply();
+  CHECK(snapshot()[0] > before[0]);
 }
 
 TEST_CASE("projections: catalog, schedule order and seat order") {
