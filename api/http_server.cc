@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "api/render.h"
 
@@ -227,10 +229,18 @@ bool HttpServer::bind(std::string* error) {
 }
 
 bool HttpServer::serve() {
-  return impl_->listen_after_bind();
+  serving_.store(true);
+  const bool ok = stop_requested_.load() || impl_->listen_after_bind();
+  serving_.store(false);
+  return ok;
 }
 
+// Both flags are seq_cst: either serve() sees the request and never starts,
+// or this sees serve() under way and waits until httplib can be stopped.
 void HttpServer::stop() {
+  stop_requested_.store(true);
+  constexpr auto kPoll = std::chrono::milliseconds(1);
+  while (serving_.load() && !impl_->is_running()) std::this_thread::sleep_for(kPoll);
   impl_->stop();
 }
 

@@ -9,6 +9,7 @@
 // Thread safety: listen() blocks the caller; stop() from any thread.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -38,8 +39,13 @@ class HttpServer {
   // Binds the port; false with a message when it cannot.
   bool bind(std::string* error);
   int bound_port() const { return port_; }
-  // Serves until stop(); returns false if the accept loop failed.
+  // Serves until stop(); returns false if the accept loop failed. Returns
+  // at once if stop() came first.
   bool serve();
+  // Makes serve() return, whenever it is called: before serve() starts, while
+  // it starts, or while it runs. (httplib's own stop() is lost while its
+  // accept loop is starting: a SIGTERM right after start-up left the server
+  // running for good.)
   void stop();
 
  private:
@@ -50,6 +56,8 @@ class HttpServer {
   Service& service_;
   HttpConfig config_;
   int port_ = 0;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> serving_{false};  // inside serve()
 };
 
 }  // namespace reservoir::api

@@ -1,17 +1,20 @@
 // QueryCache on its own (hits, windows, the bound), then the Service's
 // queries through it: given commands (events applied), the answer changes at
-// once and equals what an uncached Service renders.
+// once and equals what an uncached Service renders. Last, the HttpServer in
+// front of such a Service: how it stops.
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "api/http_server.h"
 #include "api/query_cache.h"
 #include "api/render.h"
 #include "api/service.h"
@@ -337,6 +340,31 @@ TEST_CASE("service: errors are not cached, and the cache stays within its bound"
   CHECK(api.metric("reservoir_query_cache_bytes ") <= QueryCache::kBytesDefault);
   // The uncached Service keeps nothing.
   CHECK(api.plain->metrics().find("reservoir_query_cache_bytes 0\n") != std::string::npos);
+}
+
+// httplib drops a stop() that comes before (or while) its accept loop
+// starts: a SIGTERM just after start-up once left `serve` running for good.
+TEST_CASE("HttpServer: stop() before serve() makes serve() return at once; so does one during it") {
+  Api a;
+  api::HttpConfig config;
+  config.port = 0;
+  config.worker_threads = 4;
+  {
+    api::HttpServer http(*a.service, config);
+    std::string error;
+    REQUIRE_MESSAGE(http.bind(&error), error);
+    http.stop();
+    auto served = std::async(std::launch::async, [&] { return http.serve(); });
+    REQUIRE(served.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(served.get());
+  }
+  api::HttpServer http(*a.service, config);
+  std::string error;
+  REQUIRE_MESSAGE(http.bind(&error), error);
+  auto served = std::async(std::launch::async, [&] { return http.serve(); });
+  http.stop();  // wherever serve() is by now
+  REQUIRE(served.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(served.get());
 }
 
 }  // namespace
