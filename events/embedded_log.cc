@@ -351,6 +351,8 @@ Status EmbeddedLog::scan(bool repair, bool at_open) const {
   if (file_bytes < start_pos) {
     return corruption(expected, file_bytes, "file shrank below its last known end");
   }
+  // A poll that finds the writer's zero tail reads one header, not a chunk of zeros.
+  if (!at_open && zero_header_at(start_pos, file_bytes)) return Status::OK();
   std::vector<IndexEntry> fresh;
   RecordCursor cursor(fd_, start_pos, file_bytes);
   for (;;) {
@@ -420,6 +422,17 @@ Status EmbeddedLog::handle_zero_header(uint64_t pos, uint64_t offset, uint64_t f
   if (Status s = find_valid_record(pos + 1, file_bytes, &found); !s.ok()) return s;
   if (found) return corruption(offset, pos, "zeroed record header (valid records follow)");
   return repair ? truncate_to(pos) : Status::OK();
+}
+
+// Whether the bytes at `pos` are a whole all-zero header (a read error
+// says no: the cursor will report it).
+bool EmbeddedLog::zero_header_at(uint64_t pos, uint64_t file_bytes) const {
+  if (file_bytes - pos < kHeaderBytes) return false;
+  char header[kHeaderBytes];
+  if (pread_full(fd_, header, kHeaderBytes, pos) != static_cast<ssize_t>(kHeaderBytes)) {
+    return false;
+  }
+  return std::all_of(header, header + kHeaderBytes, [](char c) { return c == 0; });
 }
 
 // Whether a valid record starts anywhere in [from, file_bytes).

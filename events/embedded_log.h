@@ -117,6 +117,7 @@ class EmbeddedLog final : public EventLog {
   Status handle_bad_record(const BadRecord& bad, bool repair, bool* retry) const;
   Status handle_zero_header(uint64_t pos, uint64_t offset, uint64_t file_bytes, bool repair,
                             bool at_open) const;
+  bool zero_header_at(uint64_t pos, uint64_t file_bytes) const;
   Status find_valid_record(uint64_t from, uint64_t file_bytes, bool* found) const;
   Status preallocate(uint64_t need_bytes);
   Status truncate_to(uint64_t pos) const;
