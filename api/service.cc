@@ -96,6 +96,11 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0 && !b.empty();
 }
 
+void append_metric(const char* name, const char* type, uint64_t value, std::string& out) {
+  out +=
+      std::string("# TYPE ") + name + " " + type + "\n" + name + " " + std::to_string(value) + "\n";
+}
+
 // Events by the time from decision to visibility in queries, as a
 // Prometheus histogram (cumulative buckets).
 void append_lag_histogram(const projections::LagHistogram::Counts& c, std::string& out) {
@@ -278,35 +283,25 @@ std::string Service::metrics() const {
   }
   const WriterStats w = writer_.stats();
   const uint64_t acked = writer_.acknowledged_offset(), applied = follower_.applied();
-  out += "# TYPE reservoir_commands_total counter\nreservoir_commands_total " +
-         std::to_string(w.commands) + "\n";
-  out += "# TYPE reservoir_batches_total counter\nreservoir_batches_total " +
-         std::to_string(w.batches) + "\n";
-  out += "# TYPE reservoir_events_total counter\nreservoir_events_total " +
-         std::to_string(w.events) + "\n";
-  out += "# TYPE reservoir_overloaded_total counter\nreservoir_overloaded_total " +
-         std::to_string(w.overloaded) + "\n";
-  out += "# TYPE reservoir_command_queue_depth gauge\nreservoir_command_queue_depth " +
-         std::to_string(w.queue_depth) + "\n";
-  out += "# TYPE reservoir_append_failures_total counter\nreservoir_append_failures_total " +
-         std::to_string(w.append_failures) + "\n";
-  out += "# TYPE reservoir_log_recovering gauge\nreservoir_log_recovering " +
-         std::to_string(w.recovering ? 1 : 0) + "\n";
-  out +=
-      "# TYPE reservoir_fenced gauge\nreservoir_fenced " + std::to_string(w.fenced ? 1 : 0) + "\n";
-  out += "# TYPE reservoir_log_end_offset gauge\nreservoir_log_end_offset " +
-         std::to_string(acked) + "\n";
-  out += "# TYPE reservoir_projection_offset gauge\nreservoir_projection_offset " +
-         std::to_string(applied) + "\n";
   const QueryCache::Stats c = cache_.stats();
-  out += "# TYPE reservoir_query_cache_hits_total counter\nreservoir_query_cache_hits_total " +
-         std::to_string(c.hits) + "\n";
-  out += "# TYPE reservoir_query_cache_misses_total counter\nreservoir_query_cache_misses_total " +
-         std::to_string(c.misses) + "\n";
-  out += "# TYPE reservoir_query_cache_bytes gauge\nreservoir_query_cache_bytes " +
-         std::to_string(c.bytes) + "\n";
-  out += "# TYPE reservoir_projection_lag_events gauge\nreservoir_projection_lag_events " +
-         std::to_string(acked > applied ? acked - applied : 0) + "\n";
+  const std::pair<const char*, uint64_t> counters[] = {
+      {"reservoir_commands_total", w.commands},
+      {"reservoir_batches_total", w.batches},
+      {"reservoir_events_total", w.events},
+      {"reservoir_overloaded_total", w.overloaded},
+      {"reservoir_append_failures_total", w.append_failures},
+      {"reservoir_query_cache_hits_total", c.hits},
+      {"reservoir_query_cache_misses_total", c.misses}};
+  for (const auto& [name, value] : counters) append_metric(name, "counter", value, out);
+  const std::pair<const char*, uint64_t> gauges[] = {
+      {"reservoir_command_queue_depth", w.queue_depth},
+      {"reservoir_log_recovering", w.recovering ? 1 : 0},
+      {"reservoir_fenced", w.fenced ? 1 : 0},
+      {"reservoir_log_end_offset", acked},
+      {"reservoir_projection_offset", applied},
+      {"reservoir_query_cache_bytes", c.bytes},
+      {"reservoir_projection_lag_events", acked > applied ? acked - applied : 0}};
+  for (const auto& [name, value] : gauges) append_metric(name, "gauge", value, out);
   append_lag_histogram(follower_.lag().counts(), out);
   return out;
 }

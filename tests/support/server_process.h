@@ -71,6 +71,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 #ifndef RESERVOIR_BIN
 #error "RESERVOIR_BIN must name the reservoir executable"
 #endif
@@ -95,25 +97,6 @@ inline std::string read_file(const std::string& path) {
 inline std::string tail(const std::string& s, size_t n = 4000) {
   return s.size() <= n ? s : "..." + s.substr(s.size() - n);
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "reservoir-it-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // ------------------------------------------------------------- processes ---
 

@@ -21,6 +21,8 @@
 #include "events/event_log.h"
 #include "projections/follower.h"
 #include "projections/views.h"
+#include "support/sanitizers.h"
+#include "support/temp_dir.h"
 
 extern char** environ;
 
@@ -28,41 +30,14 @@ namespace {
 
 using namespace reservoir;
 using namespace reservoir::projections;
+using reservoir::test::TempDir;
 namespace ev = reservoir::events;
 using std::chrono::milliseconds;
 
 constexpr int64_t kT0 = 1'700'000'000'000;  // event time of every test event
-// librocksdb is not built with ThreadSanitizer: its memtable publishes
-// entries through atomics TSan cannot see, so a query racing the writer
-// looks like a data race to TSan. Tests of that race run without TSan.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
+using reservoir::test::kThreadSanitizer;
 
 constexpr const char* kCrashDirEnv = "RESERVOIR_PROJECTIONS_CRASH_DIR";
-
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/projections_test.XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Builds envelopes with consecutive offsets, as the log would assign them.
 class Feed {

@@ -23,29 +23,20 @@
 #include "projections/follower.h"
 #include "projections/views.h"
 #include "support/memory_log.h"
+#include "support/sanitizers.h"
+#include "support/temp_dir.h"
 
 namespace {
 
 using namespace reservoir;
 using reservoir::api::QueryCache;
+using reservoir::test::TempDir;
 
 constexpr int64_t kT0 = 1'800'000'000'000;                 // 2027-01-15T08:00:00Z
 constexpr const char* kStartsAt = "2027-01-16T08:00:00Z";  // kT0 + 1 day
 constexpr int64_t kDayMs = 24 * 3600 * 1000;
 
-// librocksdb is not built with ThreadSanitizer (see projections_test.cc):
-// tests that read the views while the follower writes them run without it.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
+using reservoir::test::kThreadSanitizer;
 
 QueryCache::Stamp stamp(size_t stripe, uint64_t version) {
   QueryCache::Stamp s;
@@ -116,20 +107,6 @@ TEST_CASE("query cache: the byte bound holds, least recently used go first") {
 }
 
 // ---- the Service's queries through the cache --------------------------------
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/query_cache_test.XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 api::ServiceConfig service_config(size_t cache_bytes) {
   api::ServiceConfig c;

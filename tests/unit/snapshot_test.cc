@@ -38,36 +38,20 @@
 #include "events/engine_events.h"
 #include "events/os.h"
 #include "support/memory_log.h"
+#include "support/temp_dir.h"
 
 namespace {
 
 using namespace reservoir;
 namespace ev = reservoir::events;
 using reservoir::test::MemoryLog;
+using reservoir::test::TempDir;
 
 constexpr int64_t kT0 = 1'800'000'000'000;
 constexpr int64_t kMinute = 60'000;
 constexpr int64_t kHour = 60 * kMinute;
 
 const concert::Limits kLimits{5 * kMinute, 10 * kMinute, 3, 3};
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/reservoir_snapshot_test_XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
