@@ -64,6 +64,11 @@ RecordHeader parse_header(const char* p) {
   return RecordHeader{get_u32(p), get_u32(p + 4), get_u32(p + 8), get_u32(p + 12), get_u64(p + 16)};
 }
 
+// A header of all zeros: the zero tail (see embedded_log.h), not a record.
+bool is_zero_header(const char* p) {
+  return std::all_of(p, p + EmbeddedLog::kHeaderBytes, [](char c) { return c == 0; });
+}
+
 // The CRC of a whole record (header and body), skipping the CRC field itself.
 uint32_t record_crc(const char* record, size_t record_bytes) {
   assert(record_bytes >= EmbeddedLog::kHeaderBytes);
@@ -188,9 +193,7 @@ RecordCursor::Step RecordCursor::next() {
   if (limit_ - pos_ < EmbeddedLog::kHeaderBytes) return Step::kIncomplete;
   if (Step s = load(pos_, EmbeddedLog::kHeaderBytes); s != Step::kRecord) return s;
   const char* head = buf_.get() + (pos_ - buf_pos_);
-  if (std::all_of(head, head + EmbeddedLog::kHeaderBytes, [](char c) { return c == 0; })) {
-    return Step::kZeros;
-  }
+  if (is_zero_header(head)) return Step::kZeros;
   header_ = parse_header(head);
   if (header_.magic != EmbeddedLog::kRecordMagic) return bad("bad record magic");
   if (header_.body_bytes > EmbeddedLog::kBatchBytesMax) {
@@ -432,7 +435,7 @@ bool EmbeddedLog::zero_header_at(uint64_t pos, uint64_t file_bytes) const {
   if (pread_full(fd_, header, kHeaderBytes, pos) != static_cast<ssize_t>(kHeaderBytes)) {
     return false;
   }
-  return std::all_of(header, header + kHeaderBytes, [](char c) { return c == 0; });
+  return is_zero_header(header);
 }
 
 // Whether a valid record starts anywhere in [from, file_bytes).
