@@ -23,6 +23,16 @@
 // writer took the log over) stops the writer for good: every command from
 // then on is answered UNAVAILABLE, and config.on_fenced is called once.
 //
+// Group commit by scheduling: the server runs the writer thread at a lower
+// priority (WriterConfig::nice). When the cores are busy with HTTP and
+// client threads, a lower-weight writer is picked a little later, so more
+// commands queue for each durable append: fewer fdatasyncs and wake-ups per
+// command, which on 2 shared cores is throughput (docs/BENCHMARKS.md,
+// "Session 4": batches of 4-6 grew to 7-13 on charges and 17-49 on
+// bookings, CPU per command fell 15-25%). An idle core runs it at once, so
+// a lone command waits no longer. Sleeping for more commands instead (a
+// commit delay) gained nothing: it idles cores the load could have used.
+//
 // Module requirements (see engine/concert/module.h): Command, Reply (a
 // variant whose alternatives include DomainError), Event, actor(),
 // advance_clock(), execute(), recycle() (takes a rendered reply back),
@@ -69,6 +79,7 @@ struct WriterConfig {
   SnapshotStore* snapshots = nullptr;          // nullptr: no snapshots
   uint64_t snapshot_every_events = 1'000'000;  // 0: not by count
   int64_t snapshot_every_ms = 0;               // 0: not by time
+  int nice = 0;  // the writer thread's nice value, 0..19 (0: unchanged); see above
   // Called once, on the writer thread, when the log reports Fenced.
   std::function<void(const Status&)> on_fenced;
 };
@@ -360,6 +371,10 @@ Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyReque
 
 template <class Module>
 void Writer<Module>::run() {
+  if (config_.nice > 0) {
+    const std::string got = lower_this_thread_priority(config_.nice);
+    std::fprintf(stderr, "writer: running at %s\n", got.c_str());
+  }
   std::vector<Pending*> batch;
   for (;;) {
     {

@@ -22,6 +22,13 @@ std::string raise_this_thread_priority() {
   return std::string("normal priority (") + std::strerror(errno) + ")";
 }
 
+std::string lower_this_thread_priority(int nice) {
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) == 0) {
+    return "nice " + std::to_string(nice);
+  }
+  return std::string("normal priority (") + std::strerror(errno) + ")";
+}
+
 int64_t SystemClock::now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())

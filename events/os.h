@@ -56,6 +56,12 @@ class OsRandom final : public Random {
 // Returns what the thread got, in words, for the caller to log.
 std::string raise_this_thread_priority();
 
+// Asks the OS to run the calling thread behind ordinary ones, at `nice`
+// (1..19). For a serial stage that gains from waiting under load (the
+// single writer: see engine/writer.h). Returns what the thread got, in
+// words, for the caller to log.
+std::string lower_this_thread_priority(int nice);
+
 // splitmix64: reproducible ids for tests. Not for secrets.
 class SeededRandom final : public Random {
  public:

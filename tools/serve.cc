@@ -41,6 +41,7 @@ struct ServeOptions {
   int64_t snapshot_every_events = 1'000'000;
   int64_t snapshot_every_ms = 10 * 60 * 1000;
   std::string follower_priority = "raised";
+  std::string writer_priority = "lowered";
 };
 
 void declare(Flags& f, ServeOptions& o) {
@@ -71,6 +72,9 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_choice("follower-priority", &o.follower_priority, {"raised", "normal"},
                "raised: the projection follower runs real-time (SCHED_FIFO) when permitted, "
                "else at nice -10, so queries stay fresh under full load");
+  f.add_choice("writer-priority", &o.writer_priority, {"lowered", "normal"},
+               "lowered: the single writer runs at nice 10, so under load more commands "
+               "share each durable append (group commit); an idle core still runs it at once");
 }
 
 // SIGINT/SIGTERM are blocked in every thread and taken by one waiter thread,
@@ -87,6 +91,9 @@ sigset_t block_stop_signals() {
 // Start-up waits this many --kafka-timeout for each step (connect, topic,
 // producer) and for each stretch of the scan without progress.
 constexpr int64_t kOpenTimeoutFactor = 5;
+// --writer-priority lowered: nice 10 has a tenth of an ordinary thread's
+// weight (docs/BENCHMARKS.md, "Session 4", has the runs that chose it).
+constexpr int kLoweredWriterNice = 10;
 
 // Set by the writer thread when another engine fenced this one.
 std::atomic<bool> g_fenced{false};
@@ -149,6 +156,7 @@ int open_server(const ServeOptions& o, Server& s, SystemClock& clock, OsRandom& 
   wc.snapshot_every_events = static_cast<uint64_t>(o.snapshot_every_events);
   wc.snapshot_every_ms = o.snapshot_every_ms;
   wc.on_fenced = &on_fenced;
+  wc.nice = o.writer_priority == "lowered" ? kLoweredWriterNice : 0;
   s.writer = std::make_unique<api::ConcertWriter>(*s.module, *s.log, clock, random,
                                                   &api::render_reply, wc);
   std::fprintf(stderr, "reservoir: replaying %llu events...\n",

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 
@@ -38,6 +39,23 @@ TEST_CASE("raise_this_thread_priority: the thread gets what it reports, others k
   sched_param p{};
   REQUIRE(pthread_getschedparam(pthread_self(), &mine, &p) == 0);
   CHECK(mine == SCHED_OTHER);
+}
+
+TEST_CASE("lower_this_thread_priority: the thread runs at that nice value, others keep theirs") {
+  const int before = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  // Below the runner's own, which may be niced already.
+  const int want = std::min(19, std::max(before, 0) + 3);
+  std::string got;
+  int nice_value = 0;
+  std::thread t([&] {
+    got = lower_this_thread_priority(want);
+    nice_value = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  });
+  t.join();
+  // Lowering one's own priority needs no privilege.
+  CHECK(got == "nice " + std::to_string(want));
+  CHECK(nice_value == want);
+  CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == before);
 }
 
 }  // namespace

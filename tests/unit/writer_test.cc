@@ -2,10 +2,16 @@
 // the durable append, idempotency, overload, append failure, the clock, stop.
 // Behaviour only: waits are bounded polls, never timing assertions.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -406,6 +412,43 @@ TEST_CASE("writer: two concurrent requests with one key execute once") {
     CHECK(logged<ev::BalanceCharged>(h.log).size() == kRounds);
     CHECK(h.run(ChargeBalance{"u1", 1}).body == balance_body("u1", 10 * kRounds + 1));
   }
+}
+
+// Nice values of this process's threads, from /proc/self/task/*/stat.
+std::vector<int> thread_nice_values() {
+  std::vector<int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream fields(stat.substr(paren + 2));  // field 3 (state) onwards
+    std::string field;
+    for (int n = 3; n <= 19 && fields >> field; ++n) {
+      if (n == 19) out.push_back(std::stoi(field));
+    }
+  }
+  return out;
+}
+
+TEST_CASE("writer: its thread runs at WriterConfig::nice; the callers keep theirs") {
+  const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  const int want = std::min(19, std::max(mine, 0) + 4);
+  Rendered blocked;
+  std::jthread blocker;
+  WriterConfig config = fast_config();
+  config.nice = want;
+  Harness h(config);
+  h.start();
+  h.users({"u0"});
+  // While the writer waits inside append(), its thread certainly exists.
+  h.hold_append_with(blocker, ChargeBalance{"u0", 1}, &blocked);
+  const std::vector<int> nice = thread_nice_values();
+  CHECK(std::count(nice.begin(), nice.end(), want) == 1);
+  CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == mine);
+  h.log.open_gate();
+  blocker.join();
+  CHECK(blocked.body == balance_body("u0", 1));
 }
 
 TEST_CASE("writer: a full queue answers OVERLOADED at once") {

@@ -7,7 +7,8 @@
 # usage: tools/bench/spec4.sh [figure...]   (default: all of them)
 #   figures: ceiling charge booking query hot core core-os burst
 # env: BIN (default build/tools/reservoir), PORT (18090), DURATION (10s),
-#      WARMUP (2s), CONNECTIONS (64), OUT (/tmp/reservoir-bench)
+#      WARMUP (2s), CONNECTIONS (64), OUT (/tmp/reservoir-bench),
+#      SERVER_FLAGS (more serve flags, e.g. "--writer-priority normal")
 set -euo pipefail
 
 BIN=${BIN:-build/tools/reservoir}
@@ -31,7 +32,7 @@ trap cleanup EXIT
 
 start_server() {  # $1: run name; the flags are those docs/BENCHMARKS.md gives
   "$R" serve --data "$WORK/data-$1" --port "$PORT" --admin-key bench \
-    --active-tokens 100000 --hold-ttl 5m >"$OUT/$1.server.log" 2>&1 &
+    --active-tokens 100000 --hold-ttl 5m ${SERVER_FLAGS:-} >"$OUT/$1.server.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 100); do
     curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0
@@ -53,6 +54,7 @@ bench() {  # $1: run name, then the bench flags
   shift
   echo "== $name   $(uptime)" | tee "$OUT/$name.txt"
   echo "\$ reservoir bench $*" | tee -a "$OUT/$name.txt"
+  echo "(extra serve flags: ${SERVER_FLAGS:-none})" | tee -a "$OUT/$name.txt"
   "$R" bench "$@" --json | tee -a "$OUT/$name.txt"
 }
 
