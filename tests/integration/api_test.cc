@@ -158,6 +158,26 @@ TEST_CASE("GET /healthz and GET /metrics") {
   CHECK(contains(metrics.body, "reservoir_projection_lag_ms_count "));
 }
 
+TEST_CASE("serve: the writer runs at nice 10 unless --writer-priority normal") {
+  ServerOptions lowered;
+  lowered.no_demo();
+  ServerProcess a(lowered);
+  // Printed by the writer thread as it starts, possibly after "listening".
+  CHECK_MESSAGE(
+      eventually([&] { return contains(a.stderr_text(), "writer: running at nice 10\n"); }),
+      a.stderr_text());
+  CHECK_OK(Api(a).get("/healthz"));
+  CHECK(a.terminate() == 0);
+
+  ServerOptions normal;
+  normal.no_demo();
+  normal.flags = {"--writer-priority", "normal"};
+  ServerProcess b(normal);
+  CHECK_OK(Api(b).get("/healthz"));
+  CHECK(b.terminate() == 0);
+  CHECK_FALSE(contains(b.stderr_text(), "writer: running at"));
+}
+
 // The stop signal can come at any moment of start-up; httplib drops a stop
 // that comes while its accept loop is starting, which once left a server
 // running for good after a SIGTERM sent just after "listening on".
