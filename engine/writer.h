@@ -28,10 +28,12 @@
 // client threads, a lower-weight writer is picked a little later, so more
 // commands queue for each durable append: fewer fdatasyncs and wake-ups per
 // command, which on 2 shared cores is throughput (docs/BENCHMARKS.md,
-// "Session 4": batches of 4-6 grew to 7-13 on charges and 17-49 on
-// bookings, CPU per command fell 15-25%). An idle core runs it at once, so
-// a lone command waits no longer. Sleeping for more commands instead (a
-// commit delay) gained nothing: it idles cores the load could have used.
+// "Session 4": batches of 4-6 grew to 5-13 on charges and 17-49 on
+// bookings; CPU per command fell by about a fifth). An idle core runs it
+// at once, so a lone command waits no longer. Sleeping for more commands
+// instead (a commit delay) gained nothing: it idles cores the load could
+// have used. Recovery and snapshot encoding, which also run on this
+// thread, run at that priority too.
 //
 // Module requirements (see engine/concert/module.h): Command, Reply (a
 // variant whose alternatives include DomainError), Event, actor(),
