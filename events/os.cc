@@ -12,21 +12,30 @@
 #include <cstring>
 
 namespace reservoir {
+namespace {
+
+bool set_this_thread_nice(int nice) {
+  return setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) == 0;
+}
+
+std::string not_changed() {
+  return std::string("normal priority (") + std::strerror(errno) + ")";
+}
+
+}  // namespace
 
 std::string raise_this_thread_priority() {
   sched_param p{};
   p.sched_priority = sched_get_priority_min(SCHED_FIFO);
   if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0) return "real-time (SCHED_FIFO)";
   constexpr int kNice = -10;
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kNice) == 0) return "nice -10";
-  return std::string("normal priority (") + std::strerror(errno) + ")";
+  if (set_this_thread_nice(kNice)) return "nice -10";
+  return not_changed();
 }
 
 std::string lower_this_thread_priority(int nice) {
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) == 0) {
-    return "nice " + std::to_string(nice);
-  }
-  return std::string("normal priority (") + std::strerror(errno) + ")";
+  if (set_this_thread_nice(nice)) return "nice " + std::to_string(nice);
+  return not_changed();
 }
 
 int64_t SystemClock::now_ms() {

@@ -38,22 +38,21 @@ class LagHistogram {
   void record(int64_t lag_ms, uint64_t events) {
     if (lag_ms < 0) lag_ms = 0;
     buckets_[bucket_of(lag_ms)].fetch_add(events, std::memory_order_relaxed);
-    events_.fetch_add(events, std::memory_order_relaxed);
     sum_ms_.fetch_add(static_cast<uint64_t>(lag_ms) * events, std::memory_order_relaxed);
   }
 
   Counts counts() const {
     Counts c;
-    for (size_t b = 0; b < kBuckets; ++b)
+    for (size_t b = 0; b < kBuckets; ++b) {
       c.per_bucket[b] = buckets_[b].load(std::memory_order_relaxed);
-    c.events = events_.load(std::memory_order_relaxed);
+      c.events += c.per_bucket[b];  // so the total always matches the buckets read
+    }
     c.sum_ms = sum_ms_.load(std::memory_order_relaxed);
     return c;
   }
 
  private:
   std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
-  std::atomic<uint64_t> events_{0};
   std::atomic<uint64_t> sum_ms_{0};
 };
 
