@@ -10,6 +10,16 @@
 //   insertion order and keeps one T per id in a vector. Keys are copied once
 //   into a chunked arena (stable addresses, no allocation per key), so state
 //   can refer to another record by a 4-byte id instead of a string.
+// - locating_id(key): the Id a self-locating key carries (below), or kNoId.
+//
+// Self-locating keys. The ids the engine makes itself (tokens, reservations:
+// engine/uuid.h new_locating_uuid) carry the Id they will get, so IdTable
+// finds them by reading that entry and comparing keys, without the index:
+// a lookup of a cold id costs one cache miss instead of two (slot, then
+// entry), an insert touches no random slot, and such keys take no index
+// memory. The index holds only the other keys (client ids, ids from logs
+// written before this layout, a key whose Id did not come true); lookups
+// that miss the entry fall back to it, so any key is found either way.
 //
 // Nothing is ever removed: the engine's records (users, tokens,
 // reservations) live as long as the state. Ids are assigned in insertion
@@ -77,6 +87,46 @@ inline uint64_t hash_id(std::string_view key) {
         static_cast<uint8_t>(p[n - 1]);
   }
   return hash_mix(hash_mix(a ^ h, b ^ kMul), kSeed ^ n);
+}
+
+// Self-locating keys are version-8 UUIDs (RFC 9562: "custom" layout),
+// lower-case, 36 characters, whose first 4 bytes (text 0-7) are the Id,
+// big-endian, XOR the last 4 (text 28-35). The XOR keeps a plain counter out
+// of the id; it is no secret.
+inline constexpr size_t kLocatingKeyChars = 36;
+inline constexpr char kLocatingVersion = '8';  // text[14]: the UUID version
+
+// Hex digit values by character; kNotHex for any other byte.
+inline constexpr uint8_t kNotHex = 0xff;
+inline constexpr std::array<uint8_t, 256> kHexValue = [] {
+  std::array<uint8_t, 256> t{};
+  t.fill(kNotHex);
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'a' + 10);
+  return t;
+}();
+
+// 8 lower-case hex digits at p; false if any is not one. Table lookups and
+// one test at the end: no branch per digit.
+inline bool parse_hex32(const char* p, uint32_t* out) {
+  uint32_t v = 0;
+  uint8_t bad = 0;
+  for (int i = 0; i < 8; ++i) {
+    const uint8_t d = kHexValue[static_cast<uint8_t>(p[i])];
+    bad |= d & 0xf0;
+    v = (v << 4) | (d & 0x0f);
+  }
+  *out = v;
+  return bad == 0;
+}
+
+// The Id a self-locating key names, or kNoId for any other key. Only the
+// entry at that Id can say whether the key is really there.
+inline Id locating_id(std::string_view key) {
+  if (key.size() != kLocatingKeyChars || key[14] != kLocatingVersion) return kNoId;
+  uint32_t head, tail;
+  if (!parse_hex32(key.data(), &head) || !parse_hex32(key.data() + 28, &tail)) return kNoId;
+  return head ^ tail;
 }
 
 // Key equality inline (ids are short): word compares, no library call.
@@ -287,6 +337,7 @@ class IdTable {
   bool empty() const { return size_ == 0; }
 
   Id find(std::string_view key) const {
+    if (const Id at = locating_id(key); at < size_ && equal_keys(this->key(at), key)) return at;
     return index_.find(key, [this](Id id) { return this->key(id); });
   }
   bool contains(std::string_view key) const { return find(key) != kNoId; }
@@ -302,7 +353,17 @@ class IdTable {
   Id intern(std::string_view key) {
     assert(size_ < kNoId);
     const Id next = static_cast<Id>(size_);
-    const Id id = index_.find_or_insert(key, next, [this](Id i) { return this->key(i); });
+    const auto key_of = [this](Id i) { return this->key(i); };
+    const Id at = locating_id(key);
+    if (at < size_ && equal_keys(this->key(at), key)) return at;
+    // A key that names the next Id needs no slot. The index is asked first
+    // only so that a key it already holds is never added twice; while only
+    // self-locating keys went in it is empty and answers at once.
+    if (at == next && index_.find(key, key_of) == kNoId) {
+      add(key);
+      return next;
+    }
+    const Id id = index_.find_or_insert(key, next, key_of);
     if (id == next) add(key);
     return id;
   }
@@ -323,7 +384,10 @@ class IdTable {
   }
   T& at(std::string_view key) { return const_cast<T&>(std::as_const(*this).at(key)); }
 
+  // Room in the index for n keys that do not locate themselves.
   void reserve(size_t n) { index_.reserve(n); }
+  // Keys held by the index (the rest locate themselves).
+  size_t indexed() const { return index_.size(); }
 
  private:
   struct Entry {

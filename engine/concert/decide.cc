@@ -130,7 +130,7 @@ Reply decide_issue_token(const State& s, const IssueToken& c, Context& ctx, Even
     return reply;
   }
   auto& issued = out.add<events::TokenIssued>();
-  new_uuid(ctx.random, issued.token);
+  new_locating_uuid(ctx.random, static_cast<Id>(s.tokens.size()), issued.token);
   set(issued.user_id, c.user_id);
   issued.seq = s.next_seq;
   issued.issued_at = ctx.now_ms;
@@ -215,7 +215,7 @@ Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out)
     held.seats[i].price = seat.price;
     held.total_price += seat.price;
   }
-  new_uuid(ctx.random, held.reservation_id);
+  new_locating_uuid(ctx.random, static_cast<Id>(s.reservations.size()), held.reservation_id);
   set(held.user_id, s.users.key(s.tokens[token].user));
   set(held.concert_id, s.concerts.key(schedule.concert));
   set(held.schedule_id, c.schedule_id);

@@ -163,8 +163,9 @@ bool decode_users_and_tokens(In& in, State& s) {
       u.live_seats.emplace_back(schedule, count);
     }
   }
+  // No index reserve for tokens or reservations: the engine's own ids
+  // locate themselves (engine/id_table.h); the index grows for the rest.
   const size_t tokens = in.count();
-  s.tokens.reserve(tokens);
   for (size_t k = 0; k < tokens && in.ok(); ++k) {
     const std::string_view key = in.s();
     if (!in.ok() || s.tokens.contains(key)) return false;
@@ -221,7 +222,6 @@ bool decode_reservation(In& in, State& s) {
 
 bool decode_reservations(In& in, State& s) {
   const size_t n = in.count();
-  s.reservations.reserve(n);
   for (size_t k = 0; k < n && in.ok(); ++k) {
     if (!decode_reservation(in, s)) return false;
   }

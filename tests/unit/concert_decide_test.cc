@@ -209,7 +209,10 @@ TEST_CASE("decide: IssueToken is ACTIVE at once while slots are free") {
   CHECK(r.position == 0);
   CHECK(r.expires_at == kT0 + 5 + g.limits.token_ttl_ms);
   CHECK(valid_id(r.token));
-  CHECK(r.token.size() == 36);  // a v4 UUID: 122 random bits
+  CHECK(r.token.size() == 36);  // a version-8 UUID: 90 random bits and the token's Id
+  CHECK(r.token[14] == '8');
+  CHECK(locating_id(r.token) == g.state.tokens.find(r.token));
+  CHECK(g.state.tokens.indexed() == 0);  // it locates itself (engine/id_table.h): no index slot
   CHECK(iss.token == r.token);
   CHECK(iss.user_id == "u1");
   CHECK(iss.issued_at == kT0 + 5);
@@ -335,6 +338,8 @@ TEST_CASE("decide: HoldSeats holds the seats all at once") {
   }
   auto [e] = g.then_events<ev::SeatsHeld>();
   CHECK(valid_id(e.reservation_id));
+  CHECK(locating_id(e.reservation_id) == g.state.reservations.find(e.reservation_id));
+  CHECK(g.state.reservations.indexed() == 0);
   CHECK(e.user_id == "u1");
   CHECK(e.concert_id == "c1");
   CHECK(e.schedule_id == "s1");

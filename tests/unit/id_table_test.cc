@@ -2,14 +2,17 @@
 // against std::unordered_map / std::set models over random operations:
 // IdTable interns in insertion order and finds every key through growth;
 // FlatIndex works with keys that live elsewhere; StringArena keeps views
-// stable; copies are deep; DeadlineHeap holds exactly the live deadlines in
+// stable; copies are deep; self-locating keys (engine/uuid.h) take no index
+// slot and mix with other keys; DeadlineHeap holds exactly the live deadlines in
 // (due, id) order through pushes and erases anywhere in the heap.
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <cstdint>
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -199,3 +202,119 @@ TEST_CASE("new_uuid: the same UUID as Random::uuid from the same random bytes") 
 }
 
 }  // namespace
+
+// A self-locating key for `id` (engine/uuid.h).
+std::string locating_key(SeededRandom& random, Id id) {
+  std::string s;
+  new_locating_uuid(random, id, s);
+  return s;
+}
+
+TEST_CASE("new_locating_uuid: a lower-case version-8 UUID that names its id") {
+  SeededRandom random(5);
+  std::set<std::string> seen;
+  for (Id id : {Id{0}, Id{1}, Id{255}, Id{256}, Id{0x12345678}, Id{kNoId - 1}}) {
+    for (int i = 0; i < 200; ++i) {
+      const std::string k = locating_key(random, id);
+      REQUIRE(k.size() == 36);
+      CHECK(locating_id(k) == id);
+      CHECK(k[8] == '-');
+      CHECK(k[13] == '-');
+      CHECK(k[18] == '-');
+      CHECK(k[23] == '-');
+      CHECK(k[14] == '8');                                               // version 8
+      CHECK(std::string_view("89ab").find(k[19]) != std::string::npos);  // RFC 9562 variant
+      for (char c : k) CHECK(((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-'));
+      CHECK(seen.insert(k).second);  // 90 random bits: never the same twice
+    }
+  }
+}
+
+TEST_CASE("locating_id: only a well-formed version-8 key names an id") {
+  SeededRandom random(9);
+  const std::string k = locating_key(random, 42);
+  REQUIRE(locating_id(k) == 42);
+  std::string v4 = k;
+  v4[14] = '4';
+  CHECK(locating_id(v4) == kNoId);  // a client's (or an older log's) UUID
+  std::string upper = k;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  CHECK(locating_id(upper) == kNoId);
+  std::string bad = k;
+  bad[3] = 'g';
+  CHECK(locating_id(bad) == kNoId);
+  bad = k;
+  bad[30] = '-';
+  CHECK(locating_id(bad) == kNoId);
+  CHECK(locating_id(k.substr(0, 35)) == kNoId);
+  CHECK(locating_id(k + "0") == kNoId);
+  CHECK(locating_id("") == kNoId);
+  CHECK(locating_id(new_uuid(random)) == kNoId);
+}
+
+TEST_CASE("id table: self-locating keys take no index slot and are found through their entry") {
+  SeededRandom random(13);
+  IdTable<int> table;
+  std::vector<std::string> keys;
+  for (Id id = 0; id < 20'000; ++id) {
+    keys.push_back(locating_key(random, id));
+    REQUIRE(table.insert(keys.back()) == id);
+  }
+  CHECK(table.indexed() == 0);
+  for (Id id = 0; id < keys.size(); ++id) {
+    CHECK(table.find(keys[id]) == id);
+    CHECK(table.intern(keys[id]) == id);  // found: nothing added
+  }
+  CHECK(table.size() == keys.size());
+  // A key that names an existing entry but is not its key, or names an
+  // entry not made yet, is absent.
+  CHECK(table.find(locating_key(random, 7)) == kNoId);
+  CHECK(table.find(locating_key(random, static_cast<Id>(keys.size()))) == kNoId);
+  CHECK(table.find(locating_key(random, kNoId - 1)) == kNoId);
+  // A copy re-inserts in order: its keys locate themselves too.
+  IdTable<int> copy = table;
+  CHECK(copy.indexed() == 0);
+  CHECK(copy.find(keys[19'999]) == 19'999);
+}
+
+TEST_CASE("id table: self-locating, mislocated and plain keys mixed, against a model") {
+  // Keys whose named id does not come true (a record made out of turn, a
+  // key seen twice) and plain keys go to the index; every key must be found
+  // as itself and interned once, whichever way it went in.
+  std::mt19937_64 rng(17);
+  SeededRandom random(19);
+  IdTable<int> table;
+  std::unordered_map<std::string, Id> model;
+  std::vector<std::string> keys;
+  size_t indexed = 0;
+  for (int step = 0; step < 30'000; ++step) {
+    const int op = static_cast<int>(rng() % 10);
+    std::string k;
+    if (op < 5) {
+      k = locating_key(random, static_cast<Id>(table.size()));  // comes true
+    } else if (op < 7) {
+      k = locating_key(random, static_cast<Id>(table.size() + 1 + rng() % 3));  // does not
+    } else if (op < 9 || keys.empty()) {
+      k = random_key(rng);
+    } else {
+      k = keys[rng() % keys.size()];  // seen before
+    }
+    const auto it = model.find(k);
+    const Id want = it == model.end() ? static_cast<Id>(table.size()) : it->second;
+    if (it == model.end() && locating_id(k) != want) ++indexed;
+    REQUIRE(table.intern(k) == want);
+    if (it == model.end()) {
+      model.emplace(k, want);
+      keys.push_back(k);
+    }
+  }
+  CHECK(table.size() == model.size());
+  CHECK(table.indexed() == indexed);
+  for (const auto& [k, id] : model) {
+    CHECK(table.find(k) == id);
+    CHECK(table.key(id) == k);
+  }
+  for (int i = 0; i < 2000; ++i) {
+    CHECK(table.find(locating_key(random, static_cast<Id>(rng() % (table.size() + 10)))) == kNoId);
+  }
+}
