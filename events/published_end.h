@@ -31,15 +31,21 @@ class PublishedEnd {
     return end_.load(order);
   }
 
-  // Sets the end (under the waiters' lock, so no waiter misses the change)
-  // and wakes every waiter.
+  // Sets the end and wakes every waiter.
   void publish(uint64_t end) {
-    {
-      std::lock_guard lock(mu_);
-      end_.store(end, std::memory_order_release);
-    }
-    cv_.notify_all();
+    set(end);
+    wake();
   }
+  // publish() in two steps, for a caller that must set the end under a lock
+  // of its own but should wake the waiters only once it has let go of that
+  // lock (a woken reader would take it next). No wake-up is lost: set()
+  // takes the waiters' lock, so a waiter either sees the new end or is
+  // already waiting when wake() comes.
+  void set(uint64_t end) {
+    std::lock_guard lock(mu_);
+    end_.store(end, std::memory_order_release);
+  }
+  void wake() { cv_.notify_all(); }
 
   // Blocks until the end passes `offset`, `timeout` passes or close_waiters()
   // is called; returns the end. With a `poll`, looks again every
