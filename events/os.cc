@@ -60,7 +60,9 @@ std::string Random::uuid() {
   return s;
 }
 
-void OsRandom::fill(void* buf, size_t n) {
+namespace {
+
+void getrandom_all(void* buf, size_t n) {
   auto* p = static_cast<char*>(buf);
   while (n > 0) {
     const ssize_t got = getrandom(p, n, 0);
@@ -71,6 +73,20 @@ void OsRandom::fill(void* buf, size_t n) {
     p += got;
     n -= static_cast<size_t>(got);
   }
+}
+
+}  // namespace
+
+void OsRandom::fill(void* buf, size_t n) {
+  if (n > kBufferBytes) return getrandom_all(buf, n);
+  std::lock_guard lock(mu_);
+  if (kBufferBytes - used_ < n) {
+    getrandom_all(buffer_.data(), kBufferBytes);
+    used_ = 0;
+  }
+  std::memcpy(buf, buffer_.data() + used_, n);
+  std::memset(buffer_.data() + used_, 0, n);
+  used_ += n;
 }
 
 void SeededRandom::fill(void* buf, size_t n) {

@@ -6,8 +6,11 @@
 // time is atomic so a test thread may advance it while a writer reads it).
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 namespace reservoir {
@@ -42,10 +45,20 @@ class Random {
   std::string uuid();
 };
 
-// getrandom(2): a cryptographic source for bearer tokens.
+// getrandom(2): a cryptographic source for bearer tokens. It reads
+// kBufferBytes at a time (a fill larger than that goes straight to the
+// kernel): the writer makes an id for most commands, and one system call
+// each cost the core 30% of its rate (docs/BENCHMARKS.md). Bytes handed out
+// are wiped from the buffer.
 class OsRandom final : public Random {
  public:
+  static constexpr size_t kBufferBytes = 4096;
   void fill(void* buf, size_t n) override;
+
+ private:
+  std::mutex mu_;
+  std::array<unsigned char, kBufferBytes> buffer_{};
+  size_t used_ = kBufferBytes;  // bytes at the front already handed out
 };
 
 // Asks the OS to run the calling thread ahead of ordinary ones: SCHED_FIFO

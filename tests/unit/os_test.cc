@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "events/os.h"
 
@@ -56,6 +59,57 @@ TEST_CASE("lower_this_thread_priority: the thread runs at that nice value, other
   CHECK(got == "nice " + std::to_string(want));
   CHECK(nice_value == want);
   CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == before);
+}
+
+// 16 random bytes as a string, for comparing.
+std::string block16(Random& r) {
+  std::string s(16, '\0');
+  r.fill(s.data(), s.size());
+  return s;
+}
+
+TEST_CASE("OsRandom: fills of any size, across buffer refills, are random and never repeat") {
+  OsRandom random;
+  std::set<std::string> seen;
+  // Enough 16-byte ids to refill the buffer many times over; a repeat or an
+  // all-zero id would mean bytes handed out twice or a wiped buffer reused.
+  for (size_t i = 0; i < 10 * OsRandom::kBufferBytes / 16; ++i) {
+    const std::string b = block16(random);
+    REQUIRE(b != std::string(16, '\0'));
+    REQUIRE(seen.insert(b).second);
+  }
+  // Sizes around the buffer's, including one that skips it.
+  for (size_t n :
+       {size_t{0}, size_t{1}, size_t{7}, OsRandom::kBufferBytes - 1, OsRandom::kBufferBytes,
+        OsRandom::kBufferBytes + 1, 3 * OsRandom::kBufferBytes}) {
+    std::vector<unsigned char> a(n + 2, 0xAA), b(n + 2, 0xAA);
+    random.fill(a.data() + 1, n);
+    random.fill(b.data() + 1, n);
+    CHECK(a.front() == 0xAA);  // nothing written outside [1, n]
+    CHECK(a.back() == 0xAA);
+    if (n >= 7) {
+      CHECK(a != b);
+      // 256 values over n bytes: a byte value missing from a long fill, or
+      // one run of equal bytes across it, would mean a broken source.
+      CHECK(std::count(a.begin() + 1, a.end() - 1, a[1]) < static_cast<long>(n));
+    }
+  }
+}
+
+TEST_CASE("OsRandom: threads filling at once never get the same bytes") {
+  OsRandom random;
+  constexpr int kThreads = 4, kIdsEach = 2000;
+  std::vector<std::vector<std::string>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kIdsEach; ++i) got[t].push_back(block16(random));
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::string> all;
+  for (const auto& ids : got) all.insert(ids.begin(), ids.end());
+  CHECK(all.size() == static_cast<size_t>(kThreads * kIdsEach));
 }
 
 }  // namespace
