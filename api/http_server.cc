@@ -7,9 +7,12 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "api/render.h"
@@ -25,10 +28,33 @@ class HttpServer::Impl : public httplib::Server {
 
 namespace {
 
-std::optional<std::string_view> header(const httplib::Request& req, const char* name) {
-  auto it = req.headers.find(name);  // httplib's header map is case-insensitive
-  if (it == req.headers.end()) return std::nullopt;
-  return std::string_view(it->second);
+// Header names, compared as HTTP does (ASCII letters without case) but
+// without the C library: httplib's header map orders names through tolower()
+// per character, and the nine lookups a request made through it were 3.4%
+// of the server's CPU on queries. One pass over the (few) headers of a
+// request finds all those it needs.
+bool name_is(std::string_view name, std::string_view lower) {
+  if (name.size() != lower.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// The value of each header named in `lower_names` (lower case), the first
+// one where a name repeats, as httplib's find() gives it.
+template <size_t N>
+std::array<std::optional<std::string_view>, N> find_headers(
+    const httplib::Request& req, const std::array<std::string_view, N>& lower_names) {
+  std::array<std::optional<std::string_view>, N> found;
+  for (const auto& [name, value] : req.headers) {
+    for (size_t i = 0; i < N; ++i) {
+      if (!found[i] && name_is(name, lower_names[i])) found[i] = value;
+    }
+  }
+  return found;
 }
 
 // Moves the body into the response (set_content would copy it; a seats
@@ -54,12 +80,13 @@ std::string error_message(int status) {
 // httplib reads a body only for POST, PUT, PATCH and DELETE; for any other
 // method the body's bytes would be parsed as the next request on the
 // connection (request smuggling).
-bool has_unread_body(const httplib::Request& req) {
+bool has_unread_body(const httplib::Request& req, std::optional<std::string_view> transfer_encoding,
+                     std::optional<std::string_view> content_length) {
   const bool reads_body = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
                           req.method == "DELETE";
   if (reads_body) return false;
-  if (req.has_header("Transfer-Encoding")) return true;
-  return req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0";
+  if (transfer_encoding) return true;
+  return content_length && *content_length != "0";
 }
 
 std::string peer_text(const sockaddr_storage& a) {
@@ -165,15 +192,17 @@ HttpServer::HttpServer(Service& service, HttpConfig config)
     // answers that are mostly small. httplib has no server-side switch; it
     // decides from this request header when it writes the answer. (The
     // request object is httplib's own, not const: only the handler's view is.)
-    const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
-    if (has_unread_body(req)) {  // answer it, then read nothing more from that connection
+    static constexpr std::array<std::string_view, 3> kNames = {
+        "accept-encoding", "transfer-encoding", "content-length"};
+    const auto [accept_encoding, transfer_encoding, content_length] = find_headers(req, kNames);
+    if (accept_encoding) const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
+    if (has_unread_body(req, transfer_encoding, content_length)) {
+      // Answer it, then read nothing more from that connection.
       answer_and_close(req, service_.handle(to_request(req)));
       res.status = 400;
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
+    if (content_length || transfer_encoding) return httplib::Server::HandlerResponse::Unhandled;
     handle(req, res);
     return httplib::Server::HandlerResponse::Handled;
   });
@@ -198,10 +227,13 @@ Request HttpServer::to_request(const httplib::Request& req) {
   r.path = req.path;
   r.body = req.body;
   r.params = &req.params;
-  r.content_type = header(req, "Content-Type");
-  r.queue_token = header(req, "Queue-Token");
-  r.idempotency_key = header(req, "Idempotency-Key");
-  r.admin_key = header(req, "Admin-Key");
+  static constexpr std::array<std::string_view, 4> kNames = {"content-type", "queue-token",
+                                                             "idempotency-key", "admin-key"};
+  const auto [content_type, queue_token, idempotency_key, admin_key] = find_headers(req, kNames);
+  r.content_type = content_type;
+  r.queue_token = queue_token;
+  r.idempotency_key = idempotency_key;
+  r.admin_key = admin_key;
   return r;
 }
 

@@ -645,11 +645,14 @@ TEST_CASE("bad input: the body of a GET or OPTIONS is never executed as a reques
   ServerProcess server;
   const std::string smuggled =
       RawHttp::request("POST", "/api/v1/balance/charge", charge_body("alice", "1000"));
-  for (std::string method : {"GET", "OPTIONS"}) {
+  const std::pair<std::string, std::string> ways[] = {
+      {"GET", "Content-Length"}, {"OPTIONS", "Content-Length"}, {"GET", "content-length"}};
+  for (const auto& [method, length_header] : ways) {
     CAPTURE(method);
+    CAPTURE(length_header);
     RawHttp raw(server.port());
     const std::string head = method + " /api/v1/balance?userId=alice HTTP/1.1\r\nHost: x\r\n" +
-                             "Content-Length: " + std::to_string(smuggled.size()) + "\r\n\r\n";
+                             length_header + ": " + std::to_string(smuggled.size()) + "\r\n\r\n";
     RawHttp::Response first = raw.exchange_split(head, smuggled);
     CHECK(first.status != 0);
     RawHttp::Response next = raw.exchange(RawHttp::request("GET", "/healthz", "", ""));
@@ -658,6 +661,21 @@ TEST_CASE("bad input: the body of a GET or OPTIONS is never executed as a reques
     CHECK_MESSAGE(Api(server).balance_of("alice") == 500000,
                   "the body of the " << method << " was executed as a charge request");
   }
+}
+
+TEST_CASE("headers: names are matched whatever their case") {
+  ServerProcess server;
+  Api api(server);
+  const std::string body = charge_body("alice", "7");
+  Reply first = api.post("/api/v1/balance/charge", body, {{"idempotency-key", "k1"}});
+  CHECK_OK(first);
+  Reply again = api.post("/api/v1/balance/charge", body, {{"IDEMPOTENCY-KEY", "k1"}});
+  CHECK(again.body == first.body);
+  CHECK(api.balance_of("alice") == 500007);  // the retry was recognised as one
+  const std::string alice = api.active_token("alice");
+  const std::string hold = R"({"concertScheduleId":"demo-schedule-1","seatId":"A1"})";
+  CHECK_OK(api.post("/api/v1/reservations", hold, {{"queue-TOKEN", alice}}));
+  CHECK(api.seat_status(kSchedule1, "A1") != "AVAILABLE");
 }
 
 // ---------------------------------------------------------- idempotency ---
