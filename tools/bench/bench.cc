@@ -65,7 +65,8 @@ void declare(Flags& f, BenchOptions& o, RawFlags& raw) {
             "seats per schedule");
   f.add_int("seed", &o.seed, 0, INT64_MAX, "seed of the random picks");
   f.add_bool("json", &o.json, "print the report as one JSON object too");
-  f.add_bool("compare", &o.compare, "run the ceiling first and print the scenario's ratio to it");
+  f.add_bool("compare", &o.compare,
+             "run the ceiling before and after and print the scenario's ratio to their mean");
   f.add_bool("os-random", &o.os_random, "core: ids from getrandom(2) as the server, not seeded");
 }
 
