@@ -58,12 +58,23 @@ std::array<std::optional<std::string_view>, N> find_headers(
 }
 
 // Moves the body into the response (set_content would copy it; a seats
-// answer is ~32 KB).
-void send(httplib::Response& res, Rendered&& r, bool prometheus = false) {
-  res.status = r.status;
-  res.body = std::move(r.body);
-  res.set_header("Content-Type", prometheus ? "text/plain; version=0.0.4" : "application/json");
-  if (r.status == 503) res.set_header("Retry-After", "1");
+// answer is ~32 KB); a body shared with the query cache is written from
+// where it is, through a content provider that keeps it alive.
+void send(httplib::Response& res, Answer&& a, bool prometheus = false) {
+  res.status = a.status;
+  const char* type = prometheus ? "text/plain; version=0.0.4" : "application/json";
+  if (a.shared) {
+    const size_t bytes = a.shared->size();
+    res.set_content_provider(
+        bytes, type,
+        [body = std::move(a.shared)](size_t offset, size_t length, httplib::DataSink& sink) {
+          return sink.write(body->data() + offset, length);
+        });
+  } else {
+    res.body = std::move(a.body);
+    res.set_header("Content-Type", type);
+  }
+  if (a.status == 503) res.set_header("Retry-After", "1");
 }
 
 std::string error_message(int status) {
@@ -132,13 +143,14 @@ int find_socket(const httplib::Request& req) {
 constexpr int kLingerMs = 1000;
 constexpr size_t kLingerBytesMax = size_t{1} << 20;
 
-void answer_and_close(const httplib::Request& req, const Rendered& r) {
+void answer_and_close(const httplib::Request& req, const Answer& r) {
   const int fd = find_socket(req);
   if (fd < 0) return;
   std::string out =
       "HTTP/1.1 " + std::to_string(r.status) + (r.status == 200 ? " OK" : " Error") +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(r.body.size()) +
-      "\r\nConnection: close\r\n\r\n" + r.body;
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(r.text().size()) +
+      "\r\nConnection: close\r\n\r\n";
+  out += r.text();
   for (size_t done = 0; done < out.size();) {
     const ssize_t n = ::send(fd, out.data() + done, out.size() - done, MSG_NOSIGNAL);
     if (n <= 0) break;

@@ -77,8 +77,8 @@ Rendered render_page(const projections::Page<T>& page, WriteItem write_item) {
 }  // namespace
 
 template <class Render>
-Rendered Service::cached(const std::string& key, projections::ViewScope scope, std::string_view id,
-                         Render&& render) {
+Answer Service::cached(const std::string& key, projections::ViewScope scope, std::string_view id,
+                       Render&& render) {
   QueryCache::Stamp stamp;
   stamp.stripe = projections::ViewVersions::stripe(scope, id);
   // Loaded before any view is read: see projections/view_versions.h.
@@ -87,13 +87,13 @@ Rendered Service::cached(const std::string& key, projections::ViewScope scope, s
   // While the part is being written, what this query reads may be half old:
   // answer it, but keep nothing.
   if (!projections::ViewVersions::steady(stamp.version)) return render(now, &stamp);
-  if (auto body = cache_.find(key, stamp.stripe, stamp.version, now)) return Rendered{200, *body};
+  if (auto body = cache_.find(key, stamp.stripe, stamp.version, now)) return {200, std::move(body)};
   Rendered out = render(now, &stamp);
   if (out.status == 200) cache_.store(key, stamp, out.body);
   return out;
 }
 
-Rendered Service::query(const Request& req, Route route, const Match& m) {
+Answer Service::query(const Request& req, Route route, const Match& m) {
   // Read-your-writes: every command acknowledged before this query arrived
   // must be visible in the projections first.
   if (!follower_.wait_applied(writer_.acknowledged_offset(),

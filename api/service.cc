@@ -128,7 +128,7 @@ Service::Service(ConcertWriter& writer, projections::Projections& views,
       config_(std::move(config)),
       cache_(config_.query_cache_bytes) {}
 
-Rendered Service::handle(const Request& req) {
+Answer Service::handle(const Request& req) {
   Match m;
   const PathSegments segments = split_path(req.path);
   bool path_known = false;
@@ -153,13 +153,13 @@ Rendered Service::handle(const Request& req) {
     break;
   }
   if (m.route == Route::kNotFound && path_known) m.route = Route::kMethodNotAllowed;
-  Rendered out = dispatch(req, m);
+  Answer out = dispatch(req, m);
   requests_[static_cast<size_t>(m.route)][status_slot(out.status)].fetch_add(
       1, std::memory_order_relaxed);
   return out;
 }
 
-Rendered Service::dispatch(const Request& req, const Match& m) {
+Answer Service::dispatch(const Request& req, const Match& m) {
   switch (m.route) {
     case Route::kNotFound:
       return render_error(ErrorCode::NOT_FOUND, "no such route: " + std::string(req.path));

@@ -17,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,21 @@ namespace reservoir::api {
 using ConcertWriter = Writer<concert::Module>;
 
 inline constexpr size_t kBodyBytesMax = 64 * 1024;
+
+// An answer as the HTTP layer sends it: a Rendered one, or a body shared
+// with the query cache, sent without a copy (a seats answer is ~32 KB; the
+// copy cost a large malloc per request, sometimes a malloc_consolidate).
+struct Answer {
+  int status = 0;
+  std::string body;
+  std::shared_ptr<const std::string> shared;  // when set, the body instead of `body`
+
+  Answer() = default;
+  Answer(Rendered&& r) : status(r.status), body(std::move(r.body)) {}  // NOLINT: implicit
+  Answer(int s, std::shared_ptr<const std::string> b) : status(s), shared(std::move(b)) {}
+  std::string_view text() const { return shared ? std::string_view(*shared) : body; }
+  bool operator==(const Answer& o) const { return status == o.status && text() == o.text(); }
+};
 
 struct Request {
   std::string_view method;
@@ -79,7 +95,7 @@ class Service {
   Service(ConcertWriter& writer, projections::Projections& views, projections::Follower& follower,
           Clock& clock, ServiceConfig config);
 
-  Rendered handle(const Request& req);
+  Answer handle(const Request& req);
   std::string metrics() const;
 
  private:
@@ -87,15 +103,15 @@ class Service {
     Route route = Route::kNotFound;
     std::string a, b;  // path ids, in order of appearance
   };
-  Rendered dispatch(const Request& req, const Match& m);
+  Answer dispatch(const Request& req, const Match& m);
   Rendered command(const Request& req, Route route, const std::string& path_id);
-  Rendered query(const Request& req, Route route, const Match& m);
+  Answer query(const Request& req, Route route, const Match& m);
 
   // Through cache_: `render(now_ms, stamp)` answers on a miss and narrows
   // stamp's clock window when its answer depends on now_ms.
   template <class Render>
-  Rendered cached(const std::string& key, projections::ViewScope scope, std::string_view id,
-                  Render&& render);
+  Answer cached(const std::string& key, projections::ViewScope scope, std::string_view id,
+                Render&& render);
 
   Rendered queue_status(const Request& req);
   Rendered concerts();

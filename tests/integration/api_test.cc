@@ -219,6 +219,26 @@ TEST_CASE("answers are never compressed, whatever the client accepts") {
   }
 }
 
+TEST_CASE("a query answered from the cache is sent whole, with its headers") {
+  ServerProcess server;
+  Api api(server);
+  const std::string seats = "/api/v1/concerts/demo-concert/schedules/demo-schedule-1/seats";
+  Reply first = api.get(seats);  // rendered, then kept
+  CHECK_OK(first);
+  for (int i = 0; i < 3; ++i) {  // from the cache: the kept body, not a copy
+    Reply again = api.get(seats);
+    CHECK(again.status == 200);
+    CHECK(again.body == first.body);
+    CHECK(again.header("Content-Type") == "application/json");
+    CHECK(again.header("Content-Length") == std::to_string(first.body.size()));
+  }
+  const std::string metrics = api.get("/metrics").body;
+  const std::string hits = "\nreservoir_query_cache_hits_total ";
+  const size_t at = metrics.find(hits);
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stoull(metrics.substr(at + hits.size())) >= 3);  // the path under test was taken
+}
+
 // -------------------------------------------------------- booking flow ---
 
 void check_catalog(Api& api) {

@@ -136,8 +136,8 @@ struct Api {
     follower->stop();
   }
 
-  Rendered call(api::Service& s, const char* method, const std::string& path,
-                const std::string& body = "", const std::string& token = "") {
+  api::Answer call(api::Service& s, const char* method, const std::string& path,
+                   const std::string& body = "", const std::string& token = "") {
     api::Request r;
     r.method = method;
     r.path = path;
@@ -148,19 +148,20 @@ struct Api {
     r.admin_key = "k";
     return s.handle(r);
   }
-  Rendered post(const std::string& path, const std::string& body, const std::string& token = "") {
-    const Rendered r = call(*service, "POST", path, body, token);
-    INFO(path << " -> " << r.body);
+  api::Answer post(const std::string& path, const std::string& body,
+                   const std::string& token = "") {
+    api::Answer r = call(*service, "POST", path, body, token);
+    INFO(path << " -> " << r.text());
     REQUIRE(r.status == 200);
     return r;
   }
   // GETs through the cache; checks the answer is the uncached one, byte for byte.
   std::string get(const std::string& path, std::multimap<std::string, std::string> query = {}) {
     params = std::move(query);
-    const Rendered cached = call(*service, "GET", path);
-    const Rendered fresh = call(*plain, "GET", path);
+    const api::Answer cached = call(*service, "GET", path);
+    const api::Answer fresh = call(*plain, "GET", path);
     CHECK(cached == fresh);
-    return cached.body;
+    return std::string(cached.text());
   }
   uint64_t hits() const { return metric("reservoir_query_cache_hits_total "); }
   uint64_t metric(const std::string& name) const {
@@ -195,7 +196,7 @@ std::string concert_body(const std::string& id, int seats = 2) {
          R"(-s","startsAt":")" + kStartsAt + R"(","seats":[)" + list + "]}]}";
 }
 
-size_t held_seats(const std::string& body) {
+size_t held_seats(std::string_view body) {
   size_t n = 0;
   for (size_t at = body.find(R"("HELD")"); at != std::string::npos;
        at = body.find(R"("HELD")", at + 1)) {
@@ -205,11 +206,12 @@ size_t held_seats(const std::string& body) {
 }
 
 // The value of "token" in a token answer.
-std::string token_of(const std::string& body) {
+std::string token_of(std::string_view body) {
   const std::string key = R"("token":")";
   const size_t at = body.find(key);
   REQUIRE(at != std::string::npos);
-  return body.substr(at + key.size(), body.find('"', at + key.size()) - at - key.size());
+  return std::string(
+      body.substr(at + key.size(), body.find('"', at + key.size()) - at - key.size()));
 }
 
 TEST_CASE("service: cached query answers follow every applied change at once") {
@@ -230,7 +232,8 @@ TEST_CASE("service: cached query answers follow every applied change at once") {
   const std::string concerts0 = api.get("/api/v1/concerts");
 
   SUBCASE("a hold shows in the seats and the schedules list of the next query") {
-    const std::string token = token_of(api.post("/api/v1/queue/token", R"({"userId":"u1"})").body);
+    const std::string token =
+        token_of(api.post("/api/v1/queue/token", R"({"userId":"u1"})").text());
     api.post("/api/v1/reservations", R"({"concertScheduleId":"c1-s","seatId":"a1"})", token);
     const std::string seats1 = api.get(seats_path);
     CHECK(seats1 != seats0);
@@ -272,7 +275,7 @@ TEST_CASE("service: concurrent readers never see a cached answer go back in time
     const std::string user = "u" + std::to_string(u);
     api.post("/api/v1/admin/users", R"({"userId":")" + user + R"("})");
     tokens.push_back(
-        token_of(api.post("/api/v1/queue/token", R"({"userId":")" + user + R"("})").body));
+        token_of(api.post("/api/v1/queue/token", R"({"userId":")" + user + R"("})").text()));
   }
   const std::string seats_path = "/api/v1/concerts/c1/schedules/c1-s/seats";
   std::atomic<bool> done{false};
@@ -285,9 +288,9 @@ TEST_CASE("service: concurrent readers never see a cached answer go back in time
       req.path = seats_path;
       size_t seen = 0;
       while (!done.load()) {
-        const Rendered out = api.service->handle(req);
+        const api::Answer out = api.service->handle(req);
         if (out.status != 200) failed.fetch_add(1);
-        const size_t held = held_seats(out.body);
+        const size_t held = held_seats(out.text());
         if (held < seen) went_back.fetch_add(1);
         seen = held;
       }
