@@ -486,13 +486,14 @@ void EmbeddedLog::publish(const IndexEntry* entries, size_t n, uint64_t end_pos,
     assert(n == 0 || index_.empty() || entries[0].pos > index_.back().pos);
     index_.insert(index_.end(), entries, entries + n);
     end_pos_ = end_pos;
+    end_offset_.set(end_offset);  // with the index: a reader never sees an end it does not cover
   }
-  // After the index, outside its lock: a reader never sees an end its index
-  // does not cover, and a reader this wakes (the projection follower, which
-  // runs at a higher priority than the writer) does not find the lock still
-  // held by a writer it just preempted. That inversion held the follower up
-  // until the niced writer got a core again: tens of ms under load.
-  end_offset_.publish(end_offset);
+  // The wake-up comes after the lock is released: a reader this wakes (the
+  // projection follower, which runs at a higher priority than the writer)
+  // must not find the lock still held by a writer it just preempted. That
+  // inversion held the follower up until the niced writer got a core again:
+  // tens of ms under load.
+  end_offset_.wake();
 }
 
 Status EmbeddedLog::refresh() const {

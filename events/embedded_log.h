@@ -132,9 +132,8 @@ class EmbeddedLog final : public EventLog {
   const Mode mode_;
   const int fd_;
 
-  // The published log: index_ and end_pos_ change together under
-  // index_mu_; end_offset_ follows them, published after the lock is
-  // released (see publish()), so it never runs ahead of the index.
+  // The published log: index_, end_pos_ and end_offset_ change together
+  // under index_mu_ (end_offset_'s waiters are woken after it: publish()).
   // Mutable because a kReadOnly log's view grows in const calls (end_offset).
   mutable std::shared_mutex index_mu_;
   mutable std::vector<IndexEntry> index_;

@@ -592,10 +592,7 @@ void KafkaLog::publish(const IndexEntry& entry, uint64_t end_offset, int64_t nex
     tail_kafka_.store(next_kafka, std::memory_order_relaxed);
     end_offset_.set(end_offset);  // under the lock: ends stay in order with truncate_to
   }
-  // Outside it: a reader this wakes (the projection follower, which runs at
-  // a higher priority than the writer) must not find the lock still held by
-  // the writer it just preempted (see EmbeddedLog::publish).
-  end_offset_.wake();
+  end_offset_.wake();  // outside it, as EmbeddedLog::publish does, and for the same reason
 }
 
 // -------------------------------------------------------------- append ---

@@ -22,6 +22,19 @@ std::string not_changed() {
   return std::string("normal priority (") + std::strerror(errno) + ")";
 }
 
+void getrandom_all(void* buf, size_t n) {
+  auto* p = static_cast<char*>(buf);
+  while (n > 0) {
+    const ssize_t got = getrandom(p, n, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      std::abort();  // no entropy means no safe tokens: fail stop
+    }
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
+}
+
 }  // namespace
 
 std::string raise_this_thread_priority() {
@@ -59,23 +72,6 @@ std::string Random::uuid() {
   }
   return s;
 }
-
-namespace {
-
-void getrandom_all(void* buf, size_t n) {
-  auto* p = static_cast<char*>(buf);
-  while (n > 0) {
-    const ssize_t got = getrandom(p, n, 0);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      std::abort();  // no entropy means no safe tokens: fail stop
-    }
-    p += got;
-    n -= static_cast<size_t>(got);
-  }
-}
-
-}  // namespace
 
 void OsRandom::fill(void* buf, size_t n) {
   if (n > kBufferBytes) return getrandom_all(buf, n);
