@@ -297,6 +297,7 @@ void Writer<Module>::maybe_snapshot(int64_t now) {
 
 template <class Module>
 void Writer<Module>::run_snapshots() {
+  name_this_thread("rsv-snapshot");
   for (;;) {
     std::pair<uint64_t, std::string> job;
     {
@@ -373,6 +374,7 @@ Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyReque
 
 template <class Module>
 void Writer<Module>::run() {
+  name_this_thread("rsv-writer");
   if (config_.nice > 0) {
     const std::string got = lower_this_thread_priority(config_.nice);
     std::fprintf(stderr, "writer: running at %s\n", got.c_str());

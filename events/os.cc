@@ -51,6 +51,13 @@ std::string lower_this_thread_priority(int nice) {
   return not_changed();
 }
 
+void name_this_thread(const char* name) {
+  constexpr size_t kNameBytesMax = 15;  // TASK_COMM_LEN less the terminator
+  char cut[kNameBytesMax + 1] = {};
+  std::strncpy(cut, name, kNameBytesMax);
+  [[maybe_unused]] const int rc = pthread_setname_np(pthread_self(), cut);
+}
+
 int64_t SystemClock::now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())

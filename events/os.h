@@ -75,6 +75,10 @@ std::string raise_this_thread_priority();
 // words, for the caller to log.
 std::string lower_this_thread_priority(int nice);
 
+// Names the calling thread for `top -H`, `ps -L` and perf (the kernel keeps
+// the first 15 bytes). Best effort: a name is for people, not for logic.
+void name_this_thread(const char* name);
+
 // splitmix64: reproducible ids for tests. Not for secrets.
 class SeededRandom final : public Random {
  public:

@@ -57,6 +57,7 @@ Status Follower::error() const {
 }
 
 void Follower::run() {
+  name_this_thread("rsv-follower");
   if (options_.raise_priority) {
     const std::string got = raise_this_thread_priority();
     std::fprintf(stderr, "follower: running at %s\n", got.c_str());

@@ -61,6 +61,22 @@ TEST_CASE("lower_this_thread_priority: the thread runs at that nice value, other
   CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == before);
 }
 
+TEST_CASE("name_this_thread: the thread carries the name, cut to the kernel's 15 bytes") {
+  std::array<char, 32> short_name{}, long_name{}, runner_before{}, runner_after{};
+  REQUIRE(pthread_getname_np(pthread_self(), runner_before.data(), runner_before.size()) == 0);
+  std::thread t([&] {
+    name_this_thread("rsv-writer");
+    REQUIRE(pthread_getname_np(pthread_self(), short_name.data(), short_name.size()) == 0);
+    name_this_thread("rsv-a-name-longer-than-fifteen");
+    REQUIRE(pthread_getname_np(pthread_self(), long_name.data(), long_name.size()) == 0);
+  });
+  t.join();
+  CHECK(std::string(short_name.data()) == "rsv-writer");
+  CHECK(std::string(long_name.data()) == "rsv-a-name-long");
+  REQUIRE(pthread_getname_np(pthread_self(), runner_after.data(), runner_after.size()) == 0);
+  CHECK(std::string(runner_after.data()) == std::string(runner_before.data()));
+}
+
 // 16 random bytes as a string, for comparing.
 std::string block16(Random& r) {
   std::string s(16, '\0');

@@ -414,24 +414,26 @@ TEST_CASE("writer: two concurrent requests with one key execute once") {
   }
 }
 
-// Nice values of this process's threads, from /proc/self/task/*/stat.
-std::vector<int> thread_nice_values() {
-  std::vector<int> out;
+// Name and nice value of each of this process's threads, from /proc/self/task/*/stat.
+std::vector<std::pair<std::string, int>> thread_names_and_nice() {
+  std::vector<std::pair<std::string, int>> out;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
     std::ifstream in(task.path() / "stat");
     std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t open = stat.find('(');
     const size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
+    if (open == std::string::npos || paren == std::string::npos) continue;
     std::istringstream fields(stat.substr(paren + 2));  // field 3 (state) onwards
     std::string field;
     for (int n = 3; n <= 19 && fields >> field; ++n) {
-      if (n == 19) out.push_back(std::stoi(field));
+      if (n == 19) out.emplace_back(stat.substr(open + 1, paren - open - 1), std::stoi(field));
     }
   }
   return out;
 }
 
-TEST_CASE("writer: its thread runs at WriterConfig::nice; the callers keep theirs") {
+TEST_CASE(
+    "writer: its thread, named rsv-writer, runs at WriterConfig::nice; the callers keep theirs") {
   const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
   const int want = std::min(19, std::max(mine, 0) + 4);
   Rendered blocked;
@@ -443,8 +445,10 @@ TEST_CASE("writer: its thread runs at WriterConfig::nice; the callers keep their
   h.users({"u0"});
   // While the writer waits inside append(), its thread certainly exists.
   h.hold_append_with(blocker, ChargeBalance{"u0", 1}, &blocked);
-  const std::vector<int> nice = thread_nice_values();
-  CHECK(std::count(nice.begin(), nice.end(), want) == 1);
+  const std::vector<std::pair<std::string, int>> threads = thread_names_and_nice();
+  const auto at_want = [&](const auto& t) { return t.second == want; };
+  REQUIRE(std::count_if(threads.begin(), threads.end(), at_want) == 1);
+  CHECK(std::find_if(threads.begin(), threads.end(), at_want)->first == "rsv-writer");
   CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == mine);
   h.log.open_gate();
   blocker.join();

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "events/os.h"
 #include "tools/bench/clock.h"
 
 namespace reservoir::tools::bench {
@@ -131,6 +132,7 @@ void drive(Shared& s, httplib::Client& client, Flow& flow, int worker, WorkerSta
 }
 
 void worker_main(Shared& s, std::barrier<StartClock>& ready, int worker, WorkerStats& stats) {
+  name_this_thread("bench-client");  // apart from an in-process ceiling's threads in top/perf
   const LoadPlan& plan = s.plan;
   httplib::Client client(plan.url);
   configure(client);
