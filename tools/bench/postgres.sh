@@ -39,7 +39,8 @@ SCRIPTS="$(cd "$PG_BASELINE" && pwd)/scripts"
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 if [[ -z "$(pg_bin)" ]] || ! command -v pgbench >/dev/null; then
   echo "== installing Debian's postgresql" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 PGBIN=$(pg_bin)
 mkdir -p "$OUT"
