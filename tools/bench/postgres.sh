@@ -17,7 +17,7 @@
 # ceiling`, the charge request stream) in the same window: the most any server
 # behind cpp-httplib could serve here.
 #
-# usage: tools/bench/postgres.sh   (about 3.5 minutes)
+# usage: tools/bench/postgres.sh   (about 2.5 minutes)
 # env: BIN (default build/release/tools/reservoir), PG_BASELINE (default
 #      ../shared/baselines/postgres), CLIENTS (64), PG_SECONDS (20),
 #      DURATION (10s, Reservoir's), PGPORT (55433), PORT (18093),
