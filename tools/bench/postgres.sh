@@ -33,6 +33,7 @@ PGPORT=${PGPORT:-55433}
 PORT=${PORT:-18093}
 OUT=${OUT:-/tmp/reservoir-bench}
 SCRIPTS="$(cd "$PG_BASELINE" && pwd)/scripts"
+[[ -x "$BIN" ]] || { echo "no $BIN: build it (cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build/release reservoir) or set BIN" >&2; exit 1; }
 [[ -f "$SCRIPTS/B_charge.sql" ]] || { echo "no baseline scripts in $SCRIPTS (set PG_BASELINE)" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || { echo "run as root: the cluster runs as the postgres user" >&2; exit 1; }
 
