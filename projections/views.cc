@@ -54,8 +54,12 @@ constexpr size_t kPageItemsMax = 1000;
 constexpr size_t kHexChars = 16;        // one uint64 as hex
 constexpr size_t kPendingPerEvent = 4;  // overlay entries reserved per event
 // Recently written records kept in memory for apply, per generation (two
-// generations: at most twice this many entries, some tens of MiB).
-constexpr size_t kRecentEntriesPerGeneration = size_t{1} << 15;
+// generations: at most twice this many writes, some tens of MiB).
+constexpr size_t kRecentWritesPerGeneration = size_t{1} << 15;
+constexpr size_t kRecentArenaFirstBlockBytes = size_t{1} << 20;
+// A batch's writes live in an arena that starts in a buffer of this size,
+// reused by every batch: only larger batches touch malloc.
+constexpr size_t kBatchArenaBytes = size_t{256} << 10;
 
 // Stored records: codec field lists give their binary form. Enums are stored
 // as their int64 value and range-checked when read.
@@ -357,48 +361,6 @@ ReservationView to_view(std::string id, ReservationRec&& rec, bool* ok) {
 
 // ---- apply ----
 
-}  // namespace
-
-namespace internal {
-
-using PendingWrites = std::unordered_map<std::string, std::string>;
-
-// Records the follower wrote lately, so the read-modify-writes of apply
-// (a hold, then its payment; a schedule's count) rarely read RocksDB. Only
-// the follower writes the store, so an entry always equals the stored value.
-// Two generations bound the memory: when the young one fills, it replaces
-// the old one.
-struct RecentWrites {
-  PendingWrites young;
-  PendingWrites old;
-
-  const std::string* find(const std::string& key) const {
-    if (auto it = young.find(key); it != young.end()) return &it->second;
-    if (auto it = old.find(key); it != old.end()) return &it->second;
-    return nullptr;
-  }
-
-  // Takes over the nodes of a committed batch's writes (no copies).
-  void absorb(PendingWrites& committed) {
-    while (!committed.empty()) {
-      auto node = committed.extract(committed.begin());
-      auto result = young.insert(std::move(node));
-      if (!result.inserted) result.position->second = std::move(result.node.mapped());
-      if (young.size() >= kRecentEntriesPerGeneration) {
-        old = std::move(young);
-        young = PendingWrites();
-      }
-    }
-  }
-};
-
-}  // namespace internal
-
-namespace {
-
-using internal::PendingWrites;
-using internal::RecentWrites;
-
 // Hashes any string type by its bytes, for lookups by std::string in a map
 // keyed by arena strings (heterogeneous lookup).
 // Not noexcept on purpose: libstdc++ then stores each node's hash, so a
@@ -412,21 +374,78 @@ struct BytesEqual {
   bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
 };
 
-// A bulk load's overlay: keys, values and nodes live in an arena that is
-// released whole at a spill, so building it costs no malloc per record and
-// dropping it no free per record.
+// Records keyed by view key, whose keys, values and nodes live in an arena
+// that is released whole: building one costs no malloc per record and
+// dropping one no free per record. A batch's writes, a bulk load's overlay
+// and a generation of recent writes are all this.
 using ArenaWrites =
     std::pmr::unordered_map<std::pmr::string, std::pmr::string, BytesHash, BytesEqual>;
 
+// Writes `value` at `key`: over the old value in place (the arena keeps the
+// old bytes until it is released), or as a new entry.
+void put_arena(ArenaWrites& writes, std::string_view key, std::string_view value) {
+  if (auto it = writes.find(key); it != writes.end()) {
+    it->second.assign(value);
+  } else {
+    writes.emplace(std::piecewise_construct, std::forward_as_tuple(key),
+                   std::forward_as_tuple(value));
+  }
+}
+
+}  // namespace
+
+namespace internal {
+
+// One generation of recent writes, in an arena of its own.
+struct RecentGeneration {
+  std::pmr::monotonic_buffer_resource arena{kRecentArenaFirstBlockBytes};
+  ArenaWrites writes{&arena};
+  size_t absorbed = 0;  // writes taken in, overwrites included: bounds the arena
+};
+
+// Records the follower wrote lately, so the read-modify-writes of apply
+// (a hold, then its payment; a schedule's count) rarely read RocksDB. Only
+// the follower writes the store, so an entry always equals the stored value.
+// Two generations bound the memory: once the young one has taken in
+// kRecentWritesPerGeneration writes, it replaces the old one. Dropping a
+// generation releases its arena whole: freeing its records one by one took
+// the follower 15-130 ms at a time on the benchmark machine (malloc's locks
+// are shared with hundreds of HTTP threads), which showed as projection lag.
+struct RecentWrites {
+  std::unique_ptr<RecentGeneration> young = std::make_unique<RecentGeneration>();
+  std::unique_ptr<RecentGeneration> old = std::make_unique<RecentGeneration>();
+
+  const std::pmr::string* find(std::string_view key) const {
+    if (auto it = young->writes.find(key); it != young->writes.end()) return &it->second;
+    if (auto it = old->writes.find(key); it != old->writes.end()) return &it->second;
+    return nullptr;
+  }
+
+  // Copies a committed batch's writes in.
+  void absorb(const ArenaWrites& committed) {
+    for (const auto& [key, value] : committed) {
+      put_arena(young->writes, key, value);
+      if (++young->absorbed >= kRecentWritesPerGeneration) {
+        old = std::exchange(young, std::make_unique<RecentGeneration>());
+      }
+    }
+  }
+};
+
+}  // namespace internal
+
+namespace {
+
+using internal::RecentWrites;
+
 // Applies the events of one batch onto an overlay of pending writes that
 // reads see before the store (events of one batch may touch one key twice),
-// then commits the overlay and the checkpoint as one WriteBatch. Writes is
-// PendingWrites (apply_batch) or ArenaWrites (bulk load).
-template <class Writes>
+// then commits the overlay and the checkpoint as one WriteBatch. The
+// overlay is a batch's (apply_batch) or a bulk load's.
 class BatchApplier {
  public:
   // Writes go to `pending`, which reads see first.
-  BatchApplier(rocksdb::DB* db, const RecentWrites& recent, Writes& pending)
+  BatchApplier(rocksdb::DB* db, const RecentWrites& recent, ArenaWrites& pending)
       : db_(db), recent_(recent), pending_(pending) {}
 
   Status apply(const events::ConcertEvent& event, uint64_t offset) {
@@ -441,13 +460,15 @@ class BatchApplier {
   Status commit(uint64_t next_checkpoint) {
     // In key order: the memtable's skip list then reuses each insert's
     // search path for the next (random order costs a search from the top).
-    std::vector<const PendingWrites::value_type*> sorted;
+    std::vector<const ArenaWrites::value_type*> sorted;
     sorted.reserve(pending_.size());
     for (const auto& kv : pending_) sorted.push_back(&kv);
     std::sort(sorted.begin(), sorted.end(),
               [](const auto* a, const auto* b) { return a->first < b->first; });
     rocksdb::WriteBatch wb;
-    for (const auto* kv : sorted) wb.Put(kv->first, kv->second);
+    for (const auto* kv : sorted)
+      wb.Put(rocksdb::Slice(kv->first.data(), kv->first.size()),
+             rocksdb::Slice(kv->second.data(), kv->second.size()));
     wb.Put(kCheckpointKey, encode_rec(CheckpointRec{static_cast<int64_t>(next_checkpoint)}));
     // No WAL: see Projections::open.
     rocksdb::WriteOptions wo;
@@ -456,16 +477,7 @@ class BatchApplier {
   }
 
   // Writes one record (a view's or the checkpoint).
-  void put_raw(std::string key, std::string value) {
-    if constexpr (std::is_same_v<Writes, PendingWrites>) {
-      pending_.insert_or_assign(std::move(key), std::move(value));
-    } else if (auto it = pending_.find(key); it != pending_.end()) {
-      it->second.assign(value);  // in place: a record keeps its size
-    } else {
-      pending_.emplace(std::piecewise_construct, std::forward_as_tuple(key),
-                       std::forward_as_tuple(value));
-    }
-  }
+  void put_raw(std::string_view key, std::string_view value) { put_arena(pending_, key, value); }
 
  private:
   Status on(const events::UserRegistered& e) {
@@ -545,7 +557,7 @@ class BatchApplier {
     put(reservation_key(e.reservation_id), r);
     std::string index = user_reservations_prefix(e.user_id);
     append_hex64(index, ~offset_);
-    put_raw(std::move(index), e.reservation_id);
+    put_raw(index, e.reservation_id);
     return Status::OK();
   }
 
@@ -658,7 +670,7 @@ class BatchApplier {
       *value = it->second;
       return Status::OK();
     }
-    if (const std::string* recent = recent_.find(key)) {
+    if (const std::pmr::string* recent = recent_.find(key)) {
       *value = *recent;
       return Status::OK();
     }
@@ -689,8 +701,8 @@ class BatchApplier {
   }
 
   template <class R>
-  void put(std::string key, const R& rec) {
-    put_raw(std::move(key), encode_rec(rec));
+  void put(std::string_view key, const R& rec) {
+    put_raw(key, encode_rec(rec));
   }
 
   void touch(ViewScope scope, std::string_view id) {
@@ -704,7 +716,7 @@ class BatchApplier {
 
   rocksdb::DB* db_;
   const RecentWrites& recent_;
-  Writes& pending_;
+  ArenaWrites& pending_;
   std::string scratch_;  // reused read buffer
   uint64_t offset_ = 0;  // of the event being applied
   std::vector<size_t>* touched_ = nullptr;
@@ -764,7 +776,10 @@ Result<std::unique_ptr<Projections>> Projections::open(const std::string& path) 
 }
 
 Projections::Projections(std::unique_ptr<rocksdb::DB> db, uint64_t checkpoint)
-    : db_(std::move(db)), checkpoint_(checkpoint), recent_(std::make_unique<RecentWrites>()) {}
+    : db_(std::move(db)),
+      checkpoint_(checkpoint),
+      recent_(std::make_unique<RecentWrites>()),
+      batch_arena_(std::make_unique<std::byte[]>(kBatchArenaBytes)) {}
 
 Projections::~Projections() = default;
 
@@ -780,9 +795,12 @@ Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
                                    std::to_string(batch.front().offset) + ", checkpoint is " +
                                    std::to_string(first));
   }
-  PendingWrites pending;
+  // The batch's writes, in an arena that starts in a buffer every batch
+  // reuses: no malloc or free per record on the follower's path.
+  std::pmr::monotonic_buffer_resource arena(batch_arena_.get(), kBatchArenaBytes);
+  ArenaWrites pending(&arena);
   pending.reserve(batch.size() * kPendingPerEvent);
-  BatchApplier<PendingWrites> applier(db_.get(), *recent_, pending);
+  BatchApplier applier(db_.get(), *recent_, pending);
   std::vector<size_t> touched;
   applier.track(&touched);
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -835,7 +853,7 @@ struct BulkOverlay {
   }
   std::pmr::monotonic_buffer_resource arena;
   ArenaWrites writes;
-  BatchApplier<ArenaWrites> applier;
+  BatchApplier applier;
 };
 
 struct BulkLoad {

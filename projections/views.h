@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -198,8 +199,10 @@ class Projections {
   std::atomic<uint64_t> checkpoint_;
   Status spill_bulk();
 
-  // Records apply_batch wrote lately; only apply_batch uses it.
+  // Records apply_batch wrote lately, and the buffer its batch's arena
+  // starts in; only apply_batch uses them.
   std::unique_ptr<internal::RecentWrites> recent_;
+  std::unique_ptr<std::byte[]> batch_arena_;
   std::unique_ptr<internal::BulkLoad> bulk_;  // while bulk loading
   ViewVersions versions_;
   size_t bulk_entries_max_ = kBulkEntriesMax;

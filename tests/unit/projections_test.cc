@@ -581,6 +581,33 @@ TEST_CASE("projections: many writes (past the in-memory recent writes)") {
   CHECK(st.available("sbig") == kSeats - 3);
 }
 
+TEST_CASE("projections: read-modify-writes stay right across turnovers of the recent writes") {
+  Store st;
+  // Each round holds seat z and cancels it in two batches: 7 writes, 3 of
+  // them read-modify-writes (the schedule's count, the seat, the
+  // reservation). 12,000 rounds pass 2 x 2^15 writes more than twice, so
+  // the recent writes turn over, mid-round too, many times.
+  constexpr int kRounds = 12'000;
+  for (int i = 0; i < kRounds; ++i) {
+    const ev::SeatsHeld h = hold("rr" + std::to_string(i), "u1", {kSeatZ});
+    st.feed.add(h);
+    st.apply();
+    st.feed.add(released<ev::ReservationCancelled>(h, kT0 + i));
+    st.apply();
+  }
+  CHECK(st.available("s0") == 4);
+  CHECK(st.seat_status("s0", "z") == SeatStatus::kAvailable);
+  CHECK(st.views->reservation("rr0")->status == ReservationStatus::kCancelled);
+  CHECK(st.views->reservation("rr" + std::to_string(kRounds - 1))->status ==
+        ReservationStatus::kCancelled);
+  // Reopened, apply reads the store alone, and finds the same.
+  st.reopen();
+  st.feed.add(hold("rr-last", "u2", {kSeatZ, kSeatM}));
+  st.apply();
+  CHECK(st.available("s0") == 2);
+  CHECK(st.seat_status("s0", "z") == SeatStatus::kHeld);
+}
+
 // A valid stream over many users, seats and tokens: holds that are paid
 // and refunded, cancelled or expired, and tokens issued, activated, expired.
 std::vector<EventEnvelope> busy_stream(int cycles) {
