@@ -56,7 +56,9 @@ constexpr size_t kPendingPerEvent = 4;  // overlay entries reserved per event
 // Recently written records kept in memory for apply, per generation (two
 // generations: at most twice this many writes, some tens of MiB).
 constexpr size_t kRecentWritesPerGeneration = size_t{1} << 15;
-constexpr size_t kRecentArenaFirstBlockBytes = size_t{1} << 20;
+// First block of an arena that grows (a generation of recent writes, a bulk
+// load's overlay).
+constexpr size_t kArenaFirstBlockBytes = size_t{1} << 20;
 // A batch's writes live in an arena that starts in a buffer of this size,
 // reused by every batch: only larger batches touch malloc.
 constexpr size_t kBatchArenaBytes = size_t{256} << 10;
@@ -398,7 +400,7 @@ namespace internal {
 
 // One generation of recent writes, in an arena of its own.
 struct RecentGeneration {
-  std::pmr::monotonic_buffer_resource arena{kRecentArenaFirstBlockBytes};
+  std::pmr::monotonic_buffer_resource arena{kArenaFirstBlockBytes};
   ArenaWrites writes{&arena};
   size_t absorbed = 0;  // writes taken in, overwrites included: bounds the arena
 };
@@ -466,9 +468,7 @@ class BatchApplier {
     std::sort(sorted.begin(), sorted.end(),
               [](const auto* a, const auto* b) { return a->first < b->first; });
     rocksdb::WriteBatch wb;
-    for (const auto* kv : sorted)
-      wb.Put(rocksdb::Slice(kv->first.data(), kv->first.size()),
-             rocksdb::Slice(kv->second.data(), kv->second.size()));
+    for (const auto* kv : sorted) wb.Put(std::string_view(kv->first), std::string_view(kv->second));
     wb.Put(kCheckpointKey, encode_rec(CheckpointRec{static_cast<int64_t>(next_checkpoint)}));
     // No WAL: see Projections::open.
     rocksdb::WriteOptions wo;
@@ -842,8 +842,6 @@ Result<ViewEvent> decode_for_views(const EventEnvelope& env) {
 }
 
 namespace internal {
-
-constexpr size_t kArenaFirstBlockBytes = size_t{1} << 20;
 
 // The overlay of a bulk load: every record written since the last spill.
 struct BulkOverlay {
