@@ -156,6 +156,7 @@ int http_status(ErrorCode code) {
     case ErrorCode::CONCERT_EXISTS:
     case ErrorCode::SEAT_UNAVAILABLE:
     case ErrorCode::SCHEDULE_CLOSED:
+    case ErrorCode::SCHEDULE_NOT_OPEN:
     case ErrorCode::SEAT_LIMIT_EXCEEDED:
     case ErrorCode::RESERVATION_EXPIRED:
     case ErrorCode::RESERVATION_CANCELLED:

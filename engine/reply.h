@@ -27,6 +27,7 @@ namespace reservoir {
   X(RESERVATION_NOT_FOUND)       \
   X(SEAT_UNAVAILABLE)            \
   X(SCHEDULE_CLOSED)             \
+  X(SCHEDULE_NOT_OPEN)           \
   X(SEAT_LIMIT_EXCEEDED)         \
   X(RESERVATION_EXPIRED)         \
   X(RESERVATION_CANCELLED)       \

@@ -108,6 +108,10 @@ class Writer {
   using Command = typename Module::Command;
   using Reply = typename Module::Reply;
   using Renderer = std::function<Rendered(const Reply&)>;
+  // A command's own renderer (an API dialect's), used instead of the
+  // writer's for every answer to that command, stored idempotent answers
+  // included: a replay returns the first answer exactly as first rendered.
+  using RenderFn = Rendered (*)(const Reply&);
 
   Writer(Module& module, EventLog& log, Clock& clock, Random& random, Renderer render,
          WriterConfig config = {})
@@ -126,8 +130,10 @@ class Writer {
   // Answers every accepted command, then stops; later execute() calls get UNAVAILABLE.
   void stop();
 
-  // Decides `command` and blocks until its answer is durable.
-  Rendered execute(Command command, std::optional<IdempotencyRequest> idem = std::nullopt);
+  // Decides `command` and blocks until its answer is durable. `render`
+  // (nullptr: the writer's renderer) renders every answer to it.
+  Rendered execute(Command command, std::optional<IdempotencyRequest> idem = std::nullopt,
+                   RenderFn render = nullptr);
 
   // End offset of the last durable append: every acknowledged command's
   // events lie below it (the read-your-writes target for queries).
@@ -141,6 +147,7 @@ class Writer {
     std::optional<IdempotencyRequest> idem;
     Rendered answer;
     WakeWord* waiter = nullptr;  // the caller's: bumped once `answer` is final
+    RenderFn render = nullptr;   // nullptr: render_
   };
 
   void run();
@@ -158,8 +165,9 @@ class Writer {
   using Decoded = std::variant<Status, typename Module::Event, events::IdempotencyRecorded>;
   static Decoded decode(const EventEnvelope& env);
   Status replay(const EventEnvelope& env, Decoded& d);
-  Rendered error(ErrorCode code, std::string message) {
-    return render_(Reply(DomainError{code, std::move(message)}));
+  Rendered render(RenderFn fn, const Reply& reply) { return fn ? fn(reply) : render_(reply); }
+  Rendered error(ErrorCode code, std::string message, RenderFn fn = nullptr) {
+    return render(fn, Reply(DomainError{code, std::move(message)}));
   }
 
   Module& module_;
@@ -350,20 +358,23 @@ void Writer<Module>::stop() {
 }
 
 template <class Module>
-Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyRequest> idem) {
+Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyRequest> idem,
+                                 RenderFn render) {
   WakeWord& waiter = WakeWord::this_thread();
   const uint32_t ticket = waiter.ticket();
-  Pending p{std::move(command), std::move(idem), {}, &waiter};
+  Pending p{std::move(command), std::move(idem), {}, &waiter, render};
   {
     std::lock_guard lock(mu_);
-    if (stopping_ || !running_) return error(ErrorCode::UNAVAILABLE, "the engine is stopping");
+    if (stopping_ || !running_) {
+      return error(ErrorCode::UNAVAILABLE, "the engine is stopping", render);
+    }
     if (fenced()) {
       return error(ErrorCode::UNAVAILABLE,
-                   "the engine was fenced by another one; it takes no commands");
+                   "the engine was fenced by another one; it takes no commands", render);
     }
     if (queue_.size() >= config_.queue_commands_max) {
       overloaded_.fetch_add(1, std::memory_order_relaxed);
-      return error(ErrorCode::OVERLOADED, "too many commands in flight; retry shortly");
+      return error(ErrorCode::OVERLOADED, "too many commands in flight; retry shortly", render);
     }
     queue_.push_back(&p);
   }
@@ -406,17 +417,17 @@ void Writer<Module>::run() {
 template <class Module>
 Rendered Writer<Module>::decide_one(Pending& p, int64_t now, std::vector<EventEnvelope>& out) {
   auto actor = module_.actor(p.command);
-  if (auto* err = std::get_if<DomainError>(&actor)) return render_(Reply(*err));
+  if (auto* err = std::get_if<DomainError>(&actor)) return render(p.render, Reply(*err));
   const std::string& scope = std::get<std::string>(actor);
   if (p.idem) {
     if (const auto* entry = idempotency_.find(scope, p.idem->key)) {
       if (entry->fingerprint == p.idem->fingerprint) return entry->answer;
       return error(ErrorCode::IDEMPOTENCY_KEY_REUSED,
-                   "this Idempotency-Key was used for a different request");
+                   "this Idempotency-Key was used for a different request", p.render);
     }
   }
   Reply reply = module_.execute(p.command, now, random_, out);
-  Rendered answer = render_(reply);
+  Rendered answer = render(p.render, reply);
   module_.recycle(std::move(reply));
   if (p.idem) {
     events::IdempotencyRecorded rec{scope, p.idem->key, p.idem->fingerprint, answer.status,
@@ -457,7 +468,7 @@ void Writer<Module>::process(std::vector<Pending*>& batch) {
 
 template <class Module>
 void Writer<Module>::answer_all(std::vector<Pending*>& batch, const std::string& why) {
-  for (Pending* p : batch) p->answer = error(ErrorCode::UNAVAILABLE, why);
+  for (Pending* p : batch) p->answer = error(ErrorCode::UNAVAILABLE, why, p->render);
   finish(batch);
 }
 

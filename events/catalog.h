@@ -1,6 +1,10 @@
 // Catalog<Variant>: maps stable type names and schema versions to the typed
 // events of one domain (a std::variant of codec Records that each declare
 // kType and kVersion). A second domain module brings its own variant.
+// Events are written at kVersion and read at any version 1..kVersion: fields
+// added later are declared with the version that added them (codec.h), and
+// an optional `static void upgrade(E&, const EventEnvelope&)` derives them
+// for an older event.
 //
 // Thread safety: stateless; safe from any thread.
 #pragma once
@@ -63,14 +67,19 @@ class Catalog {
       if (std::string_view(env.type) != std::string_view(E::kType)) {
         return decode_as<I + 1>(env, out);
       }
-      if (env.version != E::kVersion) {
+      if (env.version < 1 || env.version > E::kVersion) {
         out = Status::Corruption("unsupported version " + std::to_string(env.version) + " of " +
                                  env.type);
         return true;
       }
-      // Decoded in place: no moves of its strings.
-      if (!codec::decode(env.payload, out.value().template emplace<E>())) {
+      // Decoded in place: no moves of its strings. An older version lacks
+      // the fields added since; E::upgrade (when E has one) fills them in
+      // from what the old event and its envelope say.
+      E& e = out.value().template emplace<E>();
+      if (!codec::decode(env.payload, e, env.version)) {
         out = Status::Corruption("malformed payload of " + env.type);
+      } else if constexpr (requires { E::upgrade(e, env); }) {
+        if (env.version < E::kVersion) E::upgrade(e, env);
       }
       return true;
     }

@@ -8,6 +8,12 @@
 // std::vector of any of these. Binary form: zigzag varints, length-prefixed
 // strings, count-prefixed vectors, fields in declaration order.
 //
+// Schema evolution: a field added in schema version N is declared
+//   f("reservationOpensAt", self.opens_at, N);
+// It is always encoded; decoding a payload of an older version skips it
+// (leaving the default), in nested records too. So every visitor takes an
+// optional third argument, the version that introduced the field.
+//
 // Thread safety: stateless functions; safe from any thread.
 #pragma once
 
@@ -21,8 +27,11 @@ namespace reservoir::codec {
 
 struct FieldProbe {
   template <class V>
-  void operator()(const char*, V&) {}
+  void operator()(const char*, V&, uint32_t = 1) {}
 };
+
+// Decodes as the current version: every field is present.
+inline constexpr uint32_t kCurrentVersion = UINT32_MAX;
 template <class T>
 concept Record = requires(T& t) {
   T::fields(t, FieldProbe{});
@@ -90,20 +99,21 @@ class Reader {
 template <class T>
 void put_value(std::string& out, const T& v);
 template <class T>
-void get_value(Reader& in, T& v);
+void get_value(Reader& in, T& v, uint32_t version = kCurrentVersion);
 
 struct Encoder {
   std::string& out;
   template <class V>
-  void operator()(const char*, const V& v) {
+  void operator()(const char*, const V& v, uint32_t = 1) {
     put_value(out, v);
   }
 };
 struct Decoder {
   Reader& in;
+  uint32_t version;  // of the payload: fields introduced later are absent
   template <class V>
-  void operator()(const char*, V& v) {
-    get_value(in, v);
+  void operator()(const char*, V& v, uint32_t since = 1) {
+    if (since <= version) get_value(in, v, version);
   }
 };
 
@@ -126,7 +136,7 @@ void put_value(std::string& out, const T& v) {
 }
 
 template <class T>
-void get_value(Reader& in, T& v) {
+void get_value(Reader& in, T& v, uint32_t version) {
   if constexpr (std::is_same_v<T, std::string>) {
     v.assign(in.string());  // reuses v's buffer
   } else if constexpr (std::is_same_v<T, bool>) {
@@ -142,10 +152,10 @@ void get_value(Reader& in, T& v) {
       return;
     }
     v.resize(n);
-    for (auto& e : v) get_value(in, e);
+    for (auto& e : v) get_value(in, e, version);
   } else {
     static_assert(Record<T>, "codec: unsupported field type");
-    T::fields(v, Decoder{in});
+    T::fields(v, Decoder{in, version});
   }
 }
 
@@ -154,11 +164,12 @@ void encode(const T& v, std::string& out) {
   put_value(out, v);
 }
 
-// Decodes exactly `in` into v; false on malformed or trailing bytes.
+// Decodes exactly `in` (written as schema `version`) into v; false on
+// malformed or trailing bytes.
 template <Record T>
-bool decode(std::string_view in, T& v) {
+bool decode(std::string_view in, T& v, uint32_t version = kCurrentVersion) {
   Reader r(in);
-  get_value(r, v);
+  get_value(r, v, version);
   return r.ok() && r.at_end();
 }
 

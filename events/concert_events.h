@@ -1,7 +1,12 @@
-// The concert domain's events (schema version 1 each). Events carry all the
+// The concert domain's events. Events carry all the
 // data projections and auditors need, so neither has to look anything up:
 // a seat event names the seats with their numbers and prices, a money event
 // carries the balance after it.
+//
+// Schema versions: every event started at 1. Version 2 (SPEC §5.1) added
+// reservationOpensAt to schedules (ConcertCreated), tokenId to TokenIssued,
+// and sequence numbers to SeatsHeld and PaymentCompleted; upgrade() derives
+// them for version-1 events, so old logs still load (see each event).
 //
 // Times are Unix milliseconds (UTC). Thread safety: value types.
 #pragma once
@@ -31,11 +36,13 @@ struct ScheduleSpec {
   std::string schedule_id;
   int64_t starts_at = 0;
   std::vector<SeatRef> seats;
+  int64_t opens_at = 0;  // reservationOpensAt: holds are refused before it (< starts_at)
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("concertScheduleId", s.schedule_id);
     f("startsAt", s.starts_at);
     f("seats", s.seats);
+    f("reservationOpensAt", s.opens_at, 2);
   }
 };
 
@@ -53,7 +60,7 @@ struct UserRegistered {
 
 struct ConcertCreated {
   static constexpr const char* kType = "ConcertCreated";
-  static constexpr uint32_t kVersion = 1;
+  static constexpr uint32_t kVersion = 2;
   std::string concert_id;
   std::string title;
   std::vector<ScheduleSpec> schedules;
@@ -63,24 +70,41 @@ struct ConcertCreated {
     f("title", s.title);
     f("schedules", s.schedules);
   }
+  // Version 1 had no opening time: its schedules opened at creation.
+  static void upgrade(ConcertCreated& e, const EventEnvelope& env) {
+    for (auto& s : e.schedules) s.opens_at = env.time_ms;
+  }
 };
 
-// A token enters the line. `seq` is its place in issue order; tokens are
-// admitted in seq order, so a WAITING token's position is seq minus the
-// highest seq admitted so far.
+// A token enters the line. `seq` is its place in issue order (its issue
+// number, 1, 2, 3, …); tokens are admitted in seq order, so a WAITING token's
+// position is seq minus the highest seq admitted so far. `token_id` is the
+// numeric name the queue-tokens dialect uses (SPEC §5.1): random in
+// [1, 2^53), unique among all tokens ever issued.
 struct TokenIssued {
   static constexpr const char* kType = "TokenIssued";
-  static constexpr uint32_t kVersion = 1;
+  static constexpr uint32_t kVersion = 2;
   std::string token;
   std::string user_id;
   int64_t seq = 0;
   int64_t issued_at = 0;
+  int64_t token_id = 0;
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("token", s.token);
     f("userId", s.user_id);
     f("seq", s.seq);
     f("issuedAt", s.issued_at);
+    f("tokenId", s.token_id, 2);
+  }
+  // Version 1 drew no tokenId: derive one from the token's random bits.
+  static void upgrade(TokenIssued& e, const EventEnvelope&) { e.token_id = legacy_token_id(e.token); }
+  // FNV-1a of the token folded into [1, 2^53): deterministic, so replay,
+  // snapshots and rebuild agree.
+  static int64_t legacy_token_id(const std::string& token) {
+    uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : token) h = (h ^ c) * 1099511628211ULL;
+    return static_cast<int64_t>(h % ((uint64_t{1} << 53) - 1)) + 1;
   }
 };
 
@@ -120,9 +144,12 @@ struct TokenExpired {
   }
 };
 
+// A reservation is created. `seq` is its sequence number: 1, 2, 3, … in log
+// order over all reservations (SPEC §5.1). A version-1 event has seq 0:
+// whoever applies it numbers it by counting (state and projections alike).
 struct SeatsHeld {
   static constexpr const char* kType = "SeatsHeld";
-  static constexpr uint32_t kVersion = 1;
+  static constexpr uint32_t kVersion = 2;
   std::string reservation_id;
   std::string user_id;
   std::string concert_id;
@@ -131,6 +158,7 @@ struct SeatsHeld {
   int64_t total_price = 0;
   int64_t created_at = 0;
   int64_t expires_at = 0;
+  int64_t seq = 0;
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("reservationId", s.reservation_id);
@@ -141,6 +169,7 @@ struct SeatsHeld {
     f("totalPrice", s.total_price);
     f("createdAt", s.created_at);
     f("expiresAt", s.expires_at);
+    f("seq", s.seq, 2);
   }
 };
 
@@ -172,9 +201,13 @@ struct ReservationCancelled : HoldReleased {
   static constexpr uint32_t kVersion = 1;
 };
 
+// `seq` is the payment's sequence number (1, 2, 3, … in log order over all
+// payments), `reservation_seq` its reservation's. Version-1 events carry 0
+// for both: whoever applies them derives them (by counting, and from the
+// reservation), as for SeatsHeld.
 struct PaymentCompleted {
   static constexpr const char* kType = "PaymentCompleted";
-  static constexpr uint32_t kVersion = 1;
+  static constexpr uint32_t kVersion = 2;
   std::string payment_id;
   std::string reservation_id;
   std::string user_id;
@@ -183,6 +216,8 @@ struct PaymentCompleted {
   int64_t amount = 0;
   int64_t paid_at = 0;
   int64_t balance_after = 0;
+  int64_t seq = 0;
+  int64_t reservation_seq = 0;
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("paymentId", s.payment_id);
@@ -193,6 +228,8 @@ struct PaymentCompleted {
     f("amount", s.amount);
     f("paidAt", s.paid_at);
     f("balanceAfter", s.balance_after);
+    f("seq", s.seq, 2);
+    f("reservationSeq", s.reservation_seq, 2);
   }
 };
 

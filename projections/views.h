@@ -60,6 +60,7 @@ struct TokenView {
   int64_t activated_at = 0;  // 0 until ACTIVE
   int64_t expires_at =
       0;  // 0 while WAITING; activation + TTL once ACTIVE; when it expired once EXPIRED
+  int64_t token_id = 0;  // the numeric name of SPEC §5.1 (queue-tokens' TOKEN-ID)
 };
 
 struct ConcertSummary {
@@ -74,6 +75,7 @@ struct ScheduleView {
   int64_t starts_at = 0;
   int64_t available_seats = 0;
   int64_t total_seats = 0;
+  int64_t opens_at = 0;  // reservationOpensAt (never 0 once applied)
 };
 
 enum class SeatStatus { kAvailable, kHeld, kSold };
@@ -97,6 +99,8 @@ struct ReservationView {
   int64_t created_at = 0;
   int64_t expires_at = 0;
   int64_t paid_at = 0;  // 0 until paid
+  int64_t seq = 0;      // sequence number (SPEC §5.1)
+  std::string concert_id;
 };
 
 enum class PaymentStatus { kCompleted, kRefunded };
@@ -107,6 +111,8 @@ struct PaymentView {
   int64_t amount = 0;
   PaymentStatus status = PaymentStatus::kCompleted;
   int64_t paid_at = 0;
+  int64_t seq = 0;              // the payment's sequence number
+  int64_t reservation_seq = 0;  // its reservation's
 };
 
 template <class T>
@@ -167,12 +173,18 @@ class Projections {
 
   std::optional<UserView> user(const std::string& user_id) const;
   std::optional<TokenView> token(const std::string& token) const;
+  // The token with this tokenId (SPEC §5.1), if any.
+  std::optional<TokenView> token_by_id(int64_t token_id) const;
+  // The user's live (WAITING or ACTIVE) token, else its newest; nullopt when
+  // the user never had one (queue-tokens' GET /v1/queue-tokens/users/{id}).
+  std::optional<TokenView> user_token(const std::string& user_id) const;
   // The highest seq admitted (ACTIVE) so far: a WAITING token's 1-based
   // position is its seq minus this.
   int64_t admitted_seq() const;
 
   // Every concert, ordered by concert id.
   std::vector<ConcertSummary> concerts() const;
+  std::optional<ConcertSummary> concert(const std::string& concert_id) const;
   // nullopt when the concert does not exist; schedules ordered by startsAt, then id.
   std::optional<std::vector<ScheduleView>> schedules(const std::string& concert_id) const;
   std::optional<ScheduleView> schedule(const std::string& schedule_id) const;
@@ -184,6 +196,8 @@ class Projections {
   std::optional<std::vector<SeatView>> seats(const std::string& schedule_id) const;
 
   std::optional<ReservationView> reservation(const std::string& reservation_id) const;
+  // By sequence number (SPEC §5.1).
+  std::optional<ReservationView> reservation_by_seq(int64_t seq) const;
   // Newest first. `cursor` is empty for the first page or a next_cursor from
   // a previous page; a cursor that is not one gives InvalidArgument, and so
   // does a limit outside 1..1000. NotFound when the user does not exist.

@@ -417,6 +417,10 @@ Reply decide(const State& state, const Command& command, Context& ctx, Events& o
         if constexpr (std::is_same_v<C, ChargeBalance>) {
           return decide_charge(state, c, ctx, out);
         }
+        if constexpr (std::is_same_v<C, FindReservation>) {
+          // TODO(dialects): decide_find_reservation (SPEC §5.3 reserve).
+          return DomainError{ErrorCode::INTERNAL, "reserve is not implemented yet"};
+        }
       },
       command);
 }

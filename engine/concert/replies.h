@@ -31,6 +31,9 @@ struct TokenReply {
   int64_t position = 0;  // 0 when ACTIVE
   int64_t estimated_wait_seconds = 0;
   int64_t expires_at = 0;  // 0 while WAITING
+  int64_t token_id = 0;    // the numeric name of SPEC §5.1
+  int64_t seq = 0;         // issue number
+  int64_t issued_at = 0;
 };
 
 struct ReservationReply {
@@ -43,6 +46,11 @@ struct ReservationReply {
   int64_t created_at = 0;
   int64_t expires_at = 0;
   int64_t paid_at = 0;  // 0 until paid
+  int64_t seq = 0;      // sequence number (SPEC §5.1)
+  // What the dialects render beside it (queue-tokens: concertId, concertName, concertAt).
+  std::string concert_id;
+  std::string concert_title;
+  int64_t starts_at = 0;
 };
 
 struct PaymentReply {
@@ -51,6 +59,8 @@ struct PaymentReply {
   int64_t amount = 0;
   int64_t paid_at = 0;
   int64_t balance = 0;
+  int64_t seq = 0;              // the payment's sequence number
+  int64_t reservation_seq = 0;  // its reservation's
 };
 
 struct BalanceReply {
