@@ -11,13 +11,23 @@ cd "$(dirname "$0")/.."
 ./tools/install-deps.sh
 jobs=$(nproc)
 
+started=$SECONDS
+stage_start=$SECONDS
+stage_done() {  # what
+  echo "=== $1: $((SECONDS - stage_start)) s (total $((SECONDS - started)) s)"
+  stage_start=$SECONDS
+}
+stage_done "install"
+
 run_suite() {  # name, cmake flags...
   local name=$1; shift
   echo "=== ${name}: build"
   cmake -S . -B "build/${name}" -G Ninja "$@" >/dev/null
   ninja -C "build/${name}" -j "${jobs}"
+  stage_done "${name} build"
   echo "=== ${name}: test"
   (cd "build/${name}" && ctest --output-on-failure)
+  stage_done "${name} test"
 }
 
 run_suite default -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -25,4 +35,4 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run_suite asan -DCMAKE_BUILD_TYPE=Debug -DRESERVOIR_SANITIZE=address
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   run_suite tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESERVOIR_SANITIZE=thread
-echo "=== all suites passed"
+echo "=== all suites passed in $((SECONDS - started)) s"
