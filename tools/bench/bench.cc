@@ -4,10 +4,13 @@
 // aligned text on stdout, plus one JSON object with --json. Progress goes to
 // stderr. Exit: 0 when the run completed, 1 when it could not (server
 // unreachable, set-up refused, core refusals), 2 for a bad flag.
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "events/time_format.h"
 #include "tools/bench/ceiling.h"
+#include "tools/bench/dialect.h"
 #include "tools/bench/load.h"
 #include "tools/bench/options.h"
 #include "tools/bench/scenarios.h"
@@ -20,6 +23,8 @@ namespace {
 constexpr int kCeilingSpareThreads = 8;       // beyond one per connection: probes, stragglers
 constexpr double kDurableRatioTarget = 0.80;  // SPEC §4, durable commands
 constexpr double kQueryRatioTarget = 0.90;    // SPEC §4, queries
+constexpr double kDialectRatioTarget = 0.95;  // SPEC §4, dialects against canonical
+constexpr double kErrorShareMax = 0.01;       // --compare-dialect: above, a side did other work
 
 constexpr const char* kSummary =
     "Load-generates against a running Reservoir server (or in process) and reports\n"
@@ -38,7 +43,13 @@ constexpr const char* kSummary =
     "admin API: the server needs --admin-key, and --active-tokens >= --users.\n"
     "--compare runs the ceiling with the scenario's own request stream, then the\n"
     "scenario against --url, then the ceiling again, and prints the ratio to the mean of\n"
-    "the two ceilings (SPEC §4's targets): the machine's speed drifts between windows.";
+    "the two ceilings (SPEC §4's targets): the machine's speed drifts between windows.\n\n"
+    "dialects (SPEC §5; booking and charge): --dialect concert-events|queue-tokens sends\n"
+    "the flows through that dialect's routes (set-up stays canonical, at --url); a dialect\n"
+    "on its own listener (concert-events always) is at --dialect-url. --compare-dialect D\n"
+    "runs canonical and D alternately on the same server, --pairs times, a fresh catalog\n"
+    "each run, and prints both rates and D/canonical (booking: bookings/s, charge: req/s)\n"
+    "with min/median/max against SPEC §4's 0.95.";
 
 // Flags parsed as text first: --warmup may be 0, which the shared duration
 // parser refuses (it wants a positive amount).
@@ -68,6 +79,13 @@ void declare(Flags& f, BenchOptions& o, RawFlags& raw) {
   f.add_bool("compare", &o.compare,
              "run the ceiling before and after and print the scenario's ratio to their mean");
   f.add_bool("os-random", &o.os_random, "core: ids from getrandom(2) as the server, not seeded");
+  f.add_choice("dialect", &o.dialect, {"canonical", "concert-events", "queue-tokens"},
+               "booking and charge through this dialect's routes (SPEC §5)");
+  f.add_string("dialect-url", &o.dialect_url,
+               "the dialect's own listener (concert-events: always needed), else --url");
+  f.add_string("compare-dialect", &o.compare_dialect,
+               "concert-events|queue-tokens: run canonical and it alternately, print the ratio");
+  f.add_int("pairs", &o.pairs, 1, kPairsMax, "--compare-dialect: alternating pairs of runs");
 }
 
 // "" and the value set, or what is wrong.
@@ -85,6 +103,35 @@ std::string parse_raw(const RawFlags& raw, BenchOptions& o) {
 
 bool is_http_flow(const std::string& s) {
   return s == "booking" || s == "charge" || s == "query" || s == "hot";
+}
+
+// "" when the dialect flags make sense together, else what is wrong.
+std::string validate_dialect(const BenchOptions& o) {
+  const bool comparing = !o.compare_dialect.empty();
+  const std::optional<Dialect> other = parse_dialect(comparing ? o.compare_dialect : o.dialect);
+  if (!other) return "--compare-dialect must be concert-events or queue-tokens";
+  if (*other == Dialect::kCanonical) {
+    if (comparing) return "--compare-dialect must be concert-events or queue-tokens";
+    if (!o.dialect_url.empty()) return "--dialect-url is for --dialect or --compare-dialect";
+    return "";
+  }
+  if (comparing && o.dialect != "canonical") {
+    return "--compare-dialect runs canonical against it: leave --dialect canonical";
+  }
+  if (comparing && o.compare) return "--compare and --compare-dialect are separate runs";
+  if (o.scenario != "booking" && o.scenario != "charge") {
+    return "dialects drive booking or charge (query and hot are canonical only)";
+  }
+  std::string host;
+  int port = 0;
+  if (*other == Dialect::kConcertEvents && o.dialect_url.empty()) {
+    return "concert-events is served on its own listener (serve --api-port "
+           "concert-events=PORT): give --dialect-url";
+  }
+  if (!o.dialect_url.empty() && !split_url(o.dialect_url, host, port)) {
+    return "--dialect-url must look like http://host:port";
+  }
+  return "";
 }
 
 // "" when the options make sense together, else what is wrong.
@@ -111,14 +158,20 @@ std::string validate(const BenchOptions& o) {
   if (is_http_flow(o.scenario) && o.admin_key.empty()) {
     return o.scenario + " creates its users through the admin API: give the server's --admin-key";
   }
-  return "";
+  return validate_dialect(o);
 }
 
-LoadPlan plan_for(const BenchOptions& o, const std::string& flow, const Catalog& catalog) {
+LoadPlan plan_for(const BenchOptions& o, const std::string& flow, const Catalog& catalog,
+                  Dialect dialect) {
   LoadPlan p;
   p.scenario = flow;
   p.label = flow;
   p.url = o.url;
+  p.dialect = dialect;
+  if (dialect != Dialect::kCanonical) {
+    p.label = flow + "/" + dialect_name(dialect);
+    p.flow_url = o.dialect_url;
+  }
   p.admin_key = o.admin_key;
   p.connections = static_cast<int>(o.connections);
   p.warmup_ms = o.warmup_ms;
@@ -131,12 +184,13 @@ LoadPlan plan_for(const BenchOptions& o, const std::string& flow, const Catalog&
 
 // The scenario's request stream against the in-process trivial server.
 bool run_ceiling(const BenchOptions& o, const std::string& flow, const Catalog& catalog,
-                 Report& report, std::string& error) {
-  CeilingServer server(static_cast<int>(o.connections) + kCeilingSpareThreads);
+                 Dialect dialect, Report& report, std::string& error) {
+  CeilingServer server(static_cast<int>(o.connections) + kCeilingSpareThreads, dialect);
   if (!server.start(error)) return false;
-  LoadPlan p = plan_for(o, flow, catalog);
-  p.label = flow == "charge" && o.scenario == "ceiling" ? "ceiling" : "ceiling(" + flow + ")";
+  LoadPlan p = plan_for(o, flow, catalog, dialect);
+  p.label = flow == "charge" && o.scenario == "ceiling" ? "ceiling" : "ceiling(" + p.label + ")";
   p.url = server.url();
+  p.flow_url.clear();
   p.admin_key = "ceiling";
   p.scrape_metrics = false;
   const bool ok = run_load(p, report, error);
@@ -161,12 +215,12 @@ double number(const Report& r, const char* name) {
 // by tens of percent within minutes (docs/BENCHMARKS.md), and one ceiling
 // window on one side only moved a ratio more than most changes did: two,
 // bracketing the scenario, cancel a steady drift.
-bool run_compare(const BenchOptions& o, const Catalog& catalog, Report& report,
+bool run_compare(const BenchOptions& o, const Catalog& catalog, Dialect dialect, Report& report,
                  std::string& error) {
   Report before, after;
-  if (!run_ceiling(o, o.scenario, catalog, before, error)) return false;
-  if (!run_load(plan_for(o, o.scenario, catalog), report, error)) return false;
-  if (!run_ceiling(o, o.scenario, catalog, after, error)) return false;
+  if (!run_ceiling(o, o.scenario, catalog, dialect, before, error)) return false;
+  if (!run_load(plan_for(o, o.scenario, catalog, dialect), report, error)) return false;
+  if (!run_ceiling(o, o.scenario, catalog, dialect, after, error)) return false;
   const double before_rps = number(before, "throughput_rps");
   const double after_rps = number(after, "throughput_rps");
   const double ceiling_rps = (before_rps + after_rps) / 2;
@@ -183,13 +237,129 @@ bool run_compare(const BenchOptions& o, const Catalog& catalog, Report& report,
   return true;
 }
 
+}  // namespace
+
+namespace {
+
+// One side of --compare-dialect: its runs' rates, in run order.
+struct Side {
+  std::vector<double> rps, bookings_per_s;
+  double requests = 0, errors = 0;
+  bool exhausted = false;  // a run's catalog ran out: its bookings/s says little
+
+  void add(const Report& r) {
+    exhausted = exhausted || r.find("catalog_exhausted") != nullptr;
+    rps.push_back(number(r, "throughput_rps"));
+    bookings_per_s.push_back(number(r, "bookings_per_s"));
+    requests += number(r, "requests");
+    errors += number(r, "errors");
+  }
+  double error_share() const { return requests > 0 ? errors / requests : 1.0; }
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Adds name_min, name_median and name_max of the pairs' ratios dialect/canonical.
+std::vector<double> add_ratios(Report& report, const std::string& name,
+                               const std::vector<double>& canonical,
+                               const std::vector<double>& dialect) {
+  std::vector<double> ratios;
+  for (size_t i = 0; i < canonical.size(); ++i) {
+    ratios.push_back(canonical[i] > 0 ? dialect[i] / canonical[i] : 0);
+  }
+  report.add(name + "_min", *std::min_element(ratios.begin(), ratios.end()));
+  report.add(name + "_median", median(ratios));
+  report.add(name + "_max", *std::max_element(ratios.begin(), ratios.end()));
+  return ratios;
+}
+
+// The summary of --compare-dialect: both sides' medians, the ratios, the target.
+void summarize(const BenchOptions& o, Dialect dialect, const Side& canonical, const Side& other,
+               Report& report) {
+  const bool booking = o.scenario == "booking";
+  report.add("canonical_rps_median", median(canonical.rps));
+  report.add("dialect_rps_median", median(other.rps));
+  const std::vector<double> by_rps = add_ratios(report, "ratio_rps", canonical.rps, other.rps);
+  std::vector<double> target_ratios = by_rps;
+  if (booking) {
+    report.add("canonical_bookings_per_s_median", median(canonical.bookings_per_s));
+    report.add("dialect_bookings_per_s_median", median(other.bookings_per_s));
+    target_ratios =
+        add_ratios(report, "ratio_bookings", canonical.bookings_per_s, other.bookings_per_s);
+  }
+  const double ratio = median(target_ratios);
+  report.add("canonical_error_share", canonical.error_share());
+  report.add("dialect_error_share", other.error_share());
+  if (canonical.exhausted || other.exhausted) {
+    report.add("catalog_exhausted", std::string("yes, in some run (add --schedules)"));
+  }
+  report.add("ratio_target", kDialectRatioTarget);
+  report.add("ratio_judged", std::string(booking ? "ratio_bookings_median (same bookings)"
+                                                 : "ratio_rps_median (same requests)"));
+  std::string verdict = ratio >= kDialectRatioTarget ? "yes" : "no";
+  if (std::max(canonical.error_share(), other.error_share()) > kErrorShareMax) {
+    verdict = std::string("no: over 1% errors (") + dialect_name(dialect) +
+              " routes served? see the runs' outcomes)";
+  }
+  report.add("meets_ratio_target", verdict);
+}
+
+// --compare-dialect D: canonical and D on the same server, --pairs pairs,
+// each run on a fresh catalog (new users, concerts, seats). The order
+// alternates (canonical first in odd pairs, D first in even ones), so a
+// steady drift of the machine's speed favours neither side overall; each
+// pair's ratio compares two neighbouring windows.
+bool run_dialect_compare(const BenchOptions& o, Report& report, std::string& error) {
+  const Dialect dialect = parse_dialect(o.compare_dialect).value_or(Dialect::kQueueTokens);
+  const std::string name = dialect_name(dialect);
+  report.add("scenario", o.scenario);
+  report.add("compare_dialect", name);
+  report.add("pairs", o.pairs);
+  Side canonical, other;
+  std::vector<std::pair<std::string, Report>> runs;
+  for (int64_t i = 0; i < o.pairs; ++i) {
+    const std::string pair = "pair" + std::to_string(i + 1);
+    for (int k = 0; k < 2; ++k) {
+      const bool dialect_now = (k == 1) == (i % 2 == 0);
+      const Dialect d = dialect_now ? dialect : Dialect::kCanonical;
+      const Catalog catalog = Catalog::make(o.users, o.schedules, o.seats_per_schedule);
+      Report run;
+      if (!run_load(plan_for(o, o.scenario, catalog, d), run, error)) return false;
+      (dialect_now ? other : canonical).add(run);
+      runs.emplace_back(pair + "_" + dialect_name(d), std::move(run));
+    }
+    report.add(pair + "_canonical_rps", canonical.rps.back());
+    report.add(pair + "_dialect_rps", other.rps.back());
+    const bool booking = o.scenario == "booking";
+    if (booking) {
+      report.add(pair + "_canonical_bookings_per_s", canonical.bookings_per_s.back());
+      report.add(pair + "_dialect_bookings_per_s", other.bookings_per_s.back());
+    }
+    const std::vector<double>& c = booking ? canonical.bookings_per_s : canonical.rps;
+    const std::vector<double>& x = booking ? other.bookings_per_s : other.rps;
+    report.add(pair + "_ratio", c.back() > 0 ? x.back() / c.back() : 0.0);
+  }
+  summarize(o, dialect, canonical, other, report);
+  for (auto& [label, run] : runs) report.add_child(label, std::move(run));
+  return true;
+}
+
 bool dispatch(const BenchOptions& o, Report& report, std::string& error) {
   if (o.scenario == "core") return run_core(o, report, error);
   if (o.scenario == "burst") return run_burst(o, report, error);
+  if (!o.compare_dialect.empty()) return run_dialect_compare(o, report, error);
+  const Dialect dialect = parse_dialect(o.dialect).value_or(Dialect::kCanonical);
   const Catalog catalog = Catalog::make(o.users, o.schedules, o.seats_per_schedule);
-  if (o.scenario == "ceiling") return run_ceiling(o, "charge", catalog, report, error);
-  if (o.compare) return run_compare(o, catalog, report, error);
-  return run_load(plan_for(o, o.scenario, catalog), report, error);
+  if (o.scenario == "ceiling") {
+    return run_ceiling(o, "charge", catalog, Dialect::kCanonical, report, error);
+  }
+  if (o.compare) return run_compare(o, catalog, dialect, report, error);
+  return run_load(plan_for(o, o.scenario, catalog, dialect), report, error);
 }
 
 }  // namespace

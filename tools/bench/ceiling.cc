@@ -15,9 +15,29 @@ constexpr size_t kKeepAliveRequestsMax = 1'000'000;
 constexpr int kKeepAliveTimeoutS = 5;
 constexpr int kStartWaitMs = 5000;
 
-constexpr const char* kBody =
+constexpr const char* kCanonicalBody =
     "{\"result\":\"SUCCESS\",\"data\":{\"token\":\"ceiling-token\",\"tokenStatus\":\"ACTIVE\","
     "\"reservationId\":\"ceiling-reservation\",\"totalPrice\":1000,\"balance\":1000}}";
+// The same fields in the dialects' shapes (SPEC §5.3, §5.4): a token the
+// flows take as ACTIVE, a reservation's sequence number, a price.
+constexpr const char* kConcertEventsBody =
+    "{\"data\":{\"token\":\"ceiling-token\",\"estimatedWaitingTime\":0,\"id\":1,"
+    "\"totalAmount\":1000,\"balance\":1000}}";
+constexpr const char* kQueueTokensBody =
+    "{\"tokenId\":1,\"createdAt\":\"2026-01-01T00:00:00\",\"expiredAt\":\"2026-01-01T00:10:00\","
+    "\"reservationId\":1,\"totalPrice\":1000,\"currentAmount\":1000}";
+
+const char* body_of(Dialect d) {
+  switch (d) {
+    case Dialect::kConcertEvents:
+      return kConcertEventsBody;
+    case Dialect::kQueueTokens:
+      return kQueueTokensBody;
+    case Dialect::kCanonical:
+      break;
+  }
+  return kCanonicalBody;
+}
 
 }  // namespace
 
@@ -28,18 +48,20 @@ class CeilingServer::Impl : public httplib::Server {
   int listening_socket() const { return static_cast<int>(svr_sock_); }
 };
 
-CeilingServer::CeilingServer(int worker_threads) : impl_(std::make_unique<Impl>()) {
+CeilingServer::CeilingServer(int worker_threads, Dialect dialect)
+    : impl_(std::make_unique<Impl>()) {
   Impl& s = *impl_;
   const auto threads = static_cast<size_t>(worker_threads);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_tcp_nodelay(true);
   s.set_keep_alive_max_count(kKeepAliveRequestsMax);
   s.set_keep_alive_timeout(kKeepAliveTimeoutS);
-  auto answer = [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(kBody, "application/json");
+  auto answer = [body = body_of(dialect)](const httplib::Request&, httplib::Response& res) {
+    res.set_content(body, "application/json");
   };
   s.Get(".*", answer);
   s.Post(".*", answer);
+  s.Patch(".*", answer);
   s.Delete(".*", answer);
 }
 

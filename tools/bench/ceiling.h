@@ -6,7 +6,8 @@
 // token, a reservation id, a price), so any scenario's request stream runs
 // against it unchanged: what the same load generator gets from it is the
 // most HTTP alone allows on this machine, and a server's rate over it is the
-// ratio SPEC §4 sets targets for.
+// ratio SPEC §4 sets targets for. With a dialect, the body carries the same
+// fields in that dialect's shape, so its flows run against it unchanged too.
 //
 // Thread safety: start() and stop() from one thread; serves on its own.
 #pragma once
@@ -15,11 +16,13 @@
 #include <string>
 #include <thread>
 
+#include "tools/bench/dialect.h"
+
 namespace reservoir::tools::bench {
 
 class CeilingServer {
  public:
-  explicit CeilingServer(int worker_threads);
+  explicit CeilingServer(int worker_threads, Dialect dialect = Dialect::kCanonical);
   ~CeilingServer();
 
   // Binds 127.0.0.1 on a free port and serves; false with `error`.

@@ -12,23 +12,6 @@ namespace {
 constexpr int64_t kHotSeats = 8;         // `hot`: everyone holds among these seats
 constexpr int64_t kChargeAmount = 1000;  // KRW per `charge` request
 
-std::string_view string_field(std::string_view body, std::string_view key) {
-  const size_t at = body.find(key);  // key is "\"name\":\""
-  if (at == std::string_view::npos) return {};
-  const size_t from = at + key.size();
-  const size_t to = body.find('"', from);
-  return to == std::string_view::npos ? std::string_view() : body.substr(from, to - from);
-}
-
-int64_t int_field(std::string_view body, std::string_view key) {
-  const size_t at = body.find(key);  // key is "\"name\":"
-  if (at == std::string_view::npos) return 0;
-  int64_t v = 0;
-  const char* from = body.data() + at + key.size();
-  std::from_chars(from, body.data() + body.size(), v);
-  return v;
-}
-
 // Retrying is right when the server never judged the request.
 bool unjudged(int status) {
   return status == 0 || status == 503;
@@ -50,60 +33,34 @@ class OwnedUsers {
   size_t current_ = 0;
 };
 
-void post(HttpRequest& r, const char* path, const std::string& token) {
-  r.method = HttpRequest::Method::kPost;
-  r.path = path;
-  r.token = token;
-  r.body.clear();
-}
-
-void token_request(HttpRequest& r, const std::string& user) {
-  post(r, "/api/v1/queue/token", {});
-  r.body += "{\"userId\":\"" + user + "\"}";
-}
-
-void hold_request(HttpRequest& r, const std::string& token, const std::string& schedule,
-                  int64_t seat) {
-  post(r, "/api/v1/reservations", token);
-  r.body +=
-      "{\"concertScheduleId\":\"" + schedule + "\",\"seatId\":\"" + std::to_string(seat) + "\"}";
-}
-
-// Reads a token answer: true when the token is ACTIVE (stored either way).
-bool take_token(std::string_view body, std::string& token) {
-  token = string_field(body, "\"token\":\"");
-  return string_field(body, "\"tokenStatus\":\"") == "ACTIVE";
-}
-
 }  // namespace
 
 namespace {
 
-// token -> hold one seat -> charge its price -> pay: the durable mix.
+// token -> hold one seat (concert-events: occupy, then reserve for the
+// reservation's id) -> charge its price -> pay: the durable mix, in the
+// context's dialect.
 class BookingFlow final : public Flow {
  public:
   explicit BookingFlow(const FlowContext& c)
-      : catalog_(c.catalog), picker_(c.picker), users_(c.catalog, c.worker, c.workers) {}
+      : catalog_(c.catalog),
+        picker_(c.picker),
+        users_(c.catalog, c.worker, c.workers),
+        dialect_(c.dialect) {}
 
   void next(HttpRequest& r) override {
     switch (step_) {
       case Step::kToken:
-        token_request(r, users_.id());
-        break;
-      case Step::kHold: {
-        const int64_t seat = picker_.next();
-        hold_request(r, users_.token(), catalog_.schedule_id(seat / catalog_.seats_per_schedule),
-                     seat % catalog_.seats_per_schedule + 1);
-        break;
-      }
+        return token_request(r, dialect_, users_.id());
+      case Step::kHold:
+        pick_seat();
+        return hold_request(r, dialect_, users_.id(), users_.token(), concert_, schedule_, seat_);
+      case Step::kReserve:
+        return reserve_request(r, users_.token(), schedule_, seat_);
       case Step::kCharge:
-        post(r, "/api/v1/balance/charge", {});
-        r.body += "{\"userId\":\"" + users_.id() + "\",\"amount\":" + std::to_string(price_) + "}";
-        break;
+        return charge_request(r, dialect_, users_.id(), price_);
       case Step::kPay:
-        post(r, "/api/v1/payments", users_.token());
-        r.body += "{\"reservationId\":\"" + reservation_ + "\"}";
-        break;
+        return pay_request(r, dialect_, users_.id(), users_.token(), reservation_);
     }
   }
 
@@ -113,18 +70,31 @@ class BookingFlow final : public Flow {
         return on_token(status, body);
       case Step::kHold:
         return on_hold(status, code, body);
+      case Step::kReserve:
+        return on_reserve(status, code, body);
       case Step::kCharge:
         if (status == 200 || !unjudged(status)) step_ = Step::kPay;  // pay says if it was short
         return {status == 200 ? Verdict::kOk : Verdict::kError};
       case Step::kPay:
-        return on_pay(status);
+        return on_pay(status, code);
     }
     return {};
   }
 
  private:
-  enum class Step { kToken, kHold, kCharge, kPay };
+  enum class Step { kToken, kHold, kReserve, kCharge, kPay };
 
+  // The next seat of the shared walk, its schedule's id (and, for
+  // queue-tokens, its concert's) written into reused buffers.
+  void pick_seat() {
+    const int64_t seat = picker_.next();
+    const int64_t schedule = seat / catalog_.seats_per_schedule;
+    seat_ = seat % catalog_.seats_per_schedule + 1;
+    catalog_.schedule_id_into(schedule_, schedule);
+    if (dialect_ == Dialect::kQueueTokens) {
+      catalog_.concert_id_into(concert_, catalog_.concert_of(schedule));
+    }
+  }
   void next_user() {
     users_.advance();
     step_ = users_.token().empty() ? Step::kToken : Step::kHold;
@@ -134,7 +104,7 @@ class BookingFlow final : public Flow {
       if (!unjudged(status)) next_user();
       return {Verdict::kError};
     }
-    if (take_token(body, users_.token())) {
+    if (read_token(dialect_, body, users_.token())) {
       step_ = Step::kHold;
     } else {
       next_user();  // WAITING: come back to this user later
@@ -143,25 +113,49 @@ class BookingFlow final : public Flow {
   }
   Judgement on_hold(int status, std::string_view code, std::string_view body) {
     if (status == 200) {
-      reservation_ = string_field(body, "\"reservationId\":\"");
-      price_ = int_field(body, "\"totalPrice\":");
-      step_ = Step::kCharge;
+      if (dialect_ == Dialect::kConcertEvents) {
+        step_ = Step::kReserve;  // occupy names no reservation; reserve does
+      } else {
+        read_reservation(dialect_, body, reservation_, price_);
+        step_ = Step::kCharge;
+      }
       return {Verdict::kOk};
     }
-    if (status == 409 && code == "SEAT_UNAVAILABLE") return {Verdict::kExpected};
-    if (status == 409 && code == "SEAT_LIMIT_EXCEEDED") {
-      next_user();
-      return {Verdict::kExpected};
-    }
-    if (status == 401 || status == 403) {
-      users_.token().clear();
-      step_ = Step::kToken;
+    switch (refusal(dialect_, status, code)) {
+      case Refusal::kSeatTaken:
+        return {Verdict::kExpected};
+      case Refusal::kSeatLimit:
+        next_user();
+        return {Verdict::kExpected};
+      case Refusal::kTokenRefused:
+        users_.token().clear();
+        step_ = Step::kToken;
+        break;
+      case Refusal::kOther:
+        break;
     }
     return {Verdict::kError};
   }
-  Judgement on_pay(int status) {
+  // concert-events: reserve reads back the hold just made.
+  Judgement on_reserve(int status, std::string_view code, std::string_view body) {
+    if (status == 200) {
+      read_reservation(dialect_, body, reservation_, price_);
+      step_ = Step::kCharge;
+      return {Verdict::kOk};
+    }
+    if (unjudged(status)) return {Verdict::kError};  // ask again
+    if (refusal(dialect_, status, code) == Refusal::kTokenRefused) {
+      users_.token().clear();
+      step_ = Step::kToken;
+    } else {
+      step_ = Step::kHold;  // expired or gone: hold another seat
+    }
+    return {Verdict::kError};
+  }
+  Judgement on_pay(int status, std::string_view code) {
     if (unjudged(status)) return {Verdict::kError};
-    if (status == 200 || status == 401) users_.token().clear();  // paying spends the token
+    // Paying spends the token.
+    if (status == 200 || token_gone(dialect_, status, code)) users_.token().clear();
     next_user();
     return {status == 200 ? Verdict::kOk : Verdict::kError, status == 200};
   }
@@ -169,19 +163,20 @@ class BookingFlow final : public Flow {
   const Catalog& catalog_;
   SeatPicker& picker_;
   OwnedUsers users_;
+  const Dialect dialect_;
   Step step_ = Step::kToken;
-  std::string reservation_;
+  std::string schedule_, concert_, reservation_;
+  int64_t seat_ = 0;
   int64_t price_ = 0;
 };
 
-// POST /balance/charge, round the worker's users.
+// A charge (in the context's dialect), round the worker's users.
 class ChargeFlow final : public Flow {
  public:
-  explicit ChargeFlow(const FlowContext& c) : users_(c.catalog, c.worker, c.workers) {}
+  explicit ChargeFlow(const FlowContext& c)
+      : users_(c.catalog, c.worker, c.workers), dialect_(c.dialect) {}
   void next(HttpRequest& r) override {
-    post(r, "/api/v1/balance/charge", {});
-    r.body +=
-        "{\"userId\":\"" + users_.id() + "\",\"amount\":" + std::to_string(kChargeAmount) + "}";
+    charge_request(r, dialect_, users_.id(), kChargeAmount);
     users_.advance();
   }
   Judgement answer(int status, std::string_view, std::string_view) override {
@@ -190,6 +185,7 @@ class ChargeFlow final : public Flow {
 
  private:
   OwnedUsers users_;
+  const Dialect dialect_;
 };
 
 }  // namespace
@@ -241,11 +237,11 @@ class HotFlow final : public Flow {
   explicit HotFlow(const FlowContext& c)
       : catalog_(c.catalog), users_(c.catalog, c.worker, c.workers), random_(c.seed) {}
   void next(HttpRequest& r) override {
-    if (step_ == Step::kToken) return token_request(r, users_.id());
+    if (step_ == Step::kToken) return token_request(r, Dialect::kCanonical, users_.id());
     if (step_ == Step::kHold) {
       const int64_t seats = std::min(kHotSeats, catalog_.seats_per_schedule);
-      return hold_request(r, users_.token(), catalog_.schedule_id(0),
-                          static_cast<int64_t>(random_.below(seats)) + 1);
+      return hold_request(r, Dialect::kCanonical, users_.id(), users_.token(), {},
+                          catalog_.schedule_id(0), static_cast<int64_t>(random_.below(seats)) + 1);
     }
     r.method = HttpRequest::Method::kDelete;
     r.path = "/api/v1/reservations/" + reservation_;
@@ -256,12 +252,15 @@ class HotFlow final : public Flow {
     if (unjudged(status)) return {Verdict::kError};
     Judgement j{status == 200 ? Verdict::kOk : Verdict::kError};
     if (step_ == Step::kToken) {
-      if (status == 200 && take_token(body, users_.token())) step_ = Step::kHold;
+      if (status == 200 && read_token(Dialect::kCanonical, body, users_.token())) {
+        step_ = Step::kHold;
+      }
       if (step_ == Step::kToken) next_user();
       return j;
     }
     if (step_ == Step::kHold && status == 200) {
-      reservation_ = string_field(body, "\"reservationId\":\"");
+      int64_t price = 0;
+      read_reservation(Dialect::kCanonical, body, reservation_, price);
       step_ = Step::kCancel;
       return j;
     }

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "tools/bench/dialect.h"
 #include "tools/bench/report.h"
 
 namespace httplib {
@@ -41,6 +42,13 @@ struct Catalog {
   std::string concert_id(int64_t c) const { return prefix + "c" + std::to_string(c); }
   std::string schedule_id(int64_t s) const { return prefix + "s" + std::to_string(s); }
   int64_t concert_of(int64_t schedule) const { return schedule / schedules_per_concert; }
+  // schedule_id and concert_id written into a reused buffer (the flows' hot
+  // path: no allocation once it has grown).
+  void schedule_id_into(std::string& out, int64_t s) const { id_into(out, 's', s); }
+  void concert_id_into(std::string& out, int64_t c) const { id_into(out, 'c', c); }
+
+ private:
+  void id_into(std::string& out, char kind, int64_t n) const;
 };
 
 // Registers the users `worker` owns and its share of the concerts (each
@@ -74,15 +82,6 @@ class FastRandom {
   uint64_t s_;
 };
 
-// One request as a flow asks for it; the buffers are reused between requests.
-struct HttpRequest {
-  enum class Method { kGet, kPost, kDelete };
-  Method method = Method::kGet;
-  std::string path;
-  std::string body;   // JSON for POST
-  std::string token;  // Queue-Token header, empty for none
-};
-
 struct Judgement {
   Verdict verdict = Verdict::kError;
   bool booked = false;  // a payment completed a booking
@@ -103,12 +102,10 @@ struct FlowContext {
   int worker = 0;
   int workers = 1;
   uint64_t seed = 1;
+  Dialect dialect = Dialect::kCanonical;  // booking and charge only; query and hot are canonical
 };
 
 // booking | charge | query | hot; nullptr for another name.
 std::unique_ptr<Flow> make_flow(const std::string& scenario, const FlowContext& context);
-
-// The "code" of an error envelope, or "" when the body has none.
-std::string_view error_code(std::string_view body);
 
 }  // namespace reservoir::tools::bench

@@ -74,12 +74,14 @@ void configure(httplib::Client& client) {
 
 httplib::Result send(httplib::Client& client, const HttpRequest& r) {
   httplib::Headers headers;
-  if (!r.token.empty()) headers.emplace("Queue-Token", r.token);
+  if (!r.token.empty()) headers.emplace(r.token_header, r.token);
   switch (r.method) {
     case HttpRequest::Method::kGet:
       return client.Get(r.path, headers);
     case HttpRequest::Method::kPost:
       return client.Post(r.path, headers, r.body, "application/json");
+    case HttpRequest::Method::kPatch:
+      return client.Patch(r.path, headers, r.body, "application/json");
     case HttpRequest::Method::kDelete:
       return client.Delete(r.path, headers);
   }
@@ -117,7 +119,7 @@ void drive(Shared& s, httplib::Client& client, Flow& flow, int worker, WorkerSta
       transport = httplib::to_string(res.error());
       code = transport;
     } else if (status >= 400) {
-      code = error_code(body);
+      code = error_code(body, plan.dialect);
     }
     const Judgement j = flow.answer(status, code, body);
     live.requests.fetch_add(1, std::memory_order_relaxed);
@@ -139,12 +141,20 @@ void worker_main(Shared& s, std::barrier<StartClock>& ready, int worker, WorkerS
   const std::string err = set_up(client, plan.catalog, plan.admin_key, needs_catalog(plan.scenario),
                                  worker, plan.connections);
   if (!err.empty()) s.fail(err);
+  // A dialect on its own listener: the set-up connection closes, and the
+  // flow's own connection opens with its first request, in the warm-up.
+  std::unique_ptr<httplib::Client> own;
+  if (!plan.flow_url.empty() && plan.flow_url != plan.url) {
+    own = std::make_unique<httplib::Client>(plan.flow_url);
+    configure(*own);
+    client.stop();
+  }
   ready.arrive_and_wait();
   if (s.failed) return;
   const uint64_t seed = plan.seed * 1'000'003 + static_cast<uint64_t>(worker);
-  FlowContext context{plan.catalog, s.picker, worker, plan.connections, seed};
+  FlowContext context{plan.catalog, s.picker, worker, plan.connections, seed, plan.dialect};
   auto flow = make_flow(plan.scenario, context);
-  drive(s, client, *flow, worker, stats);
+  drive(s, own ? *own : client, *flow, worker, stats);
 }
 
 }  // namespace
@@ -268,7 +278,8 @@ void fill_report(const Shared& s, const WorkerStats& total, const ServerCounters
   const LoadPlan& plan = s.plan;
   const double seconds = static_cast<double>(plan.duration_ms) / 1000.0;
   report.add("scenario", plan.label);
-  report.add("target", plan.url);
+  report.add("target", plan.flow_url.empty() ? plan.url : plan.flow_url);
+  if (plan.dialect != Dialect::kCanonical) report.add("dialect", dialect_name(plan.dialect));
   report.add("connections", int64_t{plan.connections});
   report.add("loop", plan.rate > 0 ? "open at " + std::to_string(plan.rate) + " req/s" : "closed");
   report.add("warmup_s", static_cast<double>(plan.warmup_ms) / 1000.0);
@@ -316,6 +327,7 @@ bool needs_catalog(const std::string& scenario) {
 
 bool run_load(const LoadPlan& plan, Report& report, std::string& error) {
   if (!reachable(plan.url, error)) return false;
+  if (!plan.flow_url.empty() && !reachable(plan.flow_url, error)) return false;
   Shared s(plan);
   const auto n = static_cast<size_t>(plan.connections);
   std::barrier<StartClock> ready(plan.connections + 1, StartClock{&s});

@@ -5,8 +5,8 @@
 // latency counts from then, so a stalled server shows up as latency instead
 // of as fewer requests (no coordinated omission).
 //
-// Phases: set-up (users and catalog through the admin API, every connection
-// its share), warm-up (sent but not counted), then the measured duration.
+// Phases: set-up (users and catalog through the canonical admin API at
+// `url`, every connection its share), warm-up (sent but not counted), then the measured duration.
 // A progress line goes to stderr once a second.
 //
 // Thread safety: run_load blocks its caller and owns every thread it starts.
@@ -23,7 +23,9 @@ namespace reservoir::tools::bench {
 struct LoadPlan {
   std::string scenario;  // the flow: booking | charge | query | hot
   std::string label;     // on the progress line and in the report ("ceiling" or the scenario)
-  std::string url;       // http://host:port
+  std::string url;       // http://host:port: set-up (admin API) and /metrics, canonical
+  std::string flow_url;  // where the flows go, "" for `url` (a dialect's own listener)
+  Dialect dialect = Dialect::kCanonical;  // the flows' (booking, charge)
   std::string admin_key;
   int connections = 64;
   int64_t warmup_ms = 0;

@@ -19,6 +19,7 @@ inline constexpr int64_t kSchedulesMax = 2000;
 // One schedule's seats go in one admin request, whose body must stay under the
 // server's 64 KiB limit (about 42 bytes a seat).
 inline constexpr int64_t kSeatsPerScheduleMax = 1000;
+inline constexpr int64_t kPairsMax = 50;  // --compare-dialect: runs of canonical and the dialect
 
 struct BenchOptions {
   std::string url = "http://127.0.0.1:8080";
@@ -35,6 +36,11 @@ struct BenchOptions {
   bool json = false;
   bool compare = false;
   bool os_random = false;  // core: getrandom(2) ids like the server, not a seeded PRNG
+  // SPEC §5's dialects (booking and charge): the flows' routes; set-up stays canonical.
+  std::string dialect = "canonical";
+  std::string dialect_url;      // the dialect's own listener; "" for --url
+  std::string compare_dialect;  // "" for none; else canonical and it, alternately
+  int64_t pairs = 3;
 };
 
 }  // namespace reservoir::tools::bench

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <numeric>
 #include <random>
@@ -72,6 +73,13 @@ Catalog Catalog::make(int64_t users, int64_t schedules, int64_t seats_per_schedu
   return c;
 }
 
+void Catalog::id_into(std::string& out, char kind, int64_t n) const {
+  char digits[24];
+  out.assign(prefix);
+  out += kind;
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+}
+
 int64_t Catalog::concerts() const {
   return (schedules + schedules_per_concert - 1) / schedules_per_concert;
 }
@@ -111,16 +119,6 @@ uint64_t FastRandom::next() {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
-}
-
-std::string_view error_code(std::string_view body) {
-  constexpr std::string_view kKey = "\"code\":\"";
-  const size_t at = body.find(kKey);
-  if (at == std::string_view::npos) return {};
-  const size_t from = at + kKey.size();
-  const size_t to = body.find('"', from);
-  if (to == std::string_view::npos) return {};
-  return body.substr(from, to - from);
 }
 
 }  // namespace reservoir::tools::bench
