@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 
@@ -272,6 +273,59 @@ Value info(const std::vector<const Dialect*>& ds, Alloc& a) {
   return v;
 }
 
+void collect_refs(const Value& v, std::set<std::string>& out) {
+  if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) {
+      if (std::string_view(m.name.GetString()) == "$ref" && m.value.IsString()) {
+        out.insert(m.value.GetString());
+      } else {
+        collect_refs(m.value, out);
+      }
+    }
+  } else if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) collect_refs(e, out);
+  }
+}
+
+constexpr std::string_view kComponentsRef = "#/components/";
+
+// The component a local ref names ("#/components/schemas/X"), or null.
+const Value* component(const Value& components, std::string_view ref) {
+  if (ref.substr(0, kComponentsRef.size()) != kComponentsRef) return nullptr;
+  ref.remove_prefix(kComponentsRef.size());
+  const size_t slash = ref.find('/');
+  if (slash == std::string_view::npos) return nullptr;
+  const std::string section(ref.substr(0, slash)), name(ref.substr(slash + 1));
+  const auto s = components.FindMember(section.c_str());
+  if (s == components.MemberEnd()) return nullptr;
+  const auto m = s->value.FindMember(name.c_str());
+  return m == s->value.MemberEnd() ? nullptr : &m->value;
+}
+
+// Drops the components no path refers to, directly or through another
+// component, so a document holds only what its dialects use.
+void prune_components(Value& components, const Value& paths) {
+  std::set<std::string> used;
+  collect_refs(paths, used);
+  for (std::set<std::string> todo = used; !todo.empty();) {
+    std::set<std::string> found;
+    for (const auto& r : todo) {
+      if (const Value* c = component(components, r)) collect_refs(*c, found);
+    }
+    todo.clear();
+    for (const auto& r : found) {
+      if (used.insert(r).second) todo.insert(r);
+    }
+  }
+  for (auto& section : components.GetObject()) {
+    const std::string prefix = std::string(kComponentsRef) + section.name.GetString() + "/";
+    for (auto m = section.value.MemberBegin(); m != section.value.MemberEnd();) {
+      const bool keep = used.count(prefix + m->name.GetString()) > 0;
+      m = keep ? m + 1 : section.value.EraseMember(m);
+    }
+  }
+}
+
 }  // namespace
 
 std::string openapi_document(const std::vector<std::string>& dialects) {
@@ -284,18 +338,20 @@ std::string openapi_document(const std::vector<std::string>& dialects) {
   for (const Dialect* d : ds) {
     Value tag(rapidjson::kObjectType);
     add(tag, "name", str(d->name, a), a);
+    add(tag, "description", str(std::string("Routes of the ") + d->name + " dialect", a), a);
     tags.PushBack(std::move(tag), a);
   }
-  tags.PushBack(parse(R"({"name":"common"})", a), a);
+  tags.PushBack(parse(R"({"name":"common","description":"Routes every listener serves"})", a), a);
   add(doc, "tags", std::move(tags), a);
   Value paths = parse(kCommonPaths, a);
   add_dialect_paths(paths, ds, a);
-  add(doc, "paths", std::move(paths), a);
   Value components = parse(openapi_detail::common_components(), a);
   for (const Dialect* d : ds) {
     Value mine = parse(d->components, a);
     merge_sections(components, mine, a);
   }
+  prune_components(components, paths);
+  add(doc, "paths", std::move(paths), a);
   add(doc, "components", std::move(components), a);
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buf);

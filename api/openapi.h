@@ -8,7 +8,8 @@
 // Retry-After, 500) in the dialect's error shape. GET /healthz, GET /metrics
 // and GET /v3/api-docs are always described. The document is generated from
 // the static route tables of openapi_dialects.cc; operation ids are prefixed
-// with the dialect, so they are unique within a document.
+// with the dialect, so they are unique within a document; a document holds
+// only the components its operations refer to.
 //
 // Listing order decides: a route of a later dialect whose path collides with
 // one of an earlier dialect (SPEC §5.1's rule: one request path matches both

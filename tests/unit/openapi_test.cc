@@ -151,6 +151,15 @@ TEST_CASE("openapi_document: each listener's document describes exactly its dial
       REQUIRE(ref.rfind("#/", 0) == 0);
       CHECK(rapidjson::Pointer(ref.substr(1).c_str()).Get(doc) != nullptr);
     }
+    const std::set<std::string> referenced(refs.begin(), refs.end());
+    for (const auto& section : doc["components"].GetObject()) {
+      for (const auto& c : section.value.GetObject()) {
+        const std::string ref =
+            std::string("#/components/") + section.name.GetString() + "/" + c.name.GetString();
+        CAPTURE(ref);
+        CHECK(referenced.count(ref) == 1);  // no unused component
+      }
+    }
   }
 }
 
