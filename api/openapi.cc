@@ -183,10 +183,12 @@ constexpr char kCommonPaths[] = R"json({
   "/healthz": {"get": {"tags": ["common"], "summary": "Liveness", "operationId": "getHealthz",
     "responses": {"200": {"description": "The server is up",
       "content": {"application/json": {"schema": {"type": "object"}}}}}}},
-  "/metrics": {"get": {"tags": ["common"], "summary": "Prometheus metrics", "operationId": "getMetrics",
+  "/metrics": {"get": {"tags": ["common"], "summary": "Prometheus metrics",
+    "operationId": "getMetrics",
     "responses": {"200": {"description": "Prometheus text format",
       "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
-  "/v3/api-docs": {"get": {"tags": ["common"], "summary": "This document", "operationId": "getApiDocs",
+  "/v3/api-docs": {"get": {"tags": ["common"], "summary": "This document",
+    "operationId": "getApiDocs",
     "responses": {"200": {"description": "OpenAPI 3.0 document of this listener's routes",
       "content": {"application/json": {"schema": {"type": "object"}}}}}}}
 })json";

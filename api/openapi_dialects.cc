@@ -12,19 +12,22 @@ constexpr char kCommonComponents[] = R"json({
     "Id": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$",
            "description": "1-64 characters of [A-Za-z0-9._:-]"},
     "NumericId": {
-      "description": "An id: a JSON integer when it is a canonical decimal in int64 range, else a string (SPEC 5.2)",
+      "description": "An id: a JSON integer when canonical decimal in int64 range, else a string",
       "oneOf": [{"type": "integer", "format": "int64", "minimum": 0},
                 {"$ref": "#/components/schemas/Id"}]}
   },
   "parameters": {
-    "UserId": {"name": "userId", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/Id"}},
-    "ConcertId": {"name": "concertId", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/Id"}},
+    "UserId": {"name": "userId", "in": "path", "required": true,
+      "schema": {"$ref": "#/components/schemas/Id"}},
+    "ConcertId": {"name": "concertId", "in": "path", "required": true,
+      "schema": {"$ref": "#/components/schemas/Id"}},
     "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": false,
-      "description": "A retry with the same key returns the first answer without executing again; the same key with another request answers 422",
+      "description": "A retry with it gets the first answer; another request with it, 422",
       "schema": {"$ref": "#/components/schemas/Id"}}
   },
   "headers": {
-    "RetryAfter": {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 0}}
+    "RetryAfter": {"description": "Seconds to wait before retrying", "schema": {"type": "integer",
+      "minimum": 0}}
   }
 })json";
 
@@ -37,13 +40,15 @@ constexpr char kCanonicalComponents[] = R"json({
     "IssueTokenRequest": {"type": "object", "required": ["userId"], "properties": {
       "userId": {"$ref": "#/components/schemas/Id"}}},
     "QueueToken": {"type": "object",
-      "required": ["token", "tokenStatus", "position", "estimatedWaitSeconds", "expiresAt"], "properties": {
+      "required": ["token", "tokenStatus", "position", "estimatedWaitSeconds", "expiresAt"],
+        "properties": {
       "token": {"type": "string"},
       "tokenStatus": {"type": "string", "enum": ["WAITING", "ACTIVE", "EXPIRED"]},
       "position": {"type": "integer", "minimum": 0, "nullable": true},
       "estimatedWaitSeconds": {"type": "integer", "minimum": 0, "nullable": true},
       "expiresAt": {"type": "string", "format": "date-time", "nullable": true}}},
-    "ConcertSummary": {"type": "object", "required": ["concertId", "title", "scheduleCount"], "properties": {
+    "ConcertSummary": {"type": "object", "required": ["concertId", "title", "scheduleCount"],
+      "properties": {
       "concertId": {"$ref": "#/components/schemas/Id"}, "title": {"type": "string"},
       "scheduleCount": {"type": "integer", "minimum": 0}}},
     "Schedule": {"type": "object", "required": ["concertScheduleId", "date", "startsAt",
@@ -85,7 +90,8 @@ constexpr char kCanonicalComponents[] = R"json({
     "PayRequest": {"type": "object", "required": ["reservationId"], "properties": {
       "reservationId": {"$ref": "#/components/schemas/Id"}}},
     "Payment": {"type": "object",
-      "required": ["paymentId", "reservationId", "amount", "status", "paidAt", "balance"], "properties": {
+      "required": ["paymentId", "reservationId", "amount", "status", "paidAt", "balance"],
+        "properties": {
       "paymentId": {"$ref": "#/components/schemas/Id"},
       "reservationId": {"$ref": "#/components/schemas/Id"},
       "amount": {"type": "integer", "format": "int64", "minimum": 0},
@@ -141,9 +147,10 @@ constexpr char kCanonicalComponents[] = R"json({
     "ReservationId": {"name": "reservationId", "in": "path", "required": true,
                       "schema": {"$ref": "#/components/schemas/Id"}},
     "QueueToken": {"name": "Queue-Token", "in": "header", "required": false,
-      "description": "The queue token; when absent, a top-level string member 'token' of a JSON body is read instead",
+      "description": "The queue token; when absent, a JSON body's top-level string 'token'",
       "schema": {"type": "string"}},
-    "AdminKey": {"name": "Admin-Key", "in": "header", "required": true, "schema": {"type": "string"}},
+    "AdminKey": {"name": "Admin-Key", "in": "header", "required": true,
+      "schema": {"type": "string"}},
     "AvailableOnly": {"name": "status", "in": "query", "required": false,
       "description": "AVAILABLE: only what can be booked now",
       "schema": {"type": "string", "enum": ["AVAILABLE"]}},
@@ -166,22 +173,26 @@ constexpr char kConcertEventsComponents[] = R"json({
     "CeToken": {"type": "object", "required": ["token", "estimatedWaitingTime"], "properties": {
       "token": {"type": "string"},
       "estimatedWaitingTime": {"type": "integer", "minimum": 0, "description": "minutes"}}},
-    "CeQueueStatus": {"type": "object", "required": ["queuePosition", "estimatedWaitingTime"], "properties": {
+    "CeQueueStatus": {"type": "object", "required": ["queuePosition", "estimatedWaitingTime"],
+      "properties": {
       "queuePosition": {"type": "integer", "minimum": 0},
       "estimatedWaitingTime": {"type": "integer", "minimum": 0, "description": "minutes"}}},
     "CeEvent": {"type": "object", "required": ["id", "date"], "properties": {
-      "id": {"$ref": "#/components/schemas/NumericId"}, "date": {"type": "string", "format": "date"}}},
+      "id": {"$ref": "#/components/schemas/NumericId"}, "date": {"type": "string",
+        "format": "date"}}},
     "CeSeat": {"type": "object", "required": ["id", "seatNumber", "price"], "properties": {
       "id": {"$ref": "#/components/schemas/NumericId"}, "seatNumber": {"type": "string"},
       "price": {"type": "integer", "format": "int64", "minimum": 0}}},
     "CeSeatRequest": {"type": "object", "required": ["seatId"], "properties": {
       "seatId": {"$ref": "#/components/schemas/NumericId"}}},
-    "CeOccupation": {"type": "object", "required": ["id", "seatNumber", "price", "expirationTime"], "properties": {
+    "CeOccupation": {"type": "object", "required": ["id", "seatNumber", "price", "expirationTime"],
+      "properties": {
       "id": {"$ref": "#/components/schemas/NumericId"}, "seatNumber": {"type": "string"},
       "price": {"type": "integer", "format": "int64", "minimum": 0},
       "expirationTime": {"type": "string", "format": "date-time"}}},
     "CeReservation": {"type": "object",
-      "required": ["id", "concertEventId", "totalSeats", "totalAmount", "createdAt"], "properties": {
+      "required": ["id", "concertEventId", "totalSeats", "totalAmount", "createdAt"],
+        "properties": {
       "id": {"type": "integer", "format": "int64", "minimum": 1},
       "concertEventId": {"$ref": "#/components/schemas/NumericId"},
       "totalSeats": {"type": "integer", "minimum": 1},
@@ -189,7 +200,8 @@ constexpr char kConcertEventsComponents[] = R"json({
       "createdAt": {"type": "string", "format": "date-time"}}},
     "CePayRequest": {"type": "object", "required": ["reservationId"], "properties": {
       "reservationId": {"$ref": "#/components/schemas/NumericId"}}},
-    "CePayment": {"type": "object", "required": ["id", "reservationId", "amount", "status", "paidAt"], "properties": {
+    "CePayment": {"type": "object", "required": ["id", "reservationId", "amount", "status",
+      "paidAt"], "properties": {
       "id": {"type": "integer", "format": "int64", "minimum": 1},
       "reservationId": {"type": "integer", "format": "int64", "minimum": 1},
       "amount": {"type": "integer", "format": "int64", "minimum": 0},
@@ -213,13 +225,15 @@ constexpr char kConcertEventsComponents[] = R"json({
 constexpr char kQueueTokensComponents[] = R"json({
   "schemas": {
     "QtError": {"type": "object", "required": ["code", "message"], "properties": {
-      "code": {"type": "integer", "description": "the HTTP status"}, "message": {"type": "string"}}},
+      "code": {"type": "integer", "description": "the HTTP status"},
+        "message": {"type": "string"}}},
     "QtTime": {"type": "string", "description": "UTC, no offset",
                "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$"},
     "QtToken": {"type": "object", "required": ["tokenId", "createdAt", "expiredAt"], "properties": {
       "tokenId": {"type": "integer", "format": "int64", "minimum": 1},
       "createdAt": {"$ref": "#/components/schemas/QtTime"},
-      "expiredAt": {"allOf": [{"$ref": "#/components/schemas/QtTime"}], "nullable": true}}},
+      "expiredAt": {"type": "string", "nullable": true,
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$"}}},
     "QtQueueStatus": {"type": "object",
       "required": ["queueId", "joinAt", "status", "remainingWaitListCount"], "properties": {
       "queueId": {"type": "integer", "format": "int64", "minimum": 1},
@@ -237,7 +251,8 @@ constexpr char kQueueTokensComponents[] = R"json({
       "concertId": {"$ref": "#/components/schemas/NumericId"},
       "concertAt": {"$ref": "#/components/schemas/QtTime"},
       "seats": {"type": "array", "items": {
-        "type": "object", "required": ["seatId", "seatNumber", "seatStatus", "seatPrice"], "properties": {
+        "type": "object", "required": ["seatId", "seatNumber", "seatStatus", "seatPrice"],
+          "properties": {
           "seatId": {"$ref": "#/components/schemas/NumericId"},
           "seatNumber": {"type": "integer", "minimum": 1},
           "seatStatus": {"type": "string", "enum": ["AVAILABLE", "UNAVAILABLE"]},
@@ -263,7 +278,8 @@ constexpr char kQueueTokensComponents[] = R"json({
       "reservationStatus": {"type": "string", "enum": ["PAYMENT_PENDING"]}}},
     "QtPayRequest": {"type": "object", "required": ["reservationId"], "properties": {
       "reservationId": {"$ref": "#/components/schemas/NumericId"}}},
-    "QtPayment": {"type": "object", "required": ["paymentId", "amount", "paymentStatus"], "properties": {
+    "QtPayment": {"type": "object", "required": ["paymentId", "amount", "paymentStatus"],
+      "properties": {
       "paymentId": {"type": "integer", "format": "int64", "minimum": 1},
       "amount": {"type": "integer", "format": "int64", "minimum": 0},
       "paymentStatus": {"type": "string", "enum": ["COMPLETED"]}}},

@@ -88,8 +88,9 @@ rapidjson::Document parse(const std::string& text) {
   return doc;
 }
 
-// What every operation of a document must hold: unique ids, a 200 and a 503
-// with Retry-After, a 500, path parameters matching the template.
+// What every operation of a document must hold: unique ids, a 200, path
+// parameters matching the template; a dialect's also a 400, a 500 and a 503
+// with Retry-After.
 void check_operations(const rapidjson::Document& doc) {
   std::set<std::string> ids;
   for (const auto& path : doc["paths"].GetObject()) {
@@ -106,6 +107,7 @@ void check_operations(const rapidjson::Document& doc) {
           std::string(path.name.GetString()).rfind("/v1/", 0) != 0) {
         continue;  // the common routes
       }
+      CHECK(op["responses"].HasMember("400"));
       CHECK(op["responses"].HasMember("500"));
       REQUIRE(op["responses"].HasMember("503"));
       CHECK(op["responses"]["503"]["headers"].HasMember("Retry-After"));
@@ -199,7 +201,10 @@ std::string operation_id(const rapidjson::Document& doc, const char* path, const
 }
 
 TEST_CASE("openapi_document: colliding dialects on one listener, the first listed wins") {
-  const auto doc = parse(openapi_document({"canonical", "concert-events"}));
+  const std::vector<std::string> both = {"canonical", "concert-events"};
+  const std::string text = openapi_document(both);
+  write_if_asked(both, text);
+  const auto doc = parse(text);
   CHECK(operation_id(doc, "/api/v1/payments", "post") == "canonicalPay");
   CHECK(operation_id(doc, "/api/v1/queue/token", "post") == "canonicalIssueToken");
   CHECK(operation_id(doc, "/api/v1/users/{userId}/payments", "get") == "canonicalListPayments");
