@@ -3,12 +3,13 @@
 # what is missing, then builds and runs the whole suite three times:
 #   1. RelWithDebInfo       - unit + integration tests (ctest)
 #   2. ASan + UBSan         - unit + integration tests (ctest)
+#   (then the OpenAPI documents of every listener through two npm validators)
 #   3. TSan                 - unit tests (writer, log, follower, projections under threads);
 #                             not the server: Debian's RocksDB/httplib aren't TSan-built,
 #                             nor the KafkaLog tests: librdkafka's C11 threads crash TSan
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./tools/install-deps.sh
+RESERVOIR_WITH_NPM=1 ./tools/install-deps.sh
 jobs=$(nproc)
 
 started=$SECONDS
@@ -31,6 +32,11 @@ run_suite() {  # name, cmake flags...
 }
 
 run_suite default -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "=== openapi: every listener's document through two OpenAPI 3.0 validators"
+rm -rf build/openapi
+RESERVOIR_OPENAPI_DIR=build/openapi build/default/tests/unit_tests -tc='openapi_document*' >/dev/null
+./tools/check-openapi.sh build/openapi/*.json
+stage_done "openapi"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run_suite asan -DCMAKE_BUILD_TYPE=Debug -DRESERVOIR_SANITIZE=address
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
