@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian machine to every test passing: installs
 # what is missing, then builds and runs the whole suite three times:
-#   1. RelWithDebInfo       - unit + integration tests (ctest)
+#   1. RelWithDebInfo       - unit + integration tests (ctest), then every
+#                             listener's OpenAPI document through two npm validators
 #   2. ASan + UBSan         - unit + integration tests (ctest)
-#   (then the OpenAPI documents of every listener through two npm validators)
 #   3. TSan                 - unit tests (writer, log, follower, projections under threads);
 #                             not the server: Debian's RocksDB/httplib aren't TSan-built,
 #                             nor the KafkaLog tests: librdkafka's C11 threads crash TSan
