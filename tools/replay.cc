@@ -3,6 +3,7 @@
 // checker over the whole log and reports every broken invariant.
 #include <chrono>
 #include <cstdio>
+#include <iterator>
 #include <optional>
 
 #include "engine/audit/checker.h"
@@ -124,17 +125,20 @@ const char* invariant_name(int i) {
       "balances stay in 0..10^12 and equal charges - payments + refunds",
       "a reservation is paid at most once, by its owner, before expiresAt",
       "at most --active-tokens ACTIVE tokens; no user with two live tokens",
-      "every command's events are in the log, whole (consecutive offsets, whole batches)"};
-  return i >= 1 && i <= 5 ? kNames[i] : "?";
+      "every command's events are in the log, whole (consecutive offsets, whole batches)",
+      "no hold before reservationOpensAt; reservation and payment numbers 1, 2, 3, ...; "
+      "tokenIds in [1, 2^53), unique"};
+  static_assert(std::size(kNames) == audit::kInvariants + 1);
+  return i >= 1 && i <= audit::kInvariants ? kNames[i] : "?";
 }
 
 void print_report(const audit::Checker& c, double seconds) {
   std::printf("verify: checked %llu events in %.2f s (%.0f events/s)\n",
               static_cast<unsigned long long>(c.events_checked()), seconds,
               seconds > 0 ? static_cast<double>(c.events_checked()) / seconds : 0.0);
-  int per[6] = {0, 0, 0, 0, 0, 0};
+  int per[audit::kInvariants + 1] = {};
   for (const auto& v : c.violations()) ++per[v.invariant];
-  for (int i = 1; i <= 5; ++i) {
+  for (int i = 1; i <= audit::kInvariants; ++i) {
     std::printf("  invariant %d (%s): %s\n", i, invariant_name(i),
                 per[i] == 0 ? "holds" : (std::to_string(per[i]) + " violation(s)").c_str());
   }

@@ -8,6 +8,7 @@ namespace reservoir::audit {
 namespace {
 
 constexpr int64_t kBalanceMax = 1'000'000'000'000;
+constexpr int64_t kTokenIdEnd = int64_t{1} << 53;  // tokenIds lie in [1, kTokenIdEnd)
 
 }  // namespace
 
@@ -36,6 +37,7 @@ Status Checker::feed(const EventEnvelope& env) {
 void Checker::feed(const EventEnvelope& env, const Decoded& decoded) {
   current_offset_ = env.offset;
   current_type_ = env.type.c_str();
+  current_version_ = env.version;
   if (env.offset != next_offset_) {
     violate(5, "expected offset " + std::to_string(next_offset_));
   }
@@ -87,6 +89,25 @@ void Checker::move_money(const std::string& user_id, int64_t delta, int64_t clai
   }
 }
 
+void Checker::check_seq(const char* what, int64_t claimed, uint32_t version, int64_t* counter) {
+  ++*counter;
+  // Version 1 had no numbers: its 0 means "the next one", as apply counts.
+  if (claimed == 0 && version < 2) return;
+  if (claimed != *counter) {
+    violate(6, std::string(what) + " number " + std::to_string(claimed) + ", expected " +
+                   std::to_string(*counter));
+  }
+}
+
+void Checker::check_token_id(const events::TokenIssued& e) {
+  if (e.token_id < 1 || e.token_id >= kTokenIdEnd) {
+    violate(6, "token " + e.token + " has tokenId " + std::to_string(e.token_id) +
+                   ", outside [1, 2^53)");
+  } else if (!token_ids_.insert(e.token_id).second) {
+    violate(6, "token " + e.token + " reuses tokenId " + std::to_string(e.token_id));
+  }
+}
+
 void Checker::on(const events::UserRegistered& e, int64_t) {
   if (!users_.try_emplace(e.user_id).second) violate(2, "user " + e.user_id + " registered twice");
 }
@@ -98,7 +119,8 @@ void Checker::on(const events::ConcertCreated& e, int64_t) {
       violate(1, "schedule " + s.schedule_id + " created twice");
       continue;
     }
-    ScheduleSeats& seats = it->second;
+    it->second.opens_at = s.opens_at;
+    ScheduleSeats& seats = it->second.seats;
     seats.reserve(s.seats.size());
     for (const auto& seat : s.seats) seats.push_back({seat.seat_id, Seat{seat.price, kFree}});
     std::sort(seats.begin(), seats.end(),
@@ -114,6 +136,7 @@ void Checker::on(const events::LimitsConfigured& e, int64_t) {
 }
 
 void Checker::on(const events::TokenIssued& e, int64_t) {
+  check_token_id(e);
   auto user = users_.find(e.user_id);
   if (user == users_.end()) {
     violate(4, "token issued to unknown user " + e.user_id);
@@ -183,7 +206,8 @@ Checker::Seat* Checker::hold_seat(ScheduleSeats* seats, const events::SeatsHeld&
   return seat;
 }
 
-void Checker::on(const events::SeatsHeld& e, int64_t) {
+void Checker::on(const events::SeatsHeld& e, int64_t t) {
+  check_seq("reservation", e.seq, current_version_, &reservations_counted_);
   auto [entry, fresh] =
       reservation_index_.try_emplace(e.reservation_id, static_cast<uint32_t>(reservations_.size()));
   if (!fresh) {
@@ -192,11 +216,20 @@ void Checker::on(const events::SeatsHeld& e, int64_t) {
   }
   auto user = users_.find(e.user_id);
   if (user == users_.end()) violate(1, "seats held by unknown user " + e.user_id);
-  Reservation r{&entry->first, user == users_.end() ? nullptr : &user->first, {}, 0, e.expires_at,
+  Reservation r{&entry->first,
+                user == users_.end() ? nullptr : &user->first,
+                {},
+                0,
+                e.expires_at,
+                reservations_counted_,
                 Res::kPending};
   r.seats.reserve(e.seats.size());
   auto sched = schedules_.find(e.schedule_id);
-  ScheduleSeats* seats = sched == schedules_.end() ? nullptr : &sched->second;
+  ScheduleSeats* seats = sched == schedules_.end() ? nullptr : &sched->second.seats;
+  if (sched != schedules_.end() && t < sched->second.opens_at) {
+    violate(6, "seats of " + e.schedule_id + " held before it opens at " +
+                   std::to_string(sched->second.opens_at));
+  }
   for (const auto& ref : e.seats) {
     r.total += ref.price;
     if (Seat* seat = hold_seat(seats, e, ref, entry->second)) r.seats.push_back(seat);
@@ -232,9 +265,14 @@ void Checker::on(const events::ReservationCancelled& e, int64_t) {
 }
 
 void Checker::on(const events::PaymentCompleted& e, int64_t t) {
+  check_seq("payment", e.seq, current_version_, &payments_counted_);
   uint32_t index = 0;
   Reservation* r = find_reservation(e.reservation_id, &index);
   if (r == nullptr) return;
+  if (e.reservation_seq != r->seq && (e.reservation_seq != 0 || current_version_ >= 2)) {
+    violate(6, "payment names reservation number " + std::to_string(e.reservation_seq) + ", not " +
+                   std::to_string(r->seq));
+  }
   if (r->state == Res::kConfirmed || r->state == Res::kRefunded) {
     violate(3, "reservation " + e.reservation_id + " paid twice");
   } else if (r->state != Res::kPending) {

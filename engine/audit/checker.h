@@ -9,6 +9,11 @@
 //   3 payment:   paid at most once, by its owner, before expiresAt
 //   4 tokens:    at most active_tokens_max ACTIVE; no user with two live tokens
 //   5 atomicity: offsets consecutive from 0; batches whole (the log's CRC)
+//   6 numbering (SPEC §5.1): no hold before its schedule's
+//                reservationOpensAt (by event time); reservation and payment
+//                sequence numbers 1, 2, 3, ... in log order (a version-1
+//                event's 0 is numbered by counting), a payment naming its
+//                reservation's; tokenIds in [1, 2^53), never reused
 //
 // Thread safety: none; one checker per replay.
 #pragma once
@@ -29,9 +34,11 @@ namespace reservoir::audit {
 struct Violation {
   uint64_t offset = 0;
   std::string event_type;
-  int invariant = 0;  // 1..5 as above
+  int invariant = 0;  // 1..kInvariants as above
   std::string detail;
 };
+
+inline constexpr int kInvariants = 6;
 
 struct CheckerConfig {
   // Used until the log's first LimitsConfigured event says otherwise.
@@ -90,16 +97,25 @@ class Checker {
   // build than a hash map (a catalog may hold millions of seats) and about
   // as quick to search.
   using ScheduleSeats = std::vector<CatalogSeat>;
+  struct Schedule {
+    ScheduleSeats seats;
+    int64_t opens_at = 0;
+  };
   struct Reservation {
     const std::string* id = nullptr;       // a key of reservation_index_
     const std::string* user_id = nullptr;  // a key of users_ (none: unknown)
     std::vector<Seat*> seats;              // the catalog's seats it held
     int64_t total = 0;
     int64_t expires_at = 0;
+    int64_t seq = 0;  // its sequence number as counted
     Res state = Res::kPending;
   };
 
   void check(const events::ConcertEvent& e, int64_t time_ms);
+  // Invariant 6's numbering: `claimed` (0 in a version-1 event: counted)
+  // must be `*counter` + 1; advances the counter either way.
+  void check_seq(const char* what, int64_t claimed, uint32_t version, int64_t* counter);
+  void check_token_id(const events::TokenIssued& e);
   void on(const events::UserRegistered& e, int64_t t);
   void on(const events::ConcertCreated& e, int64_t t);
   void on(const events::TokenIssued& e, int64_t t);
@@ -128,12 +144,16 @@ class Checker {
   uint64_t violation_count_ = 0;
 
   std::unordered_map<std::string, User> users_;
-  std::unordered_map<std::string, ScheduleSeats> schedules_;  // schedule id -> its seats
+  std::unordered_map<std::string, Schedule> schedules_;  // schedule id -> its seats
   size_t live_seats_ = 0;
   std::unordered_map<std::string, uint32_t> reservation_index_;  // id -> reservations_ index
   std::vector<Reservation> reservations_;
   std::unordered_map<std::string, Tok> tokens_;
+  std::unordered_set<int64_t> token_ids_;  // every tokenId issued
   int64_t active_tokens_ = 0;
+  int64_t reservations_counted_ = 0;  // SeatsHeld events so far
+  int64_t payments_counted_ = 0;      // PaymentCompleted events so far
+  uint32_t current_version_ = 1;      // schema version of the event being checked
 };
 
 }  // namespace reservoir::audit

@@ -34,14 +34,53 @@ void fill_seat_refs(const State& s, const Reservation& r, std::vector<events::Se
   }
 }
 
-// The token checks shared by hold, pay and cancel (SPEC §2 check order:
-// TOKEN_EXPIRED, then token state, then a body userId that is not the
-// token's). On success `*token` is the token's Id.
-std::optional<DomainError> check_token(const State& s, const std::string& token_id,
-                                       bool need_active,
+// How a command names its token and user (commands.h): the token string;
+// or, when that is empty, the numeric tokenId; and, for queue-tokens, the
+// user its path or body names.
+struct TokenRef {
+  const std::string& token;
+  int64_t token_id = 0;
+  const std::optional<std::string>* named_user = nullptr;
+};
+
+template <class C>
+TokenRef token_ref(const C& c) {
+  if constexpr (std::is_same_v<C, HoldSeats> || std::is_same_v<C, PayReservation>) {
+    return {c.token, c.token_id, &c.named_user};
+  } else {
+    return {c.token};
+  }
+}
+
+// The token a command carries (SPEC §5.2 "Tokens"), or the error that
+// identifying it gives: with a named user, USER_NOT_FOUND when nobody has
+// that id, then INVALID_TOKEN for a token that is missing, unknown or
+// another user's; without one, INVALID_TOKEN for a missing or unknown one.
+// actor_of answers these before the idempotency key, so none is remembered.
+std::variant<Id, DomainError> identify(const State& s, const TokenRef& ref) {
+  const bool named = ref.named_user != nullptr && ref.named_user->has_value();
+  Id user = kNoId;
+  if (named) {
+    user = s.users.find(**ref.named_user);
+    if (user == kNoId) return error(ErrorCode::USER_NOT_FOUND, "user not found");
+  }
+  const Id token = !ref.token.empty() ? s.tokens.find(ref.token) : s.find_token_id(ref.token_id);
+  if (token == kNoId) return error(ErrorCode::INVALID_TOKEN, "unknown queue token");
+  if (named && s.tokens[token].user != user) {
+    return error(ErrorCode::INVALID_TOKEN, "the token is not the named user's");
+  }
+  return token;
+}
+
+// The token checks shared by hold, pay, cancel and find (SPEC §2 check
+// order: TOKEN_EXPIRED, then token state, then a body userId that is not
+// the token's). On success `*token` is the token's Id.
+std::optional<DomainError> check_token(const State& s, const TokenRef& ref, bool need_active,
                                        const std::optional<std::string>& claimed_user, Id* token) {
-  *token = s.tokens.find(token_id);  // the writer resolved it already; decide stands alone too
-  if (*token == kNoId) return error(ErrorCode::INVALID_TOKEN, "unknown queue token");
+  // The writer identified the token already (actor_of); decide stands alone too.
+  auto found = identify(s, ref);
+  if (auto* err = std::get_if<DomainError>(&found)) return *err;
+  *token = std::get<Id>(found);
   const Token& t = s.tokens[*token];
   if (t.state == TokenState::kExpired) return error(ErrorCode::TOKEN_EXPIRED, "token has expired");
   if (need_active && t.state != TokenState::kActive) {
@@ -53,11 +92,14 @@ std::optional<DomainError> check_token(const State& s, const std::string& token_
   return std::nullopt;
 }
 
-// Reservation lookup + ownership (404 before 403 FORBIDDEN).
-std::variant<Id, DomainError> owned_reservation(const State& s, Id token, const std::string& id) {
-  const Id r = s.reservations.find(id);
+// Reservation lookup + ownership (404 before 403 FORBIDDEN): by sequence
+// number when `seq` > 0 (the dialects' name), else by canonical id.
+std::variant<Id, DomainError> owned_reservation(const State& s, Id token, const std::string& id,
+                                                int64_t seq = 0) {
+  const Id r = seq > 0 ? s.find_reservation_seq(seq) : s.reservations.find(id);
   if (r == kNoId) {
-    return error(ErrorCode::RESERVATION_NOT_FOUND, "reservation '" + id + "' not found");
+    const std::string name = seq > 0 ? std::to_string(seq) : "'" + id + "'";
+    return error(ErrorCode::RESERVATION_NOT_FOUND, "reservation " + name + " not found");
   }
   if (s.reservations[r].user != s.tokens[token].user) {
     return error(ErrorCode::FORBIDDEN, "reservation belongs to another user");
@@ -95,9 +137,14 @@ Reply decide_create_concert(const State& s, const CreateConcert& c, Context& ctx
   e.concert_id = c.concert_id.empty() ? new_uuid(ctx.random) : c.concert_id;
   e.title = c.title;
   for (const auto& in : c.schedules) {
+    // An opening time left out opens the schedule at once (SPEC §5.1).
+    if (in.opens_at != 0 && in.opens_at >= in.starts_at) {
+      return error(ErrorCode::INVALID_REQUEST, "reservationOpensAt must be before startsAt");
+    }
     events::ScheduleSpec spec;
     spec.schedule_id = in.schedule_id.empty() ? new_uuid(ctx.random) : in.schedule_id;
     spec.starts_at = in.starts_at;
+    spec.opens_at = in.opens_at != 0 ? in.opens_at : ctx.now_ms;
     for (const auto& seat : in.seats) {
       spec.seats.push_back(
           {seat.seat_id.empty() ? new_uuid(ctx.random) : seat.seat_id, seat.number, seat.price});
@@ -114,10 +161,28 @@ void fill_token_reply(const State& s, Id token, const Limits& limits, TokenReply
   set(reply.token, s.tokens.key(token));
   reply.state = t.state;
   reply.expires_at = t.expires_at;
+  reply.token_id = t.token_id;
+  reply.seq = t.seq;
+  reply.issued_at = t.issued_at;
   if (t.state == TokenState::kWaiting) {
     reply.position = t.seq - s.admitted_seq;
     reply.estimated_wait_seconds =
         (reply.position * limits.token_ttl_ms / limits.active_tokens_max + 999) / 1000;
+  }
+}
+
+// tokenIds are random in [1, 2^53): 53 bits, so a JSON number (a double)
+// holds every one exactly.
+inline constexpr int kTokenIdBits = 53;
+
+// A tokenId no token ever had: redrawn on a clash, which at 2^53 values
+// takes a second draw about once in 10^9 issues at a million tokens.
+int64_t new_token_id(const State& s, Random& random) {
+  for (;;) {
+    uint64_t bits = 0;
+    random.fill(&bits, sizeof bits);
+    const auto id = static_cast<int64_t>(bits >> (64 - kTokenIdBits));
+    if (id != 0 && s.find_token_id(id) == kNoId) return id;
   }
 }
 
@@ -134,7 +199,11 @@ Reply decide_issue_token(const State& s, const IssueToken& c, Context& ctx, Even
   set(issued.user_id, c.user_id);
   issued.seq = s.next_seq;
   issued.issued_at = ctx.now_ms;
+  issued.token_id = new_token_id(s, ctx.random);
   set(reply.token, issued.token);
+  reply.token_id = issued.token_id;
+  reply.seq = issued.seq;
+  reply.issued_at = issued.issued_at;
   if (s.waiting.empty() && s.active_tokens < ctx.limits.active_tokens_max) {
     auto& activated = out.add<events::TokenActivated>();
     set(activated.token, issued.token);
@@ -180,6 +249,10 @@ std::optional<DomainError> check_holdable(const State& s, const HoldSeats& c, Id
                    "seat '" + c.seat_ids[i] + "' not found in this schedule");
     }
   }
+  // Whether the schedule takes holds now, before any seat's own state.
+  if (now < schedule.opens_at) {
+    return error(ErrorCode::SCHEDULE_NOT_OPEN, "reservations for this schedule are not open yet");
+  }
   if (now >= schedule.starts_at) {
     return error(ErrorCode::SCHEDULE_CLOSED, "the performance has started");
   }
@@ -197,12 +270,37 @@ std::optional<DomainError> check_holdable(const State& s, const HoldSeats& c, Id
   return std::nullopt;
 }
 
+// The schedule a hold names (404s): with a concert named too (queue-tokens),
+// an unknown concert is CONCERT_NOT_FOUND and another concert's schedule
+// SCHEDULE_NOT_FOUND. On success `*sched` is the schedule's Id.
+std::optional<DomainError> find_hold_schedule(const State& s, const HoldSeats& c, Id* sched) {
+  Id concert = kNoId;
+  if (c.concert_id) {
+    concert = s.concerts.find(*c.concert_id);
+    if (concert == kNoId) return error(ErrorCode::CONCERT_NOT_FOUND, "concert not found");
+  }
+  *sched = s.schedules.find(c.schedule_id);
+  if (*sched == kNoId || (c.concert_id && s.schedules[*sched].concert != concert)) {
+    return error(ErrorCode::SCHEDULE_NOT_FOUND, "schedule not found");
+  }
+  return std::nullopt;
+}
+
+// What a reservation's reply says of its concert and schedule.
+void fill_concert_fields(const State& s, Id sched, ReservationReply& reply) {
+  const Schedule& schedule = s.schedules[sched];
+  set(reply.schedule_id, s.schedules.key(sched));
+  set(reply.concert_id, s.concerts.key(schedule.concert));
+  set(reply.concert_title, s.concerts[schedule.concert].title);
+  reply.starts_at = schedule.starts_at;
+}
+
 Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out) {
   Id token = kNoId;
-  if (auto err = check_token(s, c.token, true, c.user_id, &token)) return *err;
+  if (auto err = check_token(s, token_ref(c), true, c.user_id, &token)) return *err;
   if (auto err = check_hold_request(c, ctx.limits)) return *err;
-  const Id sched = s.schedules.find(c.schedule_id);
-  if (sched == kNoId) return error(ErrorCode::SCHEDULE_NOT_FOUND, "schedule not found");
+  Id sched = kNoId;
+  if (auto err = find_hold_schedule(s, c, &sched)) return *err;
   Id seats[kHoldSeatsMax];
   if (auto err = check_holdable(s, c, token, sched, ctx.limits, ctx.now_ms, seats)) return *err;
   const Schedule& schedule = s.schedules[sched];
@@ -221,15 +319,17 @@ Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out)
   set(held.schedule_id, c.schedule_id);
   held.created_at = ctx.now_ms;
   held.expires_at = ctx.now_ms + ctx.limits.hold_ttl_ms;
+  held.seq = s.next_reservation_seq();
   auto reply = take<ReservationReply>(ctx);
   set(reply.reservation_id, held.reservation_id);
   set(reply.user_id, held.user_id);
-  set(reply.schedule_id, held.schedule_id);
+  fill_concert_fields(s, sched, reply);
   set_seats(reply.seats, held.seats);
   reply.total_price = held.total_price;
   reply.state = ReservationState::kPendingPayment;
   reply.created_at = held.created_at;
   reply.expires_at = held.expires_at;
+  reply.seq = held.seq;
   return reply;
 }
 
@@ -257,33 +357,38 @@ std::optional<DomainError> check_payable(const State& s, const Reservation& r, i
 
 Reply decide_pay(const State& s, const PayReservation& c, Context& ctx, Events& out) {
   Id token = kNoId;
-  if (auto err = check_token(s, c.token, true, c.user_id, &token)) return *err;
-  auto found = owned_reservation(s, token, c.reservation_id);
+  if (auto err = check_token(s, token_ref(c), true, c.user_id, &token)) return *err;
+  auto found = owned_reservation(s, token, c.reservation_id, c.reservation_seq);
   if (auto* err = std::get_if<DomainError>(&found)) return *err;
-  const Reservation& r = s.reservations[std::get<Id>(found)];
+  const Id rid = std::get<Id>(found);
+  const Reservation& r = s.reservations[rid];
   if (auto err = check_payable(s, r, ctx.now_ms)) return *err;
   auto& paid = out.add<events::PaymentCompleted>();
   new_uuid(ctx.random, paid.payment_id);
-  set(paid.reservation_id, c.reservation_id);
+  set(paid.reservation_id, s.reservations.key(rid));  // canonical, whichever name was sent
   set(paid.user_id, s.users.key(r.user));
   set(paid.schedule_id, s.schedules.key(r.schedule));
   fill_seat_refs(s, r, paid.seats);
   paid.amount = r.total_price;
   paid.paid_at = ctx.now_ms;
   paid.balance_after = s.users[r.user].balance - r.total_price;
+  paid.seq = s.next_payment_seq();
+  paid.reservation_seq = r.seq;
   // Paying spends the token: its ACTIVE place goes to the next in line.
   auto& spent = out.add<events::TokenExpired>();
-  set(spent.token, c.token);
+  set(spent.token, s.tokens.key(token));
   set(spent.user_id, paid.user_id);
   set(spent.reason, "PAID");
   spent.was_active = true;
   spent.expired_at = ctx.now_ms;
   auto reply = take<PaymentReply>(ctx);
   set(reply.payment_id, paid.payment_id);
-  set(reply.reservation_id, c.reservation_id);
+  set(reply.reservation_id, paid.reservation_id);
   reply.amount = r.total_price;
   reply.paid_at = ctx.now_ms;
   reply.balance = paid.balance_after;
+  reply.seq = paid.seq;
+  reply.reservation_seq = paid.reservation_seq;
   return reply;
 }
 
@@ -291,13 +396,14 @@ void fill_reservation_reply(const State& s, std::string_view id, const Reservati
                             ReservationReply& reply) {
   set(reply.reservation_id, id);
   set(reply.user_id, s.users.key(r.user));
-  set(reply.schedule_id, s.schedules.key(r.schedule));
+  fill_concert_fields(s, r.schedule, reply);
   fill_seat_refs(s, r, reply.seats);
   reply.total_price = r.total_price;
   reply.state = r.state;
   reply.created_at = r.created_at;
   reply.expires_at = r.expires_at;
   reply.paid_at = r.paid_at;
+  reply.seq = r.seq;
 }
 
 // CancelReservation's 409s, by the reservation's state.
@@ -328,7 +434,7 @@ std::optional<DomainError> check_cancellable(const State& s, const Reservation& 
 
 Reply decide_cancel(const State& s, const CancelReservation& c, Context& ctx, Events& out) {
   Id token = kNoId;
-  if (auto err = check_token(s, c.token, false, std::nullopt, &token)) return *err;
+  if (auto err = check_token(s, token_ref(c), false, std::nullopt, &token)) return *err;
   auto found = owned_reservation(s, token, c.reservation_id);
   if (auto* err = std::get_if<DomainError>(&found)) return *err;
   const Reservation& r = s.reservations[std::get<Id>(found)];
@@ -358,6 +464,55 @@ Reply decide_cancel(const State& s, const CancelReservation& c, Context& ctx, Ev
   return reply;
 }
 
+// The newest reservation of `user` in `sched` holding seat index `seat`,
+// or kNoId. Scans the user's own reservations, newest first: a handful for
+// most users, never the whole table.
+Id newest_holding(const State& s, Id user, Id sched, Id seat) {
+  const auto& mine = s.users[user].reservations;
+  for (auto it = mine.rbegin(); it != mine.rend(); ++it) {
+    const Reservation& r = s.reservations[*it];
+    if (r.schedule != sched) continue;
+    const auto seats = s.seats_of(r);
+    if (std::find(seats.begin(), seats.end(), seat) != seats.end()) return *it;
+  }
+  return kNoId;
+}
+
+// concert-events `reserve` (SPEC §5.3): reads; writes no event.
+Reply decide_find_reservation(const State& s, const FindReservation& c, Context& ctx) {
+  Id token = kNoId;
+  if (auto err = check_token(s, token_ref(c), false, std::nullopt, &token)) return *err;
+  const Id sched = s.schedules.find(c.schedule_id);
+  if (sched == kNoId) return error(ErrorCode::SCHEDULE_NOT_FOUND, "schedule not found");
+  const Id seat = s.schedules[sched].find_seat(c.seat_id);
+  if (seat == kNoId) {
+    return error(ErrorCode::SEAT_NOT_FOUND, "seat '" + c.seat_id + "' not found in this schedule");
+  }
+  const Id rid = newest_holding(s, s.tokens[token].user, sched, seat);
+  if (rid == kNoId) {
+    return error(ErrorCode::RESERVATION_NOT_FOUND, "no reservation of yours holds that seat");
+  }
+  const Reservation& r = s.reservations[rid];
+  switch (r.state) {
+    case ReservationState::kPendingPayment:
+      // Judged at the command's time, whether or not the expiry ran yet.
+      if (ctx.now_ms >= r.expires_at) {
+        return error(ErrorCode::RESERVATION_EXPIRED, "reservation has expired");
+      }
+      break;
+    case ReservationState::kConfirmed:
+      break;
+    case ReservationState::kExpired:
+      return error(ErrorCode::RESERVATION_EXPIRED, "reservation has expired");
+    case ReservationState::kCancelled:
+    case ReservationState::kRefunded:
+      return error(ErrorCode::RESERVATION_CANCELLED, "reservation was cancelled");
+  }
+  auto reply = take<ReservationReply>(ctx);
+  fill_reservation_reply(s, s.reservations.key(rid), r, reply);
+  return reply;
+}
+
 Reply decide_charge(const State& s, const ChargeBalance& c, Context& ctx, Events& out) {
   if (c.amount < 1 || c.amount > kChargeMax) {
     return error(ErrorCode::INVALID_AMOUNT, "amount must be an integer in 1..1000000000");
@@ -382,11 +537,6 @@ Reply decide_charge(const State& s, const ChargeBalance& c, Context& ctx, Events
 }  // namespace
 
 std::variant<std::string, DomainError> actor_of(const State& state, const Command& command) {
-  auto by_token = [&](const std::string& token) -> std::variant<std::string, DomainError> {
-    const Id t = state.tokens.find(token);
-    if (t == kNoId) return error(ErrorCode::INVALID_TOKEN, "unknown queue token");
-    return std::string(state.token_user(t));
-  };
   return std::visit(
       [&](const auto& c) -> std::variant<std::string, DomainError> {
         using C = std::decay_t<decltype(c)>;
@@ -395,7 +545,9 @@ std::variant<std::string, DomainError> actor_of(const State& state, const Comman
         } else if constexpr (std::is_same_v<C, IssueToken> || std::is_same_v<C, ChargeBalance>) {
           return c.user_id;
         } else {
-          return by_token(c.token);
+          auto token = identify(state, token_ref(c));
+          if (auto* err = std::get_if<DomainError>(&token)) return *err;
+          return std::string(state.token_user(std::get<Id>(token)));
         }
       },
       command);
@@ -418,8 +570,7 @@ Reply decide(const State& state, const Command& command, Context& ctx, Events& o
           return decide_charge(state, c, ctx, out);
         }
         if constexpr (std::is_same_v<C, FindReservation>) {
-          // TODO(dialects): decide_find_reservation (SPEC §5.3 reserve).
-          return DomainError{ErrorCode::INTERNAL, "reserve is not implemented yet"};
+          return decide_find_reservation(state, c, ctx);
         }
       },
       command);

@@ -7,12 +7,15 @@
 namespace reservoir::concert {
 namespace {
 
-// Format 1 (before dense ids) stored codec records sorted by string id. It
-// is not read any more: a format-1 snapshot does not decode, and the writer
-// falls back to an older snapshot or a full replay, then writes format 2.
-constexpr int64_t kFormat = 2;  // the first field, a zigzag varint as in format 1
+// Format 1 (before dense ids) stored codec records sorted by string id;
+// format 2 lacked SPEC §5.1's fields (concert titles, opening times,
+// tokenIds, issue times, sequence numbers), which no event after the
+// snapshot could restore. Neither is read any more: such a snapshot does
+// not decode, and the writer falls back to an older snapshot or a full
+// replay (which derives them from the log), then writes format 3.
+constexpr int64_t kFormat = 3;  // the first field, a zigzag varint in every format
 
-// Writes the fields of format 2: varints (signed ones zigzag), strings with
+// Writes the fields of format 3: varints (signed ones zigzag), strings with
 // a length prefix, and ids as id + 1 (0 for kNoId).
 class Out {
  public:
@@ -29,7 +32,7 @@ class Out {
   std::string& out_;
 };
 
-// Reads format 2. A malformed read makes ok() false (codec::Reader); counts
+// Reads format 3. A malformed read makes ok() false (codec::Reader); counts
 // are bounded by the bytes left, so garbage cannot allocate much.
 class In {
  public:
@@ -64,6 +67,7 @@ void encode_schedules(const State& s, Out& o) {
     o.s(s.schedules.key(id));
     o.id(sc.concert);
     o.i(sc.starts_at);
+    o.i(sc.opens_at);
     o.u(sc.seats.size());
     for (const Seat& seat : sc.seats) {
       o.s(seat.seat_id);
@@ -98,6 +102,8 @@ void encode_users_and_tokens(const State& s, Out& o) {
     o.u(static_cast<uint64_t>(t.state));
     o.i(t.seq);
     o.i(t.expires_at);
+    o.i(t.issued_at);
+    o.i(t.token_id);
   }
   o.u(s.waiting.size());
   for (Id t : s.waiting) o.id(t);
@@ -115,6 +121,8 @@ void encode_reservations(const State& s, Out& o) {
     o.i(r.created_at);
     o.i(r.expires_at);
     o.i(r.paid_at);
+    o.i(r.seq);
+    o.i(r.payment_seq);
     o.u(r.payment == kNoId ? 0 : 1);
     if (r.payment != kNoId) o.s(s.payment_id(r));
     o.u(r.seat_count);
@@ -130,6 +138,7 @@ bool decode_schedules(In& in, State& s) {
     Schedule& sc = s.schedules[s.schedules.insert(key)];
     sc.concert = in.id();
     sc.starts_at = in.i();
+    sc.opens_at = in.i();
     if (sc.concert >= s.concerts.size()) return false;
     const size_t seats = in.count();
     sc.seats.reserve(seats);
@@ -174,6 +183,8 @@ bool decode_users_and_tokens(In& in, State& s) {
     const uint64_t state = in.u();
     t.seq = in.i();
     t.expires_at = in.i();
+    t.issued_at = in.i();
+    t.token_id = in.i();
     if (t.user >= s.users.size() || state > static_cast<uint64_t>(TokenState::kExpired)) {
       return false;
     }
@@ -203,6 +214,8 @@ bool decode_reservation(In& in, State& s) {
   r.created_at = in.i();
   r.expires_at = in.i();
   r.paid_at = in.i();
+  r.seq = in.i();
+  r.payment_seq = in.i();
   if (r.user >= s.users.size() || r.schedule >= s.schedules.size() ||
       state > static_cast<uint64_t>(ReservationState::kRefunded)) {
     return false;
@@ -228,14 +241,33 @@ bool decode_reservations(In& in, State& s) {
   return in.ok();
 }
 
+// The indexes by sequence number and per user, which follow from the
+// reservations; false unless their numbers are exactly 1..n, as apply
+// gives them.
+bool derive_reservation_indexes(State& s) {
+  const size_t n = s.reservations.size();
+  s.reservation_by_seq.assign(n, kNoId);
+  for (Id id = 0; id < n; ++id) {
+    const Reservation& r = s.reservations[id];
+    if (r.seq < 1 || static_cast<uint64_t>(r.seq) > n) return false;
+    Id& slot = s.reservation_by_seq[static_cast<size_t>(r.seq - 1)];
+    if (slot != kNoId) return false;
+    slot = id;
+    s.users[r.user].reservations.push_back(id);  // in Id order: oldest first, as apply
+  }
+  return true;
+}
+
 // What the snapshot leaves out because it follows from the rest: the
-// deadline heaps. Also checks the seats' holders, which name reservations.
+// deadline heaps and the indexes by number. Also checks the seats'
+// holders, which name reservations.
 bool derive(State& s) {
   for (Id id = 0; id < s.schedules.size(); ++id) {
     for (const Seat& seat : s.schedules[id].seats) {
       if (seat.holder != kNoId && seat.holder >= s.reservations.size()) return false;
     }
   }
+  if (!derive_reservation_indexes(s)) return false;
   for (Id id = 0; id < s.reservations.size(); ++id) {
     const Reservation& r = s.reservations[id];
     if (r.state == ReservationState::kPendingPayment) s.hold_deadlines.push(r.expires_at, id);
@@ -243,6 +275,7 @@ bool derive(State& s) {
   for (Id id = 0; id < s.tokens.size(); ++id) {
     const Token& t = s.tokens[id];
     if (t.state == TokenState::kActive) s.token_deadlines.push(t.expires_at, id);
+    s.index_token_id(id);  // in Id order, as apply: the same token wins a clash
   }
   return true;
 }
@@ -259,7 +292,10 @@ std::string encode_state(const State& s) {
   }
   for (int64_t v : {s.active_tokens, s.next_seq, s.admitted_seq}) o.i(v);
   o.u(s.concerts.size());
-  for (Id id = 0; id < s.concerts.size(); ++id) o.s(s.concerts.key(id));
+  for (Id id = 0; id < s.concerts.size(); ++id) {
+    o.s(s.concerts.key(id));
+    o.s(s.concerts[id].title);
+  }
   encode_schedules(s, o);
   encode_users_and_tokens(s, o);
   encode_reservations(s, o);
@@ -279,7 +315,7 @@ bool decode_state(std::string_view bytes, State& s) {
   for (size_t k = 0; k < concerts && in.ok(); ++k) {
     const std::string_view key = in.s();
     if (!in.ok() || s.concerts.contains(key)) return false;
-    s.concerts.insert(key);
+    s.concerts[s.concerts.insert(key)].title = in.s();
   }
   return decode_schedules(in, s) && decode_users_and_tokens(in, s) && decode_reservations(in, s) &&
          in.done() && derive(s);

@@ -72,13 +72,16 @@ struct Reset {
 inline void reset(TokenReply& r) {
   r.state = TokenState::kWaiting;
   r.position = r.estimated_wait_seconds = r.expires_at = 0;
+  r.token_id = r.seq = r.issued_at = 0;
 }
 inline void reset(ReservationReply& r) {
   r.state = ReservationState::kPendingPayment;
   r.total_price = r.created_at = r.expires_at = r.paid_at = 0;
+  r.seq = r.starts_at = 0;
 }
 inline void reset(PaymentReply& r) {
   r.amount = r.paid_at = r.balance = 0;
+  r.seq = r.reservation_seq = 0;
 }
 inline void reset(BalanceReply& r) {
   r.balance = 0;

@@ -43,6 +43,31 @@ Id State::must_find_token(std::string_view id) const {
   return t;
 }
 
+namespace {
+
+// A tokenId as the key of State::token_id_index: its 8 bytes, where the
+// token record holds them, so the index stores no key of its own.
+std::string_view token_id_key(const int64_t& token_id) {
+  return {reinterpret_cast<const char*>(&token_id), sizeof token_id};
+}
+
+}  // namespace
+
+Id State::find_token_id(int64_t token_id) const {
+  if (token_id == 0) return kNoId;
+  return token_id_index.find(token_id_key(token_id),
+                             [this](Id t) { return token_id_key(tokens[t].token_id); });
+}
+
+void State::index_token_id(Id token) {
+  const int64_t& token_id = tokens[token].token_id;
+  if (token_id == 0) return;
+  // decide never issues a tokenId twice; keeping the first on a clash
+  // (only a forged or hand-built log has one) keeps lookups well defined.
+  token_id_index.find_or_insert(token_id_key(token_id), token,
+                                [this](Id t) { return token_id_key(tokens[t].token_id); });
+}
+
 void State::add_live_seats(Id user, Id schedule, int64_t n) {
   auto& live = users[user].live_seats;
   for (size_t i = 0; i < live.size(); ++i) {
@@ -66,10 +91,12 @@ void State::on(const events::UserRegistered& e) {
 
 void State::on(const events::ConcertCreated& e) {
   const Id concert = concerts.intern(e.concert_id);
+  concerts[concert].title = e.title;
   for (const auto& spec : e.schedules) {
     Schedule& s = schedules[schedules.intern(spec.schedule_id)];
     s.concert = concert;
     s.starts_at = spec.starts_at;
+    s.opens_at = spec.opens_at;
     s.seats.reserve(s.seats.size() + spec.seats.size());
     s.seat_index.reserve(s.seats.size() + spec.seats.size());
     for (const auto& seat : spec.seats) s.add_seat(Seat{seat.seat_id, seat.number, seat.price});
@@ -82,6 +109,9 @@ void State::on(const events::TokenIssued& e) {
   Token& t = tokens[id];
   t.user = user;
   t.seq = e.seq;
+  t.issued_at = e.issued_at;
+  t.token_id = e.token_id;
+  index_token_id(id);
   users[user].live_token = id;
   waiting.push_back(id);
   next_seq = e.seq + 1;
@@ -141,6 +171,12 @@ void State::on(const events::SeatsHeld& e) {
   r.total_price = e.total_price;
   r.created_at = e.created_at;
   r.expires_at = e.expires_at;
+  // A version-1 event carries no number (0): counting gives the one decide
+  // would have written, so old and new logs number alike.
+  r.seq = e.seq != 0 ? e.seq : next_reservation_seq();
+  assert(r.seq == next_reservation_seq());
+  reservation_by_seq.push_back(id);
+  users[r.user].reservations.push_back(id);
   set_holder(r, id);
   hold_deadlines.push(e.expires_at, id);
   add_live_seats(r.user, sched, r.seat_count);
@@ -172,6 +208,9 @@ void State::on(const events::PaymentCompleted& e) {
   hold_deadlines.erase(id);
   r.state = ReservationState::kConfirmed;
   r.paid_at = e.paid_at;
+  r.payment_seq = e.seq != 0 ? e.seq : next_payment_seq();  // version 1: by counting
+  assert(r.payment_seq == next_payment_seq());
+  assert(e.reservation_seq == 0 || e.reservation_seq == r.seq);
   r.payment = payment_ids.add(e.payment_id);
   User& u = users[r.user];
   assert(e.balance_after == u.balance - e.amount && e.balance_after >= 0);

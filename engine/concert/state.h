@@ -53,6 +53,7 @@ struct Seat {
 struct Schedule {
   Id concert = kNoId;
   int64_t starts_at = 0;
+  int64_t opens_at = 0;  // reservationOpensAt: holds are refused before it
   std::vector<Seat> seats;
   FlatIndex seat_index;  // seat id -> index in seats
 
@@ -78,14 +79,18 @@ struct Reservation {
   int64_t created_at = 0;
   int64_t expires_at = 0;
   int64_t paid_at = 0;
+  int64_t seq = 0;          // sequence number, 1, 2, 3, ... in log order (SPEC §5.1)
+  int64_t payment_seq = 0;  // its payment's sequence number once paid, else 0
   ReservationState state = ReservationState::kPendingPayment;
 };
 
 struct Token {
   Id user = kNoId;
   TokenState state = TokenState::kWaiting;
-  int64_t seq = 0;
+  int64_t seq = 0;         // issue number
   int64_t expires_at = 0;  // 0 while WAITING; when it expires (ACTIVE) or expired (EXPIRED)
+  int64_t issued_at = 0;
+  int64_t token_id = 0;  // the numeric name (SPEC §5.1); 0 only in hand-built test events
 };
 
 struct User {
@@ -94,9 +99,16 @@ struct User {
   // (schedule, pending + confirmed seats) for every schedule where that is
   // not zero; a handful at most (a user holds few schedules at once).
   std::vector<std::pair<Id, int64_t>> live_seats;
+  // Every reservation of the user, oldest first, for concert-events
+  // `reserve` (the newest one holding a seat). Memory per reservation: 4
+  // bytes here (8 at worst while the vector has grown and not filled), on
+  // top of the Reservation record (80 bytes) and its seats (4 bytes each).
+  std::vector<Id> reservations;
 };
 
-struct Concert {};
+struct Concert {
+  std::string title;
+};
 
 class State {
  public:
@@ -112,6 +124,8 @@ class State {
   DeadlineHeap token_deadlines;       // ACTIVE tokens by expires_at
   std::vector<Id> reservation_seats;  // seat indexes (in their schedule) of every reservation
   StringList payment_ids;
+  std::vector<Id> reservation_by_seq;  // [seq - 1] -> reservation
+  FlatIndex token_id_index;            // tokenId -> token (keys: Token::token_id's bytes)
   int64_t active_tokens = 0;
   int64_t next_seq = 1;
   int64_t admitted_seq = 0;            // highest seq ever ACTIVE
@@ -127,6 +141,20 @@ class State {
     return r.payment == kNoId ? std::string_view() : payment_ids[r.payment];
   }
   std::string_view token_user(Id token) const { return users.key(tokens[token].user); }
+  // The token with that tokenId, or kNoId (0 names none).
+  Id find_token_id(int64_t token_id) const;
+  // The reservation with that sequence number, or kNoId.
+  Id find_reservation_seq(int64_t seq) const {
+    if (seq < 1 || static_cast<uint64_t>(seq) > reservation_by_seq.size()) return kNoId;
+    return reservation_by_seq[static_cast<size_t>(seq - 1)];
+  }
+  // The numbers the next reservation, payment and token get (SPEC §5.1).
+  int64_t next_reservation_seq() const {
+    return static_cast<int64_t>(reservation_by_seq.size()) + 1;
+  }
+  int64_t next_payment_seq() const { return static_cast<int64_t>(payment_ids.size()) + 1; }
+  // Indexes `token` under its token_id (kept: the first token that had it).
+  void index_token_id(Id token);
   // Seats pending or confirmed for `user` in `schedule`.
   int64_t live_seats(Id user, Id schedule) const;
 

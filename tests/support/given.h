@@ -20,12 +20,20 @@
 // - history holds every event applied since construction (given ones too),
 //   in order, for replay checks.
 //
+// - v1_envelope(event, time) encodes an event as schema version 1 wrote it
+//   (the fields added since left out of the payload, version 1 in the
+//   envelope), to prove that old logs still load.
+// - ScriptedRandom serves chosen 8-byte draws (tokenIds) and seeded bytes
+//   for everything else (uuids), to force a tokenId clash.
+//
 // Assertions use doctest (REQUIRE stops the test case). Thread safety: none.
 #pragma once
 
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstring>
+#include <deque>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -36,7 +44,10 @@
 #include "engine/concert/replies.h"
 #include "engine/concert/state.h"
 #include "engine/reply.h"
+#include "events/catalog.h"
+#include "events/codec.h"
 #include "events/concert_events.h"
+#include "events/envelope.h"
 #include "events/os.h"
 
 namespace reservoir::test {
@@ -63,6 +74,61 @@ inline std::string describe(const concert::Reply& reply) {
   }
   return "success reply #" + std::to_string(reply.index());
 }
+
+// --- version-1 payloads -------------------------------------------------------
+
+template <class T>
+void put_v1(std::string& out, const T& v);
+
+// Encodes only the fields schema version 1 had (those declared since 1).
+struct V1Fields {
+  std::string& out;
+  template <class V>
+  void operator()(const char*, const V& v, uint32_t since = 1) const {
+    if (since <= 1) put_v1(out, v);
+  }
+};
+
+template <class T>
+void put_v1(std::string& out, const T& v) {
+  if constexpr (codec::Record<T>) {
+    T::fields(v, V1Fields{out});
+  } else if constexpr (codec::IsVector<T>::value) {
+    codec::put_varint(out, v.size());
+    for (const auto& e : v) put_v1(out, e);
+  } else {
+    codec::put_value(out, v);
+  }
+}
+
+inline EventEnvelope v1_envelope(const events::ConcertEvent& e, int64_t time_ms) {
+  EventEnvelope env = events::ConcertCatalog::encode(e, time_ms);
+  env.version = 1;
+  env.payload.clear();
+  std::visit([&](const auto& x) { put_v1(env.payload, x); }, e);
+  return env;
+}
+
+// Draws of 8 bytes (a tokenId's) come from `words` while any are left;
+// every other draw, and 8-byte ones after, from a SeededRandom.
+class ScriptedRandom final : public Random {
+ public:
+  explicit ScriptedRandom(std::deque<uint64_t> words, uint64_t seed = 1)
+      : words_(std::move(words)), seeded_(seed) {}
+  void fill(void* buf, size_t n) override {
+    if (n == sizeof(uint64_t) && !words_.empty()) {
+      std::memcpy(buf, &words_.front(), n);
+      words_.pop_front();
+      return;
+    }
+    seeded_.fill(buf, n);
+  }
+  size_t left() const { return words_.size(); }
+
+ private:
+  std::deque<uint64_t> words_;
+  SeededRandom seeded_;
+};
 
 struct Outcome {
   concert::Reply reply;

@@ -22,6 +22,7 @@
 #include "events/engine_events.h"
 #include "events/envelope.h"
 #include "events/os.h"
+#include "support/given.h"
 
 namespace {
 
@@ -103,13 +104,40 @@ class Audit {
     return e;
   }
   ev::TokenIssued issued(const std::string& token, const std::string& user) {
-    return ev::TokenIssued{token, user, ++seq, now};
+    ++seq;
+    return ev::TokenIssued{token, user, seq, now, 1000 + seq};
   }
   ev::TokenActivated activated(const std::string& token, const std::string& user) {
     return ev::TokenActivated{token, user, 0, now, now + 10 * kMinute};
   }
   ev::TokenExpired expired(const std::string& token, const std::string& user, bool was_active) {
     return ev::TokenExpired{token, user, "TTL", was_active, now};
+  }
+
+  // --- numbering ---
+  // Counts holds and payments in feed order, as the checker does, and gives
+  // an event without a number (0) its honest one; a version-1 event keeps
+  // its 0 (it had none).
+  ev::ConcertEvent numbered(ev::ConcertEvent e, bool version1 = false) {
+    if (auto* h = std::get_if<ev::SeatsHeld>(&e)) {
+      ++holds_fed;
+      if (h->seq == 0 && !version1) h->seq = holds_fed;
+      hold_seq.try_emplace(h->reservation_id, holds_fed);
+    } else if (auto* p = std::get_if<ev::PaymentCompleted>(&e)) {
+      ++payments_fed;
+      if (p->seq == 0 && !version1) p->seq = payments_fed;
+      auto it = hold_seq.find(p->reservation_id);
+      if (p->reservation_seq == 0 && !version1 && it != hold_seq.end()) {
+        p->reservation_seq = it->second;
+      }
+    }
+    return e;
+  }
+  // `e` as schema version 1 wrote it (support/given.h).
+  EventEnvelope v1(const ev::ConcertEvent& e) {
+    EventEnvelope env = test::v1_envelope(numbered(e, true), now);
+    env.offset = next_offset;
+    return env;
   }
 
   // --- feeding the checker ---
@@ -119,15 +147,20 @@ class Audit {
     return env;
   }
   // An event that breaks nothing.
-  uint64_t given(const ev::ConcertEvent& e) {
+  uint64_t given(const ev::ConcertEvent& e) { return given(envelope(numbered(e))); }
+  uint64_t given(const EventEnvelope& env) {
     const uint64_t before = checker.violation_count();
-    const uint64_t offset = when(e);
+    const uint64_t offset = when(env);
     INFO("given event at offset ", offset);
+    std::string details;
+    for (const auto& v : checker.violations()) details += v.detail + "; ";
+    INFO("violations: ", details);
     REQUIRE(checker.violation_count() == before);
     return offset;
   }
-  // The event under test; returns its offset.
-  uint64_t when(const ev::ConcertEvent& e) { return when(envelope(e)); }
+  // The event under test (numbered honestly where it has no number);
+  // returns its offset.
+  uint64_t when(const ev::ConcertEvent& e) { return when(envelope(numbered(e))); }
   uint64_t when(const EventEnvelope& env) {
     status = checker.feed(env);
     REQUIRE_MESSAGE(status.ok(), status.ToString());
@@ -162,6 +195,9 @@ class Audit {
   uint64_t next_offset = 0;
   int64_t now = kT0;
   int64_t seq = 0;
+  int64_t holds_fed = 0;
+  int64_t payments_fed = 0;
+  std::map<std::string, int64_t> hold_seq;  // reservation id -> its number
   std::map<std::string, int64_t> balance;
   std::map<std::string, ev::SeatsHeld> holds;
 };
@@ -560,8 +596,8 @@ TEST_CASE("audit checker: the configured activeTokensMax is used before any Limi
   audit::Checker checker(config);
   std::vector<ev::ConcertEvent> events = {ev::UserRegistered{"u1", ""},
                                           ev::UserRegistered{"u2", ""},
-                                          ev::TokenIssued{"t1", "u1", 1, kT0},
-                                          ev::TokenIssued{"t2", "u2", 2, kT0},
+                                          ev::TokenIssued{"t1", "u1", 1, kT0, 1001},
+                                          ev::TokenIssued{"t2", "u2", 2, kT0, 1002},
                                           ev::TokenActivated{"t1", "u1", 1, kT0, kT0 + kMinute},
                                           ev::TokenActivated{"t2", "u2", 2, kT0, kT0 + kMinute}};
   for (size_t i = 0; i < events.size(); ++i) {
@@ -685,6 +721,105 @@ TEST_CASE("audit checker: violations beyond violations_kept_max are counted, not
   for (int i = 0; i < 10; ++i) a.when(a.charged("u1", 10, 1));
   CHECK(a.checker.violation_count() == 10);
   CHECK(a.checker.violations().size() == 3);
+}
+
+// --- invariant 6: opening times, numbers, tokenIds (SPEC §5.1) ----------------------------
+
+TEST_CASE("audit checker: a hold before its schedule's reservationOpensAt is invariant 6") {
+  Audit a;
+  ev::ScheduleSpec drop{"drop", kT0 + 48 * 60 * kMinute, kSeats};
+  drop.opens_at = kT0 + 60 * kMinute;
+  a.given(ev::ConcertCreated{"c2", "Drop", {drop}});
+  a.now = kT0 + 60 * kMinute - 1;
+  const uint64_t early = a.when(a.held("r1", "u1", {"a1"}, "drop"));
+  a.now = kT0 + 60 * kMinute;
+  a.given(a.held("r2", "u1", {"a2"}, "drop"));  // at the opening: fine
+  a.then_violation(early, "SeatsHeld", 6);
+}
+
+TEST_CASE("audit checker: reservation numbers out of sequence are invariant 6") {
+  Audit a;
+  a.given(a.held("r1", "u1", {"a1"}));  // numbered 1 by the harness
+  ev::SeatsHeld second = a.held("r2", "u1", {"a2"});
+  SUBCASE("a gap") {
+    second.seq = 3;
+  }
+  SUBCASE("a repeat") {
+    second.seq = 1;
+  }
+  SUBCASE("a version-2 hold without a number") {
+    ev::ConcertEvent e = second;
+    const uint64_t at = a.when(a.envelope(e));  // unnumbered, at version 2
+    a.then_violation(at, "SeatsHeld", 6);
+    return;
+  }
+  const uint64_t at = a.when(second);
+  a.then_violation(at, "SeatsHeld", 6);
+}
+
+TEST_CASE(
+    "audit checker: payment numbers out of sequence, or naming another reservation, are invariant "
+    "6") {
+  Audit a;
+  a.given(a.held("r1", "u1", {"a1"}));
+  a.given(a.held("r2", "u2", {"a2"}));
+  a.given(a.paid("r1", "u1"));  // payment 1 of reservation 1
+  ev::PaymentCompleted p = a.paid("r2", "u2");
+  SUBCASE("a repeated payment number") {
+    p.seq = 1;
+  }
+  SUBCASE("the wrong reservation number") {
+    p.reservation_seq = 1;
+  }
+  const uint64_t at = a.when(p);
+  a.then_violation(at, "PaymentCompleted", 6);
+}
+
+TEST_CASE("audit checker: version-1 holds and payments are numbered by counting") {
+  Audit a;
+  // Version-1 events carry no numbers; the version-2 ones after them go on counting.
+  a.given(a.v1(a.held("r1", "u1", {"a1"})));
+  a.given(a.v1(a.held("r2", "u2", {"a2"})));
+  a.given(a.v1(a.paid("r2", "u2")));
+  ev::SeatsHeld third = a.held("r3", "u1", {"a3"});
+  third.seq = 3;
+  a.given(third);
+  ev::PaymentCompleted paid = a.paid("r3", "u1");
+  paid.seq = 2;
+  paid.reservation_seq = 3;
+  a.given(paid);
+  a.then_clean();
+}
+
+TEST_CASE("audit checker: a tokenId outside [1, 2^53) or reused is invariant 6") {
+  Audit a;
+  a.given(a.issued("t1", "u1"));
+  ev::TokenIssued bad = a.issued("t2", "u2");
+  SUBCASE("zero") {
+    bad.token_id = 0;
+  }
+  SUBCASE("2^53") {
+    bad.token_id = int64_t{1} << 53;
+  }
+  SUBCASE("negative") {
+    bad.token_id = -5;
+  }
+  SUBCASE("another token's") {
+    bad.token_id = 1001;  // t1's: issued() gives 1000 + the issue number
+  }
+  const uint64_t at = a.when(bad);
+  a.then_violation(at, "TokenIssued", 6);
+}
+
+TEST_CASE(
+    "audit checker: version-1 tokens and catalogs read with derived tokenIds and opening times") {
+  Audit a;
+  a.given(a.v1(a.issued("t1", "u1")));  // tokenId derived from the token
+  a.given(a.v1(a.issued("t2", "u2")));
+  a.now += kMinute;
+  a.given(a.v1(ev::ConcertCreated{"c-old", "Old", {{"s-old", kT0 + 48 * 60 * kMinute, kSeats}}}));
+  a.given(a.held("r1", "u1", {"a1"}, "s-old"));  // opens at creation: a hold after it is fine
+  a.then_clean();
 }
 
 }  // namespace

@@ -1507,4 +1507,372 @@ TEST_CASE("decide: invariants hold after every step of random command streams") 
   }
 }
 
+// ============================================================================
+// SPEC §5.1: reservationOpensAt, sequence numbers, tokenIds
+
+HoldSeats hold_by_id(int64_t token_id, std::optional<std::string> named, std::string schedule,
+                     std::vector<std::string> seats) {
+  HoldSeats h;
+  h.token_id = token_id;
+  h.named_user = std::move(named);
+  h.schedule_id = std::move(schedule);
+  h.seat_ids = std::move(seats);
+  return h;
+}
+
+// The tokenId a user's token got when issued through IssueToken.
+int64_t token_id_of(Scenario& g, const std::string& u, int64_t at) {
+  g.when(IssueToken{u}, at);
+  return g.then_reply<TokenReply>().token_id;
+}
+
+TEST_CASE("decide: CreateConcert opens a schedule at once, or at its reservationOpensAt") {
+  Scenario g;
+  CreateConcert c{"c9", "Drop", {}};
+  c.schedules.push_back({"now", kT0 + kDay, {{"n1", 1, 100}}});
+  c.schedules.push_back({"later", kT0 + kDay, {{"l1", 1, 100}}, kT0 + kHour});
+  g.when(c, kT0 + 5);
+  auto [e] = g.then_events<ev::ConcertCreated>();
+  REQUIRE(e.schedules.size() == 2);
+  CHECK(e.schedules[0].opens_at == kT0 + 5);  // left out: the command's time
+  CHECK(e.schedules[1].opens_at == kT0 + kHour);
+  CHECK(g.state.schedules.at("now").opens_at == kT0 + 5);
+  CHECK(g.state.schedules.at("later").opens_at == kT0 + kHour);
+  CHECK(g.state.concerts.at("c9").title == "Drop");
+  CHECK(g.then_reply<ConcertReply>().created.schedules[1].opens_at == kT0 + kHour);
+}
+
+TEST_CASE("decide: a reservationOpensAt at or after startsAt is INVALID_REQUEST naming it") {
+  Scenario g;
+  for (int64_t opens : {kT0 + kDay, kT0 + kDay + 1}) {
+    CAPTURE(opens);
+    CreateConcert c{"c9", "Drop", {{"s9", kT0 + kDay, {{"x", 1, 1}}, opens}}};
+    g.when(c, kT0);
+    g.then_error(ErrorCode::INVALID_REQUEST);
+    CHECK(std::get<DomainError>(g.last.reply).message.find("reservationOpensAt") !=
+          std::string::npos);
+  }
+  CHECK_FALSE(g.state.concerts.contains("c9"));
+}
+
+// standard() plus concert "c2" whose schedule "drop" opens an hour after kT0.
+Scenario with_drop() {
+  Scenario g = standard();
+  ev::ConcertCreated c2{"c2", "Ticket drop", {}};
+  ev::ScheduleSpec drop{"drop", kT0 + kDay, {{"d1", 1, 1'000}, {"d2", 2, 1'000}}};
+  drop.opens_at = kT0 + kHour;
+  c2.schedules.push_back(drop);
+  g.given(c2);
+  return g;
+}
+
+TEST_CASE("decide: HoldSeats before reservationOpensAt is SCHEDULE_NOT_OPEN; at it, held") {
+  Scenario g = with_drop();
+  g.limits.token_ttl_ms = 2 * kHour;  // t1 outlives the wait
+  g.given(ev::TokenExpired{"t1", "u1", "TTL", true, kT0});
+  const std::string t = token_of(g, "u1", kT0);
+  SUBCASE("a millisecond before") {
+    g.when(HoldSeats{t, std::nullopt, "drop", {"d1"}}, kT0 + kHour - 1);
+    g.then_error(ErrorCode::SCHEDULE_NOT_OPEN);
+    CHECK(holder(g, "drop", "d1").empty());
+  }
+  SUBCASE("404 before 409: an unknown seat of a schedule not open yet") {
+    g.when(HoldSeats{t, std::nullopt, "drop", {"zz"}}, kT0 + 1);
+    g.then_error(ErrorCode::SEAT_NOT_FOUND);
+  }
+  SUBCASE("before the seat checks: a taken seat of a schedule not open is not checked") {
+    g.given(ev::SeatsHeld{
+        "forged", "u2", "c2", "drop", {{"d1", 1, 1'000}}, 1'000, kT0, kT0 + 2 * kHour});
+    g.when(HoldSeats{t, std::nullopt, "drop", {"d1"}}, kT0 + 1);
+    g.then_error(ErrorCode::SCHEDULE_NOT_OPEN);
+  }
+  SUBCASE("at reservationOpensAt") {
+    g.when(HoldSeats{t, std::nullopt, "drop", {"d1"}}, kT0 + kHour);
+    const auto reply = g.then_reply<ReservationReply>();  // (t2's expiry ran first)
+    CHECK(holder(g, "drop", "d1") == reply.reservation_id);
+    CHECK(reply.concert_title == "Ticket drop");
+  }
+}
+
+TEST_CASE("decide: reservations and payments are numbered 1, 2, 3 in log order") {
+  Scenario g = standard();
+  given_balance(g, "u1", 100'000);
+  given_balance(g, "u2", 100'000);
+  g.when(HoldSeats{"t1", std::nullopt, "s1", {"a1"}}, kT0 + 1);
+  auto [h1] = g.then_events<ev::SeatsHeld>();
+  const auto r1 = g.then_reply<ReservationReply>();
+  g.when(HoldSeats{"t2", std::nullopt, "s1", {"a2", "a3"}}, kT0 + 2);
+  auto [h2] = g.then_events<ev::SeatsHeld>();
+  CHECK(h1.seq == 1);
+  CHECK(h2.seq == 2);
+  CHECK(r1.seq == 1);
+  CHECK(r1.concert_id == "c1");
+  CHECK(r1.concert_title == "Night at the Opera");
+  CHECK(r1.starts_at == kT0 + kDay);
+  CHECK(g.state.find_reservation_seq(2) == g.state.reservations.find(h2.reservation_id));
+  CHECK(g.state.find_reservation_seq(3) == kNoId);
+
+  g.when(PayReservation{"t2", std::nullopt, h2.reservation_id}, kT0 + 3);
+  const auto p1 = std::get<0>(g.then_events<ev::PaymentCompleted, ev::TokenExpired>());
+  CHECK(p1.seq == 1);
+  CHECK(p1.reservation_seq == 2);
+  const auto pay = g.then_reply<PaymentReply>();
+  CHECK(pay.seq == 1);
+  CHECK(pay.reservation_seq == 2);
+  g.when(PayReservation{"t1", std::nullopt, h1.reservation_id}, kT0 + 4);
+  const auto p2 = std::get<0>(g.then_events<ev::PaymentCompleted, ev::TokenExpired>());
+  CHECK(p2.seq == 2);
+  CHECK(p2.reservation_seq == 1);
+  CHECK(g.state.reservations.at(h1.reservation_id).payment_seq == 2);
+}
+
+TEST_CASE("decide: version-1 holds and payments (no numbers) are numbered by counting") {
+  Scenario g = standard();
+  given_balance(g, "u1", 100'000);
+  // As a version-1 log decodes: seq 0, reservationSeq 0.
+  g.given(ev::SeatsHeld{"old1", "u1", "c1", "s1", {{"a1", 1, 10'000}}, 10'000, kT0, kT0 + kDay});
+  g.given(ev::SeatsHeld{"old2", "u2", "c1", "s1", {{"a2", 2, 20'000}}, 20'000, kT0, kT0 + kDay});
+  g.given(
+      ev::PaymentCompleted{"p-old", "old1", "u1", "s1", {{"a1", 1, 10'000}}, 10'000, kT0, 90'000});
+  const Reservation& old1 = g.state.reservations.at("old1");
+  CHECK(old1.seq == 1);
+  CHECK(old1.payment_seq == 1);
+  CHECK(g.state.reservations.at("old2").seq == 2);
+  g.when(HoldSeats{"t1", std::nullopt, "s1", {"a3"}}, kT0 + 1);
+  auto [h] = g.then_events<ev::SeatsHeld>();
+  CHECK(h.seq == 3);
+  g.when(PayReservation{"t1", std::nullopt, h.reservation_id}, kT0 + 2);
+  const auto p = std::get<0>(g.then_events<ev::PaymentCompleted, ev::TokenExpired>());
+  CHECK(p.seq == 2);
+  CHECK(p.reservation_seq == 3);
+}
+
+TEST_CASE(
+    "decide: IssueToken draws a tokenId in [1, 2^53); the reply names it, its number, its time") {
+  Scenario g = standard();
+  g.when(IssueToken{"u3"}, kT0 + 7);
+  auto [issued_event] = g.then_events<ev::TokenIssued>();  // a third token waits
+  const auto reply = g.then_reply<TokenReply>();
+  CHECK(issued_event.token_id >= 1);
+  CHECK(issued_event.token_id < (int64_t{1} << 53));
+  CHECK(reply.token_id == issued_event.token_id);
+  CHECK(reply.seq == 3);
+  CHECK(reply.issued_at == kT0 + 7);
+  CHECK(g.state.find_token_id(reply.token_id) == g.state.tokens.find(reply.token));
+  g.when(IssueToken{"u3"}, kT0 + 9);  // the same token back, with the same numbers
+  const auto again = g.then_reply<TokenReply>();
+  CHECK(again.token == reply.token);
+  CHECK(again.token_id == reply.token_id);
+  CHECK(again.seq == 3);
+  CHECK(again.issued_at == kT0 + 7);
+}
+
+TEST_CASE("decide: a tokenId that clashes with any token ever issued is drawn again") {
+  Scenario g = standard();
+  constexpr int64_t kTaken = 12345, kFresh = 67890;
+  ev::TokenIssued old{"t-old", "u3", 3, kT0, kTaken};
+  g.given(old, ev::TokenActivated{"t-old", "u3", 3, kT0, kT0 + kMinute});
+  g.tick(kT0 + kMinute);  // t-old EXPIRED: its tokenId stays taken
+  REQUIRE(g.state.tokens.at("t-old").state == TokenState::kExpired);
+  // Draws are the top 53 bits of 64: a taken id, then 0 (outside the range), then a fresh one.
+  ScriptedRandom random({uint64_t{kTaken} << 11, 0, uint64_t{kFresh} << 11});
+  Context ctx{g.now, random, g.limits};
+  Events out;
+  const Reply reply = decide(g.state, IssueToken{"u3"}, ctx, out);
+  REQUIRE(std::holds_alternative<TokenReply>(reply));
+  CHECK(std::get<TokenReply>(reply).token_id == kFresh);
+  CHECK(random.left() == 0);
+  REQUIRE(std::holds_alternative<ev::TokenIssued>(out[0]));
+  CHECK(std::get<ev::TokenIssued>(out[0]).token_id == kFresh);
+}
+
+TEST_CASE("decide: queue-tokens names the token by tokenId and the user by id") {
+  Scenario g = standard();
+  g.given(ev::TokenExpired{"t1", "u1", "TTL", true, kT0});  // u1 takes a numbered token
+  const int64_t k1 = token_id_of(g, "u1", kT0 + 1);
+  SUBCASE("the named user's own tokenId holds") {
+    g.when(hold_by_id(k1, "u1", "s1", {"a1"}), kT0 + 2);
+    auto [h] = g.then_events<ev::SeatsHeld>();
+    CHECK(h.user_id == "u1");
+    CHECK(std::get<std::string>(actor_of(g.state, hold_by_id(k1, "u1", "s1", {"a1"}))) == "u1");
+  }
+  SUBCASE("a tokenId alone identifies too") {
+    g.when(hold_by_id(k1, std::nullopt, "s1", {"a1"}), kT0 + 2);
+    g.then_events<ev::SeatsHeld>();
+  }
+  SUBCASE("an unknown named user is USER_NOT_FOUND, before the token") {
+    for (int64_t id : {k1, int64_t{0}, k1 + 1}) {
+      const auto actor = actor_of(g.state, hold_by_id(id, "nobody", "s1", {"a1"}));
+      REQUIRE(std::holds_alternative<DomainError>(actor));
+      CHECK(std::get<DomainError>(actor).code == ErrorCode::USER_NOT_FOUND);
+    }
+  }
+  SUBCASE("another user's, a missing or an unknown tokenId is INVALID_TOKEN") {
+    for (int64_t id : {k1, int64_t{0}, k1 + 1}) {
+      CAPTURE(id);
+      const auto actor = actor_of(g.state, hold_by_id(id, "u2", "s1", {"a1"}));
+      REQUIRE(std::holds_alternative<DomainError>(actor));
+      CHECK(std::get<DomainError>(actor).code == ErrorCode::INVALID_TOKEN);
+      g.when(hold_by_id(id, "u2", "s1", {"a1"}), kT0 + 2);
+      g.then_error(ErrorCode::INVALID_TOKEN);
+    }
+  }
+}
+
+TEST_CASE(
+    "decide: HoldSeats with a concert named: CONCERT_NOT_FOUND, or another's SCHEDULE_NOT_FOUND") {
+  Scenario g = with_drop();
+  HoldSeats h{"t1", std::nullopt, "s1", {"a1"}};
+  SUBCASE("unknown concert") {
+    h.concert_id = "c-none";
+    g.when(h, kT0 + 1);
+    g.then_error(ErrorCode::CONCERT_NOT_FOUND);
+  }
+  SUBCASE("a schedule of another concert") {
+    h.concert_id = "c2";
+    g.when(h, kT0 + 1);
+    g.then_error(ErrorCode::SCHEDULE_NOT_FOUND);
+  }
+  SUBCASE("its own concert") {
+    h.concert_id = "c1";
+    g.when(h, kT0 + 1);
+    g.then_events<ev::SeatsHeld>();
+  }
+}
+
+TEST_CASE("decide: PayReservation names the reservation by its sequence number") {
+  Scenario g = standard();
+  given_balance(g, "u1", 100'000);
+  const std::string r1 = hold(g, "t1", "s1", {"a1"}, kT0 + 1);
+  const std::string r2 = hold(g, "t2", "s1", {"a2"}, kT0 + 2);
+  PayReservation pay;
+  pay.token = "t1";
+  SUBCASE("an unknown number") {
+    pay.reservation_seq = 3;
+    g.when(pay, kT0 + 3);
+    g.then_error(ErrorCode::RESERVATION_NOT_FOUND);
+  }
+  SUBCASE("another user's") {
+    pay.reservation_seq = 2;
+    g.when(pay, kT0 + 3);
+    g.then_error(ErrorCode::FORBIDDEN);
+  }
+  SUBCASE("its own: the events name the canonical id") {
+    pay.reservation_seq = 1;
+    g.when(pay, kT0 + 3);
+    auto [paid, spent] = g.then_events<ev::PaymentCompleted, ev::TokenExpired>();
+    CHECK(paid.reservation_id == r1);
+    CHECK(spent.token == "t1");
+    CHECK(g.then_reply<PaymentReply>().reservation_id == r1);
+  }
+  SUBCASE("queue-tokens: by tokenId and named user") {
+    g.given(ev::TokenExpired{"t1", "u1", "TTL", true, kT0 + 3});
+    pay.token.clear();
+    pay.token_id = token_id_of(g, "u1", kT0 + 3);
+    pay.named_user = "u1";
+    pay.reservation_seq = 1;
+    g.when(pay, kT0 + 4);
+    auto [paid, spent] = g.then_events<ev::PaymentCompleted, ev::TokenExpired>();
+    CHECK(paid.reservation_id == r1);
+    CHECK(spent.token == g.state.tokens.key(g.state.find_token_id(pay.token_id)));
+  }
+  CHECK(holder(g, "s1", "a2") == r2);
+}
+
+// ============================================================================
+// FindReservation (concert-events `reserve`, SPEC §5.3)
+
+TEST_CASE("decide: FindReservation answers the newest live reservation holding the seat") {
+  Scenario g = standard();
+  given_balance(g, "u1", 100'000);
+  const std::string old = hold(g, "t1", "s1", {"a1", "a2"}, kT0 + 1);
+  g.when(CancelReservation{"t1", old}, kT0 + 2);
+  const std::string r = hold(g, "t1", "s1", {"a1"}, kT0 + 3);
+  SUBCASE("pending, before expiresAt") {
+    g.when(FindReservation{"t1", "s1", "a1"}, kT0 + 4);
+    g.then_no_events();
+    const auto reply = g.then_reply<ReservationReply>();
+    CHECK(reply.reservation_id == r);
+    CHECK(reply.seq == 2);
+    CHECK(reply.state == ReservationState::kPendingPayment);
+    CHECK(reply.concert_title == "Night at the Opera");
+    CHECK(reply.seats.size() == 1);
+  }
+  SUBCASE("confirmed") {
+    g.when(PayReservation{"t1", std::nullopt, r}, kT0 + 4);
+    g.given(issued("t1b", "u1", 3), activated("t1b", "u1", 3));
+    g.when(FindReservation{"t1b", "s1", "a1"}, kT0 + 5);
+    CHECK(g.then_reply<ReservationReply>().state == ReservationState::kConfirmed);
+  }
+  SUBCASE("the newest is cancelled") {
+    g.when(CancelReservation{"t1", r}, kT0 + 4);
+    g.when(FindReservation{"t1", "s1", "a1"}, kT0 + 5);
+    g.then_error(ErrorCode::RESERVATION_CANCELLED);
+  }
+  SUBCASE("an older reservation holding only that seat counts") {
+    g.when(FindReservation{"t1", "s1", "a2"}, kT0 + 5);
+    g.then_error(ErrorCode::RESERVATION_CANCELLED);
+  }
+  SUBCASE("at expiresAt: the expiry runs first, and it is EXPIRED") {
+    g.when(FindReservation{"t1", "s1", "a1"}, kT0 + 3 + g.limits.hold_ttl_ms);
+    g.then_error(ErrorCode::RESERVATION_EXPIRED);
+  }
+  SUBCASE("at expiresAt, judged by the command's time before any expiry") {
+    Context ctx{kT0 + 3 + g.limits.hold_ttl_ms, g.random, g.limits};
+    Events out;
+    const Reply reply = decide(g.state, FindReservation{"t1", "s1", "a1"}, ctx, out);
+    REQUIRE(std::holds_alternative<DomainError>(reply));
+    CHECK(std::get<DomainError>(reply).code == ErrorCode::RESERVATION_EXPIRED);
+    CHECK(out.empty());
+  }
+}
+
+TEST_CASE("decide: FindReservation's refusals") {
+  Scenario g = standard();
+  given_balance(g, "u1", 100'000);
+  const std::string r = hold(g, "t1", "s1", {"a1"}, kT0 + 1);
+  SUBCASE("another user's reservation is not found") {
+    g.when(FindReservation{"t2", "s1", "a1"}, kT0 + 2);
+    g.then_error(ErrorCode::RESERVATION_NOT_FOUND);
+  }
+  SUBCASE("a seat never held") {
+    g.when(FindReservation{"t1", "s1", "a2"}, kT0 + 2);
+    g.then_error(ErrorCode::RESERVATION_NOT_FOUND);
+  }
+  SUBCASE("unknown schedule") {
+    g.when(FindReservation{"t1", "nope", "a1"}, kT0 + 2);
+    g.then_error(ErrorCode::SCHEDULE_NOT_FOUND);
+  }
+  SUBCASE("a seat not in the schedule") {
+    g.when(FindReservation{"t1", "s1", "b1"}, kT0 + 2);
+    g.then_error(ErrorCode::SEAT_NOT_FOUND);
+  }
+  SUBCASE("unknown token, from actor_of") {
+    const auto actor = actor_of(g.state, FindReservation{"t-none", "s1", "a1"});
+    REQUIRE(std::holds_alternative<DomainError>(actor));
+    CHECK(std::get<DomainError>(actor).code == ErrorCode::INVALID_TOKEN);
+  }
+  SUBCASE("an expired token") {
+    g.when(PayReservation{"t1", std::nullopt, r}, kT0 + 2);
+    g.when(FindReservation{"t1", "s1", "a1"}, kT0 + 3);
+    g.then_error(ErrorCode::TOKEN_EXPIRED);
+  }
+  SUBCASE("a WAITING token is live enough") {
+    // t2 and t3 fill both ACTIVE places, so u1's new token waits.
+    g.given(ev::TokenExpired{"t1", "u1", "TTL", true, kT0 + 1}, issued("t3", "u3", 3),
+            activated("t3", "u3", 3), issued("t1w", "u1", 4));
+    REQUIRE(g.state.tokens.at("t1w").state == TokenState::kWaiting);
+    g.when(FindReservation{"t1w", "s1", "a1"}, kT0 + 2);
+    CHECK(g.then_reply<ReservationReply>().reservation_id == r);
+  }
+  SUBCASE("refunded") {
+    g.when(PayReservation{"t1", std::nullopt, r}, kT0 + 2);
+    g.given(issued("t1b", "u1", 3), activated("t1b", "u1", 3));
+    g.when(CancelReservation{"t1b", r}, kT0 + 3);
+    g.then_events<ev::ReservationRefunded>();
+    g.when(FindReservation{"t1b", "s1", "a1"}, kT0 + 4);
+    g.then_error(ErrorCode::RESERVATION_CANCELLED);
+  }
+}
+
 }  // namespace

@@ -37,6 +37,7 @@
 #include "events/concert_events.h"
 #include "events/engine_events.h"
 #include "events/os.h"
+#include "support/given.h"
 #include "support/memory_log.h"
 #include "support/temp_dir.h"
 
@@ -239,6 +240,16 @@ void check_derived_alike(const concert::State& got, const concert::State& want) 
     for (Id seat = 0; seat < schedule.seats.size(); ++seat) {
       CHECK(got.schedules[id].find_seat(schedule.seats[seat].seat_id) == seat);
     }
+  }
+  CHECK(got.reservation_by_seq == want.reservation_by_seq);
+  REQUIRE(got.users.size() == want.users.size());
+  for (Id u = 0; u < want.users.size(); ++u) {
+    CHECK(got.users[u].reservations == want.users[u].reservations);
+  }
+  REQUIRE(got.tokens.size() == want.tokens.size());
+  for (Id t = 0; t < want.tokens.size(); ++t) {
+    CHECK(got.find_token_id(want.tokens[t].token_id) ==
+          want.find_token_id(want.tokens[t].token_id));
   }
   CHECK(concert::next_due_ms(got, kLimits) == concert::next_due_ms(want, kLimits));
 }
@@ -698,6 +709,174 @@ TEST_CASE("snapshot store: a .tmp leftover of a crashed save is ignored") {
   CHECK(store.list() == std::vector<uint64_t>{80, 50});
   CHECK(*store.load(80) == "eighty");
   CHECK_FALSE(std::filesystem::exists(snapshot_path(tmp.path(), 80) + ".tmp"));
+}
+
+// A writer snapshot in concert state format 2 (before SPEC §5.1's fields),
+// written by the engine at commit aef5b41 from format1_events() above, each
+// encoded at kT0: the same 15 events, so the same offset.
+const char* const kFormat2WriterSnapshot =
+    "021e80c0e285e368a10104c0cf24809f49060604080601026331010273310180b095d8e3680302613102d00f"
+    "0102613204a01f0202613306f02e0002027531d08c01020101040275320003000302743101020282c0e285e3"
+    "6802743201010484dfab86e36802743302010688dfab86e3680002027231010101d00f80c0e285e368c08f87"
+    "86e36882c0e285e368010270310100027232010100a01f86c0e285e368c68f8786e3680000010100";
+
+TEST_CASE("snapshot: a format-2 state does not decode; recovery replays the whole log") {
+  const std::string bytes = from_hex(kFormat2WriterSnapshot);
+  WriterSnapshot snap;
+  REQUIRE(decode_writer_snapshot(bytes, snap));  // the writer's envelope did not change
+  CHECK(snap.offset == 15);
+  concert::Module m(kLimits);
+  CHECK_FALSE(m.restore(snap.module));
+  CHECK(m.snapshot() == concert::encode_state(concert::State()));  // left reset
+
+  std::vector<EventEnvelope> log;
+  for (const auto& e : format1_events()) log.push_back(ev::ConcertCatalog::encode(e, kT0));
+  Replayed full;
+  full.apply(log, 0, log.size());
+
+  TempDir dir;
+  FileSnapshotStore store(dir.path() + "/snapshots");
+  REQUIRE(store.save(15, bytes).ok());
+  RecoveringWriter rw(&store);
+  REQUIRE(rw.log.append(log).ok());
+  StderrCapture capture;
+  const Status s = rw.writer->recover();
+  const std::string err = capture.text();
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  INFO("stderr: ", err);
+  CHECK(err.find("snapshot at offset 15 unusable (it does not decode)") != std::string::npos);
+  CHECK(err.find("no usable snapshot") != std::string::npos);
+  CHECK(concert::encode_state(rw.module.state()) == full.state());
+  const concert::State& st = rw.module.state();
+  CHECK(st.concerts.at("c1").title == "v1");
+  CHECK(st.reservations.at("r2").seq == 2);
+  CHECK(st.reservations.at("r1").payment_seq == 1);
+}
+
+// A log whose first part version-1 engines wrote (no opening times,
+// tokenIds or numbers in the payloads), and whose rest the current engine
+// decided on top of it.
+struct MixedLog {
+  std::vector<EventEnvelope> log;
+  size_t v1_events = 0;
+  concert::Module module{kLimits};
+};
+
+MixedLog mixed_log() {
+  MixedLog m;
+  const std::vector<std::pair<ev::ConcertEvent, int64_t>> old = {
+      {ev::LimitsConfigured{kLimits.hold_ttl_ms, kLimits.token_ttl_ms, kLimits.active_tokens_max,
+                            kLimits.seats_per_user_max},
+       kT0},
+      {ev::UserRegistered{"u1", "one"}, kT0},
+      {ev::UserRegistered{"u2", "two"}, kT0},
+      {ev::ConcertCreated{
+           "c1",
+           "Old show",
+           {{"s1", kT0 + 24 * kHour, {{"a1", 1, 1000}, {"a2", 2, 2000}, {"a3", 3, 3000}}}}},
+       kT0 + 5},
+      {ev::BalanceCharged{"u1", 10000, 10000, kT0 + 6}, kT0 + 6},
+      {ev::TokenIssued{"t1", "u1", 1, kT0 + 7}, kT0 + 7},
+      {ev::TokenActivated{"t1", "u1", 1, kT0 + 7, kT0 + 7 + kLimits.token_ttl_ms}, kT0 + 7},
+      {ev::SeatsHeld{
+           "r1", "u1", "c1", "s1", {{"a1", 1, 1000}}, 1000, kT0 + 8, kT0 + 8 + kLimits.hold_ttl_ms},
+       kT0 + 8},
+      {ev::PaymentCompleted{"p1", "r1", "u1", "s1", {{"a1", 1, 1000}}, 1000, kT0 + 9, 9000},
+       kT0 + 9},
+      {ev::TokenExpired{"t1", "u1", "PAID", true, kT0 + 9}, kT0 + 9},
+      {ev::TokenIssued{"t2", "u2", 2, kT0 + 10}, kT0 + 10},
+      {ev::TokenActivated{"t2", "u2", 2, kT0 + 10, kT0 + 10 + kLimits.token_ttl_ms}, kT0 + 10},
+      {ev::SeatsHeld{"r2",
+                     "u2",
+                     "c1",
+                     "s1",
+                     {{"a2", 2, 2000}},
+                     2000,
+                     kT0 + 11,
+                     kT0 + 11 + kLimits.hold_ttl_ms},
+       kT0 + 11},
+  };
+  for (const auto& [e, at] : old) {
+    m.log.push_back(test::v1_envelope(e, at));
+    const Status s = m.module.apply(m.log.back());
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+  }
+  m.v1_events = m.log.size();
+  SeededRandom random(3);
+  const int64_t now = kT0 + kMinute;
+  const auto token = m.module.execute(concert::IssueToken{"u1"}, now, random, m.log);
+  REQUIRE(std::holds_alternative<concert::TokenReply>(token));
+  const std::string t = std::get<concert::TokenReply>(token).token;
+  const auto held =
+      m.module.execute(concert::HoldSeats{t, std::nullopt, "s1", {"a3"}}, now, random, m.log);
+  REQUIRE(std::holds_alternative<concert::ReservationReply>(held));
+  const auto paid = m.module.execute(
+      concert::PayReservation{t, std::nullopt,
+                              std::get<concert::ReservationReply>(held).reservation_id},
+      now + 1, random, m.log);
+  REQUIRE(std::holds_alternative<concert::PaymentReply>(paid));
+  for (size_t i = 0; i < m.log.size(); ++i) m.log[i].offset = i;
+  return m;
+}
+
+// What SPEC §5.1 derives for the version-1 part, and numbers the current
+// engine went on with.
+void check_mixed_values(const concert::State& s) {
+  CHECK(s.schedules.at("s1").opens_at == kT0 + 5);  // the ConcertCreated's time
+  CHECK(s.concerts.at("c1").title == "Old show");
+  const Id t1 = s.tokens.find("t1");
+  CHECK(s.tokens[t1].token_id == ev::TokenIssued::legacy_token_id("t1"));
+  CHECK(s.find_token_id(s.tokens[t1].token_id) == t1);
+  CHECK(s.tokens[t1].issued_at == kT0 + 7);
+  CHECK(s.reservations.at("r1").seq == 1);
+  CHECK(s.reservations.at("r1").payment_seq == 1);
+  CHECK(s.reservations.at("r2").seq == 2);
+  CHECK(s.find_reservation_seq(2) == s.reservations.find("r2"));
+  REQUIRE(s.reservations.size() == 3);
+  const concert::Reservation& r3 = s.reservations[2];
+  CHECK(r3.seq == 3);
+  CHECK(r3.payment_seq == 2);
+  CHECK(s.users.at("u1").reservations == std::vector<Id>{0, 2});
+}
+
+TEST_CASE("snapshot: version-1 events load with derived values, alike after replay and restore") {
+  MixedLog m = mixed_log();
+  REQUIRE(m.log[3].version == 1);
+  // The current engine's events carry the numbers it went on with.
+  bool saw_hold = false, saw_payment = false;
+  for (size_t i = m.v1_events; i < m.log.size(); ++i) {
+    auto e = ev::ConcertCatalog::decode(m.log[i]);
+    REQUIRE(e.ok());
+    if (const auto* h = std::get_if<ev::SeatsHeld>(&*e)) {
+      CHECK(h->seq == 3);
+      saw_hold = true;
+    }
+    if (const auto* p = std::get_if<ev::PaymentCompleted>(&*e)) {
+      CHECK(p->seq == 2);
+      CHECK(p->reservation_seq == 3);
+      saw_payment = true;
+    }
+  }
+  CHECK(saw_hold);
+  CHECK(saw_payment);
+  check_mixed_values(m.module.state());
+
+  Replayed full;
+  full.apply(m.log, 0, m.log.size());
+  CHECK(full.state() == concert::encode_state(m.module.state()));
+  check_mixed_values(full.module.state());
+
+  for (size_t cut : {m.v1_events - 3, m.v1_events, m.log.size()}) {
+    CAPTURE(cut);
+    Replayed prefix;
+    prefix.apply(m.log, 0, cut);
+    concert::Module restored(kLimits);
+    REQUIRE(restored.restore(prefix.module.snapshot()));
+    for (size_t i = cut; i < m.log.size(); ++i) REQUIRE(restored.apply(m.log[i]).ok());
+    CHECK(restored.snapshot() == full.state());
+    check_mixed_values(restored.state());
+    check_derived_alike(restored.state(), full.module.state());
+  }
 }
 
 }  // namespace
