@@ -123,7 +123,10 @@ struct Page {
 
 class Projections {
  public:
-  // Opens (creating if missing) the view store in directory `path`.
+  // Opens (creating if missing) the view store in directory `path`. A store
+  // in an older record layout (written before SPEC §5.1's fields) is dropped
+  // and opens empty at checkpoint 0, so the follower re-applies the log; a
+  // newer layout is Corruption.
   static Result<std::unique_ptr<Projections>> open(const std::string& path);
   ~Projections();
   Projections(const Projections&) = delete;
