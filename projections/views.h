@@ -187,6 +187,7 @@ class Projections {
 
   // Every concert, ordered by concert id.
   std::vector<ConcertSummary> concerts() const;
+  // One concert (its title, for the dialects); nullopt when it does not exist.
   std::optional<ConcertSummary> concert(const std::string& concert_id) const;
   // nullopt when the concert does not exist; schedules ordered by startsAt, then id.
   std::optional<std::vector<ScheduleView>> schedules(const std::string& concert_id) const;
@@ -199,7 +200,7 @@ class Projections {
   std::optional<std::vector<SeatView>> seats(const std::string& schedule_id) const;
 
   std::optional<ReservationView> reservation(const std::string& reservation_id) const;
-  // By sequence number (SPEC §5.1).
+  // By sequence number (SPEC §5.1); nullopt when no reservation has it.
   std::optional<ReservationView> reservation_by_seq(int64_t seq) const;
   // Newest first. `cursor` is empty for the first page or a next_cursor from
   // a previous page; a cursor that is not one gives InvalidArgument, and so
