@@ -15,6 +15,8 @@ constexpr size_t kSchedulesMax = 100;
 constexpr size_t kSeatsPerScheduleMax = 5000;
 constexpr int64_t kSeatNumberMax = 1'000'000;
 constexpr int64_t kSeatPriceMax = 1'000'000'000;
+// An ISO-8601 time with milliseconds and an offset is 29 characters.
+constexpr size_t kTimeLengthMax = 40;
 
 DomainError invalid(std::string message) {
   return {ErrorCode::INVALID_REQUEST, std::move(message)};
@@ -120,6 +122,20 @@ bool parse_seats(const rapidjson::Value& seats, concert::ScheduleInput& out, Fie
   return true;
 }
 
+// Reads the ISO-8601 UTC time `name` into *ms: false when it is absent or
+// bad (then `f` fails naming it).
+bool read_time(Fields& f, const char* name, bool required, int64_t* ms) {
+  const std::optional<std::string> text = f.text(name, kTimeLengthMax, required);
+  if (!text) return false;
+  const std::optional<int64_t> parsed = parse_iso8601_ms(*text);
+  if (!parsed) {
+    f.fail(std::string("field '") + name + "' must be an ISO-8601 UTC time");
+    return false;
+  }
+  *ms = *parsed;
+  return true;
+}
+
 bool parse_schedule(const rapidjson::Value& s, concert::CreateConcert& out, Fields& f) {
   if (!s.IsObject()) {
     f.fail("each schedule must be an object");
@@ -128,16 +144,21 @@ bool parse_schedule(const rapidjson::Value& s, concert::CreateConcert& out, Fiel
   Fields sf(s);
   concert::ScheduleInput in;
   in.schedule_id = sf.id("concertScheduleId", false).value_or("");
-  auto starts = sf.text("startsAt", 40);
+  int64_t starts_ms = 0;
+  int64_t opens_ms = 0;  // omitted: 0, which the engine reads as the creation time (open at once)
+  read_time(sf, "startsAt", true, &starts_ms);
+  const bool opens = read_time(sf, "reservationOpensAt", false, &opens_ms);
   const rapidjson::Value* seats = sf.array("seats", 1, kSeatsPerScheduleMax);
-  std::optional<int64_t> starts_ms = starts ? parse_iso8601_ms(*starts) : std::nullopt;
-  if (sf.ok() && !starts_ms) sf.fail("field 'startsAt' must be an ISO-8601 UTC time");
+  if (sf.ok() && opens && opens_ms >= starts_ms) {
+    sf.fail("field 'reservationOpensAt' must be a time before 'startsAt'");
+  }
   if (sf.ok()) parse_seats(*seats, in, sf);
   if (!sf.ok()) {
     f.fail("schedule: " + sf.error());
     return false;
   }
-  in.starts_at = *starts_ms;
+  in.starts_at = starts_ms;
+  in.opens_at = opens_ms;
   out.schedules.push_back(std::move(in));
   return true;
 }

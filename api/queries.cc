@@ -182,25 +182,24 @@ Rendered Service::concerts() {
   });
 }
 
-// With the filter the answer depends on the time: it holds from the latest
-// start at or before now_ms until the next start after it.
+// With the filter the answer depends on the time: a schedule is listed from
+// its opening until its start, so the answer holds between the latest of
+// those times at or before now and the next after it.
 Rendered Service::schedules(bool filter, const std::string& concert_id, int64_t now,
                             QueryCache::Stamp* stamp) {
   auto list = views_.schedules(concert_id);
   if (!list) return render_error(ErrorCode::CONCERT_NOT_FOUND, "concert not found");
   if (filter) {
     for (const auto& s : *list) {
-      if (s.starts_at <= now) {
-        stamp->valid_from_ms = std::max(stamp->valid_from_ms, s.starts_at);
-      } else {
-        stamp->valid_until_ms = std::min(stamp->valid_until_ms, s.starts_at);
-      }
+      stamp->split_at(s.opens_at, now);
+      stamp->split_at(s.starts_at, now);
     }
   }
   return render_success([&](JsonWriter& w) {
     w.StartArray();
     for (const auto& s : *list) {
-      if (filter && (s.starts_at <= now || s.available_seats == 0)) continue;
+      const bool on_sale = s.opens_at <= now && now < s.starts_at && s.available_seats > 0;
+      if (filter && !on_sale) continue;
       w.StartObject();
       w.Key("concertScheduleId");
       w.String(s.schedule_id.c_str());
@@ -208,6 +207,8 @@ Rendered Service::schedules(bool filter, const std::string& concert_id, int64_t 
       w.String(format_date(s.starts_at).c_str());
       w.Key("startsAt");
       write_time(w, s.starts_at);
+      w.Key("reservationOpensAt");
+      write_time(w, s.opens_at);
       w.Key("availableSeats");
       w.Int64(s.available_seats);
       w.Key("totalSeats");

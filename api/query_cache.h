@@ -20,6 +20,7 @@
 // shared immutable strings, copied out of the lock).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -49,6 +50,16 @@ class QueryCache {
     // The answer is the same for any time in [valid_from_ms, valid_until_ms).
     int64_t valid_from_ms = std::numeric_limits<int64_t>::min();
     int64_t valid_until_ms = std::numeric_limits<int64_t>::max();
+
+    // For an answer that changes at time `change_ms` (it reads "now >=
+    // change_ms"): narrows the window to the side of it `now_ms` is on.
+    void split_at(int64_t change_ms, int64_t now_ms) {
+      if (change_ms <= now_ms) {
+        valid_from_ms = std::max(valid_from_ms, change_ms);
+      } else {
+        valid_until_ms = std::min(valid_until_ms, change_ms);
+      }
+    }
   };
 
   struct Stats {

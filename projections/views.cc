@@ -25,15 +25,19 @@
 #include "events/codec.h"
 
 // Key layout ('/' separates parts: ids are [A-Za-z0-9._:-], never '/'):
-//   m/checkpoint                     -> CheckpointRec: next offset to apply
+//   m/checkpoint                     -> CheckpointRec: next offset to apply, store format
 //   u/<userId>                       -> UserRec
 //   t/<token>                        -> TokenRec
+//   ti/<tokenId>                     -> token (index by the numeric tokenId)
+//   ut/<userId>                      -> token: the user's newest
 //   q/admitted                       -> CounterRec: highest seq admitted
+//   n/reservation, n/payment         -> CounterRec: the last sequence number given
 //   c/<concertId>                    -> ConcertRec
 //   cs/<concertId>/<startsAt>/<schedId> -> "" (index, startsAt order)
 //   s/<scheduleId>                   -> ScheduleRec
 //   st/<scheduleId>/<number>/<seatId> -> SeatRec (a prefix scan is number order)
 //   r/<reservationId>                -> ReservationRec
+//   rs/<seq>                         -> reservation id (index by sequence number)
 //   ur/<userId>/<~offset>            -> reservation id (newest first)
 //   up/<userId>/<~offset>            -> PaymentRec (newest first)
 // A paid reservation keeps its payment's offset, which names the payment's
@@ -41,7 +45,13 @@
 // <startsAt> and <number> are 16 hex digits of the value with its sign bit
 // flipped, so byte order is numeric order; <~offset> is 16 hex digits of the
 // offset's complement, so byte order is newest first. The hex of ~offset is
-// also the page cursor.
+// also the page cursor. <tokenId> and <seq> are 16 hex digits (both are
+// positive).
+//
+// Sequence numbers (SPEC §5.1) are counted here as the engine counts them:
+// an event's own seq when it carries one (schema version 2), else the last
+// one given plus one (a version-1 event), so every store of one log agrees
+// with the engine and with each other.
 
 namespace reservoir::projections {
 namespace {
@@ -62,14 +72,21 @@ constexpr size_t kArenaFirstBlockBytes = size_t{1} << 20;
 // A batch's writes live in an arena that starts in a buffer of this size,
 // reused by every batch: only larger batches touch malloc.
 constexpr size_t kBatchArenaBytes = size_t{256} << 10;
+// The layout of the stored records (kept in the checkpoint record). A store
+// of an older layout cannot be read by this code: open() drops it, and the
+// follower rebuilds it from the log (the log is the only truth). 1: before
+// SPEC §5.1's fields; 2: tokenIds, opening times, sequence numbers.
+constexpr int64_t kStoreFormat = 2;
 
 // Stored records: codec field lists give their binary form. Enums are stored
 // as their int64 value and range-checked when read.
 struct CheckpointRec {
   int64_t next = 0;
+  int64_t format = kStoreFormat;  // absent (read as 0) in a format-1 store
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("next", s.next);
+    f("format", s.format, 2);
   }
 };
 struct CounterRec {
@@ -95,6 +112,7 @@ struct TokenRec {
   int64_t issued_at = 0;
   int64_t activated_at = 0;
   int64_t expires_at = 0;
+  int64_t token_id = 0;
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("userId", s.user_id);
@@ -103,6 +121,7 @@ struct TokenRec {
     f("issuedAt", s.issued_at);
     f("activatedAt", s.activated_at);
     f("expiresAt", s.expires_at);
+    f("tokenId", s.token_id);
   }
 };
 struct ConcertRec {
@@ -119,12 +138,14 @@ struct ScheduleRec {
   int64_t starts_at = 0;
   int64_t available = 0;
   int64_t total = 0;
+  int64_t opens_at = 0;
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("concertId", s.concert_id);
     f("startsAt", s.starts_at);
     f("available", s.available);
     f("total", s.total);
+    f("opensAt", s.opens_at);
   }
 };
 struct SeatRec {
@@ -146,6 +167,8 @@ struct ReservationRec {
   int64_t expires_at = 0;
   int64_t paid_at = 0;
   int64_t paid_offset = -1;  // of its PaymentCompleted, naming the payment's up/ key
+  int64_t seq = 0;
+  std::string concert_id;
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("userId", s.user_id);
@@ -157,6 +180,8 @@ struct ReservationRec {
     f("expiresAt", s.expires_at);
     f("paidAt", s.paid_at);
     f("paidOffset", s.paid_offset);
+    f("seq", s.seq);
+    f("concertId", s.concert_id);
   }
 };
 struct PaymentRec {
@@ -165,6 +190,8 @@ struct PaymentRec {
   int64_t amount = 0;
   int64_t status = 0;
   int64_t paid_at = 0;
+  int64_t seq = 0;
+  int64_t reservation_seq = 0;
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("paymentId", s.payment_id);
@@ -172,6 +199,8 @@ struct PaymentRec {
     f("amount", s.amount);
     f("status", s.status);
     f("paidAt", s.paid_at);
+    f("seq", s.seq);
+    f("reservationSeq", s.reservation_seq);
   }
 };
 
@@ -233,6 +262,8 @@ std::optional<uint64_t> parse_hex64(std::string_view s) {
 
 const std::string kCheckpointKey = "m/checkpoint";
 const std::string kAdmittedKey = "q/admitted";
+const std::string kReservationSeqKey = "n/reservation";
+const std::string kPaymentSeqKey = "n/payment";
 const std::string kConcertPrefix = "c/";
 
 std::string user_key(std::string_view id) {
@@ -240,6 +271,12 @@ std::string user_key(std::string_view id) {
 }
 std::string token_key(std::string_view t) {
   return cat({"t/", t});
+}
+std::string token_id_key(int64_t token_id) {
+  return cat({"ti/", hex64(static_cast<uint64_t>(token_id))});
+}
+std::string user_token_key(std::string_view user_id) {
+  return cat({"ut/", user_id});
 }
 std::string concert_key(std::string_view id) {
   return cat({"c/", id});
@@ -258,6 +295,9 @@ std::string seat_key(std::string_view schedule_id, int64_t number, std::string_v
 }
 std::string reservation_key(std::string_view id) {
   return cat({"r/", id});
+}
+std::string reservation_seq_key(int64_t seq) {
+  return cat({"rs/", hex64(static_cast<uint64_t>(seq))});
 }
 std::string user_reservations_prefix(std::string_view user_id) {
   return cat({"ur/", user_id, "/"});
@@ -311,6 +351,15 @@ bool get_rec(rocksdb::DB* db, const rocksdb::ReadOptions& ro, const std::string&
   return true;
 }
 
+// Reads an index entry (a string) for a query, as get_rec reads a record.
+bool get_index(rocksdb::DB* db, const std::string& key, std::string* value) {
+  const rocksdb::Status s = db->Get(rocksdb::ReadOptions(), key, value);
+  if (!s.ok() && !s.IsNotFound()) {
+    std::fprintf(stderr, "projections: reading %s: %s\n", key.c_str(), s.ToString().c_str());
+  }
+  return s.ok();
+}
+
 bool key_exists(rocksdb::DB* db, const rocksdb::ReadOptions& ro, const std::string& key) {
   rocksdb::PinnableSlice value;
   const rocksdb::Status s = db->Get(ro, db->DefaultColumnFamily(), key, &value);
@@ -358,7 +407,28 @@ ReservationView to_view(std::string id, ReservationRec&& rec, bool* ok) {
   v.created_at = rec.created_at;
   v.expires_at = rec.expires_at;
   v.paid_at = rec.paid_at;
+  v.seq = rec.seq;
+  v.concert_id = std::move(rec.concert_id);
   return v;
+}
+
+TokenView to_view(std::string token, TokenRec&& rec, bool* ok) {
+  TokenView v;
+  *ok = to_enum(rec.status, TokenStatus::kExpired, &v.status);
+  v.token = std::move(token);
+  v.user_id = std::move(rec.user_id);
+  v.seq = rec.seq;
+  v.issued_at = rec.issued_at;
+  v.activated_at = rec.activated_at;
+  v.expires_at = rec.expires_at;
+  v.token_id = rec.token_id;
+  return v;
+}
+
+ScheduleView to_view(std::string id, ScheduleRec&& rec) {
+  return ScheduleView{std::move(id), std::move(rec.concert_id),
+                      rec.starts_at, rec.available,
+                      rec.total,     rec.opens_at};
 }
 
 // ---- apply ----
@@ -493,7 +563,7 @@ class BatchApplier {
     for (const auto& sc : e.schedules) {
       touch(ViewScope::kSchedule, sc.schedule_id);
       const auto n = static_cast<int64_t>(sc.seats.size());
-      put(schedule_key(sc.schedule_id), ScheduleRec{e.concert_id, sc.starts_at, n, n});
+      put(schedule_key(sc.schedule_id), ScheduleRec{e.concert_id, sc.starts_at, n, n, sc.opens_at});
       put_raw(cat({concert_schedules_prefix(e.concert_id), ordered_hex(sc.starts_at), "/",
                    sc.schedule_id}),
               std::string());
@@ -511,7 +581,12 @@ class BatchApplier {
     t.status = to_int(TokenStatus::kWaiting);
     t.seq = e.seq;
     t.issued_at = e.issued_at;
+    t.token_id = e.token_id;
     put(token_key(e.token), t);
+    put_raw(token_id_key(e.token_id), e.token);
+    // The engine issues a user a new token only when it has no live one
+    // (SPEC §1, invariant 4), so the newest is the live one if any.
+    put_raw(user_token_key(e.user_id), e.token);
     return Status::OK();
   }
 
@@ -547,6 +622,7 @@ class BatchApplier {
     const auto n = static_cast<int64_t>(e.seats.size());
     if (Status s = add_available(e.schedule_id, -n); !s.ok()) return s;
     ReservationRec r;
+    if (Status s = next_seq(kReservationSeqKey, e.seq, &r.seq); !s.ok()) return s;
     r.user_id = e.user_id;
     r.schedule_id = e.schedule_id;
     r.seats = e.seats;
@@ -554,7 +630,9 @@ class BatchApplier {
     r.status = to_int(ReservationStatus::kPendingPayment);
     r.created_at = e.created_at;
     r.expires_at = e.expires_at;
+    r.concert_id = e.concert_id;
     put(reservation_key(e.reservation_id), r);
+    put_raw(reservation_seq_key(r.seq), e.reservation_id);
     std::string index = user_reservations_prefix(e.user_id);
     append_hex64(index, ~offset_);
     put_raw(index, e.reservation_id);
@@ -568,16 +646,22 @@ class BatchApplier {
 
   Status on(const events::PaymentCompleted& e) {
     if (Status s = set_seats(e.schedule_id, e.seats, SeatStatus::kSold); !s.ok()) return s;
+    // A version-1 event names its reservation by id only: its number is the
+    // reservation's.
+    int64_t reservation_seq = e.reservation_seq;
     Status s = update_reservation(e.reservation_id, e.schedule_id, [&](ReservationRec& r) {
       r.status = to_int(ReservationStatus::kConfirmed);
       r.paid_at = e.paid_at;
       r.paid_offset = static_cast<int64_t>(offset_);
+      if (reservation_seq == 0) reservation_seq = r.seq;
     });
     if (!s.ok()) return s;
     if (s = set_balance(e.user_id, e.balance_after); !s.ok()) return s;
+    int64_t seq = 0;
+    if (s = next_seq(kPaymentSeqKey, e.seq, &seq); !s.ok()) return s;
     put(user_payment_key(e.user_id, offset_),
         PaymentRec{e.payment_id, e.reservation_id, e.amount, to_int(PaymentStatus::kCompleted),
-                   e.paid_at});
+                   e.paid_at, seq, reservation_seq});
     return Status::OK();
   }
 
@@ -649,6 +733,19 @@ class BatchApplier {
     if (rec.schedule_id != schedule_id) return inconsistent("schedule of reservation " + id);
     change(rec);
     put(key, rec);
+    return Status::OK();
+  }
+
+  // The sequence number of the next event counted under `counter_key`:
+  // `given` (the event's own, schema version 2) when non-zero, else the
+  // last one given plus one (version 1). Records it as the last one given.
+  Status next_seq(const std::string& counter_key, int64_t given, int64_t* seq) {
+    CounterRec last;
+    if (Status s = load_or_default(counter_key, &last); !s.ok()) return s;
+    *seq = given != 0 ? given : last.value + 1;
+    if (*seq <= last.value) return inconsistent(counter_key + " out of order");
+    last.value = *seq;
+    put(counter_key, last);
     return Status::OK();
   }
 
@@ -756,23 +853,57 @@ rocksdb::Options store_options() {
 // Why it is worth it: no WAL append per batch, and no WAL replay on open.
 // The cost is bounded: at most kWriteBuffersMax memtables of events to
 // re-apply after a crash; a clean shutdown (flush(), or closing) loses none.
-Result<std::unique_ptr<Projections>> Projections::open(const std::string& path) {
+namespace {
+
+// The stored checkpoint; {0, kStoreFormat} for an empty store. A format-1
+// record lacks the format field.
+Result<CheckpointRec> read_checkpoint(rocksdb::DB* db, const std::string& path) {
+  std::string value;
+  const rocksdb::Status g = db->Get(rocksdb::ReadOptions(), kCheckpointKey, &value);
+  if (g.IsNotFound()) return CheckpointRec{};
+  if (!g.ok()) return from_rocks(g);
+  CheckpointRec cp;
+  if (!codec::decode(value, cp)) {
+    cp = CheckpointRec{0, 1};
+    if (!codec::decode(value, cp, 1)) cp.next = -1;
+  }
+  if (cp.next < 0) return Status::Corruption("projections at " + path + ": malformed checkpoint");
+  return cp;
+}
+
+Result<std::unique_ptr<rocksdb::DB>> open_db(const std::string& path) {
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status s = rocksdb::DB::Open(store_options(), path, &raw);
   if (!s.ok()) return Status::IOError("opening projections at " + path + ": " + s.ToString());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  std::string value;
-  const rocksdb::Status g = db->Get(rocksdb::ReadOptions(), kCheckpointKey, &value);
-  CheckpointRec cp;
-  if (g.ok()) {
-    if (!codec::decode(value, cp) || cp.next < 0) {
-      return Status::Corruption("projections at " + path + ": malformed checkpoint");
-    }
-  } else if (!g.IsNotFound()) {
-    return from_rocks(g);
+  return std::unique_ptr<rocksdb::DB>(raw);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Projections>> Projections::open(const std::string& path) {
+  Result<std::unique_ptr<rocksdb::DB>> db = open_db(path);
+  if (!db.ok()) return db.status();
+  Result<CheckpointRec> cp = read_checkpoint(db->get(), path);
+  if (!cp.ok()) return cp.status();
+  if (cp->format > kStoreFormat) {
+    return Status::Corruption("projections at " + path + " have format " +
+                              std::to_string(cp->format) + ", newer than this program's " +
+                              std::to_string(kStoreFormat) + "; run `reservoir rebuild`");
+  }
+  if (cp->format < kStoreFormat) {
+    // Views are derived data: an older layout is dropped and re-applied
+    // from the log (checkpoint 0) rather than misread.
+    std::fprintf(stderr, "projections at %s: format %lld store dropped, rebuilding from the log\n",
+                 path.c_str(), static_cast<long long>(cp->format));
+    db->reset();
+    const rocksdb::Status d = rocksdb::DestroyDB(path, store_options());
+    if (!d.ok()) return Status::IOError("dropping projections at " + path + ": " + d.ToString());
+    db = open_db(path);
+    if (!db.ok()) return db.status();
+    *cp = CheckpointRec{};
   }
   return std::unique_ptr<Projections>(
-      new Projections(std::move(db), static_cast<uint64_t>(cp.next)));
+      new Projections(std::move(*db), static_cast<uint64_t>(cp->next)));
 }
 
 Projections::Projections(std::unique_ptr<rocksdb::DB> db, uint64_t checkpoint)
@@ -1024,15 +1155,27 @@ std::optional<UserView> Projections::user(const std::string& user_id) const {
 std::optional<TokenView> Projections::token(const std::string& token) const {
   TokenRec rec;
   if (!get_rec(db_.get(), rocksdb::ReadOptions(), token_key(token), &rec)) return std::nullopt;
-  TokenView v;
-  if (!to_enum(rec.status, TokenStatus::kExpired, &v.status)) return std::nullopt;
-  v.token = token;
-  v.user_id = std::move(rec.user_id);
-  v.seq = rec.seq;
-  v.issued_at = rec.issued_at;
-  v.activated_at = rec.activated_at;
-  v.expires_at = rec.expires_at;
+  bool ok = false;
+  TokenView v = to_view(token, std::move(rec), &ok);
+  if (!ok) return std::nullopt;
   return v;
+}
+
+// The index entries (ti/, ut/, rs/) are written in the same WriteBatch (or
+// ingested SST file) as the record they name, so a reader that sees an entry
+// sees its record: the two reads need no common snapshot.
+
+std::optional<TokenView> Projections::token_by_id(int64_t token_id) const {
+  if (token_id <= 0) return std::nullopt;
+  std::string token;
+  if (!get_index(db_.get(), token_id_key(token_id), &token)) return std::nullopt;
+  return this->token(token);
+}
+
+std::optional<TokenView> Projections::user_token(const std::string& user_id) const {
+  std::string token;
+  if (!get_index(db_.get(), user_token_key(user_id), &token)) return std::nullopt;
+  return this->token(token);
 }
 
 int64_t Projections::admitted_seq() const {
@@ -1054,6 +1197,14 @@ std::vector<ConcertSummary> Projections::concerts() const {
            });
   if (!s.ok()) std::fprintf(stderr, "projections: listing concerts: %s\n", s.ToString().c_str());
   return out;
+}
+
+std::optional<ConcertSummary> Projections::concert(const std::string& concert_id) const {
+  ConcertRec rec;
+  if (!get_rec(db_.get(), rocksdb::ReadOptions(), concert_key(concert_id), &rec)) {
+    return std::nullopt;
+  }
+  return ConcertSummary{concert_id, std::move(rec.title), rec.schedule_count};
 }
 
 std::optional<std::vector<ScheduleView>> Projections::schedules(
@@ -1082,8 +1233,7 @@ std::optional<std::vector<ScheduleView>> Projections::schedules(
       std::fprintf(stderr, "projections: unreadable %s\n", keys[i].c_str());
       continue;
     }
-    out.push_back(ScheduleView{keys[i].substr(2), std::move(rec.concert_id), rec.starts_at,
-                               rec.available, rec.total});
+    out.push_back(to_view(keys[i].substr(2), std::move(rec)));
   }
   return out;
 }
@@ -1093,8 +1243,7 @@ std::optional<ScheduleView> Projections::schedule(const std::string& schedule_id
   if (!get_rec(db_.get(), rocksdb::ReadOptions(), schedule_key(schedule_id), &rec)) {
     return std::nullopt;
   }
-  return ScheduleView{schedule_id, std::move(rec.concert_id), rec.starts_at, rec.available,
-                      rec.total};
+  return to_view(schedule_id, std::move(rec));
 }
 
 std::optional<std::vector<SeatView>> Projections::seats(const std::string& schedule_id) const {
@@ -1137,6 +1286,13 @@ std::optional<ReservationView> Projections::reservation(const std::string& reser
   ReservationView v = to_view(reservation_id, std::move(rec), &ok);
   if (!ok) return std::nullopt;
   return v;
+}
+
+std::optional<ReservationView> Projections::reservation_by_seq(int64_t seq) const {
+  if (seq <= 0) return std::nullopt;
+  std::string id;
+  if (!get_index(db_.get(), reservation_seq_key(seq), &id)) return std::nullopt;
+  return reservation(id);
 }
 
 namespace {
@@ -1228,6 +1384,8 @@ Result<Page<PaymentView>> Projections::user_payments(const std::string& user_id,
                    v.reservation_id = std::move(rec.reservation_id);
                    v.amount = rec.amount;
                    v.paid_at = rec.paid_at;
+                   v.seq = rec.seq;
+                   v.reservation_seq = rec.reservation_seq;
                    page.items.push_back(std::move(v));
                  });
   if (!next.ok()) return next.status();

@@ -123,7 +123,10 @@ struct Page {
 
 class Projections {
  public:
-  // Opens (creating if missing) the view store in directory `path`.
+  // Opens (creating if missing) the view store in directory `path`. A store
+  // in an older record layout (written before SPEC §5.1's fields) is dropped
+  // and opens empty at checkpoint 0, so the follower re-applies the log; a
+  // newer layout is Corruption.
   static Result<std::unique_ptr<Projections>> open(const std::string& path);
   ~Projections();
   Projections(const Projections&) = delete;
@@ -184,6 +187,7 @@ class Projections {
 
   // Every concert, ordered by concert id.
   std::vector<ConcertSummary> concerts() const;
+  // One concert (its title, for the dialects); nullopt when it does not exist.
   std::optional<ConcertSummary> concert(const std::string& concert_id) const;
   // nullopt when the concert does not exist; schedules ordered by startsAt, then id.
   std::optional<std::vector<ScheduleView>> schedules(const std::string& concert_id) const;
@@ -196,7 +200,7 @@ class Projections {
   std::optional<std::vector<SeatView>> seats(const std::string& schedule_id) const;
 
   std::optional<ReservationView> reservation(const std::string& reservation_id) const;
-  // By sequence number (SPEC §5.1).
+  // By sequence number (SPEC §5.1); nullopt when no reservation has it.
   std::optional<ReservationView> reservation_by_seq(int64_t seq) const;
   // Newest first. `cursor` is empty for the first page or a next_cursor from
   // a previous page; a cursor that is not one gives InvalidArgument, and so

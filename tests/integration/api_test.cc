@@ -91,13 +91,15 @@ TEST_CASE("cli: an unusable --data is refused with exit 1") {
 
 TEST_CASE("cli: --demo prints the demo users and loads nothing into a used log") {
   ServerProcess server;
-  for (const char* user : {"alice", "bob", "carol"}) CHECK(contains(server.stdout_text(), user));
+  for (const char* user : {"alice", "bob", "carol", "1", "2", "3"}) {
+    CHECK(contains(server.stdout_text(), std::string("demo user: ") + user + "\n"));
+  }
   CHECK_OK(Api(server).charge("alice", 1));
   CHECK(server.terminate() == 0);
   server.start();
   Api api(server);
   CHECK(api.balance_of("alice") == 500001);
-  CHECK(api.get("/api/v1/concerts").data().Size() == 1);
+  CHECK(api.get("/api/v1/concerts").data().Size() == 2);  // demo-concert and 1
 }
 
 TEST_CASE("cli: a second serve on the same --data is refused with exit 1") {
@@ -245,22 +247,22 @@ void check_catalog(Api& api) {
   Reply concerts = api.get("/api/v1/concerts");
   CHECK_OK(concerts);
   REQUIRE(concerts.data().IsArray());
-  REQUIRE(concerts.data().Size() == 1);
+  REQUIRE(concerts.data().Size() == 2);  // by id: the numeric demo's "1", then demo-concert
   const Shape concert = {
       {"concertId", J::kString}, {"title", J::kString}, {"scheduleCount", J::kInt}};
-  CHECK(shape_errors(concerts.data()[0], concert) == "");
-  CHECK(num(concerts.data()[0], "scheduleCount") == 2);
+  CHECK(shape_errors(concerts.data()[1], concert) == "");
+  CHECK(str(concerts.data()[1], "concertId") == "demo-concert");
+  CHECK(num(concerts.data()[1], "scheduleCount") == 2);
   Reply schedules = api.get("/api/v1/concerts/demo-concert/schedules");
   CHECK_OK(schedules);
   REQUIRE(schedules.data().Size() == 2);
-  const Shape schedule = {{"concertScheduleId", J::kString},
-                          {"date", J::kDate},
-                          {"startsAt", J::kTime},
-                          {"availableSeats", J::kInt},
-                          {"totalSeats", J::kInt}};
+  const Shape schedule = {
+      {"concertScheduleId", J::kString}, {"date", J::kDate},          {"startsAt", J::kTime},
+      {"reservationOpensAt", J::kTime},  {"availableSeats", J::kInt}, {"totalSeats", J::kInt}};
   for (const auto& s : schedules.data().GetArray()) {
     CHECK(shape_errors(s, schedule) == "");
     CHECK(str(s, "date") == str(s, "startsAt").substr(0, 10));
+    CHECK(str(s, "reservationOpensAt") < str(s, "startsAt"));  // the demo opens at once
     CHECK(num(s, "availableSeats") == 50);
     CHECK(num(s, "totalSeats") == 50);
   }
@@ -809,7 +811,7 @@ TEST_CASE("admin: 403 ADMIN_DISABLED without --admin-key") {
   CHECK_ERROR(api.admin_user("anything", "u1"), 403, "ADMIN_DISABLED");
   CHECK_ERROR(api.post("/api/v1/admin/users", R"({"userId":"u1"})"), 403, "ADMIN_DISABLED");
   CHECK_ERROR(api.admin_concert("", kItConcert), 403, "ADMIN_DISABLED");
-  CHECK(api.get("/api/v1/concerts").data().Size() == 1);
+  CHECK(api.get("/api/v1/concerts").data().Size() == 2);  // the demo's two
 }
 
 TEST_CASE("admin: users") {
@@ -867,7 +869,7 @@ TEST_CASE("admin: concerts with generated ids") {
   REQUIRE(seats.data().Size() == 2);
   CHECK(num(seats.data()[1], "price") == 2000);
   Reply concerts = api.get("/api/v1/concerts");
-  CHECK(concerts.data().Size() == 2);
+  CHECK(concerts.data().Size() == 3);
 }
 
 TEST_CASE("admin: concert errors, schedule filters and closed schedules") {
@@ -888,7 +890,7 @@ TEST_CASE("admin: concert errors, schedule filters and closed schedules") {
   Reply no_title = api.admin_concert(kAdmin, R"({"schedules":[]})");
   CHECK_ERROR(no_title, 400, "INVALID_REQUEST");
   CHECK(contains(no_title.message(), "title"));
-  CHECK(api.get("/api/v1/concerts").data().Size() == 2);  // nothing above was created
+  CHECK(api.get("/api/v1/concerts").data().Size() == 3);  // nothing above was created
 
   const std::string base = "/api/v1/concerts/it-concert/schedules";
   CHECK(api.get(base).data().Size() == 2);
@@ -1081,6 +1083,135 @@ TEST_CASE("a started schedule: no holds, pays or refunds; cancelling a hold stay
   CHECK(str(cancel.data(), "status") == "CANCELLED");
   CHECK(api.get("/api/v1/concerts/soon/schedules?status=AVAILABLE").data().Size() == 0);
   CHECK(api.balance_of("alice") == 500000 - 100);
+}
+
+// ------------------------------------------- booking opens (SPEC §5.1) ---
+
+// A schedule item of `list` (a schedules answer) by id; REQUIREs it.
+const rapidjson::Value& schedule_item(const Reply& list, const std::string& id) {
+  REQUIRE_MESSAGE(list.ok(), list.text());
+  for (const auto& s : list.data().GetArray()) {
+    if (str(s, "concertScheduleId") == id) return s;
+  }
+  FAIL("no schedule " << id << " in " << list.text());
+  return list.data();
+}
+
+std::vector<std::string> schedule_ids(const Reply& list) {
+  std::vector<std::string> ids;
+  REQUIRE_MESSAGE(list.ok(), list.text());
+  for (const auto& s : list.data().GetArray()) ids.push_back(str(s, "concertScheduleId"));
+  return ids;
+}
+
+// "YYYY-MM-DDTHH:MM:SSZ" as the API renders it (with milliseconds).
+std::string rendered(const std::string& utc_seconds) {
+  return utc_seconds.substr(0, 19) + ".000Z";
+}
+
+TEST_CASE("reservationOpensAt: no holds before it (409 SCHEDULE_NOT_OPEN), listed and filtered") {
+  ServerProcess server(ServerOptions().admin(kAdmin));
+  Api api(server);
+  const std::string opens = utc_in(5s);  // room for the checks before it on a busy machine
+  CHECK_OK(api.admin_concert(
+      kAdmin, R"({"concertId":"drop","title":"Drop","schedules":[
+    {"concertScheduleId":"drop-later","startsAt":")" +
+                  future_time() + R"(","reservationOpensAt":")" + opens +
+                  R"(","seats":[{"seatId":"L1","number":1,"price":100}]},
+    {"concertScheduleId":"drop-now","startsAt":")" +
+                  future_time() + R"(","seats":[{"seatId":"N1","number":1,"price":100}]}]})"));
+  const std::string base = "/api/v1/concerts/drop/schedules";
+  Reply all = api.get(base);
+  CHECK(str(schedule_item(all, "drop-later"), "reservationOpensAt") == rendered(opens));
+  // Omitted, it is the creation time: already past, never null.
+  const std::string now_opens = str(schedule_item(all, "drop-now"), "reservationOpensAt");
+  CHECK(now_opens < rendered(utc_in(0s)));
+  CHECK(now_opens > "2020");
+  CHECK(schedule_ids(api.get(base + "?status=AVAILABLE")) == std::vector<std::string>{"drop-now"});
+
+  const std::string tok = api.active_token("alice");
+  CHECK_ERROR(api.hold(tok, "drop-later", {"L1"}), 409, "SCHEDULE_NOT_OPEN");
+  CHECK_OK(api.hold(tok, "drop-now", {"N1"}));
+
+  // Once open, the AVAILABLE list shows it (a cached answer must not hide
+  // it) and holds succeed.
+  REQUIRE(eventually([&] { return utc_in(0s) > opens; }, 10s));  // now >= opens
+  const std::vector<std::string> open_now = {"drop-later"};      // drop-now has no seat left
+  CHECK(schedule_ids(api.get(base + "?status=AVAILABLE")) == open_now);
+  CHECK_OK(api.hold(tok, "drop-later", {"L1"}));
+}
+
+TEST_CASE("reservationOpensAt: a value that is not a time before startsAt is 400 naming it") {
+  ServerProcess server(ServerOptions().admin(kAdmin));
+  Api api(server);
+  const std::string starts = "2099-06-01T19:00:00Z";
+  for (const std::string opens :
+       {"5", "true", R"("soon")", R"("2099-06-01T19:00:00Z")", R"("2099-06-01T19:00:00.001Z")",
+        R"("2100-01-01T00:00:00Z")", "{}"}) {
+    CAPTURE(opens);
+    Reply r = api.admin_concert(kAdmin, R"({"concertId":"bad","title":"Bad","schedules":[
+      {"startsAt":")" + starts + R"(","reservationOpensAt":)" +
+                                            opens + R"(,"seats":[{"number":1,"price":1}]}]})");
+    CHECK_ERROR(r, 400, "INVALID_REQUEST");
+    CHECK_MESSAGE(contains(r.message(), "reservationOpensAt"), r.text());
+  }
+  CHECK_ERROR(api.get("/api/v1/concerts/bad/schedules"), 404, "CONCERT_NOT_FOUND");
+  // null is as omitted; a time just before startsAt is fine.
+  CHECK_OK(api.admin_concert(kAdmin, R"({"concertId":"ok","title":"Ok","schedules":[
+    {"concertScheduleId":"ok-1","startsAt":")" +
+                                         starts +
+                                         R"(","reservationOpensAt":"2099-06-01T18:59:59.999Z",
+     "seats":[{"number":1,"price":1}]},
+    {"concertScheduleId":"ok-2","startsAt":")" +
+                                         starts +
+                                         R"(","reservationOpensAt":null,
+     "seats":[{"number":1,"price":1}]}]})"));
+  Reply list = api.get("/api/v1/concerts/ok/schedules");
+  CHECK(str(schedule_item(list, "ok-1"), "reservationOpensAt") == "2099-06-01T18:59:59.999Z");
+  CHECK(str(schedule_item(list, "ok-2"), "reservationOpensAt") < rendered(utc_in(0s)));
+}
+
+// ------------------------------------------ the numeric demo (SPEC §5.1) ---
+
+TEST_CASE("demo: the numeric catalog, through the canonical API") {
+  ServerProcess server;
+  Api api(server);
+  for (const char* user : {"1", "2", "3"}) CHECK(api.balance_of(user) == 100000);
+  Reply concerts = api.get("/api/v1/concerts");
+  CHECK_OK(concerts);
+  REQUIRE(concerts.data().Size() == 2);
+  CHECK(str(concerts.data()[0], "concertId") == "1");
+  CHECK(str(concerts.data()[0], "title") == "콘서트");
+  CHECK(num(concerts.data()[0], "scheduleCount") == 2);
+
+  // Schedules 1 and 2 start with the demo's two, and are open now.
+  Reply numeric = api.get("/api/v1/concerts/1/schedules");
+  Reply demo = api.get("/api/v1/concerts/demo-concert/schedules");
+  CHECK(str(schedule_item(numeric, "1"), "startsAt") ==
+        str(schedule_item(demo, kSchedule1), "startsAt"));
+  CHECK(str(schedule_item(numeric, "2"), "startsAt") ==
+        str(schedule_item(demo, kSchedule2), "startsAt"));
+  CHECK(schedule_ids(api.get("/api/v1/concerts/1/schedules?status=AVAILABLE")) ==
+        std::vector<std::string>{"1", "2"});
+
+  for (const std::string schedule : {"1", "2"}) {
+    Reply seats = api.seats(schedule, "1");
+    CHECK_OK(seats);
+    REQUIRE(seats.data().Size() == 50);
+    for (int64_t n = 1; n <= 50; ++n) {
+      const auto& seat = seats.data()[static_cast<rapidjson::SizeType>(n - 1)];
+      CHECK(str(seat, "seatId") == std::to_string(n));
+      CHECK(num(seat, "number") == n);
+      CHECK(num(seat, "price") == (n <= 10 ? 10000 : n <= 20 ? 15000 : 50000));
+    }
+  }
+  CHECK(num(api.seats("1", "1").data()[11], "price") == 15000);  // seat 12
+
+  // Seed 002's example: seats 10 and 11 come to 25000.
+  const std::string tok = api.active_token("1");
+  Reply held = api.hold(tok, "1", {"10", "11"});
+  CHECK_OK(held);
+  CHECK(num(held.data(), "totalPrice") == 25000);
 }
 
 // ------------------------------------------------------ read-your-writes ---

@@ -1,5 +1,6 @@
 // Projections and Follower: given events, then views.
 #include <doctest/doctest.h>
+#include <rocksdb/db.h>
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "events/codec.h"
 #include "events/concert_events.h"
 #include "events/engine_events.h"
 #include "events/event_log.h"
@@ -58,6 +60,39 @@ class Feed {
   uint64_t next_;
   std::vector<EventEnvelope> batch_;
 };
+
+// ---- version-1 events (SPEC §5.1: logs written before the amendments) ----
+
+template <class T>
+void put_v1(std::string& out, const T& v);
+// Visits a record's fields as schema version 1 had them: the fields added
+// since (declared with their version) are left out, in nested records too.
+struct V1Fields {
+  std::string& out;
+  template <class V>
+  void operator()(const char*, const V& v, uint32_t since = 1) {
+    if (since == 1) put_v1(out, v);
+  }
+};
+template <class T>
+void put_v1(std::string& out, const T& v) {
+  if constexpr (codec::Record<T>) {
+    T::fields(v, V1Fields{out});
+  } else if constexpr (codec::IsVector<T>::value) {
+    codec::put_varint(out, v.size());
+    for (const auto& e : v) put_v1(out, e);
+  } else {
+    codec::put_value(out, v);
+  }
+}
+// The envelope a version-1 writer made of `e` at time `time_ms`.
+EventEnvelope v1_envelope(const ev::ConcertEvent& e, int64_t time_ms = kT0) {
+  EventEnvelope env = ev::ConcertCatalog::encode(e, time_ms);
+  env.version = 1;
+  env.payload.clear();
+  std::visit([&](const auto& x) { put_v1(env.payload, x); }, e);
+  return env;
+}
 
 // ---- event factories ----
 
@@ -377,6 +412,157 @@ TEST_CASE("projections: hold, pay and refund") {
   CHECK_FALSE(st.views->reservation("r9"));
 }
 
+TEST_CASE("projections: a version-1 envelope decodes as version 1 and upgrades") {
+  // The helper itself: a v1 payload is shorter, and decodes with derived fields.
+  ev::SeatsHeld h;
+  h.reservation_id = "r";
+  const EventEnvelope env = v1_envelope(h);
+  CHECK(env.payload.size() < ev::ConcertCatalog::encode(h, kT0).payload.size());
+  auto d = decode_for_views(env);
+  REQUIRE(d.ok());
+  REQUIRE(d->has_value());
+  CHECK(std::get<ev::SeatsHeld>(**d).seq == 0);
+  auto t = decode_for_views(v1_envelope(ev::TokenIssued{"tok", "u1", 1, kT0}));
+  REQUIRE(t.ok());
+  CHECK(std::get<ev::TokenIssued>(**t).token_id == ev::TokenIssued::legacy_token_id("tok"));
+}
+
+TEST_CASE("projections: tokens by tokenId, and each user's live or newest token") {
+  Store st;
+  CHECK_FALSE(st.views->user_token("u1"));
+  CHECK_FALSE(st.views->token_by_id(77));
+  st.feed.add(ev::TokenIssued{"t1", "u1", 1, kT0, 77}).add(ev::TokenIssued{"t2", "u2", 2, kT0, 88});
+  st.apply();
+  auto by_id = st.views->token_by_id(77);
+  REQUIRE(by_id);
+  CHECK(by_id->token == "t1");
+  CHECK(by_id->user_id == "u1");
+  CHECK(by_id->token_id == 77);
+  CHECK(st.views->token("t2")->token_id == 88);
+  CHECK_FALSE(st.views->token_by_id(78));
+  CHECK_FALSE(st.views->token_by_id(0));
+  CHECK_FALSE(st.views->token_by_id(-77));
+  REQUIRE(st.views->user_token("u1"));
+  CHECK(st.views->user_token("u1")->token == "t1");
+  CHECK(st.views->user_token("u2")->token == "t2");
+  CHECK_FALSE(st.views->user_token("nobody"));
+
+  // Expired, the token is still the user's newest; a new one replaces it.
+  st.feed.add(ev::TokenExpired{"t1", "u1", "TTL", false, kT0 + 5});
+  st.apply();
+  CHECK(st.views->user_token("u1")->token == "t1");
+  CHECK(st.views->user_token("u1")->status == TokenStatus::kExpired);
+  st.feed.add(ev::TokenIssued{"t3", "u1", 3, kT0 + 6, 99});
+  st.apply();
+  CHECK(st.views->user_token("u1")->token == "t3");
+  CHECK(st.views->user_token("u1")->status == TokenStatus::kWaiting);
+  CHECK(st.views->token_by_id(77)->status == TokenStatus::kExpired);
+
+  // A version-1 TokenIssued has the tokenId its upgrade derives.
+  st.feed.push(v1_envelope(ev::TokenIssued{"t4", "u2", 4, kT0 + 7}));
+  st.apply();
+  const int64_t legacy = ev::TokenIssued::legacy_token_id("t4");
+  REQUIRE(st.views->token_by_id(legacy));
+  CHECK(st.views->token_by_id(legacy)->token == "t4");
+  CHECK(st.views->token("t4")->token_id == legacy);
+  CHECK(st.views->user_token("u2")->token == "t4");
+}
+
+TEST_CASE("projections: schedules keep their opening time; one concert by id") {
+  Store st;
+  ev::ConcertCreated c{"c2", "Drop", {}};
+  c.schedules.push_back(ev::ScheduleSpec{"d1", 9000, {{"x", 1, 5}}, 4000});
+  st.feed.add(c);
+  // Written before the amendment: opens when it was created (its event's time).
+  ev::ConcertCreated old{"c3", "Old", {}};
+  old.schedules.push_back(ev::ScheduleSpec{"o1", 9000, {{"x", 1, 5}}, 0});
+  st.feed.push(v1_envelope(old, 3000));
+  st.apply();
+  CHECK(st.views->schedule("d1")->opens_at == 4000);
+  REQUIRE(st.views->schedules("c2"));
+  CHECK(st.views->schedules("c2")->front().opens_at == 4000);
+  CHECK(st.views->schedule("o1")->opens_at == 3000);
+  CHECK(st.views->schedules("c3")->front().opens_at == 3000);
+
+  auto one = st.views->concert("c2");
+  REQUIRE(one);
+  CHECK(one->concert_id == "c2");
+  CHECK(one->title == "Drop");
+  CHECK(one->schedule_count == 1);
+  CHECK(st.views->concert("c1")->schedule_count == 3);
+  CHECK(st.views->concert("c0")->schedule_count == 0);
+  CHECK_FALSE(st.views->concert("c9"));
+}
+
+TEST_CASE("projections: sequence numbers, counted for version-1 events as in log order") {
+  Store st;
+  const ev::SeatsHeld h1 = hold("r1", "u1", {kSeatZ});
+  const ev::SeatsHeld h2 = hold("r2", "u2", {kSeatM});
+  st.feed.add(charge("u2", 1000, 1000)).push(v1_envelope(h1)).push(v1_envelope(h2));
+  st.apply();
+  st.feed.push(v1_envelope(pay("p1", h2, 700)));  // another batch: the counts persist
+  st.apply();
+  REQUIRE(st.views->reservation("r1"));
+  CHECK(st.views->reservation("r1")->seq == 1);
+  CHECK(st.views->reservation("r2")->seq == 2);
+  CHECK(st.views->reservation("r2")->concert_id == "c1");
+  auto pays = st.views->user_payments("u2", 20, "");
+  REQUIRE(pays.ok());
+  REQUIRE(pays->items.size() == 1);
+  CHECK(pays->items[0].seq == 1);
+  CHECK(pays->items[0].reservation_seq == 2);  // taken from its reservation
+
+  // Version-2 events carry their numbers; a reopened store goes on counting.
+  st.reopen();
+  ev::SeatsHeld h3 = hold("r3", "u1", {kSeatA});
+  h3.seq = 3;
+  ev::PaymentCompleted p2 = pay("p2", h3, 0);
+  p2.seq = 2;
+  p2.reservation_seq = 3;
+  st.feed.add(charge("u1", 200, 200)).add(h3).add(p2);
+  const ev::SeatsHeld h4 = hold("r4", "u2", {kSeatZ});  // r1 still holds z: a v1 tail
+  st.feed.add(released<ev::HoldExpired>(h1, kT0 + 1)).push(v1_envelope(h4));
+  st.apply();
+  CHECK(st.views->reservation("r3")->seq == 3);
+  CHECK(st.views->reservation("r4")->seq == 4);
+  for (int64_t seq = 1; seq <= 4; ++seq) {
+    CAPTURE(seq);
+    REQUIRE(st.views->reservation_by_seq(seq));
+    CHECK(st.views->reservation_by_seq(seq)->reservation_id == "r" + std::to_string(seq));
+    CHECK(st.views->reservation_by_seq(seq)->seq == seq);
+  }
+  CHECK(st.views->reservation_by_seq(1)->status == ReservationStatus::kExpired);
+  CHECK_FALSE(st.views->reservation_by_seq(5));
+  CHECK_FALSE(st.views->reservation_by_seq(0));
+  auto mine = st.views->user_payments("u1", 20, "");
+  REQUIRE(mine->items.size() == 1);
+  CHECK(mine->items[0].seq == 2);
+  CHECK(mine->items[0].reservation_seq == 3);
+
+  // A refund keeps the payment's numbers.
+  st.feed.add(refund("p1", h2, 1000));
+  st.apply();
+  pays = st.views->user_payments("u2", 20, "");
+  CHECK(pays->items[0].status == PaymentStatus::kRefunded);
+  CHECK(pays->items[0].seq == 1);
+  CHECK(pays->items[0].reservation_seq == 2);
+  CHECK(st.views->user_reservations("u2", 20, "")->items[1].seq == 2);
+}
+
+TEST_CASE("projections: a sequence number that goes back contradicts the views") {
+  Store st;
+  ev::SeatsHeld h1 = hold("r1", "u1", {kSeatZ});
+  h1.seq = 2;
+  ev::SeatsHeld h2 = hold("r2", "u1", {kSeatM});
+  h2.seq = 2;
+  st.feed.add(h1);
+  st.apply();
+  st.feed.add(h2);
+  const Status s = st.views->apply_batch(st.feed.take());
+  CHECK(s.code() == Status::Code::kCorruption);
+  CHECK_FALSE(st.views->reservation("r2"));
+}
+
 TEST_CASE("projections: hold expiry and cancellation") {
   Store st;
   const ev::SeatsHeld h1 = hold("r1", "u1", {kSeatZ});
@@ -516,6 +702,33 @@ TEST_CASE("projections: checkpoint advances with each batch and survives reopeni
   CHECK(st.views->user("u1")->balance == 10);
 }
 
+TEST_CASE("projections: a store of the layout before SPEC 5.1 is dropped and re-applied") {
+  Store st;
+  const uint64_t next = st.feed.next();
+  REQUIRE(st.views->checkpoint() == next);
+  st.views.reset();
+  {
+    // What a format-1 store holds at m/checkpoint: the next offset alone.
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), st.dir.path(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::string v1;
+    codec::put_value(v1, static_cast<int64_t>(next));
+    REQUIRE(db->Put(rocksdb::WriteOptions(), "m/checkpoint", v1).ok());
+  }
+  st.reopen();
+  CHECK(st.views->checkpoint() == 0);
+  CHECK_FALSE(st.views->user("u1"));
+  CHECK(st.views->concerts().empty());
+  // The follower re-applies from offset 0: the same events give the same views.
+  Feed again;
+  again.add(user("u1", "Alice"));
+  REQUIRE(st.views->apply_batch(again.take()).ok());
+  CHECK(st.views->user("u1")->name == "Alice");
+  st.reopen();  // now of the current layout: kept
+  CHECK(st.views->checkpoint() == 1);
+}
+
 TEST_CASE("projections: a bad event fails the whole batch") {
   Store st;
   const uint64_t base = st.feed.next();
@@ -610,11 +823,13 @@ TEST_CASE("projections: read-modify-writes stay right across turnovers of the re
 
 // A valid stream over many users, seats and tokens: holds that are paid
 // and refunded, cancelled or expired, and tokens issued, activated, expired.
+// Every other cycle's token, hold and payment are version-1 events (no
+// tokenId, no sequence numbers), the others version 2 with their numbers.
 std::vector<EventEnvelope> busy_stream(int cycles) {
   Feed feed;
   const int kUsers = 7;
   ev::ConcertCreated big{"cb", "Busy", {}};
-  big.schedules.push_back(ev::ScheduleSpec{"sb", 3000, {}});
+  big.schedules.push_back(ev::ScheduleSpec{"sb", 3000, {}, 1500});
   // Seats 1..40 come back free after each cycle; paid seats that stay sold
   // are 41.. (one each).
   for (int n = 1; n <= 40 + cycles; ++n) {
@@ -623,11 +838,14 @@ std::vector<EventEnvelope> busy_stream(int cycles) {
   for (int u = 0; u < kUsers; ++u) feed.add(user("b" + std::to_string(u), "U"));
   feed.add(big);
   std::vector<int64_t> balance(kUsers, 0);
+  int64_t payments = 0;
   for (int i = 0; i < cycles; ++i) {
     const int u = i % kUsers;
+    const bool v1 = i % 2 == 1;
     const std::string uid = "b" + std::to_string(u);
     const std::string token = "tok" + std::to_string(i);
-    feed.add(ev::TokenIssued{token, uid, i + 1, kT0 + i});
+    auto add = [&](const ev::ConcertEvent& e) { v1 ? feed.push(v1_envelope(e)) : feed.add(e); };
+    add(ev::TokenIssued{token, uid, i + 1, kT0 + i, v1 ? 0 : 7919 * (i + 1)});
     feed.add(ev::TokenActivated{token, uid, i + 1, kT0 + i, kT0 + i + 600'000});
     feed.add(charge(uid, 1000, balance[u] += 1000));
     const bool keeps = i % 6 == 5;  // paid, never refunded
@@ -635,13 +853,20 @@ std::vector<EventEnvelope> busy_stream(int cycles) {
     ev::SeatsHeld h = hold("rb" + std::to_string(i), uid, {{"q" + std::to_string(n), n, n}});
     h.concert_id = "cb";
     h.schedule_id = "sb";
-    feed.add(h);
+    h.seq = v1 ? 0 : i + 1;
+    add(h);
     if (i % 3 == 0) {
       feed.add(released<ev::HoldExpired>(h, kT0 + 400'000));
     } else if (i % 3 == 1) {
       feed.add(released<ev::ReservationCancelled>(h, kT0 + 5));
     } else {
-      feed.add(pay("pb" + std::to_string(i), h, balance[u] -= h.total_price));
+      ev::PaymentCompleted p = pay("pb" + std::to_string(i), h, balance[u] -= h.total_price);
+      ++payments;
+      if (!v1) {
+        p.seq = payments;
+        p.reservation_seq = h.seq;
+      }
+      add(p);
       if (!keeps) feed.add(refund("pb" + std::to_string(i), h, balance[u] += h.total_price));
     }
     feed.add(ev::TokenExpired{token, uid, "TTL", true, kT0 + i + 600'000});
@@ -678,6 +903,13 @@ size_t check_bulk_equals_batches(const std::vector<EventEnvelope>& events,
   const auto want = (*a)->dump();
   const auto got = (*b)->dump();
   CHECK(want.size() > 300);
+  // Every kind of record is there (the indexes of SPEC §5.1's numbers too).
+  for (const std::string prefix : {"c/", "cs/", "m/", "n/", "q/", "r/", "rs/", "s/", "st/", "t/",
+                                   "ti/", "u/", "up/", "ur/", "ut/"}) {
+    CAPTURE(prefix);
+    CHECK(std::any_of(want.begin(), want.end(),
+                      [&](const auto& kv) { return kv.first.starts_with(prefix); }));
+  }
   REQUIRE(got.size() == want.size());
   size_t differ = 0;
   for (size_t i = 0; i < want.size(); ++i) differ += got[i] == want[i] ? 0 : 1;

@@ -70,6 +70,23 @@ TEST_CASE("query cache: a hit needs the same stripe and version, and a time in t
   CHECK(st.entries == 2);
 }
 
+TEST_CASE("query cache: split_at keeps the window on now's side of each change") {
+  QueryCache::Stamp s = stamp(1, 1);
+  s.split_at(kT0 - 50, kT0);  // changed already: valid from then
+  s.split_at(kT0 - 80, kT0);  // an earlier change does not widen it
+  s.split_at(kT0 + 30, kT0);  // changes later: valid until then
+  s.split_at(kT0 + 90, kT0);
+  CHECK(s.valid_from_ms == kT0 - 50);
+  CHECK(s.valid_until_ms == kT0 + 30);
+  s.split_at(kT0, kT0);  // a change at now has happened ("now >= change")
+  CHECK(s.valid_from_ms == kT0);
+  QueryCache cache;
+  cache.store("k", s, "b");
+  CHECK(cache.find("k", 1, 1, kT0 + 29));
+  CHECK_FALSE(cache.find("k", 1, 1, kT0 + 30));
+  CHECK_FALSE(cache.find("k", 1, 1, kT0 - 1));
+}
+
 TEST_CASE("query cache: a newer answer is never replaced by an older one") {
   QueryCache cache;
   cache.store("k", stamp(3, 8), "new");
@@ -253,6 +270,27 @@ TEST_CASE("service: cached query answers follow every applied change at once") {
     const std::string concerts1 = api.get("/api/v1/concerts");
     CHECK(concerts1 != concerts0);
     CHECK(concerts1.find(R"("concertId":"c2")") != std::string::npos);
+  }
+  SUBCASE("a schedule enters the AVAILABLE list when it opens, cached or not") {
+    const std::multimap<std::string, std::string> available{{"status", "AVAILABLE"}};
+    // c2 opens an hour from now; c1 is open.
+    std::string body = concert_body("c2");
+    body.replace(body.find(R"("startsAt")"), 0, R"("reservationOpensAt":"2027-01-15T09:00:00Z",)");
+    api.post("/api/v1/admin/concerts", body);
+    const std::string c2 = "/api/v1/concerts/c2/schedules";
+    CHECK(api.get(c2).find(R"("reservationOpensAt":"2027-01-15T09:00:00.000Z")") !=
+          std::string::npos);
+    CHECK(api.get(c2, available) == R"({"result":"SUCCESS","data":[]})");
+    CHECK(api.get(c2, available) == R"({"result":"SUCCESS","data":[]})");  // cached
+    api.clock.advance_ms(3600 * 1000 - 1);
+    CHECK(api.get(c2, available) == R"({"result":"SUCCESS","data":[]})");
+    api.clock.advance_ms(1);  // it opens now
+    CHECK(api.get(c2, available).find("c2-s") != std::string::npos);
+    api.clock.set_ms(kT0);  // a clock stepped back hides it again
+    CHECK(api.get(c2, available) == R"({"result":"SUCCESS","data":[]})");
+    // Omitted, the opening is the creation time.
+    CHECK(api.get(schedules_path).find(R"("reservationOpensAt":"2027-01-15T08:00:00.000Z")") !=
+          std::string::npos);
   }
   SUBCASE("a schedule that has started leaves the AVAILABLE list, cached or not") {
     const std::multimap<std::string, std::string> available{{"status", "AVAILABLE"}};
