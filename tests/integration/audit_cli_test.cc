@@ -590,6 +590,7 @@ TEST_CASE("replay --verify: a forged violation is reported at its offset with it
     ev::SeatsHeld second = first;
     second.reservation_id = "forged-double-sale";
     second.user_id = "bob";
+    second.seq = first.seq + 1;  // numbered right: only the double sale is wrong
     second.created_at = at;
     second.expires_at = at + 5 * 60 * 1000;
     const uint64_t offset = append_forged(data, second, at);
