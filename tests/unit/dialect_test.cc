@@ -1,0 +1,112 @@
+// api/dialect_values.h and the dialects' error tables (SPEC §5.2, §5.5).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "api/dialect.h"
+#include "api/dialect_values.h"
+#include "api/json_util.h"
+#include "api/render.h"
+#include "events/time_format.h"
+
+namespace reservoir::api {
+namespace {
+
+std::string rendered_id(std::string_view id) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  write_dialect_id(w, id);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+rapidjson::Document parsed(const std::string& body) {
+  rapidjson::Document doc;
+  doc.Parse(body.c_str());
+  REQUIRE(doc.IsObject());
+  return doc;
+}
+
+// The id `field` of `body` by the body id rule, or "!" + the error's message.
+std::string id_of(const std::string& body, const char* field = "id") {
+  auto doc = parsed(body);
+  auto id = body_id(doc, field);
+  if (auto* e = std::get_if<DomainError>(&id)) {
+    CHECK(e->code == ErrorCode::INVALID_REQUEST);
+    return "!" + e->message;
+  }
+  return std::get<std::string>(id);
+}
+
+TEST_CASE("dialect ids: canonical decimals render as JSON integers, anything else as strings") {
+  CHECK(rendered_id("1") == "1");
+  CHECK(rendered_id("0") == "0");
+  CHECK(rendered_id("A1") == "\"A1\"");
+  CHECK(rendered_id("007") == "\"007\"");
+  CHECK(rendered_id("-1") == "\"-1\"");
+  CHECK(rendered_id("9223372036854775807") == "9223372036854775807");
+  CHECK(rendered_id("9223372036854775808") == "\"9223372036854775808\"");  // beyond int64
+  CHECK(rendered_id("demo-schedule-1") == "\"demo-schedule-1\"");
+  CHECK(canonical_decimal("12") == 12);
+  CHECK_FALSE(canonical_decimal(""));
+  CHECK_FALSE(canonical_decimal("+1"));
+  CHECK_FALSE(canonical_decimal("1 "));
+}
+
+TEST_CASE("dialect ids: a body id is an integer in 0..2^63-1 or an id string, else 400") {
+  CHECK(id_of(R"({"id":1})") == "1");
+  CHECK(id_of(R"({"id":0})") == "0");
+  CHECK(id_of(R"({"id":9223372036854775807})") == "9223372036854775807");
+  CHECK(id_of(R"({"id":"A1"})") == "A1");
+  CHECK(id_of(R"({"id":"007"})") == "007");
+  for (const char* bad : {R"({"id":-1})", R"({"id":1.5})", R"({"id":1e3})", R"({"id":true})",
+                          R"({"id":"a b"})", R"({"id":""})", R"({"id":9223372036854775808})",
+                          R"({"id":[1]})", R"({})", R"({"id":null})"}) {
+    CAPTURE(bad);
+    const std::string got = id_of(bad);
+    REQUIRE(got.front() == '!');
+    CHECK(field_of(got.substr(1)) == "id");
+  }
+  CHECK(id_of(R"({"id":"x"})", "other").find("'other' is required") != std::string::npos);
+}
+
+TEST_CASE("dialect ids: reservationId is a sequence number or a canonical id") {
+  auto ref = [](const std::string& body) {
+    auto doc = parsed(body);
+    auto r = reservation_ref(doc, "reservationId");
+    REQUIRE(std::holds_alternative<ReservationRef>(r));
+    return std::get<ReservationRef>(r);
+  };
+  CHECK(ref(R"({"reservationId":7})").seq == 7);
+  CHECK(ref(R"({"reservationId":"7"})").seq == 7);
+  CHECK(ref(R"({"reservationId":"07"})").id == "07");
+  CHECK(ref(R"({"reservationId":"07"})").seq == 0);
+  CHECK(ref(R"({"reservationId":0})").id == "0");
+  CHECK(ref(R"({"reservationId":"r-1f"})").id == "r-1f");
+  auto doc = parsed(R"({"reservationId":-3})");
+  CHECK(std::holds_alternative<DomainError>(reservation_ref(doc, "reservationId")));
+}
+
+TEST_CASE("dialect times: seconds precision, the fraction truncated") {
+  const int64_t t = *parse_iso8601_ms("2023-07-01T12:05:00.999Z");
+  CHECK(format_ce_time(t) == "2023-07-01T12:05:00Z");
+  CHECK(format_qt_time(t) == "2023-07-01T12:05:00");
+  CHECK(format_qt_time(*parse_iso8601_ms("2024-07-04T10:00:00Z")) == "2024-07-04T10:00:00");
+}
+
+TEST_CASE("dialect errors: canonical keeps the code's name and the detail, but SERVER_ERROR") {
+  const Dialect& canonical = *find_dialect("canonical");
+  Rendered r = render_dialect_error(canonical, ErrorCode::SEAT_UNAVAILABLE, "seat A1 is held");
+  CHECK(r == render_error(ErrorCode::SEAT_UNAVAILABLE, "seat A1 is held"));
+  CHECK(r.status == 409);
+  CHECK(r.body ==
+        R"({"result":"ERROR","error":{"code":"SEAT_UNAVAILABLE","message":"seat A1 is held"}})");
+  r = render_dialect_error(canonical, ErrorCode::INTERNAL, "boom");
+  CHECK(r == render_error(ErrorCode::INTERNAL, "boom"));
+  CHECK(r.status == 500);
+  CHECK(
+      r.body ==
+      R"({"result":"ERROR","error":{"code":"SERVER_ERROR","message":"서버 에러가 발생했습니다."}})");
+}
+
+}  // namespace
+}  // namespace reservoir::api
