@@ -7,6 +7,7 @@ namespace reservoir::api {
 
 // Each dialect's file defines its own.
 const Dialect& canonical_dialect();
+const Dialect& concert_events_dialect();
 
 namespace {
 
@@ -100,7 +101,7 @@ Rendered render_dialect_error(const Dialect& d, ErrorCode code, std::string_view
 }
 
 const std::vector<const Dialect*>& all_dialects() {
-  static const std::vector<const Dialect*> kAll = {&canonical_dialect()};
+  static const std::vector<const Dialect*> kAll = {&canonical_dialect(), &concert_events_dialect()};
   return kAll;
 }
 

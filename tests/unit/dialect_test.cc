@@ -37,6 +37,14 @@ std::string id_of(const std::string& body, const char* field = "id") {
   return std::get<std::string>(id);
 }
 
+const RouteSpec& route_of(const Dialect& d, std::string_view method, std::string_view pattern) {
+  for (const RouteSpec& r : d.routes) {
+    if (r.method == method && r.pattern == pattern) return r;
+  }
+  FAIL("no route " << method << " " << pattern << " in " << d.name);
+  return d.routes.front();
+}
+
 TEST_CASE("dialect ids: canonical decimals render as JSON integers, anything else as strings") {
   CHECK(rendered_id("1") == "1");
   CHECK(rendered_id("0") == "0");
@@ -91,6 +99,33 @@ TEST_CASE("dialect times: seconds precision, the fraction truncated") {
   CHECK(format_ce_time(t) == "2023-07-01T12:05:00Z");
   CHECK(format_qt_time(t) == "2023-07-01T12:05:00");
   CHECK(format_qt_time(*parse_iso8601_ms("2024-07-04T10:00:00Z")) == "2024-07-04T10:00:00");
+}
+
+TEST_CASE("dialect errors: concert-events' table, with queue/status' own TOKEN_EXPIRED") {
+  const Dialect& ce = *find_dialect("concert-events");
+  Rendered r = render_dialect_error(ce, ErrorCode::SEAT_UNAVAILABLE, "seat A1 is held");
+  CHECK(r.status == 400);
+  CHECK(
+      r.body ==
+      R"({"error":{"code":"invalid_seat_status","message":"이미 점유되었거나 예약된 좌석입니다."}})");
+  r = render_dialect_error(ce, ErrorCode::INVALID_REQUEST, "field 'seatId' is required");
+  CHECK(r.status == 400);
+  CHECK(r.body == R"({"error":{"code":"invalid_request","message":"잘못된 요청입니다: seatId"}})");
+  r = render_dialect_error(ce, ErrorCode::INVALID_TOKEN, "unknown queue token");
+  CHECK(r.status == 400);
+  CHECK(r.body.find(R"("code":"invalid_token")") != std::string::npos);
+  r = render_row(ce, ce.token_absent, "");
+  CHECK(r.status == 401);
+  CHECK(r.body == R"({"error":{"code":"unauthorized","message":"User-Token 헤더가 필요합니다."}})");
+  CHECK(render_dialect_error(ce, ErrorCode::TOKEN_EXPIRED, "").status == 400);
+  const RouteSpec& status = route_of(ce, "GET", "/api/v1/queue/status");
+  r = render_dialect_error(ce, ErrorCode::TOKEN_EXPIRED, "", status.errors);
+  CHECK(r.status == 404);
+  CHECK(r.body.find(R"("code":"not_found_in_queue")") != std::string::npos);
+  r = render_dialect_error(ce, ErrorCode::INTERNAL, "boom");
+  CHECK(r.status == 500);
+  CHECK(r.body ==
+        R"({"error":{"code":"internal_server_error","message":"서버 내부 오류가 발생했습니다."}})");
 }
 
 TEST_CASE("dialect errors: canonical keeps the code's name and the detail, but SERVER_ERROR") {
