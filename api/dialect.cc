@@ -8,6 +8,7 @@ namespace reservoir::api {
 // Each dialect's file defines its own.
 const Dialect& canonical_dialect();
 const Dialect& concert_events_dialect();
+const Dialect& queue_tokens_dialect();
 
 namespace {
 
@@ -101,7 +102,8 @@ Rendered render_dialect_error(const Dialect& d, ErrorCode code, std::string_view
 }
 
 const std::vector<const Dialect*>& all_dialects() {
-  static const std::vector<const Dialect*> kAll = {&canonical_dialect(), &concert_events_dialect()};
+  static const std::vector<const Dialect*> kAll = {&canonical_dialect(), &concert_events_dialect(),
+                                                   &queue_tokens_dialect()};
   return kAll;
 }
 

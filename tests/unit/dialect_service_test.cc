@@ -97,6 +97,7 @@ struct Fixture {
   std::multimap<std::string, std::string> params;
   Router canonical{{find_dialect("canonical")}};
   Router ce{{find_dialect("concert-events")}};
+  Router qt{{find_dialect("queue-tokens"), find_dialect("canonical")}};
 };
 
 void check(const Answer& a, int status, const std::string& body) {
@@ -233,6 +234,70 @@ TEST_CASE("concert-events: unknown paths and methods in its envelope; canonical'
   CHECK(bad.status == 400);
   CHECK(bad.text().find("'token'") != std::string::npos);
   CHECK(f.call(f.canonical, "GET", "/api/v1/queue/status").status == 401);
+}
+
+TEST_CASE("queue-tokens: balance and recharge, idempotent, in its envelopes") {
+  Fixture f;
+  check(f.call(f.qt, "GET", "/v1/balance/users/1"), 200, R"({"userId":1,"currentAmount":100000})");
+  const Answer first = f.call(f.qt, "POST", "/v1/balance/users/1/recharge", R"({"amount":50000})",
+                              {.idempotency_key = "r1"});
+  check(first, 200, R"({"userId":1,"currentAmount":150000})");
+  CHECK(f.call(f.qt, "POST", "/v1/balance/users/1/recharge", R"({ "amount": 50000 })",
+               {.idempotency_key = "r1"}) == first);
+  check(f.call(f.qt, "GET", "/v1/balance/users/1"), 200, R"({"userId":1,"currentAmount":150000})");
+  f.params = {{"userId", "1"}};
+  check(f.call(f.qt, "GET", "/api/v1/balance"), 200,
+        R"({"result":"SUCCESS","data":{"userId":"1","balance":150000}})");
+  check(f.call(f.qt, "POST", "/v1/balance/users/1/recharge", R"({"amount":0})"), 400,
+        R"({"code":400,"message":"invalid recharge amount"})");
+  check(f.call(f.qt, "POST", "/v1/balance/users/1/recharge", R"({"amount":null})"), 400,
+        R"({"code":400,"message":"invalid request: amount"})");
+  check(f.call(f.qt, "POST", "/v1/balance/users/1/recharge", "{", {}), 400,
+        R"({"code":400,"message":"invalid request: body"})");
+  check(f.call(f.qt, "POST", "/v1/balance/users/1/recharge", R"({"amount":1})", {.json = false}),
+        415, R"({"code":415,"message":"unsupported media type"})");
+  check(f.call(f.qt, "GET", "/v1/balance/users/999"), 404,
+        R"({"code":404,"message":"user not found"})");
+  check(f.call(f.qt, "POST", "/v1/queue-tokens/users/999"), 404,
+        R"({"code":404,"message":"user not found"})");
+  check(f.call(f.qt, "GET", "/v1/balance/users/a%20b"), 400,
+        R"({"code":400,"message":"invalid request: userId"})");
+}
+
+TEST_CASE("queue-tokens: tokens, and what needs TOKEN-ID refuses without it") {
+  Fixture f;
+  const std::string issued = Fixture::ok(f.call(f.qt, "POST", "/v1/queue-tokens/users/1"));
+  CHECK(issued.find(R"("expiredAt":"2027-01-15T08:10:00"})") != std::string::npos);
+  const std::string invalid = R"({"code":401,"message":"invalid token"})";
+  check(f.call(f.qt, "GET", "/v1/queue-status/users/1"), 401, invalid);
+  check(f.call(f.qt, "GET", "/v1/queue-status/users/1", "", {.token_id = "01"}), 401, invalid);
+  check(f.call(f.qt, "GET", "/v1/queue-status/users/999"), 404,
+        R"({"code":404,"message":"user not found"})");
+  check(f.call(f.qt, "GET", "/v1/concerts/1/schedules"), 401, invalid);
+  check(f.call(f.qt, "GET", "/v1/concerts/1/schedules/1/seats", "", {.token_id = "x"}), 401,
+        invalid);
+  check(f.call(f.qt, "GET", "/v1/queue-tokens/users/2"), 404,
+        R"({"code":404,"message":"token not found"})");
+}
+
+TEST_CASE("queue-tokens: reservation and payment bodies are checked before anything else") {
+  Fixture f;
+  const std::string hold = "/v1/reservations";
+  check(f.call(f.qt, "POST", hold, R"({"userId":1,"concertId":1,"scheduleId":1,"seatIds":[1,1]})"),
+        400, R"({"code":400,"message":"invalid request: seatIds"})");
+  check(f.call(f.qt, "POST", hold, R"({"userId":1,"concertId":1,"scheduleId":1,"seatIds":[]})"),
+        400, R"({"code":400,"message":"invalid request: seatIds"})");
+  check(f.call(f.qt, "POST", hold, R"({"userId":1,"concertId":1.5,"scheduleId":1,"seatIds":[1]})"),
+        400, R"({"code":400,"message":"invalid request: concertId"})");
+  check(f.call(f.qt, "POST", hold, R"({"concertId":1,"scheduleId":1,"seatIds":[1]})"), 400,
+        R"({"code":400,"message":"invalid request: userId"})");
+  check(f.call(f.qt, "POST", "/v1/payments/users/1", R"({"reservationId":-1})"), 400,
+        R"({"code":400,"message":"invalid request: reservationId"})");
+  check(f.call(f.qt, "GET", "/v1/nothing"), 404, R"({"code":404,"message":"not found"})");
+  check(f.call(f.qt, "DELETE", "/v1/reservations"), 405,
+        R"({"code":405,"message":"method not allowed"})");
+  CHECK(f.call(f.qt, "GET", "/api/v1/nothing").text().find(R"("result":"ERROR")") !=
+        std::string::npos);  // canonical owns /api/v1/ on this listener
 }
 
 }  // namespace

@@ -128,6 +128,30 @@ TEST_CASE("dialect errors: concert-events' table, with queue/status' own TOKEN_E
         R"({"error":{"code":"internal_server_error","message":"서버 내부 오류가 발생했습니다."}})");
 }
 
+TEST_CASE("dialect errors: queue-tokens' table, with payments' and recharge's own 500") {
+  const Dialect& qt = *find_dialect("queue-tokens");
+  Rendered r = render_dialect_error(qt, ErrorCode::USER_NOT_FOUND, "user not found: 999");
+  CHECK(r.status == 404);
+  CHECK(r.body == R"({"code":404,"message":"user not found"})");
+  r = render_dialect_error(qt, ErrorCode::SEAT_UNAVAILABLE, "");
+  CHECK(r.body == R"({"code":400,"message":"reservation failed"})");
+  r = render_dialect_error(qt, ErrorCode::INVALID_REQUEST, "field 'seatIds' must be an array");
+  CHECK(r.body == R"({"code":400,"message":"invalid request: seatIds"})");
+  r = render_dialect_error(qt, ErrorCode::TOKEN_NOT_ACTIVE, "");
+  CHECK(r.body == R"({"code":403,"message":"token not active"})");
+  CHECK(render_dialect_error(qt, ErrorCode::INTERNAL, "x").body ==
+        R"({"code":500,"message":"internal server error"})");
+  const RouteSpec& pay = route_of(qt, "POST", "/v1/payments/users/{userId}");
+  CHECK(render_dialect_error(qt, ErrorCode::INTERNAL, "x", pay.errors).body ==
+        R"({"code":500,"message":"payment failed"})");
+  const RouteSpec& recharge = route_of(qt, "POST", "/v1/balance/users/{userId}/recharge");
+  CHECK(render_dialect_error(qt, ErrorCode::INTERNAL, "x", recharge.errors).body ==
+        R"({"code":500,"message":"recharge failed"})");
+  // An override touches only its code.
+  CHECK(render_dialect_error(qt, ErrorCode::ALREADY_PAID, "x", pay.errors).body ==
+        R"({"code":400,"message":"already paid"})");
+}
+
 TEST_CASE("dialect errors: canonical keeps the code's name and the detail, but SERVER_ERROR") {
   const Dialect& canonical = *find_dialect("canonical");
   Rendered r = render_dialect_error(canonical, ErrorCode::SEAT_UNAVAILABLE, "seat A1 is held");
@@ -141,6 +165,30 @@ TEST_CASE("dialect errors: canonical keeps the code's name and the detail, but S
   CHECK(
       r.body ==
       R"({"result":"ERROR","error":{"code":"SERVER_ERROR","message":"서버 에러가 발생했습니다."}})");
+}
+
+TEST_CASE("dialect errors: every code each dialect can answer has a row with a 4xx/5xx status") {
+  for (const Dialect* d : all_dialects()) {
+    CAPTURE(d->name);
+    for (const ErrorRow& row : d->errors) {
+      CHECK(row.status >= 400);
+      CHECK(row.status < 600);
+      CHECK(row.message != nullptr);
+    }
+    CHECK(d->token_absent.status == 401);
+  }
+  const Dialect& qt = *find_dialect("queue-tokens");
+  const Dialect& ce = *find_dialect("concert-events");
+  // Business refusals are 400 in both seed dialects (SPEC §5.5).
+  for (ErrorCode code :
+       {ErrorCode::SEAT_UNAVAILABLE, ErrorCode::SCHEDULE_CLOSED, ErrorCode::SCHEDULE_NOT_OPEN,
+        ErrorCode::SEAT_LIMIT_EXCEEDED, ErrorCode::RESERVATION_EXPIRED, ErrorCode::ALREADY_PAID,
+        ErrorCode::RESERVATION_CANCELLED, ErrorCode::INSUFFICIENT_BALANCE,
+        ErrorCode::BALANCE_LIMIT_EXCEEDED}) {
+    CAPTURE(error_name(code));
+    CHECK(render_dialect_error(qt, code, "").status == 400);
+    CHECK(render_dialect_error(ce, code, "").status == 400);
+  }
 }
 
 }  // namespace
