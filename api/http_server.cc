@@ -212,6 +212,13 @@ HttpServer::HttpServer(Service& service, HttpConfig config, const Router* router
   const int threads = config_.worker_threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   s.set_tcp_nodelay(true);
+  // SO_REUSEADDR only: httplib's default SO_REUSEPORT lets a second socket
+  // bind a port in use, and a port that cannot be bound must be refused
+  // (SPEC §5.1: exit 1 naming it), whichever listener asked for it.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   s.set_keep_alive_max_count(config_.keep_alive_requests_max);
   s.set_keep_alive_timeout(config_.keep_alive_timeout_s);
   s.set_payload_max_length(kBodyBytesMax);
