@@ -54,7 +54,7 @@ TEST_CASE("routes: queue-tokens collides with neither; the pattern rule") {
   CHECK_FALSE(patterns_collide("/a/{x}", "/a/{x}/c"));
   CHECK_FALSE(patterns_collide("/a/b", "/a/c"));
   CHECK(find_route_collision(dialects({"canonical", "concert-events"}), 8080) ==
-        "route collision on port 8080: POST /api/v1/queue/token (canonical, concert-events)");
+        "route collision on port 8080: POST /api/v1/payments (canonical, concert-events)");
 }
 
 TEST_CASE("listeners: the plan, the --port listener first") {
@@ -85,7 +85,7 @@ TEST_CASE("listeners: what serve refuses with exit 2") {
   CHECK(plan_error("canonical", 8080, {"concert-events=70000"}).find("DIALECT=PORT") !=
         std::string::npos);
   CHECK(plan_error("canonical,concert-events", 8080, {}) ==
-        "route collision on port 8080: POST /api/v1/queue/token (canonical, concert-events)");
+        "route collision on port 8080: POST /api/v1/payments (canonical, concert-events)");
   CHECK(plan_error("", 8080, {}).find("unknown dialect ''") != std::string::npos);
 }
 
