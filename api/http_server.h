@@ -4,7 +4,9 @@
 // 5-request cap, TCP_NODELAY, and a listen backlog re-set to
 // `listen_backlog` because Debian's build compiles in 5, which a burst of
 // connects overflows. Every answer httplib makes itself (413, a malformed
-// request line) is rendered in the error envelope. One HttpServer is one
+// request line) is rendered in the error envelope. A GET with a body (seed
+// 000 sends its queue token so) has the body read and passed on, which
+// httplib itself does not do. One HttpServer is one
 // listener: it serves the dialects of its Router (dialect.h); several may
 // share one Service.
 //
