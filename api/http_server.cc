@@ -28,6 +28,11 @@ class HttpServer::Impl : public httplib::Server {
 
 namespace {
 
+// Set by the pre-routing handler for each request: it is a GET with a body,
+// which httplib then reads as a PATCH. httplib runs a request's pre-routing
+// handler, body read and handler on one thread, one request at a time.
+thread_local bool t_get_with_body = false;
+
 // Header names, compared as HTTP does (ASCII letters without case) but
 // without the C library: httplib's header map orders names through tolower()
 // per character, and the nine lookups a request made through it were 3.4%
@@ -168,8 +173,10 @@ void answer_and_close(const httplib::Request& req, const Answer& r) {
   ::shutdown(fd, SHUT_RD);
 }
 
-// Answers httplib produced itself (413, a bad request line) get the envelope.
-httplib::Server::HandlerResponse render_library_error(const httplib::Request&,
+// Answers httplib produced itself (413, a bad request line) get the
+// envelope of the dialect owning the path (`router` may be null: canonical).
+httplib::Server::HandlerResponse render_library_error(const Router* router,
+                                                      const httplib::Request& req,
                                                       httplib::Response& res) {
   if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
   ErrorCode code = ErrorCode::INVALID_REQUEST;
@@ -178,19 +185,40 @@ httplib::Server::HandlerResponse render_library_error(const httplib::Request&,
   if (res.status == 413) code = ErrorCode::PAYLOAD_TOO_LARGE;
   if (res.status >= 500) code = ErrorCode::INTERNAL;
   const int status = res.status;
-  send(res, render_error(code, error_message(status)));
+  const std::string message = error_message(status);
+  send(res, router != nullptr
+                ? render_dialect_error(*router->match(req.method, req.path).dialect, code, message)
+                : render_error(code, message));
   res.status = status;
   return httplib::Server::HandlerResponse::Handled;
 }
 
+// An exception out of a handler: 500 in the route's own words.
+Rendered internal_fault(const Router* router, const httplib::Request& req) {
+  if (router == nullptr) return render_error(ErrorCode::INTERNAL, "internal error");
+  const Router::Match m = router->match(req.method, req.path);
+  return render_dialect_error(*m.dialect, ErrorCode::INTERNAL, "internal error",
+                              m.route != nullptr ? m.route->errors : std::span<const ErrorRow>{});
+}
+
 }  // namespace
 
-HttpServer::HttpServer(Service& service, HttpConfig config)
-    : impl_(std::make_unique<Impl>()), service_(service), config_(std::move(config)) {
+HttpServer::HttpServer(Service& service, HttpConfig config, const Router* router)
+    : impl_(std::make_unique<Impl>()),
+      service_(service),
+      router_(router),
+      config_(std::move(config)) {
   Impl& s = *impl_;
   const int threads = config_.worker_threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   s.set_tcp_nodelay(true);
+  // SO_REUSEADDR only: httplib's default SO_REUSEPORT lets a second socket
+  // bind a port in use, and a port that cannot be bound must be refused
+  // (SPEC §5.1: exit 1 naming it), whichever listener asked for it.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   s.set_keep_alive_max_count(config_.keep_alive_requests_max);
   s.set_keep_alive_timeout(config_.keep_alive_timeout_s);
   s.set_payload_max_length(kBodyBytesMax);
@@ -208,9 +236,18 @@ HttpServer::HttpServer(Service& service, HttpConfig config)
         "accept-encoding", "transfer-encoding", "content-length"};
     const auto [accept_encoding, transfer_encoding, content_length] = find_headers(req, kNames);
     if (accept_encoding) const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
+    t_get_with_body =
+        req.method == "GET" && (transfer_encoding || (content_length && *content_length != "0"));
+    if (t_get_with_body) {
+      // Seed 000 sends its queue token in the body of a GET (SPEC §5.1), and
+      // httplib reads no body for a GET: as a PATCH it reads it whole, and
+      // handle() restores the method.
+      const_cast<httplib::Request&>(req).method = "PATCH";
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
     if (has_unread_body(req, transfer_encoding, content_length)) {
       // Answer it, then read nothing more from that connection.
-      answer_and_close(req, service_.handle(to_request(req)));
+      answer_and_close(req, answer(to_request(req)));
       res.status = 400;
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -225,10 +262,12 @@ HttpServer::HttpServer(Service& service, HttpConfig config)
   s.Patch(".*", handler);
   s.Delete(".*", handler);
   s.Options(".*", handler);
-  s.set_error_handler(httplib::Server::HandlerWithResponse(render_library_error));
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    send(res, render_error(ErrorCode::INTERNAL, "internal error"));
-  });
+  s.set_error_handler(httplib::Server::HandlerWithResponse(
+      [router](const httplib::Request& req, httplib::Response& res) {
+        return render_library_error(router, req, res);
+      }));
+  s.set_exception_handler([router](const httplib::Request& req, httplib::Response& res,
+                                   std::exception_ptr) { send(res, internal_fault(router, req)); });
 }
 
 HttpServer::~HttpServer() = default;
@@ -239,18 +278,27 @@ Request HttpServer::to_request(const httplib::Request& req) {
   r.path = req.path;
   r.body = req.body;
   r.params = &req.params;
-  static constexpr std::array<std::string_view, 4> kNames = {"content-type", "queue-token",
-                                                             "idempotency-key", "admin-key"};
-  const auto [content_type, queue_token, idempotency_key, admin_key] = find_headers(req, kNames);
+  static constexpr std::array<std::string_view, 6> kNames = {
+      "content-type", "queue-token", "idempotency-key", "admin-key", "user-token", "token-id"};
+  const auto [content_type, queue_token, idempotency_key, admin_key, user_token, token_id] =
+      find_headers(req, kNames);
   r.content_type = content_type;
   r.queue_token = queue_token;
+  r.user_token = user_token;
+  r.token_id = token_id;
   r.idempotency_key = idempotency_key;
   r.admin_key = admin_key;
   return r;
 }
 
+Answer HttpServer::answer(const Request& req) const {
+  return router_ != nullptr ? service_.handle(req, *router_) : service_.handle(req);
+}
+
 void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
-  send(res, service_.handle(to_request(req)), req.path == "/metrics");
+  Request r = to_request(req);
+  if (t_get_with_body) r.method = "GET";
+  send(res, answer(r), req.path == "/metrics");
 }
 
 bool HttpServer::bind(std::string* error) {

@@ -4,7 +4,11 @@
 // 5-request cap, TCP_NODELAY, and a listen backlog re-set to
 // `listen_backlog` because Debian's build compiles in 5, which a burst of
 // connects overflows. Every answer httplib makes itself (413, a malformed
-// request line) is rendered in the error envelope.
+// request line) is rendered in the error envelope. A GET with a body (seed
+// 000 sends its queue token so) has the body read and passed on, which
+// httplib itself does not do. One HttpServer is one
+// listener: it serves the dialects of its Router (dialect.h); several may
+// share one Service.
 //
 // Thread safety: listen() blocks the caller; stop() from any thread.
 #pragma once
@@ -33,7 +37,8 @@ struct HttpConfig {
 
 class HttpServer {
  public:
-  HttpServer(Service& service, HttpConfig config);
+  // Serves `router`'s dialects (which must outlive it); without one, canonical alone.
+  HttpServer(Service& service, HttpConfig config, const Router* router = nullptr);
   ~HttpServer();
 
   // Binds the port; false with a message when it cannot.
@@ -53,7 +58,9 @@ class HttpServer {
   void handle(const httplib::Request& req, httplib::Response& res);
   static Request to_request(const httplib::Request& req);
   std::unique_ptr<Impl> impl_;
+  Answer answer(const Request& req) const;
   Service& service_;
+  const Router* router_;
   HttpConfig config_;
   int port_ = 0;
   std::atomic<bool> stop_requested_{false};

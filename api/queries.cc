@@ -151,17 +151,10 @@ Rendered Service::queue_status(const Request& req) {
     return render_error(ErrorCode::INVALID_TOKEN, "the Queue-Token header is required");
   auto token = views_.token(std::string(*req.queue_token));
   if (!token) return render_error(ErrorCode::INVALID_TOKEN, "unknown queue token");
-  // A token past its due time is expired now, even before its event is written.
-  if (token->status == projections::TokenStatus::kActive && token->expires_at <= clock_.now_ms()) {
-    token->status = projections::TokenStatus::kExpired;
-  }
-  int64_t position = 0, wait_s = 0;
-  if (token->status == projections::TokenStatus::kWaiting) {
-    position = std::max<int64_t>(1, token->seq - views_.admitted_seq());
-    wait_s =
-        (position * config_.limits.token_ttl_ms / config_.limits.active_tokens_max + 999) / 1000;
-  }
-  return render_success([&](JsonWriter& w) { write_token(w, *token, position, wait_s); });
+  const QueuePlace place = queue_place(*token);  // shared with the dialects
+  token->status = place.status;
+  return render_success(
+      [&](JsonWriter& w) { write_token(w, *token, place.position, place.wait_seconds); });
 }
 
 Rendered Service::concerts() {

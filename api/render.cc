@@ -179,7 +179,7 @@ int http_status(ErrorCode code) {
   return 500;
 }
 
-Rendered render_error(ErrorCode code, const std::string& message) {
+Rendered render_error_envelope(int status, std::string_view code, std::string_view message) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -188,12 +188,19 @@ Rendered render_error(ErrorCode code, const std::string& message) {
   w.Key("error");
   w.StartObject();
   w.Key("code");
-  const std::string_view name = error_name(code);
-  w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-  write_str(w, "message", message);
+  w.String(code.data(), static_cast<rapidjson::SizeType>(code.size()));
+  w.Key("message");
+  w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
   w.EndObject();
   w.EndObject();
-  return Rendered{http_status(code), std::string(buf.GetString(), buf.GetSize())};
+  return Rendered{status, std::string(buf.GetString(), buf.GetSize())};
+}
+
+Rendered render_error(ErrorCode code, const std::string& message) {
+  if (code == ErrorCode::INTERNAL) {
+    return render_error_envelope(500, kServerErrorCode, kServerErrorMessage);
+  }
+  return render_error_envelope(http_status(code), error_name(code), message);
 }
 
 Rendered render_reply(const concert::Reply& reply) {

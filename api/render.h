@@ -9,6 +9,7 @@
 #include <rapidjson/writer.h>
 
 #include <string>
+#include <string_view>
 
 #include "engine/concert/replies.h"
 #include "engine/reply.h"
@@ -19,7 +20,13 @@ namespace reservoir::api {
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 int http_status(ErrorCode code);
+// The canonical error envelope: {"result":"ERROR","error":{"code","message"}}.
+Rendered render_error_envelope(int status, std::string_view code, std::string_view message);
+// `code` in the canonical envelope with `message`; INTERNAL (an unexpected
+// fault) answers 500 in seed 000's own words instead (SPEC §5.1).
 Rendered render_error(ErrorCode code, const std::string& message);
+inline constexpr const char* kServerErrorCode = "SERVER_ERROR";
+inline constexpr const char* kServerErrorMessage = "서버 에러가 발생했습니다.";
 
 // The engine's renderer: reply -> HTTP status + body (stored for idempotent replays).
 Rendered render_reply(const concert::Reply& reply);

@@ -13,63 +13,6 @@ namespace reservoir::api {
 
 namespace {
 
-struct RouteSpec {
-  const char* method;
-  std::vector<std::string_view> segments;  // "*" is an id
-  Route route;
-};
-
-const std::vector<RouteSpec>& route_table() {
-  static const std::vector<RouteSpec> kTable = {
-      {"POST", {"api", "v1", "queue", "token"}, Route::kQueueToken},
-      {"GET", {"api", "v1", "queue", "status"}, Route::kQueueStatus},
-      {"GET", {"api", "v1", "concerts"}, Route::kConcerts},
-      {"GET", {"api", "v1", "concerts", "*", "schedules"}, Route::kSchedules},
-      {"GET", {"api", "v1", "concerts", "*", "schedules", "*", "seats"}, Route::kSeats},
-      {"POST", {"api", "v1", "reservations"}, Route::kHold},
-      {"GET", {"api", "v1", "reservations", "*"}, Route::kReservation},
-      {"DELETE", {"api", "v1", "reservations", "*"}, Route::kCancel},
-      {"GET", {"api", "v1", "users", "*", "reservations"}, Route::kUserReservations},
-      {"POST", {"api", "v1", "payments"}, Route::kPay},
-      {"GET", {"api", "v1", "users", "*", "payments"}, Route::kUserPayments},
-      {"GET", {"api", "v1", "balance"}, Route::kBalance},
-      {"POST", {"api", "v1", "balance", "charge"}, Route::kCharge},
-      {"POST", {"api", "v1", "admin", "users"}, Route::kAdminUsers},
-      {"POST", {"api", "v1", "admin", "concerts"}, Route::kAdminConcerts},
-      {"GET", {"healthz"}, Route::kHealth},
-      {"GET", {"metrics"}, Route::kMetrics},
-  };
-  return kTable;
-}
-
-// A request path split at '/': no allocation per request. No route has more
-// than 7 segments, so a longer path is simply not found.
-constexpr size_t kPathSegmentsMax = 8;
-struct PathSegments {
-  std::array<std::string_view, kPathSegmentsMax> at;
-  size_t size = 0;
-  bool too_long = false;
-};
-
-PathSegments split_path(std::string_view path) {
-  PathSegments out;
-  size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    const size_t j = std::min(path.find('/', i), path.size());
-    if (out.size == kPathSegmentsMax) {
-      out.too_long = true;
-      break;
-    }
-    out.at[out.size++] = path.substr(i, j - i);
-    i = j;
-  }
-  return out;
-}
-
 size_t status_slot(int status) {
   static constexpr int kSlots[] = {200, 400, 401, 403, 404, 405, 409, 413, 415, 422, 503};
   for (size_t i = 0; i < std::size(kSlots); ++i) {
@@ -126,65 +69,46 @@ Service::Service(ConcertWriter& writer, projections::Projections& views,
       follower_(follower),
       clock_(clock),
       config_(std::move(config)),
-      cache_(config_.query_cache_bytes) {}
+      cache_(config_.query_cache_bytes),
+      canonical_router_({find_dialect("canonical")}),
+      requests_(std::make_unique<StatusCounters[]>(Router::counter_slots())) {}
 
 Answer Service::handle(const Request& req) {
-  Match m;
-  const PathSegments segments = split_path(req.path);
-  bool path_known = false;
-  for (const auto& spec : route_table()) {
-    if (segments.too_long || spec.segments.size() != segments.size) continue;
-    bool same = true;
-    std::array<std::string_view, 2> ids;  // no route has more than two ids
-    size_t id_count = 0;
-    for (size_t i = 0; i < segments.size && same; ++i) {
-      if (spec.segments[i] == "*") {
-        if (id_count < ids.size()) ids[id_count++] = segments.at[i];
-      } else {
-        same = spec.segments[i] == segments.at[i];
-      }
-    }
-    if (!same) continue;
-    path_known = true;
-    if (req.method != spec.method) continue;
-    m.route = spec.route;
-    m.a = std::string(ids[0]);
-    m.b = std::string(ids[1]);
-    break;
+  return handle(req, canonical_router_);
+}
+
+Answer Service::handle(const Request& req, const Router& router) {
+  const Router::Match m = router.match(req.method, req.path);
+  Answer out;
+  if (m.kind == Router::Kind::kRoute) {
+    Call call{*this, req, *m.dialect, *m.route, m.params};
+    out = m.route->handler(call);
+  } else {
+    out = shared_route(req, router, m);
   }
-  if (m.route == Route::kNotFound && path_known) m.route = Route::kMethodNotAllowed;
-  Answer out = dispatch(req, m);
-  requests_[static_cast<size_t>(m.route)][status_slot(out.status)].fetch_add(
-      1, std::memory_order_relaxed);
+  requests_[m.counter][status_slot(out.status)].fetch_add(1, std::memory_order_relaxed);
   return out;
 }
 
-Answer Service::dispatch(const Request& req, const Match& m) {
-  switch (m.route) {
-    case Route::kNotFound:
-      return render_error(ErrorCode::NOT_FOUND, "no such route: " + std::string(req.path));
-    case Route::kMethodNotAllowed:
-      return render_error(ErrorCode::METHOD_NOT_ALLOWED,
-                          std::string(req.method) + " is not allowed on this path");
-    case Route::kHealth:
+Answer Service::shared_route(const Request& req, const Router& router, const Router::Match& m) {
+  switch (m.kind) {
+    case Router::Kind::kHealth:
       return render_success([](JsonWriter& w) {
         w.StartObject();
         w.Key("status");
         w.String("UP");
         w.EndObject();
       });
-    case Route::kMetrics:
+    case Router::Kind::kMetrics:
       return Rendered{200, metrics()};
-    case Route::kQueueToken:
-    case Route::kHold:
-    case Route::kCancel:
-    case Route::kPay:
-    case Route::kCharge:
-    case Route::kAdminUsers:
-    case Route::kAdminConcerts:
-      return command(req, m.route, m.a);
+    case Router::Kind::kApiDocs:
+      return Rendered{200, openapi_document(router.names())};
+    case Router::Kind::kMethodNotAllowed:
+      return render_dialect_error(*m.dialect, ErrorCode::METHOD_NOT_ALLOWED,
+                                  std::string(req.method) + " is not allowed on this path");
     default:
-      return query(req, m.route, m);
+      return render_dialect_error(*m.dialect, ErrorCode::NOT_FOUND,
+                                  "no such route: " + std::string(req.path));
   }
 }
 
@@ -198,87 +122,61 @@ std::optional<Rendered> Service::check_admin(const Request& req) const {
   return std::nullopt;
 }
 
-Rendered Service::command(const Request& req, Route route, const std::string& path_id) {
-  if (req.body.size() > kBodyBytesMax) {
-    return render_error(ErrorCode::PAYLOAD_TOO_LARGE, "the body is larger than 64 KiB");
+std::optional<Rendered> Service::read_body(const Call& c, rapidjson::Document& doc,
+                                           const char* amount_key) const {
+  if (c.req.body.size() > kBodyBytesMax) {
+    return c.error(ErrorCode::PAYLOAD_TOO_LARGE, "the body is larger than 64 KiB");
   }
-  const bool has_body = route != Route::kCancel;
-  if (has_body && !is_json(req.content_type)) {
-    return render_error(ErrorCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
+  if (!is_json(c.req.content_type)) {
+    return c.error(ErrorCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
   }
-  rapidjson::Document doc(&thread_parse_arena());
   std::string parse_error;
-  if (has_body && !parse_object(req.body, doc, &parse_error)) {
-    if (route == Route::kCharge && top_level_number_too_big(req.body, "amount")) {
-      return render_error(ErrorCode::INVALID_AMOUNT, "amount must be an integer in 1..1000000000");
-    }
-    return render_error(ErrorCode::INVALID_REQUEST, parse_error);
+  if (parse_object(c.req.body, doc, &parse_error)) return std::nullopt;
+  if (amount_key != nullptr && top_level_number_too_big(c.req.body, amount_key)) {
+    return c.error(ErrorCode::INVALID_AMOUNT, "amount must be an integer in 1..1000000000");
   }
-  std::optional<IdempotencyRequest> idem;
-  if (req.idempotency_key) {
-    if (!valid_id(*req.idempotency_key)) {
-      return render_error(ErrorCode::INVALID_REQUEST,
-                          "Idempotency-Key must be 1-64 characters of [A-Za-z0-9._:-]");
-    }
-    idem = IdempotencyRequest{std::string(*req.idempotency_key),
-                              fingerprint(req.method, req.path, has_body ? &doc : nullptr)};
+  return c.error(ErrorCode::INVALID_REQUEST, parse_error);
+}
+
+std::optional<Rendered> Service::idempotency(const Call& c, const rapidjson::Value* body,
+                                             std::optional<IdempotencyRequest>* out) const {
+  if (!c.req.idempotency_key) return std::nullopt;
+  if (!valid_id(*c.req.idempotency_key)) {
+    return c.error(ErrorCode::INVALID_REQUEST,
+                   "'Idempotency-Key' must be 1-64 characters of [A-Za-z0-9._:-]");
   }
-  const bool needs_token = route == Route::kHold || route == Route::kPay || route == Route::kCancel;
-  if (route == Route::kCancel && !valid_id(path_id)) {
-    return render_error(ErrorCode::INVALID_REQUEST, "reservationId in the path is not a valid id");
+  int64_t print = fingerprint(c.req.method, c.req.path, body);
+  if (c.dialect.name != "canonical") {
+    // The same request through two dialects is two requests (SPEC §5.2).
+    print = fingerprint(c.dialect.name, std::to_string(print), nullptr);
   }
-  Parsed parsed = DomainError{ErrorCode::INTERNAL, "unrouted command"};
-  const std::string token(req.queue_token.value_or(""));
-  switch (route) {
-    case Route::kQueueToken:
-      parsed = parse_issue_token(doc);
-      break;
-    case Route::kHold:
-      parsed = parse_hold(doc, token, config_.limits);
-      break;
-    case Route::kPay:
-      parsed = parse_pay(doc, token);
-      break;
-    case Route::kCancel:
-      parsed = concert::CancelReservation{token, path_id};
-      break;
-    case Route::kCharge:
-      parsed = parse_charge(doc);
-      break;
-    case Route::kAdminUsers:
-      parsed = parse_register_user(doc);
-      break;
-    case Route::kAdminConcerts:
-      parsed = parse_create_concert(doc);
-      break;
-    default:
-      break;
+  *out = IdempotencyRequest{std::string(*c.req.idempotency_key), print};
+  return std::nullopt;
+}
+
+std::optional<Rendered> Service::await_writes(const Call& c) const {
+  if (follower_.wait_applied(writer_.acknowledged_offset(),
+                             std::chrono::milliseconds(config_.read_wait_ms))) {
+    return std::nullopt;
   }
-  if (auto* err = std::get_if<DomainError>(&parsed)) return render_error(err->code, err->message);
-  if (route == Route::kAdminUsers || route == Route::kAdminConcerts) {
-    if (auto denied = check_admin(req)) return *denied;
-  }
-  if (needs_token && token.empty()) {
-    return render_error(ErrorCode::INVALID_TOKEN, "the Queue-Token header is required");
-  }
-  return writer_.execute(std::move(std::get<concert::Command>(parsed)), std::move(idem));
+  return c.error(ErrorCode::UNAVAILABLE, "projections are catching up; retry shortly");
+}
+
+QueuePlace Service::queue_place(const projections::TokenView& t) const {
+  return api::queue_place(t, clock_.now_ms(), views_.admitted_seq(), config_.limits.token_ttl_ms,
+                          config_.limits.active_tokens_max);
 }
 
 std::string Service::metrics() const {
-  static constexpr const char* kRoutes[] = {
-      "queue_token",   "queue_status", "concerts",  "schedules",         "seats",
-      "hold",          "reservation",  "cancel",    "user_reservations", "pay",
-      "user_payments", "balance",      "charge",    "admin_users",       "admin_concerts",
-      "healthz",       "metrics",      "not_found", "method_not_allowed"};
   static constexpr const char* kCodes[] = {"200", "400", "401", "403", "404", "405",
                                            "409", "413", "415", "422", "503", "other"};
   std::string out = "# TYPE reservoir_http_requests_total counter\n";
-  for (size_t r = 0; r < static_cast<size_t>(Route::kCount); ++r) {
+  for (size_t r = 0; r < Router::counter_slots(); ++r) {
     for (size_t s = 0; s < kStatusSlots; ++s) {
       const uint64_t n = requests_[r][s].load(std::memory_order_relaxed);
       if (n == 0) continue;
-      out += std::string("reservoir_http_requests_total{route=\"") + kRoutes[r] + "\",code=\"" +
-             kCodes[s] + "\"} " + std::to_string(n) + "\n";
+      out += std::string("reservoir_http_requests_total{route=\"") + Router::counter_name(r) +
+             "\",code=\"" + kCodes[s] + "\"} " + std::to_string(n) + "\n";
     }
   }
   const WriterStats w = writer_.stats();

@@ -1,7 +1,11 @@
-// Service: the HTTP API's logic, free of any HTTP library. A handler is one
-// call: parse and validate -> a command for the writer, or a query on the
-// projections -> render. The cpp-httplib adapter (http_server.h), the tests
-// and the benchmark all call handle().
+// Service: the HTTP API's logic, free of any HTTP library. handle() routes
+// a request through a Router (dialect.h: the routes of one listener's
+// dialects) to its handler, which is one call: parse and validate -> a
+// command for the writer, or a query on the projections -> render. The
+// shared steps every dialect's handlers use are the public helpers below
+// (body limits, idempotency, read-your-writes, token lookups); metrics count
+// every route of every dialect. The cpp-httplib adapter (http_server.h), the
+// tests and the benchmark all call handle().
 //
 // Check order (SPEC §2): 413, 415, 400, 401 INVALID_TOKEN, idempotency key,
 // then what the engine decides (401 TOKEN_EXPIRED, 403, 404, 409).
@@ -22,6 +26,8 @@
 #include <string>
 #include <string_view>
 
+#include "api/dialect.h"
+#include "api/dialect_values.h"
 #include "api/query_cache.h"
 #include "engine/concert/module.h"
 #include "engine/writer.h"
@@ -55,7 +61,9 @@ struct Request {
   std::string_view body;
   const std::multimap<std::string, std::string>* params = nullptr;  // query string
   std::optional<std::string_view> content_type;
-  std::optional<std::string_view> queue_token;
+  std::optional<std::string_view> queue_token;  // canonical `Queue-Token`
+  std::optional<std::string_view> user_token;   // concert-events `User-Token`
+  std::optional<std::string_view> token_id;     // queue-tokens `TOKEN-ID`
   std::optional<std::string_view> idempotency_key;
   std::optional<std::string_view> admin_key;
 };
@@ -83,11 +91,6 @@ enum class Route {
   kCharge,
   kAdminUsers,
   kAdminConcerts,
-  kHealth,
-  kMetrics,
-  kNotFound,
-  kMethodNotAllowed,
-  kCount
 };
 
 class Service {
@@ -95,24 +98,53 @@ class Service {
   Service(ConcertWriter& writer, projections::Projections& views, projections::Follower& follower,
           Clock& clock, ServiceConfig config);
 
+  // On a router of the canonical dialect alone.
   Answer handle(const Request& req);
+  Answer handle(const Request& req, const Router& router);
   std::string metrics() const;
 
- private:
+  // ---- Shared steps for route handlers. Each returns the answer that ends
+  // the request (in the call's dialect), or nullopt to go on.
+
+  // A command's JSON body: 413 over kBodyBytesMax, 415 without a JSON
+  // Content-Type, 400 when it is not a JSON object (INVALID_AMOUNT when the
+  // only fault is a too-big number at top-level `amount_key`).
+  std::optional<Rendered> read_body(const Call& c, rapidjson::Document& doc,
+                                    const char* amount_key = nullptr) const;
+  // The Idempotency-Key (400 when malformed) and the request's fingerprint:
+  // method, path and parsed body, and the dialect's name for any dialect but
+  // canonical (whose fingerprints stay as in logs written before dialects).
+  std::optional<Rendered> idempotency(const Call& c, const rapidjson::Value* body,
+                                      std::optional<IdempotencyRequest>* out) const;
+  // Read-your-writes: waits until every command acknowledged before now is
+  // visible in the projections (503 after read_wait_ms).
+  std::optional<Rendered> await_writes(const Call& c) const;
+  // Decides a command; `render` renders every answer to it, replays included.
+  Rendered execute(concert::Command&& command, std::optional<IdempotencyRequest>&& idem,
+                   ConcertWriter::RenderFn render) {
+    return writer_.execute(std::move(command), std::move(idem), render);
+  }
+  QueuePlace queue_place(const projections::TokenView& t) const;
+  projections::Projections& views() const { return views_; }
+  int64_t now_ms() const { return clock_.now_ms(); }
+  const ServiceConfig& config() const { return config_; }
+
+  // ---- The canonical dialect's handlers (canonical.cc, queries.cc).
+  Rendered command(const Call& c, Route route);
   struct Match {
-    Route route = Route::kNotFound;
+    Route route = Route::kConcerts;
     std::string a, b;  // path ids, in order of appearance
   };
-  Answer dispatch(const Request& req, const Match& m);
-  Rendered command(const Request& req, Route route, const std::string& path_id);
   Answer query(const Request& req, Route route, const Match& m);
 
+ private:
   // Through cache_: `render(now_ms, stamp)` answers on a miss and narrows
   // stamp's clock window when its answer depends on now_ms.
   template <class Render>
   Answer cached(const std::string& key, projections::ViewScope scope, std::string_view id,
                 Render&& render);
 
+  Answer shared_route(const Request& req, const Router& router, const Router::Match& m);
   Rendered queue_status(const Request& req);
   Rendered concerts();
   Rendered schedules(bool only_available, const std::string& concert_id, int64_t now_ms,
@@ -131,9 +163,10 @@ class Service {
   Clock& clock_;
   ServiceConfig config_;
   QueryCache cache_;
+  Router canonical_router_;
   static constexpr size_t kStatusSlots = 12;
-  std::array<std::array<std::atomic<uint64_t>, kStatusSlots>, static_cast<size_t>(Route::kCount)>
-      requests_{};
+  using StatusCounters = std::array<std::atomic<uint64_t>, kStatusSlots>;
+  std::unique_ptr<StatusCounters[]> requests_;  // Router::counter_slots() of them
 };
 
 }  // namespace reservoir::api

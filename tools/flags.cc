@@ -28,6 +28,9 @@ void Flags::add_duration(const char* name, int64_t* out_ms, const char* help) {
 void Flags::add_bool(const char* name, bool* out, const char* help) {
   flags_.push_back({name, Kind::kBool, out, 0, 0, {}, help, *out ? "true" : "false"});
 }
+void Flags::add_list(const char* name, std::vector<std::string>* out, const char* help) {
+  flags_.push_back({name, Kind::kList, out, 0, 0, {}, help, ""});
+}
 void Flags::add_choice(const char* name, std::string* out, std::vector<std::string> choices,
                        const char* help) {
   flags_.push_back({name, Kind::kChoice, out, 0, 0, std::move(choices), help, *out});
@@ -37,6 +40,9 @@ bool Flags::assign(Flag& f, const std::string& value) {
   switch (f.kind) {
     case Kind::kString:
       *static_cast<std::string*>(f.out) = value;
+      return true;
+    case Kind::kList:
+      static_cast<std::vector<std::string>*>(f.out)->push_back(value);
       return true;
     case Kind::kChoice:
       for (const auto& c : f.choices) {

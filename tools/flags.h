@@ -20,6 +20,8 @@ class Flags {
   void add_int(const char* name, int64_t* out, int64_t min, int64_t max, const char* help);
   void add_duration(const char* name, int64_t* out_ms, const char* help);
   void add_bool(const char* name, bool* out, const char* help);
+  // A repeatable flag: each use appends its value.
+  void add_list(const char* name, std::vector<std::string>* out, const char* help);
   // Restricts a string flag to a set of values.
   void add_choice(const char* name, std::string* out, std::vector<std::string> choices,
                   const char* help);
@@ -31,7 +33,7 @@ class Flags {
   std::string usage() const;
 
  private:
-  enum class Kind { kString, kInt, kDuration, kBool, kChoice };
+  enum class Kind { kString, kInt, kDuration, kBool, kChoice, kList };
   struct Flag {
     std::string name;
     Kind kind;

@@ -5,9 +5,14 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "api/http_server.h"
+#include "api/listeners.h"
 #include "api/render.h"
 #include "engine/snapshot_store.h"
 #include "events/dir_lock.h"
@@ -42,6 +47,8 @@ struct ServeOptions {
   int64_t snapshot_every_ms = 10 * 60 * 1000;
   std::string follower_priority = "raised";
   std::string writer_priority = "lowered";
+  std::string api = api::kDefaultApis;
+  std::vector<std::string> api_ports;
 };
 
 void declare(Flags& f, ServeOptions& o) {
@@ -69,6 +76,12 @@ void declare(Flags& f, ServeOptions& o) {
             "snapshot the engine state after this many new events (0: never by count)");
   f.add_duration("snapshot-every", &o.snapshot_every_ms,
                  "snapshot the engine state this often when there are new events");
+  f.add_string("api", &o.api,
+               "dialects served on --port, comma-separated: canonical, concert-events, "
+               "queue-tokens (clinic is not implemented yet)");
+  f.add_list("api-port", &o.api_ports,
+             "DIALECT=PORT: one more listener serving DIALECT on PORT (0: any free port); "
+             "repeatable, e.g. --api-port concert-events=8081");
   f.add_choice("follower-priority", &o.follower_priority, {"raised", "normal"},
                "raised: the projection follower runs real-time (SCHED_FIFO) when permitted, "
                "else at nice -10, so queries stay fresh under full load");
@@ -170,6 +183,60 @@ int open_server(const ServeOptions& o, Server& s, SystemClock& clock, OsRandom& 
   return 0;
 }
 
+// One HttpServer per listener, all on one Service (and one engine).
+struct Listeners {
+  std::vector<std::unique_ptr<api::Router>> routers;
+  std::vector<std::unique_ptr<api::HttpServer>> http;
+};
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+// Binds every listener (exit 1 naming a port that cannot be bound), then
+// prints one line per listener, the --port one first, and flushes once:
+// tests read the first line for the main port.
+int start_listeners(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan,
+                    api::Service& service, Listeners& out) {
+  for (const auto& spec : plan) {
+    out.routers.push_back(std::make_unique<api::Router>(spec.dialects));
+    api::HttpConfig hc;
+    hc.host = o.host;
+    hc.port = spec.port;
+    hc.worker_threads = static_cast<int>(o.http_threads);
+    out.http.push_back(std::make_unique<api::HttpServer>(service, hc, out.routers.back().get()));
+    std::string error;
+    if (!out.http.back()->bind(&error)) return fail(1, error);
+  }
+  for (size_t i = 0; i < plan.size(); ++i) {
+    std::printf("reservoir: listening on http://%s:%d (%s; data %s)\n", o.host.c_str(),
+                out.http[i]->bound_port(), joined(out.routers[i]->names()).c_str(), o.data.c_str());
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
+// Serves every listener until all stop; false if an accept loop failed
+// (which stops them all, as SIGTERM does).
+bool serve_all(Listeners& listeners) {
+  std::atomic<bool> ok{true};
+  auto serve = [&](api::HttpServer& http) {
+    if (!http.serve()) {  // the accept loop failed: wake the waiter ourselves
+      ok.store(false);
+      kill(getpid(), SIGTERM);
+    }
+  };
+  std::vector<std::thread> others;
+  for (size_t i = 1; i < listeners.http.size(); ++i) {
+    others.emplace_back(serve, std::ref(*listeners.http[i]));
+  }
+  serve(*listeners.http.front());
+  for (auto& t : others) t.join();
+  return ok.load();
+}
+
 }  // namespace
 
 int run_serve(int argc, char** argv) {
@@ -182,6 +249,8 @@ int run_serve(int argc, char** argv) {
         2, "--log kafka needs --kafka-brokers (e.g. the address `reservoir kafka-mock` prints)");
   }
   if (o.kafka_timeout_ms <= 0) return fail(2, "--kafka-timeout must be positive");
+  auto plan = api::plan_listeners(o.api, static_cast<int>(o.port), o.api_ports);
+  if (auto* error = std::get_if<std::string>(&plan)) return fail(2, *error);
   std::error_code ec;
   std::filesystem::create_directories(o.data, ec);
   if (ec) return fail(1, "cannot create --data " + o.data + ": " + ec.message());
@@ -205,26 +274,19 @@ int run_serve(int argc, char** argv) {
   if (!o.admin_key.empty()) sc.admin_key = o.admin_key;
   sc.limits = s.module->limits();
   api::Service service(*s.writer, *s.views, *s.follower, clock, sc);
-  api::HttpConfig hc;
-  hc.host = o.host;
-  hc.port = static_cast<int>(o.port);
-  hc.worker_threads = static_cast<int>(o.http_threads);
-  api::HttpServer http(service, hc);
-  std::string error;
-  if (!http.bind(&error)) return fail(1, error);
-  std::printf("reservoir: listening on http://%s:%d (data %s)\n", o.host.c_str(), http.bound_port(),
-              o.data.c_str());
-  std::fflush(stdout);
+  Listeners listeners;
+  if (int rc =
+          start_listeners(o, std::get<std::vector<api::ListenerSpec>>(plan), service, listeners);
+      rc != 0) {
+    return rc;
+  }
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     std::fprintf(stderr, "reservoir: signal %d, stopping\n", sig);
-    http.stop();
+    for (auto& http : listeners.http) http->stop();
   });
-  const bool served = http.serve();
-  if (!served) {  // the accept loop failed: wake the waiter ourselves
-    kill(getpid(), SIGTERM);
-  }
+  const bool served = serve_all(listeners);
   waiter.join();
   s.writer->stop();  // answers every accepted command
   s.follower->stop();
