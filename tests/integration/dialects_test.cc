@@ -1038,7 +1038,12 @@ const std::vector<std::string> kCeRoutes = {
     "GET /api/v1/users/{}/wallet",
     "PATCH /api/v1/users/{}/wallet/charge",
 };
-const std::vector<std::string> kCeOnly(kCeRoutes.begin() + 2, kCeRoutes.begin() + 6);
+// concert-events routes canonical does not share.
+const std::vector<std::string> kCeOnly = {
+    "GET /api/v1/concerts/{}/available-events",  "GET /api/v1/concert-events/{}/available-seats",
+    "POST /api/v1/concert-events/{}/occupy",     "POST /api/v1/concert-events/{}/reserve",
+    "GET /api/v1/users/{}/wallet",               "PATCH /api/v1/users/{}/wallet/charge",
+};
 const std::vector<std::string> kQtRoutes = {
     "POST /v1/queue-tokens/users/{}",
     "GET /v1/queue-tokens/users/{}",
