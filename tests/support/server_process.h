@@ -6,8 +6,10 @@
 //   server's --data lives in DIR/data, its stdout/stderr in DIR/*.log.
 //   start() fork/execs RESERVOIR_BIN `serve --data DIR/data --port 0
 //   [--demo] [--admin-key K] [flags...]` and waits (bounded, 20 s) for the
-//   "listening on http://HOST:PORT" line; if the server exits first or the
-//   bound passes, the test fails with the server's stderr. terminate() sends
+//   "listening on http://HOST:PORT" line (one per listener: --port's, then one
+//   per --api-port flag; listeners() and port_of(dialect) read them); if the
+//   server exits first or the bound passes, the test fails with the server's
+//   stderr. terminate() sends
 //   SIGTERM and returns the exit status (128+signal if killed; -1 if it did
 //   not exit within 30 s, after which it is SIGKILLed); kill9() SIGKILLs.
 //   restart() starts again on the same data dir (a new port). The destructor
@@ -304,6 +306,23 @@ struct ServerOptions {
     flags.insert(flags.end(), more.begin(), more.end());
     return *this;
   }
+  // The dialects served on --port (`--api LIST`, comma-separated).
+  ServerOptions& api(const std::string& list) { return with({"--api", list}); }
+  // One more listener for `dialect` (`--api-port DIALECT=PORT`; 0: any free port).
+  ServerOptions& api_port(const std::string& dialect, int port = 0) {
+    return with({"--api-port", dialect + "=" + std::to_string(port)});
+  }
+};
+
+// One "reservoir: listening on http://HOST:PORT (DIALECTS; data DIR)" line.
+// `dialects` is empty for a line without them ("(data DIR)").
+struct Listener {
+  int port = 0;
+  std::vector<std::string> dialects;
+
+  bool serves(const std::string& dialect) const {
+    return std::find(dialects.begin(), dialects.end(), dialect) != dialects.end();
+  }
 };
 
 class ServerProcess {
@@ -330,7 +349,8 @@ class ServerProcess {
     ++starts_;
     pid_ = detail::spawn(args(), stdout_path(), stderr_path());
     REQUIRE_MESSAGE(pid_ > 0, "fork failed");
-    port_ = wait_listening();
+    listeners_ = wait_listening();
+    port_ = listeners_.front().port;
   }
   int terminate() { return stop_with(SIGTERM); }
   int kill9() { return stop_with(SIGKILL); }
@@ -361,6 +381,16 @@ class ServerProcess {
   }
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
+  // Every listener of the running server, --port's first (refreshed by start()).
+  const std::vector<Listener>& listeners() const { return listeners_; }
+  // The port of the first listener serving `dialect` (REQUIREs one).
+  int port_of(const std::string& dialect) const {
+    for (const auto& l : listeners_) {
+      if (l.serves(dialect)) return l.port;
+    }
+    FAIL("no listener serves " << dialect << "; stdout:\n" << stdout_text());
+    return 0;
+  }
   std::string data_dir() const { return dir_.path() + "/data"; }
   std::string stdout_text() const { return read_file(stdout_path()); }
   std::string stderr_text() const { return read_file(stderr_path()); }
@@ -388,20 +418,48 @@ class ServerProcess {
     return dir_.path() + "/stderr." + std::to_string(starts_) + ".log";
   }
 
-  // The port from "reservoir: listening on http://HOST:PORT (data DIR)".
-  static int listening_port(const std::string& out) {
+  // The listener of one "reservoir: listening on http://HOST:PORT (DIALECTS; data
+  // DIR)" line starting at `at`, or nullopt while the line is incomplete.
+  static std::optional<Listener> listener_at(const std::string& out, size_t at) {
     const std::string kLine = "listening on http://";
-    const size_t at = out.find(kLine);
-    if (at == std::string::npos) return 0;
-    const size_t colon = out.find(':', at + kLine.size());
-    const size_t end = out.find_first_not_of("0123456789", colon + 1);
-    if (colon == std::string::npos || end == std::string::npos || end == colon + 1) return 0;
-    return std::stoi(out.substr(colon + 1, end - colon - 1));
+    const size_t eol = out.find('\n', at);
+    if (eol == std::string::npos) return std::nullopt;
+    const std::string line = out.substr(at + kLine.size(), eol - at - kLine.size());
+    const size_t colon = line.find(':');
+    const size_t end = line.find_first_not_of("0123456789", colon + 1);
+    if (colon == std::string::npos || end == std::string::npos || end == colon + 1) {
+      return std::nullopt;
+    }
+    Listener l;
+    l.port = std::stoi(line.substr(colon + 1, end - colon - 1));
+    const size_t open = line.find('(', end), semi = line.find(';', end);
+    if (open != std::string::npos && semi != std::string::npos && open < semi) {
+      std::stringstream names(line.substr(open + 1, semi - open - 1));
+      for (std::string name; std::getline(names, name, ',');) l.dialects.push_back(name);
+    }
+    return l;
   }
-  int wait_listening() {
+  // Every complete listening line of `out`, in order.
+  static std::vector<Listener> listening_lines(const std::string& out) {
+    std::vector<Listener> all;
+    for (size_t at = out.find("listening on http://"); at != std::string::npos;
+         at = out.find("listening on http://", at + 1)) {
+      if (auto l = listener_at(out, at); l && l->port > 0) all.push_back(*l);
+    }
+    return all;
+  }
+  // One line for --port and one per --api-port.
+  size_t expected_listeners() const {
+    const auto a = args();
+    return 1 + static_cast<size_t>(std::count_if(a.begin(), a.end(), [](const std::string& s) {
+             return s == "--api-port" || s.rfind("--api-port=", 0) == 0;
+           }));
+  }
+  std::vector<Listener> wait_listening() {
     const auto deadline = Clock::now() + kStartBound;
+    const size_t expected = expected_listeners();
     for (;;) {
-      if (int port = listening_port(stdout_text()); port > 0) return port;
+      if (auto all = listening_lines(stdout_text()); all.size() >= expected) return all;
       if (auto st = detail::wait_exit(pid_, 0s)) {
         pid_ = -1;
         FAIL("reservoir serve exited with status " << *st << " before listening; stderr:\n"
@@ -427,6 +485,7 @@ class ServerProcess {
   TempDir dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+  std::vector<Listener> listeners_;
   int starts_ = 0;
 };
 
