@@ -265,8 +265,14 @@ int run_serve(int argc, char** argv) {
     auto users = load_demo(*s.writer, clock.now_ms());
     if (!users.ok()) return fail(1, users.status().ToString());
     std::printf(
-        "demo data loaded: concert demo-concert, schedules demo-schedule-1 and demo-schedule-2\n");
-    for (const auto& u : *users) std::printf("demo user: %s\n", u.c_str());
+        "demo data loaded: concert demo-concert, schedules demo-schedule-1 and demo-schedule-2;\n"
+        "  concert 1, schedules 1 and 2 (seats 1..50) for the numeric dialects\n");
+    std::string all;
+    for (const auto& u : *users) {
+      std::printf("demo user: %s\n", u.c_str());
+      all += (all.empty() ? "" : " ") + u;
+    }
+    std::printf("demo users: %s\n", all.c_str());
   } else if (o.demo) {
     std::printf("demo: the log already has events; nothing loaded\n");
   }
