@@ -172,7 +172,7 @@ Answer issue_token(Call& c) {
   return run_command(c, {.render = &reply<concert::TokenReply, write_token>, .has_body = false},
                      [&](const rapidjson::Value*) -> Built {
                        if (auto stop = check_path_id(c, 0, "userId")) return std::move(*stop);
-                       return concert::IssueToken{std::string(c.params[0])};
+                       return concert::IssueToken{std::string(c.params[0]), /*user_first=*/true};
                      });
 }
 
@@ -371,7 +371,8 @@ Answer recharge(Call& c) {
                          case AmountCheck::kOk:
                            break;
                        }
-                       return concert::ChargeBalance{std::string(c.params[0]), amount};
+                       return concert::ChargeBalance{std::string(c.params[0]), amount,
+                                                    /*user_first=*/true};
                      });
 }
 

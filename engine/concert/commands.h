@@ -37,8 +37,12 @@ struct CreateConcert {
   std::vector<ScheduleInput> schedules;
 };
 
+// `user_first` (queue-tokens, SPEC §5.2): an unknown user is USER_NOT_FOUND
+// from actor_of, before the idempotency key, so it is not remembered; the
+// canonical API decides it in decide and remembers it (SPEC §2).
 struct IssueToken {
   std::string user_id;
+  bool user_first = false;
 };
 
 // How a token-bearing command names its token and its user. The canonical
@@ -81,6 +85,7 @@ struct CancelReservation {
 struct ChargeBalance {
   std::string user_id;
   int64_t amount = 0;
+  bool user_first = false;  // as IssueToken's
 };
 
 // concert-events `reserve` (SPEC §5.3): reads, at the command's time, the

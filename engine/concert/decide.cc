@@ -543,6 +543,9 @@ std::variant<std::string, DomainError> actor_of(const State& state, const Comman
         if constexpr (std::is_same_v<C, RegisterUser> || std::is_same_v<C, CreateConcert>) {
           return std::string(kAdminScope);
         } else if constexpr (std::is_same_v<C, IssueToken> || std::is_same_v<C, ChargeBalance>) {
+          if (c.user_first && state.users.find(c.user_id) == kNoId) {
+            return error(ErrorCode::USER_NOT_FOUND, "user not found");
+          }
           return c.user_id;
         } else {
           auto token = identify(state, token_ref(c));

@@ -614,7 +614,8 @@ TEST_CASE("replay --verify: a forged violation is reported at its offset with it
     const uint64_t offset = append_forged(
         data,
         ev::PaymentCompleted{"forged-payment", rid, "bob", held.schedule_id, held.seats,
-                             held.total_price, at, 500'000 - held.total_price},
+                             held.total_price, at, 500'000 - held.total_price,
+                             /*seq=*/1, held.seq},  // numbered right: only the balance is wrong
         at);
     check_one_violation(verify(data), offset, "PaymentCompleted", 2);
   }
@@ -631,7 +632,8 @@ TEST_CASE("replay --verify: a forged violation is reported at its offset with it
     const uint64_t offset = append_forged(
         data,
         ev::PaymentCompleted{"forged-late-payment", rid, "carol", held.schedule_id, held.seats,
-                             held.total_price, at, 500'000 - held.total_price},
+                             held.total_price, at, 500'000 - held.total_price,
+                             /*seq=*/1, held.seq},  // numbered right: only the time is wrong
         at);
     check_one_violation(verify(data), offset, "PaymentCompleted", 3);
   }

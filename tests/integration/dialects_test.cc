@@ -577,6 +577,20 @@ TEST_CASE("idempotency: queue-tokens' `reservation failed` is remembered, bad in
   CHECK(canonical_seat_status(canonical, "1", "31") == "HELD");
 }
 
+TEST_CASE("idempotency: queue-tokens' `user not found` is not remembered (SPEC §5.2)") {
+  ServerProcess server(dialect_options().admin("k"));
+  Api canonical(server);
+  QtApi qt(server);
+  CHECK_ANSWER(qt.recharge("u404", 500, "nf1"), 404, qt_error(404, "user not found"));
+  CHECK_ANSWER(qt.issue("u404", "nf2"), 404, qt_error(404, "user not found"));
+  REQUIRE(canonical.admin_user("k", "u404").ok());
+  // The same keys now execute: the 404s were decided before any user was known.
+  Reply charged = qt.recharge("u404", 500, "nf1");
+  CHECK_MESSAGE(charged.status == 200, charged.text());
+  CHECK(qt.issue("u404", "nf2").status == 200);
+  CHECK(qt.recharge("u404", 500, "nf1").body == charged.body);  // and are remembered now
+}
+
 TEST_CASE("idempotency: concert-events reserve with a key is remembered") {
   ServerProcess server(dialect_options());
   Api canonical(server);

@@ -1028,6 +1028,10 @@ TEST_CASE("decide: actor_of names the user a command acts for") {
   CHECK(scope(CreateConcert{"c9", "t", {}}) == "#admin");
   CHECK(scope(IssueToken{"ghost"}) == "ghost");
   CHECK(scope(ChargeBalance{"u2", 5}) == "u2");
+  // queue-tokens names its user first: an unknown one is refused before any key.
+  CHECK(is_error(actor(IssueToken{"ghost", true}), ErrorCode::USER_NOT_FOUND));
+  CHECK(is_error(actor(ChargeBalance{"ghost", 5, true}), ErrorCode::USER_NOT_FOUND));
+  CHECK(scope(ChargeBalance{"u2", 5, true}) == "u2");
   CHECK(scope(HoldSeats{"t1", "u2", "s1", {"a1"}}) == "u1");  // the token's user
   CHECK(scope(PayReservation{"t2", std::nullopt, "r"}) == "u2");
   // A known but expired token still names its user (its answers are remembered).
