@@ -33,8 +33,8 @@ run_suite() {  # name, cmake flags...
 
 run_suite default -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "=== openapi: every listener's document through two OpenAPI 3.0 validators"
-rm -rf build/openapi
-RESERVOIR_OPENAPI_DIR=build/openapi build/default/tests/unit_tests -tc='openapi_document*' >/dev/null
+rm -rf build/openapi && mkdir -p build/openapi
+RESERVOIR_OPENAPI_DIR=build/openapi build/default/tests/unit_tests -tc='openapi_document*'
 ./tools/check-openapi.sh build/openapi/*.json
 stage_done "openapi"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
