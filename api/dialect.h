@@ -109,10 +109,6 @@ const Dialect* find_dialect(std::string_view name);
 // to compare with openapi_routes().
 std::vector<std::pair<std::string, std::string>> served_routes(const std::string& dialect);
 
-// The /v3/api-docs document and its routes (api/openapi.h, implemented there).
-std::string openapi_document(const std::vector<std::string>& dialects);
-std::vector<std::pair<std::string, std::string>> openapi_routes(const std::string& dialect);
-
 // Does one request path match both patterns (methods aside)? Same segment
 // count, and at each segment equal literals or a parameter on either side.
 bool patterns_collide(std::string_view a, std::string_view b);

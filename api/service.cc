@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "api/json_util.h"
+#include "api/openapi.h"
 #include "api/parse_commands.h"
 #include "api/render.h"
 

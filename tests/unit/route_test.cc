@@ -9,6 +9,7 @@
 
 #include "api/dialect.h"
 #include "api/listeners.h"
+#include "api/openapi.h"
 
 namespace reservoir::api {
 namespace {
