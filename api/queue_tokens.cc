@@ -372,7 +372,7 @@ Answer recharge(Call& c) {
                            break;
                        }
                        return concert::ChargeBalance{std::string(c.params[0]), amount,
-                                                    /*user_first=*/true};
+                                                     /*user_first=*/true};
                      });
 }
 

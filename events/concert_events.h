@@ -98,7 +98,9 @@ struct TokenIssued {
     f("tokenId", s.token_id, 2);
   }
   // Version 1 drew no tokenId: derive one from the token's random bits.
-  static void upgrade(TokenIssued& e, const EventEnvelope&) { e.token_id = legacy_token_id(e.token); }
+  static void upgrade(TokenIssued& e, const EventEnvelope&) {
+    e.token_id = legacy_token_id(e.token);
+  }
   // FNV-1a of the token folded into [1, 2^53): deterministic, so replay,
   // snapshots and rebuild agree.
   static int64_t legacy_token_id(const std::string& token) {

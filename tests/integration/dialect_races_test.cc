@@ -164,8 +164,8 @@ TEST_CASE("dialect race: 16 concurrent pays of one reservation through concert-e
                              [&](int, CeApi& mine) { return mine.pay(t1, rid); });
   for (const auto& r : replies) {
     if (r.ok()) continue;
-    const bool expected = r.status == 400 && (ce_code(r) == "expired_token" ||
-                                              ce_code(r) == "already_paid");
+    const bool expected =
+        r.status == 400 && (ce_code(r) == "expired_token" || ce_code(r) == "already_paid");
     CHECK_MESSAGE(expected, r.text());
   }
   check_paid_once(canonical, replies);

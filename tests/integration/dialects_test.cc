@@ -52,8 +52,8 @@ std::string ce_seat_list(const std::set<int>& taken = {}) {
   for (int n = 1; n <= 50; ++n) {
     if (taken.count(n)) continue;
     const std::string id = std::to_string(n);
-    items += (items.empty() ? "" : ",") + std::string(R"({"id":)") + id +
-             R"(,"seatNumber":")" + id + R"(","price":)" + std::to_string(demo_price(n)) + "}";
+    items += (items.empty() ? "" : ",") + std::string(R"({"id":)") + id + R"(,"seatNumber":")" +
+             id + R"(","price":)" + std::to_string(demo_price(n)) + "}";
   }
   return R"({"list":[)" + items + "]}";
 }
@@ -114,8 +114,8 @@ TEST_CASE("dialects: bad listener flags exit 2 with a message") {
                 {"canonical"});
   check_refused(serve_with(dir, {"--port", "18731", "--api-port", "concert-events=18731"}),
                 {"18731"});
-  check_refused(serve_with(dir, {"--port", "0", "--api-port", "concert-events=18732",
-                                 "--api-port", "queue-tokens=18732"}),
+  check_refused(serve_with(dir, {"--port", "0", "--api-port", "concert-events=18732", "--api-port",
+                                 "queue-tokens=18732"}),
                 {"18732"});
   RunResult collide = serve_with(dir, {"--port", "18733", "--api", "canonical,concert-events"});
   check_refused(collide, {"route collision on port 18733: ", "(canonical, concert-events)"});
@@ -166,7 +166,6 @@ TEST_CASE("dialects: --demo adds users 1 2 3 and concert 1 with seats 1..50") {
   CHECK(canonical_starts_at(api, "2") == canonical_starts_at(api, kSchedule2, kConcert));
 }
 
-
 // ================================== §5.7 example exchanges: concert-events ===
 
 const std::string kCeUnauthorized = ce_error("unauthorized", "User-Token 헤더가 필요합니다.");
@@ -193,9 +192,8 @@ void ce_wallet_examples(CeExamples& x) {
 
 // Items 4-6.
 void ce_queue_examples(CeExamples& x) {
-  const Placeholders ph = {{"<T1>", [](const rapidjson::Value& v) {
-                              return v.IsString() && v.GetStringLength() > 0;
-                            }}};
+  const Placeholders ph = {
+      {"<T1>", [](const rapidjson::Value& v) { return v.IsString() && v.GetStringLength() > 0; }}};
   Reply issued = x.ce.issue("1");
   CHECK_ANSWER(issued, 200, R"({"data":{"token":"<T1>","estimatedWaitingTime":0}})", ph);
   x.t1 = str(field(issued.json, "data"), "token");
@@ -290,9 +288,8 @@ std::string qt_seat_list(const std::string& concert_at, const std::set<int>& tak
   std::string items;
   for (int n = 1; n <= 50; ++n) {
     const std::string id = std::to_string(n);
-    items += (items.empty() ? "" : ",") + std::string(R"({"seatId":)") + id +
-             R"(,"seatNumber":)" + id + R"(,"seatStatus":)" +
-             (taken.count(n) ? R"("UNAVAILABLE")" : R"("AVAILABLE")") +
+    items += (items.empty() ? "" : ",") + std::string(R"({"seatId":)") + id + R"(,"seatNumber":)" +
+             id + R"(,"seatStatus":)" + (taken.count(n) ? R"("UNAVAILABLE")" : R"("AVAILABLE")") +
              R"(,"seatPrice":)" + std::to_string(demo_price(n)) + "}";
   }
   return R"({"concertId":1,"concertAt":)" + jstr(concert_at) + R"(,"seats":[)" + items + "]}";
@@ -329,8 +326,8 @@ void qt_token_examples(QtExamples& x) {
   x.k1 = id_text(field(issued.json, "tokenId"));
   x.t0 = str(issued.json, "createdAt");
   REQUIRE(!x.k1.empty());
-  const int64_t ttl = epoch_of(str(issued.json, "expiredAt")).value_or(0) -
-                      epoch_of(x.t0).value_or(0);
+  const int64_t ttl =
+      epoch_of(str(issued.json, "expiredAt")).value_or(0) - epoch_of(x.t0).value_or(0);
   CHECK((ttl >= 599 && ttl <= 601));
   CHECK_ANSWER(x.qt.token("1"), 200, issued.body);
   CHECK_ANSWER(x.qt.status("1", x.k1), 200,
@@ -354,7 +351,8 @@ void qt_catalog_examples(QtExamples& x) {
   const std::string s1 = qt_time_of(canonical_starts_at(x.canonical, "1"));
   const std::string s2 = qt_time_of(canonical_starts_at(x.canonical, "2"));
   // <c>: the demo's creation time, the canonical reservationOpensAt.
-  const std::string c = qt_time_of(canonical_schedule_field(x.canonical, "1", "reservationOpensAt"));
+  const std::string c =
+      qt_time_of(canonical_schedule_field(x.canonical, "1", "reservationOpensAt"));
   CHECK(is_qt_time(c));
   CHECK(epoch_of(c).value_or(0) <= now_epoch());
   CHECK(epoch_of(c).value_or(0) >= now_epoch() - 120);
@@ -457,9 +455,9 @@ TEST_CASE("cross-dialect: a seat held through one dialect is taken in every dial
   CeApi ce(server);
   QtApi qt(server);
   const std::string t1 = canonical.active_token("1");
-  canonical.hold_ok(t1, "1", {"5"});                      // reservation 1
+  canonical.hold_ok(t1, "1", {"5"});  // reservation 1
   const std::string t2 = ce.token_of("2");
-  CHECK(ce.occupy_reserve(t2, "1", "6") == "2");          // reservation 2
+  CHECK(ce.occupy_reserve(t2, "1", "6") == "2");  // reservation 2
   const std::string k3 = qt.token_id_of("3");
   CHECK(qt.reserve_ok(k3, "3", "1", "1", {"7"}) == "3");  // reservation 3
   const auto available = ce.available(t2, "1");
@@ -527,9 +525,9 @@ TEST_CASE("idempotency: one key on POST /api/v1/payments, canonical then concert
         }).ok());
   const std::string t1b = ce.token_of("1");  // the paid token expired
   CHECK(t1b != t1);
-  CHECK_ANSWER(ce.raw().post("/api/v1/payments", body,
-                             {{"User-Token", t1b}, {"Idempotency-Key", "p"}}),
-               422, kCeReused);
+  CHECK_ANSWER(
+      ce.raw().post("/api/v1/payments", body, {{"User-Token", t1b}, {"Idempotency-Key", "p"}}), 422,
+      kCeReused);
   // And the other way round, with the body both dialects read alike.
   CHECK(ce.occupy_reserve(t1b, "1", "2") == "2");
   const std::string seq_body = R"({"reservationId":"2"})";
@@ -616,7 +614,7 @@ TEST_CASE("idempotency: concert-events reserve with a key is remembered") {
 struct Bad {
   std::string method, path, body;
   int status;
-  std::string code;  // concert-events: error.code; queue-tokens: the message ("" for 400s)
+  std::string code;        // concert-events: error.code; queue-tokens: the message ("" for 400s)
   std::string field = "";  // 400: the field the message names ("" when any)
   std::optional<std::string> content_type = "application/json";
 };
@@ -743,9 +741,7 @@ std::vector<Bad> qt_bad_requests() {
   const std::string reserve = "/v1/reservations";
   const std::string pay = "/v1/payments/users/1";
   const std::string recharge = "/v1/balance/users/1/recharge";
-  auto hold = [](const std::string& members) {
-    return "{" + members + "}";
-  };
+  auto hold = [](const std::string& members) { return "{" + members + "}"; };
   const std::string ok_ids = R"("userId":1,"concertId":1,"scheduleId":1)";
   return {
       {"POST", "/v1/queue-tokens/users/bad$id", "", 400, ""},
@@ -775,8 +771,8 @@ std::vector<Bad> qt_bad_requests() {
        "userId"},
       {"POST", reserve, hold(R"("userId":true,"concertId":1,"scheduleId":1,"seatIds":[1])"), 400,
        "", "userId"},
-      {"POST", reserve, hold(R"("userId":1,"concertId":1.5,"scheduleId":1,"seatIds":[1])"), 400,
-       "", "concertId"},
+      {"POST", reserve, hold(R"("userId":1,"concertId":1.5,"scheduleId":1,"seatIds":[1])"), 400, "",
+       "concertId"},
       {"POST", reserve, hold(R"("userId":1,"concertId":1,"scheduleId":false,"seatIds":[1])"), 400,
        "", "scheduleId"},
       {"POST", pay, "{}", 400, "", "reservationId"},
@@ -840,7 +836,7 @@ TEST_CASE("check order: queue-tokens finds the named user before the token") {
   // TOKEN-ID absent, not a canonical decimal, unknown, or another user's: 401.
   const std::string invalid = qt_error(401, "invalid token");
   for (const std::string& tid : {std::string(""), "0" + k1, "+" + k1, k1 + "0x", std::string("abc"),
-                                std::string("-1"), std::string("0")}) {
+                                 std::string("-1"), std::string("0")}) {
     CAPTURE(tid);
     CHECK_ANSWER(qt.status("1", tid), 401, invalid);
   }
@@ -851,7 +847,8 @@ TEST_CASE("check order: queue-tokens finds the named user before the token") {
   CHECK(qt.status("1", k1).ok());
 }
 
-TEST_CASE("check order: concert-events tells an absent User-Token (401) from an unknown one (400)") {
+TEST_CASE(
+    "check order: concert-events tells an absent User-Token (401) from an unknown one (400)") {
   ServerProcess server(dialect_options());
   CeApi ce(server);
   const std::string invalid = ce_error("invalid_token", "유효하지 않은 token 입니다.");
@@ -892,9 +889,9 @@ TEST_CASE("queue: WAITING, ACTIVE and EXPIRED in every dialect with --active-tok
   Reply canonical_wait = canonical.status(t2);
   REQUIRE(str(canonical_wait.data(), "tokenStatus") == "WAITING");
   const int64_t minutes = (num(canonical_wait.data(), "estimatedWaitSeconds") + 59) / 60;
-  CHECK_ANSWER(ce.status(t2), 200,
-               R"({"data":{"queuePosition":1,"estimatedWaitingTime":)" + std::to_string(minutes) +
-                   "}}");
+  CHECK_ANSWER(
+      ce.status(t2), 200,
+      R"({"data":{"queuePosition":1,"estimatedWaitingTime":)" + std::to_string(minutes) + "}}");
   CHECK_ANSWER(ce.occupy(t2, "1", "1"), 400,
                ce_error("invalid_token_status", "아직 활성화되지 않은 token 입니다."));
   CHECK(ce.seats(t2, "1").ok());  // a live token suffices
@@ -955,7 +952,8 @@ TEST_CASE("canonical: GET /api/v1/queue/status takes the token from a JSON body 
   CHECK(api.get(path).code() == "INVALID_TOKEN");
 }
 
-TEST_CASE("canonical: hold and pay with the token in the body; it is not part of the key's request") {
+TEST_CASE(
+    "canonical: hold and pay with the token in the body; it is not part of the key's request") {
   ServerProcess server(dialect_options());
   Api api(server);
   const std::string tok = api.active_token("alice");
@@ -1036,9 +1034,8 @@ const std::vector<std::string> kCanonicalRoutes = {
 };
 // Canonical routes concert-events does not share.
 const std::vector<std::string> kCanonicalOnly = {
-    "GET /api/v1/concerts",       "POST /api/v1/reservations", "GET /api/v1/reservations/{}",
-    "GET /api/v1/balance",        "POST /api/v1/balance/charge",
-    "POST /api/v1/admin/users",
+    "GET /api/v1/concerts", "POST /api/v1/reservations",   "GET /api/v1/reservations/{}",
+    "GET /api/v1/balance",  "POST /api/v1/balance/charge", "POST /api/v1/admin/users",
 };
 const std::vector<std::string> kCeRoutes = {
     "POST /api/v1/queue/token",
@@ -1054,9 +1051,12 @@ const std::vector<std::string> kCeRoutes = {
 };
 // concert-events routes canonical does not share.
 const std::vector<std::string> kCeOnly = {
-    "GET /api/v1/concerts/{}/available-events",  "GET /api/v1/concert-events/{}/available-seats",
-    "POST /api/v1/concert-events/{}/occupy",     "POST /api/v1/concert-events/{}/reserve",
-    "GET /api/v1/users/{}/wallet",               "PATCH /api/v1/users/{}/wallet/charge",
+    "GET /api/v1/concerts/{}/available-events",
+    "GET /api/v1/concert-events/{}/available-seats",
+    "POST /api/v1/concert-events/{}/occupy",
+    "POST /api/v1/concert-events/{}/reserve",
+    "GET /api/v1/users/{}/wallet",
+    "PATCH /api/v1/users/{}/wallet/charge",
 };
 const std::vector<std::string> kQtRoutes = {
     "POST /v1/queue-tokens/users/{}",

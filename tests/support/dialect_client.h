@@ -127,8 +127,12 @@ inline Placeholder time_near(bool ce, int64_t center, int64_t slack) {
     return slack < 0 || std::llabs(*epoch_of(s) - center) <= slack;
   };
 }
-inline Placeholder any_ce_time() { return time_near(true, 0, -1); }
-inline Placeholder any_qt_time() { return time_near(false, 0, -1); }
+inline Placeholder any_ce_time() {
+  return time_near(true, 0, -1);
+}
+inline Placeholder any_qt_time() {
+  return time_near(false, 0, -1);
+}
 inline Placeholder equals_json(const std::string& text) {
   auto expected = std::make_shared<rapidjson::Document>();
   expected->Parse(text.c_str());
@@ -181,10 +185,10 @@ inline std::string answer_diff(const Reply& r, int status, const std::string& ex
   return d.empty() ? "" : d + " in " + r.text();
 }
 
-#define CHECK_ANSWER(reply, status, ...)                                  \
-  do {                                                                    \
-    const std::string d_ = answer_diff((reply), (status), __VA_ARGS__);   \
-    CHECK_MESSAGE(d_.empty(), d_);                                        \
+#define CHECK_ANSWER(reply, status, ...)                                \
+  do {                                                                  \
+    const std::string d_ = answer_diff((reply), (status), __VA_ARGS__); \
+    CHECK_MESSAGE(d_.empty(), d_);                                      \
   } while (0)
 
 // ------------------------------------------------------------- envelopes ---
@@ -244,8 +248,7 @@ class CeApi {
   Api& raw() { return api_; }
 
   Reply issue(const std::string& user, const std::string& key = "") {
-    return api_.post("/api/v1/queue/token", "{\"userId\":" + id_json(user) + "}",
-                     h("", key));
+    return api_.post("/api/v1/queue/token", "{\"userId\":" + id_json(user) + "}", h("", key));
   }
   Reply status(const std::string& token) { return api_.get("/api/v1/queue/status", h(token)); }
   Reply events(const std::string& token, const std::string& concert) {
@@ -256,16 +259,14 @@ class CeApi {
   }
   Reply occupy(const std::string& token, const std::string& event, const std::string& seat,
                const std::string& key = "") {
-    return api_.post("/api/v1/concert-events/" + event + "/occupy", seat_body(seat),
-                     h(token, key));
+    return api_.post("/api/v1/concert-events/" + event + "/occupy", seat_body(seat), h(token, key));
   }
   Reply reserve(const std::string& token, const std::string& event, const std::string& seat,
                 const std::string& key = "") {
     return api_.post("/api/v1/concert-events/" + event + "/reserve", seat_body(seat),
                      h(token, key));
   }
-  Reply pay(const std::string& token, const std::string& reservation,
-            const std::string& key = "") {
+  Reply pay(const std::string& token, const std::string& reservation, const std::string& key = "") {
     return api_.post("/api/v1/payments", "{\"reservationId\":" + id_json(reservation) + "}",
                      h(token, key));
   }
@@ -338,8 +339,7 @@ class QtApi {
   }
   Reply seats(const std::string& token_id, const std::string& concert,
               const std::string& schedule) {
-    return api_.get("/v1/concerts/" + concert + "/schedules/" + schedule + "/seats",
-                    h(token_id));
+    return api_.get("/v1/concerts/" + concert + "/schedules/" + schedule + "/seats", h(token_id));
   }
   Reply reserve(const std::string& token_id, const std::string& user, const std::string& concert,
                 const std::string& schedule, const std::vector<std::string>& seats,
