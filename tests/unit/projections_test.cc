@@ -23,6 +23,7 @@
 #include "events/event_log.h"
 #include "projections/follower.h"
 #include "projections/views.h"
+#include "support/given.h"
 #include "support/sanitizers.h"
 #include "support/temp_dir.h"
 
@@ -63,35 +64,9 @@ class Feed {
 
 // ---- version-1 events (SPEC §5.1: logs written before the amendments) ----
 
-template <class T>
-void put_v1(std::string& out, const T& v);
-// Visits a record's fields as schema version 1 had them: the fields added
-// since (declared with their version) are left out, in nested records too.
-struct V1Fields {
-  std::string& out;
-  template <class V>
-  void operator()(const char*, const V& v, uint32_t since = 1) {
-    if (since == 1) put_v1(out, v);
-  }
-};
-template <class T>
-void put_v1(std::string& out, const T& v) {
-  if constexpr (codec::Record<T>) {
-    T::fields(v, V1Fields{out});
-  } else if constexpr (codec::IsVector<T>::value) {
-    codec::put_varint(out, v.size());
-    for (const auto& e : v) put_v1(out, e);
-  } else {
-    codec::put_value(out, v);
-  }
-}
-// The envelope a version-1 writer made of `e` at time `time_ms`.
+// The envelope a version-1 writer made of `e` at time `time_ms` (given.h).
 EventEnvelope v1_envelope(const ev::ConcertEvent& e, int64_t time_ms = kT0) {
-  EventEnvelope env = ev::ConcertCatalog::encode(e, time_ms);
-  env.version = 1;
-  env.payload.clear();
-  std::visit([&](const auto& x) { put_v1(env.payload, x); }, e);
-  return env;
+  return test::v1_envelope(e, time_ms);
 }
 
 // ---- event factories ----
