@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/dialect_client.h"
+#include "support/race.h"
 #include "support/server_process.h"
 
 namespace reservoir::test {
@@ -29,36 +30,14 @@ ServerOptions race_options() {
 // (CeApi or QtApi) on `port`, all released together; returns their replies.
 template <class Client, class Body>
 std::vector<Reply> race(int port, int n, Body body) {
-  std::vector<Reply> replies(static_cast<size_t>(n));
-  std::latch ready(n), go(1);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < n; ++i) {
-    threads.emplace_back([&, i] {
-      Client client(port);
-      client.raw().get("/healthz");  // connect before the start line
-      ready.count_down();
-      go.wait();
-      replies[static_cast<size_t>(i)] = body(i, client);
-    });
-  }
-  ready.wait();
-  go.count_down();
-  for (auto& t : threads) t.join();
-  return replies;
+  return race_clients<Client>(n, body, port);
 }
 
 // "200 x1, 400 invalid_seat_status x63": replies by status and dialect code.
 std::string outcomes(const std::vector<Reply>& replies) {
-  std::map<std::string, int> counts;
-  for (const auto& r : replies) {
-    const std::string code = is_ce_error(r) ? ce_code(r) : qt_message(r);
-    ++counts[r.ok() ? "200" : std::to_string(r.status) + " " + code];
-  }
-  std::string out;
-  for (const auto& [what, n] : counts) {
-    out += (out.empty() ? "" : ", ") + what + " x" + std::to_string(n);
-  }
-  return out;
+  return outcome_counts(replies, [](const Reply& r) {
+    return std::string(is_ce_error(r) ? ce_code(r) : qt_message(r));
+  });
 }
 
 size_t winner_of(const std::vector<Reply>& replies) {

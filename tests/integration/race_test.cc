@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/race.h"
 #include "support/server_process.h"
 
 namespace reservoir::test {
@@ -21,35 +22,12 @@ const std::string kAdmin = "race-admin";
 // all released together; returns what each returned.
 template <class Body>
 std::vector<Reply> race(const ServerProcess& server, int n, Body body) {
-  std::vector<Reply> replies(static_cast<size_t>(n));
-  std::latch ready(n), go(1);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < n; ++i) {
-    threads.emplace_back([&, i] {
-      Api api(server);
-      api.get("/healthz");  // connect before the start line
-      ready.count_down();
-      go.wait();
-      replies[static_cast<size_t>(i)] = body(i, api);
-    });
-  }
-  ready.wait();
-  go.count_down();
-  for (auto& t : threads) t.join();
-  return replies;
+  return race_clients<Api>(n, body, server);
 }
 
 // "200 x1, 409 SEAT_UNAVAILABLE x63": how many replies of each status and code.
 std::string outcomes(const std::vector<Reply>& replies) {
-  std::map<std::string, int> counts;
-  for (const auto& r : replies) {
-    ++counts[r.ok() ? "200" : std::to_string(r.status) + " " + r.code()];
-  }
-  std::string out;
-  for (const auto& [what, n] : counts) {
-    out += (out.empty() ? "" : ", ") + what + " x" + std::to_string(n);
-  }
-  return out;
+  return outcome_counts(replies, [](const Reply& r) { return std::string(r.code()); });
 }
 
 std::vector<std::string> make_users(Api& api, const std::string& prefix, int n) {
