@@ -1,0 +1,169 @@
+#include "engine/clinic/snapshot.h"
+
+#include <algorithm>
+
+#include "events/codec.h"
+
+namespace reservoir::clinic {
+namespace {
+
+// Varints (signed ones zigzag), strings with a length prefix, ids as id + 1.
+class Out {
+ public:
+  explicit Out(std::string& out) : out_(out) {}
+  void u(uint64_t v) { codec::put_varint(out_, v); }
+  void i(int64_t v) { u(codec::zigzag(v)); }
+  void s(std::string_view v) {
+    u(v.size());
+    out_.append(v);
+  }
+
+ private:
+  std::string& out_;
+};
+
+// A malformed read makes ok() false (codec::Reader); counts are bounded by
+// the bytes left, so garbage cannot allocate much.
+class In {
+ public:
+  explicit In(std::string_view bytes) : r_(bytes) {}
+  bool ok() const { return r_.ok() && ok_; }
+  bool done() const { return ok() && r_.at_end(); }
+  uint64_t u() { return r_.varint(); }
+  int64_t i() { return codec::unzigzag(r_.varint()); }
+  std::string_view s() { return r_.string(); }
+  size_t count() {
+    const uint64_t n = r_.varint();
+    if (n > r_.remaining()) ok_ = false;
+    return ok() ? static_cast<size_t>(n) : 0;
+  }
+
+ private:
+  codec::Reader r_;
+  bool ok_ = true;
+};
+
+void encode_places(const State& st, Out& o) {
+  o.u(st.visitors.size());
+  for (Id id = 0; id < st.visitors.size(); ++id) {
+    o.s(st.visitors.key(id));
+    o.s(st.visitors[id].name);
+  }
+  o.u(st.zones.size());
+  for (Id id = 0; id < st.zones.size(); ++id) {
+    o.s(st.zones.key(id));
+    o.s(st.zones[id].name);
+    o.i(st.zones[id].capacity);
+  }
+  o.u(st.groups.size());
+  for (Id id = 0; id < st.groups.size(); ++id) {
+    o.s(st.groups.key(id));
+    o.s(st.groups[id].name);
+    o.u(st.groups[id].zones.size());
+    for (Id z : st.groups[id].zones) o.u(z);
+  }
+}
+
+bool decode_places(In& in, State& st) {
+  const size_t visitors = in.count();
+  for (size_t k = 0; k < visitors && in.ok(); ++k) {
+    const std::string_view key = in.s();
+    if (!in.ok() || st.visitors.contains(key)) return false;
+    st.visitors[st.visitors.insert(key)].name = in.s();
+  }
+  const size_t zones = in.count();
+  for (size_t k = 0; k < zones && in.ok(); ++k) {
+    const std::string_view key = in.s();
+    if (!in.ok() || st.zones.contains(key)) return false;
+    Zone& z = st.zones[st.zones.insert(key)];
+    z.name = in.s();
+    z.capacity = in.i();
+    if (z.capacity < 0) return false;
+  }
+  const size_t groups = in.count();
+  for (size_t k = 0; k < groups && in.ok(); ++k) {
+    const std::string_view key = in.s();
+    if (!in.ok() || st.groups.contains(key)) return false;
+    Group& g = st.groups[st.groups.insert(key)];
+    g.name = in.s();
+    const size_t n = in.count();
+    for (size_t i = 0; i < n && in.ok(); ++i) {
+      const uint64_t z = in.u();
+      if (z >= st.zones.size()) return false;
+      g.zones.push_back(static_cast<Id>(z));
+    }
+    if (!std::is_sorted(g.zones.begin(), g.zones.end())) return false;
+  }
+  return in.ok();
+}
+
+// A schedule's body as the codec record ScheduleReserved writes it.
+void encode_schedules(const State& st, Out& o) {
+  o.u(st.schedules.size());
+  std::string body;
+  events::ScheduleReserved record;
+  for (Id id = 0; id < st.schedules.size(); ++id) {
+    const Schedule& s = st.schedules[id];
+    o.s(st.schedules.key(id));
+    o.u(static_cast<uint64_t>(s.status));
+    static_cast<events::ScheduleBody&>(record) = s.body;
+    body.clear();
+    codec::encode(record, body);
+    o.s(body);
+  }
+}
+
+// What apply would have refused to build: an unknown visitor or zone, an
+// empty interval, a key other than the body's.
+bool plausible(const State& st, std::string_view key, const events::ScheduleBody& b) {
+  if (b.schedule_id != key || !st.visitors.contains(b.visitor_id)) return false;
+  return std::all_of(b.resources.begin(), b.resources.end(), [&](const auto& r) {
+    return r.start_ms < r.end_ms && st.zones.contains(r.zone_id);
+  });
+}
+
+bool decode_schedules(In& in, State& st) {
+  const size_t n = in.count();
+  events::ScheduleReserved record;
+  for (size_t k = 0; k < n && in.ok(); ++k) {
+    const std::string_view key = in.s();
+    const uint64_t status = in.u();
+    const std::string_view body = in.s();
+    if (!in.ok() || st.schedules.contains(key) ||
+        status > static_cast<uint64_t>(ScheduleStatus::kCancelled) ||
+        !codec::decode(body, record) || !plausible(st, key, record)) {
+      return false;
+    }
+    Schedule& s = st.schedules[st.schedules.insert(key)];
+    s.status = static_cast<ScheduleStatus>(status);
+    s.visitor = st.visitors.find(record.visitor_id);
+    s.body = std::move(static_cast<events::ScheduleBody&>(record));
+  }
+  return in.ok();
+}
+
+}  // namespace
+
+std::string encode_state(const State& st) {
+  std::string bytes(1, static_cast<char>(kSnapshotFormat));
+  Out o(bytes);
+  o.u(st.recorded_utc_offset_min ? 1 : 0);
+  if (st.recorded_utc_offset_min) o.i(*st.recorded_utc_offset_min);
+  encode_places(st, o);
+  encode_schedules(st, o);
+  return bytes;
+}
+
+bool decode_state(std::string_view bytes, State& st) {
+  st = State();
+  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kSnapshotFormat) return false;
+  In in(bytes.substr(1));
+  const uint64_t has_offset = in.u();
+  if (has_offset > 1) return false;
+  if (has_offset == 1) st.recorded_utc_offset_min = in.i();
+  if (!decode_places(in, st) || !decode_schedules(in, st) || !in.done()) return false;
+  st.rebuild_indexes();
+  return true;
+}
+
+}  // namespace reservoir::clinic
