@@ -85,6 +85,12 @@ class ClinicChecker {
   }
 
   explicit ClinicChecker(ClinicCheckerConfig config = {}) : config_(config) {}
+  // Not copyable: the indexes point at keys of the checker's own maps (a
+  // move keeps the nodes, so it keeps them valid).
+  ClinicChecker(const ClinicChecker&) = delete;
+  ClinicChecker& operator=(const ClinicChecker&) = delete;
+  ClinicChecker(ClinicChecker&&) = default;
+  ClinicChecker& operator=(ClinicChecker&&) = default;
 
   // An event as the checker needs it: a clinic event, or nothing for an
   // engine event (an answer, not a state change: it only has to decode).
