@@ -10,9 +10,13 @@
 // record of each schedule) unless a test forges them.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <iterator>
 #include <map>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -116,6 +120,7 @@ class ClinicAudit {
   uint64_t when(const EventEnvelope& env) {
     const Status status = checker.feed(env);
     REQUIRE_MESSAGE(status.ok(), status.ToString());
+    fed.push_back(env);
     next_offset = env.offset + 1;
     now += kMinute;
     return env.offset;
@@ -148,6 +153,7 @@ class ClinicAudit {
   uint64_t next_offset = 0;
   int64_t now = kDay - 24 * kHour;                    // bookings are made the day before
   std::map<std::string, ev::ScheduleBody> schedules;  // id -> last honest state
+  std::vector<EventEnvelope> fed;                     // every event fed, in order
 };
 
 }  // namespace
@@ -413,6 +419,110 @@ TEST_CASE("clinic checker: a resource that does not start before it ends is inva
     const uint64_t off = a.when(a.updated("s1", {res(10, 11), res(12, 11.5)}));
     a.then_violation(off, "ScheduleUpdated", 10);
   }
+}
+
+// --- against a brute-force model -------------------------------------------------------------
+
+namespace {
+
+// Which of invariants 6 and 9 `candidate` (schedule `id` of `visitor`)
+// breaks against the RESERVED schedules in `live` other than itself, by
+// comparing every pair of resources and counting at every start point.
+std::set<int> brute_force(const std::map<std::string, ev::ScheduleBody>& live,
+                          const std::string& id, const std::string& visitor,
+                          const std::vector<ev::OccupiedResource>& candidate) {
+  const std::map<std::string, int64_t> capacity = {{"zone-laser", 1}, {"zone-pair", 2}};
+  std::vector<const ev::OccupiedResource*> all;
+  std::set<int> broken;
+  for (const auto& [other, body] : live) {
+    if (other == id) continue;
+    for (const auto& r : body.resources) {
+      all.push_back(&r);
+      if (body.visitor_id != visitor) continue;
+      for (const auto& c : candidate) {
+        if (r.start_ms < c.end_ms && c.start_ms < r.end_ms) broken.insert(6);
+      }
+    }
+  }
+  for (const auto& c : candidate) all.push_back(&c);
+  for (const auto& c : candidate) {
+    auto cap = capacity.find(c.zone_id);
+    if (cap == capacity.end()) continue;
+    for (const auto* point : all) {
+      const int64_t t = std::max(point->start_ms, c.start_ms);
+      if (t >= c.end_ms) continue;
+      int64_t covering = 0;
+      for (const auto* r : all) {
+        covering += r->zone_id == c.zone_id && r->start_ms <= t && t < r->end_ms;
+      }
+      if (covering > cap->second) broken.insert(9);
+    }
+  }
+  return broken;
+}
+
+}  // namespace
+
+// Random reserves, updates and cancels: each one the model calls valid is
+// fed to the checker and must pass; each invalid one is fed to a fresh
+// checker after the valid log so far and must be reported, under exactly
+// the invariants the model names.
+TEST_CASE("clinic checker: random logs agree with a brute-force model of invariants 6 and 9") {
+  ClinicAudit a;
+  std::mt19937_64 rng(14);
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % static_cast<uint64_t>(n)); };
+  const std::vector<std::pair<std::string, std::string>> places = {
+      {"group-laser", "zone-laser"},
+      {"group-pair", "zone-pair"},
+      {"group-consult", "zone-consult"}};
+  std::map<std::string, ev::ScheduleBody> live;  // RESERVED schedules
+  int probes = 0;
+  std::set<std::set<int>> kinds;  // which combinations the probes broke
+  for (int step = 0; step < 400; ++step) {
+    const int op = static_cast<int>(pick(10));
+    if (op < 2 && !live.empty()) {  // a cancel is always valid
+      auto it = std::next(live.begin(), pick(static_cast<int64_t>(live.size())));
+      a.given(a.cancelled(it->first));
+      live.erase(it);
+      continue;
+    }
+    std::vector<ev::OccupiedResource> rs;
+    for (int64_t n = 1 + pick(3); n > 0; --n) {
+      const auto& [group, zone] = places[static_cast<size_t>(pick(3))];
+      const int64_t start = at(8) + pick(40) * 15 * kMinute;
+      rs.push_back({start, start + (1 + pick(6)) * 15 * kMinute, group, zone, ""});
+    }
+    const bool update = op < 5 && !live.empty();
+    const std::string id =
+        update ? std::next(live.begin(), pick(static_cast<int64_t>(live.size())))->first
+               : "s" + std::to_string(step);
+    const std::string visitor = update ? live.at(id).visitor_id : "v" + std::to_string(1 + pick(3));
+    const std::set<int> expected = brute_force(live, id, visitor, rs);
+    const auto before = a.schedules;
+    const EventEnvelope env =
+        update ? a.envelope(a.updated(id, rs)) : a.envelope(a.reserved(id, visitor, rs));
+    if (expected.empty()) {
+      a.given(env);
+      live[id] = a.schedules.at(id);
+      continue;
+    }
+    ++probes;
+    kinds.insert(expected);
+    a.schedules = before;  // the harness forgets the refused event
+    audit::ClinicChecker fresh;
+    for (const auto& e : a.fed) REQUIRE(fresh.feed(e).ok());
+    REQUIRE(fresh.feed(env).ok());
+    std::set<int> reported;
+    for (const auto& v : fresh.violations()) reported.insert(v.invariant);
+    INFO("step ", step, (update ? " update " : " reserve "), id);
+    CHECK(reported == expected);
+  }
+  a.then_clean();
+  CHECK(probes > 20);
+  CHECK(kinds.contains({6}));
+  CHECK(kinds.contains({9}));
+  CHECK(kinds.contains({6, 9}));
+  CHECK(a.fed.size() > 100);
 }
 
 // --- invariant 5 and decoding ----------------------------------------------------------------
