@@ -25,18 +25,12 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/audit/violation.h"
 #include "events/concert_events.h"
 #include "events/envelope.h"
 #include "events/status.h"
 
 namespace reservoir::audit {
-
-struct Violation {
-  uint64_t offset = 0;
-  std::string event_type;
-  int invariant = 0;  // 1..kInvariants as above
-  std::string detail;
-};
 
 inline constexpr int kInvariants = 6;
 
