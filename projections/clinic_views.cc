@@ -122,8 +122,10 @@ std::string encode_rec(const R& rec) {
   return out;
 }
 
-// ---- keys. cat, ordered_hex, parse_hex64, prefix_end, from_rocks and the
-// scan are copied from views.cc until both use projections/keys.h (R3). ----
+// ---- keys. Copied from views.cc until both use projections/keys.h (R3):
+// cat, ordered_hex, parse_hex (views.cc's parse_hex64 for any width),
+// prefix_end, and below from_rocks, get_rec and scan (here over a
+// [lower, upper) range rather than a prefix). ----
 
 std::string cat(std::initializer_list<std::string_view> parts) {
   size_t n = 0;
