@@ -111,7 +111,8 @@ const Dialect& canonical_dialect() {
       kRoutes,
       kErrors,
       {ErrorCode::INVALID_TOKEN, 401, nullptr, "the Queue-Token header is required"},
-      &render_error_envelope};
+      &render_error_envelope,
+      Domain::kConcert};
   return kDialect;
 }
 

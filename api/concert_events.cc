@@ -420,7 +420,8 @@ const Dialect& concert_events_dialect() {
       kRoutes,
       kErrors,
       {ErrorCode::INVALID_TOKEN, 401, "unauthorized", "User-Token 헤더가 필요합니다."},
-      &envelope};
+      &envelope,
+      Domain::kConcert};
   return kDialect;
 }
 

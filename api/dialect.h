@@ -84,6 +84,11 @@ struct RouteSpec {
 // Renders an error envelope: status, the dialect's code, the message.
 using Envelope = Rendered (*)(int status, std::string_view code, std::string_view message);
 
+// The domain whose engine a dialect's routes use: its writer, its views and
+// its log's offsets (read-your-writes waits on that domain's follower).
+enum class Domain { kConcert, kClinic };
+inline constexpr size_t kDomainCount = 2;
+
 struct Dialect {
   std::string_view name;
   std::string_view prefix;  // the paths whose 404/405 it answers ("/api/v1/")
@@ -91,6 +96,7 @@ struct Dialect {
   std::span<const ErrorRow> errors;  // a code not listed: canonical's status, name and detail
   ErrorRow token_absent;             // a token route called without its token header
   Envelope envelope;
+  Domain domain = Domain::kConcert;
 };
 
 // `code` with `detail` in dialect `d`: the row of `overrides`, else of

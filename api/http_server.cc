@@ -278,16 +278,18 @@ Request HttpServer::to_request(const httplib::Request& req) {
   r.path = req.path;
   r.body = req.body;
   r.params = &req.params;
-  static constexpr std::array<std::string_view, 6> kNames = {
-      "content-type", "queue-token", "idempotency-key", "admin-key", "user-token", "token-id"};
-  const auto [content_type, queue_token, idempotency_key, admin_key, user_token, token_id] =
-      find_headers(req, kNames);
+  static constexpr std::array<std::string_view, 7> kNames = {
+      "content-type", "queue-token", "idempotency-key", "admin-key",
+      "user-token",   "token-id",    "authorization"};
+  const auto [content_type, queue_token, idempotency_key, admin_key, user_token, token_id,
+              authorization] = find_headers(req, kNames);
   r.content_type = content_type;
   r.queue_token = queue_token;
   r.user_token = user_token;
   r.token_id = token_id;
   r.idempotency_key = idempotency_key;
   r.admin_key = admin_key;
+  r.authorization = authorization;
   return r;
 }
 

@@ -437,7 +437,8 @@ const Dialect& queue_tokens_dialect() {
                                 kRoutes,
                                 kErrors,
                                 {ErrorCode::INVALID_TOKEN, 401, nullptr, "invalid token"},
-                                &envelope};
+                                &envelope,
+                                Domain::kConcert};
   return kDialect;
 }
 

@@ -72,7 +72,13 @@ Service::Service(ConcertWriter& writer, projections::Projections& views,
       config_(std::move(config)),
       cache_(config_.query_cache_bytes),
       canonical_router_({find_dialect("canonical")}),
-      requests_(std::make_unique<StatusCounters[]>(Router::counter_slots())) {}
+      requests_(std::make_unique<StatusCounters[]>(Router::counter_slots())) {
+  link(Domain::kConcert, DomainLink{[&writer] { return writer.acknowledged_offset(); }, &follower});
+}
+
+void Service::link(Domain domain, DomainLink link) {
+  links_[static_cast<size_t>(domain)] = std::move(link);
+}
 
 Answer Service::handle(const Request& req) {
   return handle(req, canonical_router_);
@@ -125,12 +131,22 @@ std::optional<Rendered> Service::check_admin(const Request& req) const {
 
 std::optional<Rendered> Service::read_body(const Call& c, rapidjson::Document& doc,
                                            const char* amount_key) const {
+  if (auto stop = check_body_limits(c)) return stop;
+  return parse_body(c, doc, amount_key);
+}
+
+std::optional<Rendered> Service::check_body_limits(const Call& c) const {
   if (c.req.body.size() > kBodyBytesMax) {
     return c.error(ErrorCode::PAYLOAD_TOO_LARGE, "the body is larger than 64 KiB");
   }
   if (!is_json(c.req.content_type)) {
     return c.error(ErrorCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
   }
+  return std::nullopt;
+}
+
+std::optional<Rendered> Service::parse_body(const Call& c, rapidjson::Document& doc,
+                                            const char* amount_key) const {
   std::string parse_error;
   if (parse_object(c.req.body, doc, &parse_error)) return std::nullopt;
   if (amount_key != nullptr && top_level_number_too_big(c.req.body, amount_key)) {
@@ -156,8 +172,9 @@ std::optional<Rendered> Service::idempotency(const Call& c, const rapidjson::Val
 }
 
 std::optional<Rendered> Service::await_writes(const Call& c) const {
-  if (follower_.wait_applied(writer_.acknowledged_offset(),
-                             std::chrono::milliseconds(config_.read_wait_ms))) {
+  const DomainLink& link = links_[static_cast<size_t>(c.dialect.domain)];
+  if (link.follower != nullptr &&
+      link.follower->wait_applied(link.acked(), std::chrono::milliseconds(config_.read_wait_ms))) {
     return std::nullopt;
   }
   return c.error(ErrorCode::UNAVAILABLE, "projections are catching up; retry shortly");

@@ -20,6 +20,7 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,6 +67,7 @@ struct Request {
   std::optional<std::string_view> token_id;     // queue-tokens `TOKEN-ID`
   std::optional<std::string_view> idempotency_key;
   std::optional<std::string_view> admin_key;
+  std::optional<std::string_view> authorization;  // `Authorization`; a credential: never logged
 };
 
 struct ServiceConfig {
@@ -93,10 +95,23 @@ enum class Route {
   kAdminConcerts,
 };
 
+// What read-your-writes needs of one domain's engine: the end offset of its
+// writer's last durable append, and the follower applying its log.
+struct DomainLink {
+  std::function<uint64_t()> acked;
+  projections::Follower* follower = nullptr;
+};
+
 class Service {
  public:
+  // Links the concert domain to `writer` and `follower`; other domains are
+  // linked with link().
   Service(ConcertWriter& writer, projections::Projections& views, projections::Follower& follower,
           Clock& clock, ServiceConfig config);
+
+  // Links `domain` (before handle() is first called). A query of a dialect
+  // whose domain is not linked answers 503.
+  void link(Domain domain, DomainLink link);
 
   // On a router of the canonical dialect alone.
   Answer handle(const Request& req);
@@ -106,18 +121,24 @@ class Service {
   // ---- Shared steps for route handlers. Each returns the answer that ends
   // the request (in the call's dialect), or nullopt to go on.
 
-  // A command's JSON body: 413 over kBodyBytesMax, 415 without a JSON
-  // Content-Type, 400 when it is not a JSON object (INVALID_AMOUNT when the
-  // only fault is a too-big number at top-level `amount_key`).
+  // A command's JSON body: check_body_limits, then parse_body.
   std::optional<Rendered> read_body(const Call& c, rapidjson::Document& doc,
                                     const char* amount_key = nullptr) const;
+  // 413 over kBodyBytesMax, 415 without a JSON Content-Type. Apart from
+  // parse_body so a dialect can answer a malformed body its own way.
+  std::optional<Rendered> check_body_limits(const Call& c) const;
+  // 400 when the body is not a JSON object (INVALID_AMOUNT when the only
+  // fault is a too-big number at top-level `amount_key`).
+  std::optional<Rendered> parse_body(const Call& c, rapidjson::Document& doc,
+                                     const char* amount_key = nullptr) const;
   // The Idempotency-Key (400 when malformed) and the request's fingerprint:
   // method, path and parsed body, and the dialect's name for any dialect but
   // canonical (whose fingerprints stay as in logs written before dialects).
   std::optional<Rendered> idempotency(const Call& c, const rapidjson::Value* body,
                                       std::optional<IdempotencyRequest>* out) const;
   // Read-your-writes: waits until every command acknowledged before now is
-  // visible in the projections (503 after read_wait_ms).
+  // visible in the projections of the call's domain (c.dialect.domain; 503
+  // after read_wait_ms).
   std::optional<Rendered> await_writes(const Call& c) const;
   // Decides a command; `render` renders every answer to it, replays included.
   Rendered execute(concert::Command&& command, std::optional<IdempotencyRequest>&& idem,
@@ -160,6 +181,7 @@ class Service {
   ConcertWriter& writer_;
   projections::Projections& views_;
   projections::Follower& follower_;
+  std::array<DomainLink, kDomainCount> links_;  // by Domain
   Clock& clock_;
   ServiceConfig config_;
   QueryCache cache_;

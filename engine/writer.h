@@ -35,12 +35,10 @@
 // have used. Recovery and snapshot encoding, which also run on this
 // thread, run at that priority too.
 //
-// Module requirements (see engine/concert/module.h): Command, Reply (a
-// variant whose alternatives include DomainError), Event, actor(),
-// advance_clock(), execute(), recycle() (takes a rendered reply back),
-// decode() (static: an envelope to an Event, thread-safe), apply(Event),
-// next_due_ms(), reset(). Recovery replays the log on two threads
-// (events/replay.h): decode on a reader thread, apply on the recovering one.
+// Module requirements: the concept DomainModule (engine/domain.h; the
+// concert module is engine/concert/module.h). Recovery replays the log on
+// two threads (events/replay.h): decode on a reader thread, apply on the
+// recovering one.
 //
 // Thread safety: execute(), acknowledged_offset() and stats() from any
 // thread; recover()/start()/stop() from the owning thread.
@@ -56,10 +54,12 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <variant>
 #include <vector>
 
+#include "engine/domain.h"
 #include "engine/idempotency.h"
 #include "engine/reply.h"
 #include "engine/snapshot_store.h"
@@ -84,6 +84,10 @@ struct WriterConfig {
   int nice = 0;  // the writer thread's nice value, 0..19 (0: unchanged); see above
   // Called once, on the writer thread, when the log reports Fenced.
   std::function<void(const Status&)> on_fenced;
+  // The threads' names (top, perf, gdb), one pair per domain's writer in a
+  // process; the kernel keeps the first 15 bytes.
+  std::string thread_name = "rsv-writer";
+  std::string snapshot_thread_name = "rsv-snapshot";
 };
 
 struct IdempotencyRequest {
@@ -102,7 +106,7 @@ struct WriterStats {
   bool fenced = false;      // another writer owns the log: nothing is decided any more
 };
 
-template <class Module>
+template <DomainModule Module>
 class Writer {
  public:
   using Command = typename Module::Command;
@@ -204,7 +208,7 @@ class Writer {
   std::atomic<uint64_t> commands_{0}, batches_{0}, events_{0}, overloaded_{0}, failures_{0};
 };
 
-template <class Module>
+template <DomainModule Module>
 typename Writer<Module>::Decoded Writer<Module>::decode(const EventEnvelope& env) {
   if (!events::EngineCatalog::knows(env.type)) {
     auto e = Module::decode(env);
@@ -216,7 +220,7 @@ typename Writer<Module>::Decoded Writer<Module>::decode(const EventEnvelope& env
   return Decoded(std::get<events::IdempotencyRecorded>(std::move(*e)));
 }
 
-template <class Module>
+template <DomainModule Module>
 Status Writer<Module>::replay(const EventEnvelope& env, Decoded& d) {
   last_now_ = std::max(last_now_, env.time_ms);
   if (auto* event = std::get_if<typename Module::Event>(&d)) {
@@ -230,7 +234,7 @@ Status Writer<Module>::replay(const EventEnvelope& env, Decoded& d) {
   return Status::OK();
 }
 
-template <class Module>
+template <DomainModule Module>
 uint64_t Writer<Module>::restore_snapshot(uint64_t log_end) {
   for (uint64_t offset : config_.snapshots->list()) {
     std::string why;
@@ -259,7 +263,7 @@ uint64_t Writer<Module>::restore_snapshot(uint64_t log_end) {
   return 0;
 }
 
-template <class Module>
+template <DomainModule Module>
 Status Writer<Module>::recover() {
   module_.reset();
   idempotency_.clear();
@@ -277,7 +281,7 @@ Status Writer<Module>::recover() {
   return Status::OK();
 }
 
-template <class Module>
+template <DomainModule Module>
 void Writer<Module>::maybe_snapshot(int64_t now) {
   if (config_.snapshots == nullptr) return;
   const uint64_t end = log_.end_offset();
@@ -303,9 +307,9 @@ void Writer<Module>::maybe_snapshot(int64_t now) {
   snap_cv_.notify_one();
 }
 
-template <class Module>
+template <DomainModule Module>
 void Writer<Module>::run_snapshots() {
-  name_this_thread("rsv-snapshot");
+  name_this_thread(config_.snapshot_thread_name.c_str());
   for (;;) {
     std::pair<uint64_t, std::string> job;
     {
@@ -322,7 +326,7 @@ void Writer<Module>::run_snapshots() {
   }
 }
 
-template <class Module>
+template <DomainModule Module>
 void Writer<Module>::start() {
   std::lock_guard lock(mu_);
   assert(!running_);
@@ -336,7 +340,7 @@ void Writer<Module>::start() {
   }
 }
 
-template <class Module>
+template <DomainModule Module>
 void Writer<Module>::stop() {
   {
     std::lock_guard lock(mu_);
@@ -357,7 +361,7 @@ void Writer<Module>::stop() {
   running_ = false;
 }
 
-template <class Module>
+template <DomainModule Module>
 Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyRequest> idem,
                                  RenderFn render) {
   WakeWord& waiter = WakeWord::this_thread();
@@ -383,9 +387,9 @@ Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyReque
   return std::move(p.answer);
 }
 
-template <class Module>
+template <DomainModule Module>
 void Writer<Module>::run() {
-  name_this_thread("rsv-writer");
+  name_this_thread(config_.thread_name.c_str());
   if (config_.nice > 0) {
     const std::string got = lower_this_thread_priority(config_.nice);
     std::fprintf(stderr, "writer: running at %s\n", got.c_str());
@@ -414,7 +418,7 @@ void Writer<Module>::run() {
   }
 }
 
-template <class Module>
+template <DomainModule Module>
 Rendered Writer<Module>::decide_one(Pending& p, int64_t now, std::vector<EventEnvelope>& out) {
   auto actor = module_.actor(p.command);
   if (auto* err = std::get_if<DomainError>(&actor)) return render(p.render, Reply(*err));
@@ -438,7 +442,7 @@ Rendered Writer<Module>::decide_one(Pending& p, int64_t now, std::vector<EventEn
   return answer;
 }
 
-template <class Module>
+template <DomainModule Module>
 void Writer<Module>::process(std::vector<Pending*>& batch) {
   if (fenced()) return answer_all(batch, "the engine was fenced by another one");
   if (needs_recovery_ && !try_recover()) {
@@ -466,14 +470,14 @@ void Writer<Module>::process(std::vector<Pending*>& batch) {
   maybe_snapshot(now);  // after answering: encoding a large state takes a while
 }
 
-template <class Module>
+template <DomainModule Module>
 void Writer<Module>::answer_all(std::vector<Pending*>& batch, const std::string& why) {
   for (Pending* p : batch) p->answer = error(ErrorCode::UNAVAILABLE, why, p->render);
   finish(batch);
 }
 
 // Counts the batch and wakes its callers.
-template <class Module>
+template <DomainModule Module>
 void Writer<Module>::finish(std::vector<Pending*>& batch) {
   commands_.fetch_add(batch.size(), std::memory_order_relaxed);
   batches_.fetch_add(1, std::memory_order_relaxed);
@@ -481,7 +485,7 @@ void Writer<Module>::finish(std::vector<Pending*>& batch) {
   for (Pending* p : batch) p->waiter->bump();
 }
 
-template <class Module>
+template <DomainModule Module>
 void Writer<Module>::append_failed(const Status& s) {
   failures_.fetch_add(1, std::memory_order_relaxed);
   if (s.code() == Status::Code::kFenced) return fence(s);
@@ -496,7 +500,7 @@ void Writer<Module>::append_failed(const Status& s) {
 
 // Lets the log decide what the failed append left open, then rebuilds the
 // state from it. True when the writer may decide again.
-template <class Module>
+template <DomainModule Module>
 bool Writer<Module>::try_recover() {
   Status s = log_.settle();
   if (s.code() == Status::Code::kFenced) {
@@ -520,14 +524,14 @@ bool Writer<Module>::try_recover() {
   return true;
 }
 
-template <class Module>
+template <DomainModule Module>
 void Writer<Module>::fence(const Status& s) {
   if (fenced_.exchange(true, std::memory_order_acq_rel)) return;
   std::fprintf(stderr, "reservoir: %s\n", s.ToString().c_str());
   if (config_.on_fenced) config_.on_fenced(s);
 }
 
-template <class Module>
+template <DomainModule Module>
 WriterStats Writer<Module>::stats() const {
   WriterStats s;
   s.commands = commands_.load(std::memory_order_relaxed);

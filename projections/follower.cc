@@ -16,7 +16,7 @@ bool transient(const Status& s) {
 
 }  // namespace
 
-Follower::Follower(EventLog& log, Projections& views, Options options)
+Follower::Follower(EventLog& log, ViewStore& views, Options options)
     : log_(log), views_(views), options_(options), applied_(views.checkpoint()) {}
 
 Follower::~Follower() {
@@ -57,7 +57,7 @@ Status Follower::error() const {
 }
 
 void Follower::run() {
-  name_this_thread("rsv-follower");
+  name_this_thread(options_.thread_name.c_str());
   if (options_.raise_priority) {
     const std::string got = raise_this_thread_priority();
     std::fprintf(stderr, "follower: running at %s\n", got.c_str());

@@ -1,6 +1,7 @@
-// Follower: tails the event log and applies it to the projections on its own
-// thread, so queries can wait for read-your-writes: a query first waits until
-// applied() reaches the offset acknowledged before it arrived.
+// Follower: tails the event log and applies it to a view store (view_store.h:
+// the concert Projections, or another domain's store) on its own thread, so
+// queries can wait for read-your-writes: a query first waits until applied()
+// reaches the offset acknowledged before it arrived.
 //
 // The server raises the thread's priority (Options::raise_priority): at
 // normal priority, under full command load, it got so little of the 2
@@ -17,19 +18,23 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "events/event_log.h"
 #include "events/os.h"
 #include "projections/lag_histogram.h"
-#include "projections/views.h"
+#include "projections/view_store.h"
 
 namespace reservoir::projections {
 
 struct FollowerOptions {
   Clock* clock = nullptr;       // when set, lag() counts every applied event's lag
   bool raise_priority = false;  // run ahead of ordinary threads (events/os.h)
+  // The thread's name (top, perf, gdb): one follower per domain in a
+  // process; the kernel keeps the first 15 bytes.
+  std::string thread_name = "rsv-follower";
 };
 
 class Follower {
@@ -38,7 +43,7 @@ class Follower {
   static constexpr std::chrono::milliseconds kIdlePoll{100};  // longest wait for new events
 
   using Options = FollowerOptions;
-  Follower(EventLog& log, Projections& views, Options options = {});
+  Follower(EventLog& log, ViewStore& views, Options options = {});
   ~Follower();  // stops
 
   // Starts the thread, applying from views.checkpoint().
@@ -73,7 +78,7 @@ class Follower {
   bool should_exit(uint64_t next, bool log_drained);
 
   EventLog& log_;
-  Projections& views_;
+  ViewStore& views_;
   const Options options_;
   LagHistogram lag_;
   std::atomic<uint64_t> applied_{0};

@@ -22,6 +22,7 @@
 #include "events/concert_events.h"
 #include "events/envelope.h"
 #include "events/status.h"
+#include "projections/view_store.h"
 #include "projections/view_versions.h"
 
 namespace rocksdb {
@@ -121,19 +122,20 @@ struct Page {
   std::optional<std::string> next_cursor;  // opaque; nullopt when nothing follows
 };
 
-class Projections {
+// The concert domain's ViewStore.
+class Projections : public ViewStore {
  public:
   // Opens (creating if missing) the view store in directory `path`. A store
   // in an older record layout (written before SPEC §5.1's fields) is dropped
   // and opens empty at checkpoint 0, so the follower re-applies the log; a
   // newer layout is Corruption.
   static Result<std::unique_ptr<Projections>> open(const std::string& path);
-  ~Projections();
+  ~Projections() override;
   Projections(const Projections&) = delete;
   Projections& operator=(const Projections&) = delete;
 
   // The next log offset to apply (0 for an empty store).
-  uint64_t checkpoint() const;
+  uint64_t checkpoint() const override;
 
   // Applies a batch of consecutive events; batch.front().offset must equal
   // checkpoint() (else InvalidArgument). Envelopes of types this view does
@@ -141,7 +143,7 @@ class Projections {
   // checkpoint. Corruption on a payload that does not decode, or on an event
   // that contradicts the views (e.g. a seat that does not exist); nothing of
   // the batch is written then. An empty batch is a no-op.
-  Status apply_batch(const std::vector<EventEnvelope>& batch);
+  Status apply_batch(const std::vector<EventEnvelope>& batch) override;
 
   // Bulk load, for rebuilding a fresh store (much faster than apply_batch):
   // applies events onto an in-memory overlay of every record written so far,
@@ -167,7 +169,7 @@ class Projections {
   // are written without a RocksDB WAL: after a crash the store holds a prefix
   // of the applied batches with its matching checkpoint, and the follower
   // re-applies the rest from the log.
-  Status flush();
+  Status flush() override;
 
   // Change counters of the views (view_versions.h): apply_batch bumps the
   // parts each batch changes before and after writing it, and before

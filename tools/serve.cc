@@ -20,6 +20,7 @@
 #include "events/kafka_log.h"
 #include "projections/store_dir.h"
 #include "tools/demo.h"
+#include "tools/domain_host.h"
 #include "tools/flags.h"
 #include "tools/subcommands.h"
 
@@ -111,26 +112,24 @@ constexpr int kLoweredWriterNice = 10;
 // Set by the writer thread when another engine fenced this one.
 std::atomic<bool> g_fenced{false};
 
-struct Server {
-  std::unique_ptr<FileSnapshotStore> snapshots;
-  std::unique_ptr<EventLog> log;
-  std::unique_ptr<projections::Projections> views;
-  std::unique_ptr<concert::Module> module;
-  std::unique_ptr<api::ConcertWriter> writer;
-  std::unique_ptr<projections::Follower> follower;
-};
+using ConcertHost = DomainHost<concert::Module, projections::Projections>;
 
-Result<std::unique_ptr<EventLog>> open_log(const ServeOptions& o) {
+// The concert domain's log: <data>/log, or --kafka-topic.
+LogTarget concert_log_target(const ServeOptions& o) {
+  return LogTarget{o.data + "/log", o.kafka_topic, o.kafka_transactional_id};
+}
+
+Result<std::unique_ptr<EventLog>> open_log(const ServeOptions& o, const LogTarget& target) {
   if (o.log == "embedded") {
-    auto log = EmbeddedLog::open(o.data + "/log", EmbeddedLog::Mode::kReadWrite,
+    auto log = EmbeddedLog::open(target.dir, EmbeddedLog::Mode::kReadWrite,
                                  EmbeddedLog::kServerPreallocateBytes);
     if (!log.ok()) return log.status();
     return std::unique_ptr<EventLog>(std::move(*log));
   }
   KafkaLogConfig kc;
   kc.brokers = o.kafka_brokers;
-  kc.topic = o.kafka_topic;
-  kc.transactional_id = o.kafka_transactional_id;
+  kc.topic = target.topic;
+  kc.transactional_id = target.transactional_id;
   kc.append_timeout_ms = o.kafka_timeout_ms;
   kc.read_timeout_ms = o.kafka_timeout_ms;
   kc.open_timeout_ms = kOpenTimeoutFactor * o.kafka_timeout_ms;
@@ -147,39 +146,24 @@ void on_fenced(const Status&) {
   kill(getpid(), SIGTERM);
 }
 
-int open_server(const ServeOptions& o, Server& s, SystemClock& clock, OsRandom& random) {
-  auto log = open_log(o);
-  if (!log.ok()) return fail(1, "cannot open the event log: " + log.status().ToString());
-  s.log = std::move(*log);
-  auto views = projections::Projections::open(projections::current_store_dir(o.data));
-  if (!views.ok()) return fail(1, "cannot open the projections: " + views.status().ToString());
-  s.views = std::move(*views);
-  if (s.views->checkpoint() > s.log->end_offset()) {
-    return fail(1, "the projections under " + o.data + " are at event " +
-                       std::to_string(s.views->checkpoint()) + " but the log ends at " +
-                       std::to_string(s.log->end_offset()) +
-                       ": they were built from another log (use a fresh --data)");
-  }
+int open_server(const ServeOptions& o, ConcertHost& host, SystemClock& clock, OsRandom& random) {
+  ConcertHost::Config hc;
+  hc.root = o.data;
+  hc.log = concert_log_target(o);
+  hc.writer.queue_commands_max = static_cast<size_t>(o.queue_max);
+  hc.writer.snapshot_every_events = static_cast<uint64_t>(o.snapshot_every_events);
+  hc.writer.snapshot_every_ms = o.snapshot_every_ms;
+  hc.writer.on_fenced = &on_fenced;
+  hc.writer.nice = o.writer_priority == "lowered" ? kLoweredWriterNice : 0;
+  hc.follower.clock = &clock;
+  hc.follower.raise_priority = o.follower_priority == "raised";
+  hc.render = &api::render_reply;
   concert::Limits limits{o.hold_ttl_ms, o.token_ttl_ms, o.active_tokens, o.max_seats};
-  s.module = std::make_unique<concert::Module>(limits);
-  WriterConfig wc;
-  wc.queue_commands_max = static_cast<size_t>(o.queue_max);
-  s.snapshots = std::make_unique<FileSnapshotStore>(o.data + "/snapshots");
-  wc.snapshots = s.snapshots.get();
-  wc.snapshot_every_events = static_cast<uint64_t>(o.snapshot_every_events);
-  wc.snapshot_every_ms = o.snapshot_every_ms;
-  wc.on_fenced = &on_fenced;
-  wc.nice = o.writer_priority == "lowered" ? kLoweredWriterNice : 0;
-  s.writer = std::make_unique<api::ConcertWriter>(*s.module, *s.log, clock, random,
-                                                  &api::render_reply, wc);
-  std::fprintf(stderr, "reservoir: replaying %llu events...\n",
-               static_cast<unsigned long long>(s.log->end_offset()));
-  Status st = s.writer->recover();
-  if (!st.ok()) return fail(1, "cannot recover state from the log: " + st.ToString());
-  s.follower = std::make_unique<projections::Follower>(
-      *s.log, *s.views, projections::Follower::Options{&clock, o.follower_priority == "raised"});
-  s.follower->start();
-  s.writer->start();
+  Status st = host.open(
+      hc, std::make_unique<concert::Module>(limits),
+      [&o](const LogTarget& target) { return open_log(o, target); }, clock, random);
+  if (!st.ok()) return fail(1, st.message());
+  host.start();
   return 0;
 }
 
@@ -259,7 +243,7 @@ int run_serve(int argc, char** argv) {
   const sigset_t stop_signals = block_stop_signals();
   SystemClock clock;
   OsRandom random;
-  Server s;
+  ConcertHost s;
   if (int rc = open_server(o, s, clock, random); rc != 0) return rc;
   if (o.demo && s.log->end_offset() == 0) {
     auto users = load_demo(*s.writer, clock.now_ms());
@@ -294,9 +278,7 @@ int run_serve(int argc, char** argv) {
   });
   const bool served = serve_all(listeners);
   waiter.join();
-  s.writer->stop();  // answers every accepted command
-  s.follower->stop();
-  Status st = s.views->flush();
+  Status st = s.stop();  // writer (answers every accepted command), follower, flush
   if (!st.ok()) std::fprintf(stderr, "reservoir: projection flush: %s\n", st.ToString().c_str());
   if (g_fenced.load()) {
     const auto* kafka = dynamic_cast<const KafkaLog*>(s.log.get());

@@ -7,10 +7,12 @@
 // Thread safety: none; owned by the single writer.
 #pragma once
 
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "engine/concert/decide.h"
+#include "engine/domain.h"
 #include "events/concert_events.h"
 #include "events/envelope.h"
 #include "events/status.h"
@@ -23,6 +25,7 @@ class Module {
   using Reply = concert::Reply;
   using Catalog = events::ConcertCatalog;
   using Event = events::ConcertEvent;
+  static constexpr std::string_view kName = "concert";
 
   explicit Module(const Limits& limits) : limits_(limits) {}
 
@@ -69,5 +72,7 @@ class Module {
   Events scratch_;  // reused across commands: its events' storage is recycled
   Spares spares_;   // replies' storage, recycled across commands
 };
+
+static_assert(DomainModule<Module>);
 
 }  // namespace reservoir::concert
