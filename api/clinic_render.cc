@@ -281,6 +281,11 @@ Rendered render_admin_zone(const clinic::Reply& reply) {
 Rendered render_admin_group(const clinic::Reply& reply) {
   return created(reply, "reservationGroupId");
 }
+Rendered render_clinic_reply(const clinic::Reply& reply) {
+  if (std::holds_alternative<clinic::Reserved>(reply)) return reserved(reply, ClinicKeys::kV2);
+  if (std::holds_alternative<clinic::Created>(reply)) return created(reply, "id");
+  return done(reply);
+}
 
 std::string render_schedule_json(const projections::ClinicScheduleView& schedule) {
   rapidjson::StringBuffer buf;

@@ -58,6 +58,9 @@ Rendered render_cancel(const clinic::Reply& reply);         // {}
 Rendered render_admin_visitor(const clinic::Reply& reply);  // {"visitorId":…}
 Rendered render_admin_zone(const clinic::Reply& reply);     // {"zoneId":…}
 Rendered render_admin_group(const clinic::Reply& reply);    // {"reservationGroupId":…}
+// Any reply, for commands sent without a route (serve --demo, tools): a
+// reserve as V2's, an admin command as {"id":…}, the rest as {}.
+Rendered render_clinic_reply(const clinic::Reply& reply);
 
 // Query bodies (200). A schedule:
 // {"scheduleId","visitorId","zoneId","status":"RESERVED"|"CANCELLED",

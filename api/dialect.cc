@@ -9,6 +9,7 @@ namespace reservoir::api {
 const Dialect& canonical_dialect();
 const Dialect& concert_events_dialect();
 const Dialect& queue_tokens_dialect();
+const Dialect& clinic_dialect();
 
 namespace {
 
@@ -103,7 +104,7 @@ Rendered render_dialect_error(const Dialect& d, ErrorCode code, std::string_view
 
 const std::vector<const Dialect*>& all_dialects() {
   static const std::vector<const Dialect*> kAll = {&canonical_dialect(), &concert_events_dialect(),
-                                                   &queue_tokens_dialect()};
+                                                   &queue_tokens_dialect(), &clinic_dialect()};
   return kAll;
 }
 

@@ -18,9 +18,8 @@
 
 namespace reservoir::api {
 
-// The dialects --api serves when not given. (`clinic`, SPEC §6, is not
-// implemented yet: it is an unknown dialect.)
-inline constexpr const char* kDefaultApis = "canonical,queue-tokens";
+// The dialects --api serves when not given (SPEC §5.1 and §6).
+inline constexpr const char* kDefaultApis = "canonical,queue-tokens,clinic";
 
 struct ListenerSpec {
   int port = 0;  // 0: any free port

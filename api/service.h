@@ -37,6 +37,8 @@
 
 namespace reservoir::api {
 
+struct ClinicBackend;  // api/clinic_backend.h
+
 using ConcertWriter = Writer<concert::Module>;
 
 inline constexpr size_t kBodyBytesMax = 64 * 1024;
@@ -112,6 +114,10 @@ class Service {
   // Links `domain` (before handle() is first called). A query of a dialect
   // whose domain is not linked answers 503.
   void link(Domain domain, DomainLink link);
+  // The clinic domain's writer, views and settings (before handle() is
+  // first called); nullptr: clinic routes answer 503.
+  void set_clinic(const ClinicBackend* clinic) { clinic_ = clinic; }
+  const ClinicBackend* clinic() const { return clinic_; }
 
   // On a router of the canonical dialect alone.
   Answer handle(const Request& req);
@@ -182,6 +188,7 @@ class Service {
   projections::Projections& views_;
   projections::Follower& follower_;
   std::array<DomainLink, kDomainCount> links_;  // by Domain
+  const ClinicBackend* clinic_ = nullptr;
   Clock& clock_;
   ServiceConfig config_;
   QueryCache cache_;

@@ -34,6 +34,7 @@
 #include "events/envelope.h"
 #include "events/status.h"
 #include "projections/clinic_view_types.h"
+#include "projections/view_store.h"
 
 namespace rocksdb {
 class DB;
@@ -53,7 +54,7 @@ struct ClinicViewEvent {
   int64_t time_ms = 0;
 };
 
-class ClinicViews {
+class ClinicViews : public ViewStore {
  public:
   // nullopt for envelopes the views do not show (engine events such as
   // IdempotencyRecorded).
@@ -79,14 +80,14 @@ class ClinicViews {
   static constexpr int64_t kStoreFormat = 1;
 
   // The next log offset to apply (0 for an empty store).
-  uint64_t checkpoint() const;
+  uint64_t checkpoint() const override;
 
   // Applies a batch of consecutive events; batch.front().offset must equal
   // checkpoint() (else InvalidArgument). Engine events only advance the
   // checkpoint. Corruption on a payload that does not decode or an event
   // that contradicts the views; nothing of the batch is written then. An
   // empty batch is a no-op.
-  Status apply_batch(const std::vector<EventEnvelope>& batch);
+  Status apply_batch(const std::vector<EventEnvelope>& batch) override;
 
   // Bulk load, for rebuilding a fresh store: applies events onto an
   // in-memory overlay of the records written since the last write-out, with
@@ -108,7 +109,7 @@ class ClinicViews {
   std::vector<std::pair<std::string, std::string>> dump() const;
 
   // Flushes memtables so a restart needs no re-apply (clean shutdown).
-  Status flush();
+  Status flush() override;
 
   // ---- queries ----
   //

@@ -11,14 +11,19 @@
 #include <thread>
 #include <vector>
 
+#include "api/clinic_backend.h"
+#include "api/clinic_render.h"
 #include "api/http_server.h"
 #include "api/listeners.h"
 #include "api/render.h"
 #include "engine/snapshot_store.h"
+#include "events/clinic_time.h"
 #include "events/dir_lock.h"
 #include "events/embedded_log.h"
 #include "events/kafka_log.h"
+#include "projections/clinic_views.h"
 #include "projections/store_dir.h"
+#include "tools/clinic_demo.h"
 #include "tools/demo.h"
 #include "tools/domain_host.h"
 #include "tools/flags.h"
@@ -50,6 +55,9 @@ struct ServeOptions {
   std::string writer_priority = "lowered";
   std::string api = api::kDefaultApis;
   std::vector<std::string> api_ports;
+  std::string clinic_api_key;
+  std::string clinic_utc_offset = "+00:00";
+  std::string kafka_clinic_topic;  // empty: <kafka-topic>-clinic
 };
 
 void declare(Flags& f, ServeOptions& o) {
@@ -79,10 +87,18 @@ void declare(Flags& f, ServeOptions& o) {
                  "snapshot the engine state this often when there are new events");
   f.add_string("api", &o.api,
                "dialects served on --port, comma-separated: canonical, concert-events, "
-               "queue-tokens (clinic is not implemented yet)");
+               "queue-tokens, clinic");
   f.add_list("api-port", &o.api_ports,
              "DIALECT=PORT: one more listener serving DIALECT on PORT (0: any free port); "
              "repeatable, e.g. --api-port concert-events=8081");
+  f.add_string("clinic-api-key", &o.clinic_api_key,
+               "key the clinic API (/schedule/open/, admin routes aside) requires as "
+               "`Authorization: Bearer KEY` (empty: open)");
+  f.add_string("clinic-utc-offset", &o.clinic_utc_offset,
+               "the clinic's fixed time zone, -12:00..+14:00: one schedule's resources all start "
+               "on one calendar day there (recorded in the clinic log)");
+  f.add_string("kafka-clinic-topic", &o.kafka_clinic_topic,
+               "Kafka topic of the clinic domain's log (empty: KAFKA_TOPIC-clinic)");
   f.add_choice("follower-priority", &o.follower_priority, {"raised", "normal"},
                "raised: the projection follower runs real-time (SCHED_FIFO) when permitted, "
                "else at nice -10, so queries stay fresh under full load");
@@ -117,6 +133,22 @@ using ConcertHost = DomainHost<concert::Module, projections::Projections>;
 // The concert domain's log: <data>/log, or --kafka-topic.
 LogTarget concert_log_target(const ServeOptions& o) {
   return LogTarget{o.data + "/log", o.kafka_topic, o.kafka_transactional_id};
+}
+
+using ClinicHost = DomainHost<clinic::Module, projections::ClinicViews>;
+
+// The clinic domain has a log, writer, follower, views and snapshots of its
+// own under <data>/clinic (docs/ARCHITECTURE.md, "Domains"): a concert burst
+// shares no queue, append or sync with it.
+std::string clinic_root(const ServeOptions& o) {
+  return o.data + "/clinic";
+}
+LogTarget clinic_log_target(const ServeOptions& o) {
+  const std::string topic =
+      o.kafka_clinic_topic.empty() ? o.kafka_topic + "-clinic" : o.kafka_clinic_topic;
+  const std::string txid =
+      o.kafka_transactional_id.empty() ? "" : o.kafka_transactional_id + "-clinic";
+  return LogTarget{clinic_root(o) + "/log", topic, txid};
 }
 
 Result<std::unique_ptr<EventLog>> open_log(const ServeOptions& o, const LogTarget& target) {
@@ -165,6 +197,58 @@ int open_server(const ServeOptions& o, ConcertHost& host, SystemClock& clock, Os
   if (!st.ok()) return fail(1, st.message());
   host.start();
   return 0;
+}
+
+// Opens and starts the clinic domain; *fresh tells whether its log was
+// empty before start (the writer may record ClinicConfigured at once).
+int open_clinic(const ServeOptions& o, int64_t utc_offset_min, ClinicHost& host, SystemClock& clock,
+                OsRandom& random, bool* fresh) {
+  std::error_code ec;
+  std::filesystem::create_directories(clinic_root(o), ec);
+  if (ec) return fail(1, "cannot create " + clinic_root(o) + ": " + ec.message());
+  ClinicHost::Config hc;
+  hc.root = clinic_root(o);
+  hc.log = clinic_log_target(o);
+  hc.writer.queue_commands_max = static_cast<size_t>(o.queue_max);
+  hc.writer.snapshot_every_events = static_cast<uint64_t>(o.snapshot_every_events);
+  hc.writer.snapshot_every_ms = o.snapshot_every_ms;
+  hc.writer.on_fenced = &on_fenced;
+  hc.writer.nice = o.writer_priority == "lowered" ? kLoweredWriterNice : 0;
+  hc.writer.thread_name = "rsv-cl-writer";
+  hc.writer.snapshot_thread_name = "rsv-cl-snap";
+  hc.follower.clock = &clock;
+  hc.follower.raise_priority = o.follower_priority == "raised";
+  hc.follower.thread_name = "rsv-cl-follow";
+  hc.render = &api::render_clinic_reply;
+  Status st = host.open(
+      hc, std::make_unique<clinic::Module>(clinic::Module::Config{utc_offset_min}),
+      [&o](const LogTarget& target) { return open_log(o, target); }, clock, random);
+  if (!st.ok()) return fail(1, "clinic: " + st.message());
+  *fresh = host.log->end_offset() == 0;
+  host.start();
+  return 0;
+}
+
+// serve --demo on an empty clinic log: the small clinic of SPEC §6.3.
+int load_clinic_demo_if(const ServeOptions& o, ClinicHost& host, bool fresh) {
+  if (!o.demo) return 0;
+  if (!fresh) {
+    std::printf("demo clinic: the clinic log already has events; nothing loaded\n");
+    return 0;
+  }
+  auto loaded = load_clinic_demo(*host.writer);
+  if (!loaded.ok()) return fail(1, loaded.status().ToString());
+  std::printf("demo clinic: %s\n", loaded->c_str());
+  return 0;
+}
+
+bool serves_clinic(const std::vector<api::ListenerSpec>& plan) {
+  for (const auto& spec : plan) {
+    for (const api::Dialect* d : spec.dialects) {
+      if (d->domain == api::Domain::kClinic) return true;
+    }
+  }
+  return false;
 }
 
 // One HttpServer per listener, all on one Service (and one engine).
@@ -235,6 +319,12 @@ int run_serve(int argc, char** argv) {
   if (o.kafka_timeout_ms <= 0) return fail(2, "--kafka-timeout must be positive");
   auto plan = api::plan_listeners(o.api, static_cast<int>(o.port), o.api_ports);
   if (auto* error = std::get_if<std::string>(&plan)) return fail(2, *error);
+  const auto utc_offset_min = clinic_time::parse_utc_offset(o.clinic_utc_offset);
+  if (!utc_offset_min) {
+    return fail(2, "--clinic-utc-offset must be +HH:MM or -HH:MM within -12:00..+14:00, not '" +
+                       o.clinic_utc_offset + "'");
+  }
+  const bool with_clinic = serves_clinic(std::get<std::vector<api::ListenerSpec>>(plan));
   std::error_code ec;
   std::filesystem::create_directories(o.data, ec);
   if (ec) return fail(1, "cannot create --data " + o.data + ": " + ec.message());
@@ -260,10 +350,31 @@ int run_serve(int argc, char** argv) {
   } else if (o.demo) {
     std::printf("demo: the log already has events; nothing loaded\n");
   }
+  ClinicHost clinic;
+  api::ClinicBackend clinic_backend;
+  if (with_clinic) {
+    bool fresh = false;
+    if (int rc = open_clinic(o, *utc_offset_min, clinic, clock, random, &fresh); rc != 0) {
+      return rc;
+    }
+    if (int rc = load_clinic_demo_if(o, clinic, fresh); rc != 0) return rc;
+    clinic_backend.writer = clinic.writer.get();
+    clinic_backend.views = clinic.views.get();
+    if (!o.clinic_api_key.empty()) clinic_backend.api_key = o.clinic_api_key;
+    if (!o.admin_key.empty()) clinic_backend.admin_key = o.admin_key;
+    clinic_backend.utc_offset_min = *utc_offset_min;
+  }
   api::ServiceConfig sc;
   if (!o.admin_key.empty()) sc.admin_key = o.admin_key;
   sc.limits = s.module->limits();
   api::Service service(*s.writer, *s.views, *s.follower, clock, sc);
+  if (with_clinic) {
+    api::ClinicWriter* clinic_writer = clinic.writer.get();
+    service.link(api::Domain::kClinic,
+                 api::DomainLink{[clinic_writer] { return clinic_writer->acknowledged_offset(); },
+                                 clinic.follower.get()});
+    service.set_clinic(&clinic_backend);
+  }
   Listeners listeners;
   if (int rc =
           start_listeners(o, std::get<std::vector<api::ListenerSpec>>(plan), service, listeners);
@@ -280,6 +391,12 @@ int run_serve(int argc, char** argv) {
   waiter.join();
   Status st = s.stop();  // writer (answers every accepted command), follower, flush
   if (!st.ok()) std::fprintf(stderr, "reservoir: projection flush: %s\n", st.ToString().c_str());
+  if (with_clinic) {
+    st = clinic.stop();
+    if (!st.ok()) {
+      std::fprintf(stderr, "reservoir: clinic projection flush: %s\n", st.ToString().c_str());
+    }
+  }
   if (g_fenced.load()) {
     const auto* kafka = dynamic_cast<const KafkaLog*>(s.log.get());
     return fail(1, "stopped: fenced by another engine with transactional.id " +

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/clinic/decide.h"
+#include "engine/domain.h"
 #include "events/clinic_events.h"
 #include "events/envelope.h"
 #include "events/status.h"
@@ -77,5 +78,7 @@ class Module {
   State state_;
   std::vector<Event> scratch_;  // reused across commands
 };
+
+static_assert(DomainModule<Module>);
 
 }  // namespace reservoir::clinic

@@ -73,7 +73,7 @@ TEST_CASE("listeners: the plan, the --port listener first") {
 }
 
 TEST_CASE("listeners: what serve refuses with exit 2") {
-  CHECK(plan_error("canonical,clinic", 8080, {}).find("unknown dialect 'clinic'") !=
+  CHECK(plan_error("canonical,billing", 8080, {}).find("unknown dialect 'billing'") !=
         std::string::npos);
   CHECK(plan_error("canonical", 8080, {"nope=9000"}).find("unknown dialect 'nope'") !=
         std::string::npos);
