@@ -10,6 +10,7 @@
 
 #include "events/time_format.h"
 #include "tools/bench/ceiling.h"
+#include "tools/bench/clinic_flows.h"
 #include "tools/bench/dialect.h"
 #include "tools/bench/load.h"
 #include "tools/bench/options.h"
@@ -38,9 +39,17 @@ constexpr const char* kSummary =
     "  burst     opens --connections TCP connections at once, one GET /healthz each\n"
     "  ceiling   the same load generator against a trivial in-process cpp-httplib\n"
     "            server tuned like ours (the charge request stream)\n"
-    "  core      decide + apply in process, no HTTP: commands/s\n\n"
+    "  core      decide + apply in process, no HTTP: commands/s\n"
+    "  clinic    clinic reserves (SPEC §6), V1 and V2 in turn, each on its visitor's next\n"
+    "            free 30-minute slot (V2: two slots of one day), some in capacity zones:\n"
+    "            all succeed; reserves/s, p99 against SPEC §4's 20 ms\n"
+    "  clinic-hot  every visitor reserves overlapping intervals of one zone of capacity 8;\n"
+    "            winners cancel at once (400 InvalidRequestException NotAvailable counts\n"
+    "            as expected, not as an error)\n\n"
     "booking, charge, query and hot create their own users (and concerts) through the\n"
-    "admin API: the server needs --admin-key, and --active-tokens >= --users.\n"
+    "admin API: the server needs --admin-key, and --active-tokens >= --users. clinic and\n"
+    "clinic-hot create --users visitors, their zones and groups through the clinic admin\n"
+    "API (--admin-key; the clinic at its default --clinic-utc-offset, no --clinic-api-key).\n"
     "--compare runs the ceiling with the scenario's own request stream, then the\n"
     "scenario against --url, then the ceiling again, and prints the ratio to the mean of\n"
     "the two ceilings (SPEC §4's targets): the machine's speed drifts between windows.\n\n"
@@ -60,9 +69,10 @@ struct RawFlags {
 void declare(Flags& f, BenchOptions& o, RawFlags& raw) {
   f.add_string("url", &o.url, "server to load (http://host:port)");
   f.add_string("admin-key", &o.admin_key, "the server's --admin-key, to create users and concerts");
-  f.add_choice("scenario", &o.scenario,
-               {"booking", "charge", "query", "hot", "burst", "ceiling", "core"},
-               "booking|charge|query|hot|burst|ceiling|core");
+  f.add_choice(
+      "scenario", &o.scenario,
+      {"booking", "charge", "query", "hot", "burst", "ceiling", "core", "clinic", "clinic-hot"},
+      "booking|charge|query|hot|burst|ceiling|core|clinic|clinic-hot");
   f.add_int("connections", &o.connections, 1, kConnectionsMax,
             "keep-alive connections, one thread each (burst: connections opened at once)");
   f.add_duration("duration", &o.duration_ms, "measured time");
@@ -102,7 +112,7 @@ std::string parse_raw(const RawFlags& raw, BenchOptions& o) {
 }
 
 bool is_http_flow(const std::string& s) {
-  return s == "booking" || s == "charge" || s == "query" || s == "hot";
+  return s == "booking" || s == "charge" || s == "query" || s == "hot" || is_clinic(s);
 }
 
 // "" when the dialect flags make sense together, else what is wrong.
@@ -148,7 +158,7 @@ std::string validate(const BenchOptions& o) {
   int port = 0;
   if (!split_url(o.url, host, port)) return "--url must look like http://host:port";
   if (o.compare && !is_http_flow(o.scenario)) {
-    return "--compare works with booking, charge, query or hot";
+    return "--compare works with booking, charge, query, hot, clinic or clinic-hot";
   }
   if (is_http_flow(o.scenario) || o.scenario == "ceiling") {
     if (o.users < o.connections) {
@@ -179,6 +189,7 @@ LoadPlan plan_for(const BenchOptions& o, const std::string& flow, const Catalog&
   p.rate = o.rate;
   p.seed = static_cast<uint64_t>(o.seed);
   p.catalog = catalog;
+  p.scrape_metrics = !is_clinic(flow);  // /metrics counts the concert domain's writer only
   return p;
 }
 
@@ -193,6 +204,7 @@ bool run_ceiling(const BenchOptions& o, const std::string& flow, const Catalog& 
   p.flow_url.clear();
   p.admin_key = "ceiling";
   p.scrape_metrics = false;
+  p.ceiling = true;
   const bool ok = run_load(p, report, error);
   server.stop();
   return ok;

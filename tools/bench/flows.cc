@@ -6,6 +6,8 @@
 #include <charconv>
 #include <vector>
 
+#include "tools/bench/clinic_flows.h"
+
 namespace reservoir::tools::bench {
 namespace {
 
@@ -293,7 +295,7 @@ std::unique_ptr<Flow> make_flow(const std::string& scenario, const FlowContext& 
   if (scenario == "charge") return std::make_unique<ChargeFlow>(context);
   if (scenario == "query") return std::make_unique<QueryFlow>(context);
   if (scenario == "hot") return std::make_unique<HotFlow>(context);
-  return nullptr;
+  return make_clinic_flow(scenario, context);
 }
 
 }  // namespace reservoir::tools::bench

@@ -84,7 +84,7 @@ class FastRandom {
 
 struct Judgement {
   Verdict verdict = Verdict::kError;
-  bool booked = false;  // a payment completed a booking
+  bool booked = false;  // a payment completed a booking (clinic: a reserve succeeded)
 };
 
 class Flow {
@@ -105,7 +105,7 @@ struct FlowContext {
   Dialect dialect = Dialect::kCanonical;  // booking and charge only; query and hot are canonical
 };
 
-// booking | charge | query | hot; nullptr for another name.
+// booking | charge | query | hot | clinic | clinic-hot; nullptr for another name.
 std::unique_ptr<Flow> make_flow(const std::string& scenario, const FlowContext& context);
 
 }  // namespace reservoir::tools::bench

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "events/os.h"
+#include "tools/bench/clinic_flows.h"
 #include "tools/bench/clock.h"
 
 namespace reservoir::tools::bench {
@@ -21,6 +22,7 @@ constexpr time_t kConnectTimeoutS = 5;
 constexpr time_t kReadTimeoutS = 30;
 constexpr int64_t kTransportBackoffMs = 10;  // after a failed connect: no busy loop
 constexpr int64_t kProgressPeriodMs = 1000;
+constexpr double kP99TargetMs = 20;  // SPEC §4, durable commands (reported for the clinic)
 
 // Progress counters a worker bumps and the main thread reads; one cache line
 // each so the workers do not contend.
@@ -95,6 +97,7 @@ void drive(Shared& s, httplib::Client& client, Flow& flow, int worker, WorkerSta
   const double interval_ns = open ? 1e9 * plan.connections / static_cast<double>(plan.rate) : 0;
   const int64_t phase_ns = open ? static_cast<int64_t>(1e9 * worker / plan.rate) : 0;
   LiveCount& live = s.live[static_cast<size_t>(worker)];
+  const bool clinic = is_clinic(plan.scenario);
   HttpRequest request;
   std::string transport;
   for (uint64_t k = 0;; ++k) {
@@ -119,7 +122,7 @@ void drive(Shared& s, httplib::Client& client, Flow& flow, int worker, WorkerSta
       transport = httplib::to_string(res.error());
       code = transport;
     } else if (status >= 400) {
-      code = error_code(body, plan.dialect);
+      code = clinic ? clinic_error_code(body) : error_code(body, plan.dialect);
     }
     const Judgement j = flow.answer(status, code, body);
     live.requests.fetch_add(1, std::memory_order_relaxed);
@@ -138,8 +141,11 @@ void worker_main(Shared& s, std::barrier<StartClock>& ready, int worker, WorkerS
   const LoadPlan& plan = s.plan;
   httplib::Client client(plan.url);
   configure(client);
-  const std::string err = set_up(client, plan.catalog, plan.admin_key, needs_catalog(plan.scenario),
-                                 worker, plan.connections);
+  const std::string err =
+      is_clinic(plan.scenario)
+          ? clinic_set_up(client, plan.catalog, plan.admin_key, worker, plan.connections)
+          : set_up(client, plan.catalog, plan.admin_key, needs_catalog(plan.scenario), worker,
+                   plan.connections);
   if (!err.empty()) s.fail(err);
   // A dialect on its own listener: the set-up connection closes, and the
   // flow's own connection opens with its first request, in the warm-up.
@@ -273,6 +279,17 @@ void show_progress(Shared& s, ServerCounters& at_measure) {
   std::fputc('\n', stderr);
 }
 
+// The clinic's reserves (the server's /metrics counts the concert writer
+// only) and SPEC §4's p99 bound for durable commands.
+void report_clinic(const WorkerStats& total, double seconds, Report& report) {
+  report.add("reserves", static_cast<int64_t>(total.bookings));
+  report.add("reserves_per_s", static_cast<double>(total.bookings) / seconds);
+  const double p99_ms = static_cast<double>(total.latency.percentile_us(99)) / 1000.0;
+  report.add("p99_ms", p99_ms);
+  report.add("p99_target_ms", kP99TargetMs);
+  report.add("meets_p99_target", std::string(p99_ms <= kP99TargetMs ? "yes" : "no"));
+}
+
 void fill_report(const Shared& s, const WorkerStats& total, const ServerCounters& before,
                  const ServerCounters& after, Report& report) {
   const LoadPlan& plan = s.plan;
@@ -295,6 +312,7 @@ void fill_report(const Shared& s, const WorkerStats& total, const ServerCounters
     report.add("bookings_per_s", static_cast<double>(total.bookings) / seconds);
     if (s.picker.exhausted()) report.add("catalog_exhausted", "yes (add --schedules)");
   }
+  if (is_clinic(plan.scenario) && !plan.ceiling) report_clinic(total, seconds, report);
   if (before.seen && after.seen) {
     const int64_t commands = after.commands - before.commands;
     const int64_t batches = after.batches - before.batches;
@@ -335,7 +353,10 @@ bool run_load(const LoadPlan& plan, Report& report, std::string& error) {
   std::vector<std::thread> threads;
   threads.reserve(n);
   std::string what = std::to_string(plan.catalog.users) + " users";
-  if (needs_catalog(plan.scenario)) {
+  if (is_clinic(plan.scenario)) {
+    what = std::to_string(plan.catalog.users) + " clinic visitors, zones and groups (ids " +
+           plan.catalog.prefix + "…)";
+  } else if (needs_catalog(plan.scenario)) {
     what += " and " + std::to_string(plan.catalog.schedules) + " schedules of " +
             std::to_string(plan.catalog.seats_per_schedule) + " seats";
   }

@@ -6,7 +6,8 @@
 // of as fewer requests (no coordinated omission).
 //
 // Phases: set-up (users and catalog through the canonical admin API at
-// `url`, every connection its share), warm-up (sent but not counted), then the measured duration.
+// `url`, or the clinic's visitors, zones and groups through its admin API;
+// every connection its share), warm-up (sent but not counted), then the measured duration.
 // A progress line goes to stderr once a second.
 //
 // Thread safety: run_load blocks its caller and owns every thread it starts.
@@ -21,7 +22,7 @@
 namespace reservoir::tools::bench {
 
 struct LoadPlan {
-  std::string scenario;  // the flow: booking | charge | query | hot
+  std::string scenario;  // the flow: booking | charge | query | hot | clinic | clinic-hot
   std::string label;     // on the progress line and in the report ("ceiling" or the scenario)
   std::string url;       // http://host:port: set-up (admin API) and /metrics, canonical
   std::string flow_url;  // where the flows go, "" for `url` (a dialect's own listener)
@@ -33,6 +34,7 @@ struct LoadPlan {
   int64_t rate = 0;  // requests/s in total; 0: closed loop
   uint64_t seed = 1;
   bool scrape_metrics = true;  // read the server's /metrics before and after
+  bool ceiling = false;        // against the in-process ceiling: no domain figures
   Catalog catalog;
 };
 

@@ -47,7 +47,7 @@ struct WorkerStats {
   LatencyHistogram latency;
   OutcomeTable outcomes;
   uint64_t requests = 0, ok = 0, expected = 0, errors = 0;
-  uint64_t bookings = 0;  // `booking`: payments completed
+  uint64_t bookings = 0;  // `booking`: payments completed; clinic: reserves that succeeded
   uint64_t unsent = 0;    // open loop: requests due in the run but not sent by its end
 
   void record(int64_t latency_us, int status, std::string_view code, Verdict verdict);
