@@ -88,7 +88,8 @@ int run_kafka_mock(int argc, char** argv) {
   Flags f("kafka-mock",
           "Starts librdkafka's mock Kafka cluster on loopback (in memory, not durable), prints\n"
           "its bootstrap address as the first line of stdout, and runs until SIGINT/SIGTERM.\n"
-          "Creates --topic with one partition. Reads fault commands on stdin (see\n"
+          "Creates --topic and --topic-clinic (the clinic domain's log, which serve derives\n"
+          "from --kafka-topic) with one partition each. Reads fault commands on stdin (see\n"
           "docs/KAFKA.md): down [ID], up [ID], rtt ID MS, fence, abort, topic NAME.");
   f.add_int("brokers", &brokers, 1, 16, "number of mock brokers");
   f.add_string("topic", &topic,
@@ -109,10 +110,16 @@ int run_kafka_mock(int argc, char** argv) {
   m.cluster = rd_kafka_mock_cluster_new(m.host, m.brokers);
   if (m.cluster == nullptr) return fail(1, "cannot create the mock cluster");
   if (!topic.empty() && !create_topic(m, topic)) return fail(1, "cannot create topic " + topic);
+  const std::string clinic_topic = topic.empty() ? "" : topic + "-clinic";
+  if (!clinic_topic.empty() && !create_topic(m, clinic_topic)) {
+    return fail(1, "cannot create topic " + clinic_topic);
+  }
   std::printf("%s\n", rd_kafka_mock_cluster_bootstraps(m.cluster));
   std::fflush(stdout);
-  std::fprintf(stderr, "kafka-mock: %d broker(s), topic '%s' (1 partition); Ctrl-C stops\n",
-               m.brokers, topic.c_str());
+  std::fprintf(stderr,
+               "kafka-mock: %d broker(s), topics '%s' and '%s' (1 partition each); Ctrl-C "
+               "stops\n",
+               m.brokers, topic.c_str(), clinic_topic.c_str());
   std::thread(serve_stdin, std::cref(m)).detach();  // ends with the process
   int sig = 0;
   sigwait(&stop, &sig);
