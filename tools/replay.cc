@@ -118,28 +118,16 @@ int print_log(EventLog& log, const ReplayOptions& o) {
   return 0;
 }
 
-const char* invariant_name(int i) {
-  static constexpr const char* kNames[] = {
-      "",
-      "a seat belongs to at most one live reservation",
-      "balances stay in 0..10^12 and equal charges - payments + refunds",
-      "a reservation is paid at most once, by its owner, before expiresAt",
-      "at most --active-tokens ACTIVE tokens; no user with two live tokens",
-      "every command's events are in the log, whole (consecutive offsets, whole batches)",
-      "no hold before reservationOpensAt; reservation and payment numbers 1, 2, 3, ...; "
-      "tokenIds in [1, 2^53), unique"};
-  static_assert(std::size(kNames) == audit::kInvariants + 1);
-  return i >= 1 && i <= audit::kInvariants ? kNames[i] : "?";
-}
-
-void print_report(const audit::Checker& c, double seconds) {
+// One checker's block of the report.
+template <audit::LogChecker C>
+void print_report(const C& c, double seconds) {
   std::printf("verify: checked %llu events in %.2f s (%.0f events/s)\n",
               static_cast<unsigned long long>(c.events_checked()), seconds,
               seconds > 0 ? static_cast<double>(c.events_checked()) / seconds : 0.0);
-  int per[audit::kInvariants + 1] = {};
+  int per[C::kInvariants + 1] = {};
   for (const auto& v : c.violations()) ++per[v.invariant];
-  for (int i = 1; i <= audit::kInvariants; ++i) {
-    std::printf("  invariant %d (%s): %s\n", i, invariant_name(i),
+  for (int i = 1; i <= C::kInvariants; ++i) {
+    std::printf("  invariant %d (%s): %s\n", i, std::string(C::invariant_name(i)).c_str(),
                 per[i] == 0 ? "holds" : (std::to_string(per[i]) + " violation(s)").c_str());
   }
   for (const auto& v : c.violations()) {
@@ -154,13 +142,15 @@ void print_report(const audit::Checker& c, double seconds) {
   std::printf("verify: %s\n", c.violation_count() == 0 ? "OK" : "FAILED");
 }
 
-int verify_log(EventLog& log, const ReplayOptions& o) {
-  audit::Checker checker({o.active_tokens, 1000});
+// Feeds the whole log to `checker` and prints its block: 0 when every
+// invariant holds, 1 on a violation, 2 when the log cannot be read.
+template <audit::LogChecker C>
+int verify_log(EventLog& log, C& checker) {
   const auto start = std::chrono::steady_clock::now();
   // Reading and decoding run on a second thread, checking on this one.
-  const Status s = replay_log<Result<audit::Checker::Decoded>>(
-      log, 0, log.end_offset(), kReadChunkEvents, &audit::Checker::decode,
-      [&](const EventEnvelope& env, const Result<audit::Checker::Decoded>& decoded) {
+  const Status s = replay_log<Result<typename C::Decoded>>(
+      log, 0, log.end_offset(), kReadChunkEvents, &C::decode,
+      [&](const EventEnvelope& env, const Result<typename C::Decoded>& decoded) {
         if (!decoded.ok()) return decoded.status();
         checker.feed(env, decoded.value());
         return Status::OK();
@@ -196,7 +186,13 @@ int run_replay(int argc, char** argv) {
   if (!log.ok()) return fail(o.verify ? 2 : 1, "cannot open the log: " + log.status().ToString());
   static char buffer[1 << 20];
   std::setvbuf(stdout, buffer, _IOFBF, sizeof buffer);
-  const int rc = o.verify ? verify_log(**log, o) : print_log(**log, o);
+  int rc = 0;
+  if (o.verify) {
+    audit::ConcertChecker checker({o.active_tokens, 1000});
+    rc = verify_log(**log, checker);
+  } else {
+    rc = print_log(**log, o);
+  }
   std::fflush(stdout);
   return rc;
 }
