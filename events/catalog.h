@@ -21,6 +21,8 @@ namespace reservoir {
 template <class Variant>
 class Catalog {
  public:
+  using Event = Variant;
+
   static EventEnvelope encode(const Variant& event, int64_t time_ms) {
     EventEnvelope env;
     env.time_ms = time_ms;

@@ -512,11 +512,11 @@ struct ClinicBulkLoad {
 
 }  // namespace internal
 
-Result<ClinicViews::Decoded> ClinicViews::decode(const EventEnvelope& env) {
+ClinicViews::Decoded ClinicViews::decode(const EventEnvelope& env) {
   if (!events::ClinicCatalog::knows(env.type)) {
     // Engine events carry nothing for these views; any other type means
     // this is not a clinic log.
-    if (events::EngineCatalog::knows(env.type)) return Decoded();
+    if (events::EngineCatalog::knows(env.type)) return ViewEvent();
     return Status::Corruption("offset " + std::to_string(env.offset) +
                               ": not a clinic event type '" + env.type + "'");
   }
@@ -525,7 +525,7 @@ Result<ClinicViews::Decoded> ClinicViews::decode(const EventEnvelope& env) {
     return Status::Corruption("offset " + std::to_string(env.offset) + ": " +
                               event.status().message());
   }
-  return Decoded(ClinicViewEvent{std::move(*event), env.time_ms});
+  return ViewEvent(ClinicViewEvent{std::move(*event), env.time_ms});
 }
 
 Result<std::unique_ptr<ClinicViews>> ClinicViews::open(const std::string& path) {
@@ -578,7 +578,7 @@ Status ClinicViews::apply_batch(const std::vector<EventEnvelope>& batch) {
       return Status::InvalidArgument("batch offsets not consecutive at " +
                                      std::to_string(env.offset));
     }
-    Result<Decoded> event = decode(env);
+    Decoded event = decode(env);
     if (!event.ok()) return event.status();
     if (!*event) continue;
     if (Status s = applier.apply(**event, env.offset); !s.ok()) return s;
@@ -589,7 +589,7 @@ Status ClinicViews::apply_batch(const std::vector<EventEnvelope>& batch) {
   return Status::OK();
 }
 
-Status ClinicViews::bulk_apply(uint64_t offset, const Decoded& event) {
+Status ClinicViews::bulk_apply(uint64_t offset, const ViewEvent& event) {
   if (!bulk_) bulk_ = std::make_unique<internal::ClinicBulkLoad>(checkpoint());
   if (offset != bulk_->next) {
     return Status::InvalidArgument("bulk load expects offset " + std::to_string(bulk_->next) +

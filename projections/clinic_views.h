@@ -58,13 +58,14 @@ class ClinicViews : public ViewStore {
  public:
   // nullopt for envelopes the views do not show (engine events such as
   // IdempotencyRecorded).
-  using Decoded = std::optional<ClinicViewEvent>;
+  using ViewEvent = std::optional<ClinicViewEvent>;  // nullopt: an engine event
+  using Decoded = Result<ViewEvent>;
 
   // Decodes an envelope for the views; Corruption for a malformed payload
   // or a type that is neither a clinic nor an engine event (a concert log
   // opened as the clinic's fails on its first event). Pure: callers may
   // decode on another thread, ahead of applying.
-  static Result<Decoded> decode(const EventEnvelope& env);
+  static Decoded decode(const EventEnvelope& env);
 
   // Opens (creating if missing) the view store in directory `path`. A store
   // of an older record layout (kStoreFormat) is dropped and opens empty at
@@ -99,7 +100,7 @@ class ClinicViews : public ViewStore {
   // apply_batch. A crash midway leaves a consistent prefix. Only from the
   // one applying thread; queries see the store as of the last write-out.
   static constexpr size_t kBulkEntriesMax = size_t{1} << 18;
-  Status bulk_apply(uint64_t offset, const Decoded& event);
+  Status bulk_apply(uint64_t offset, const ViewEvent& event);
   Status finish_bulk();
   // Tests write out often with a small limit; > 0.
   void set_bulk_entries_max(size_t entries) { bulk_entries_max_ = entries; }
@@ -153,5 +154,7 @@ class ClinicViews : public ViewStore {
   std::unique_ptr<internal::ClinicBulkLoad> bulk_;  // while bulk loading
   size_t bulk_entries_max_ = kBulkEntriesMax;
 };
+
+static_assert(BulkViews<ClinicViews>);
 
 }  // namespace reservoir::projections

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "events/codec.h"
+#include "projections/keys.h"
 
 // Key layout ('/' separates parts: ids are [A-Za-z0-9._:-], never '/'):
 //   m/checkpoint                     -> CheckpointRec: next offset to apply, store format
@@ -56,12 +57,21 @@
 namespace reservoir::projections {
 namespace {
 
+using keys::append_hex64;
+using keys::cat;
+using keys::from_rocks;
+using keys::hex64;
+using keys::kHexChars;
+using keys::ordered_hex;
+using keys::parse_hex64;
+using keys::prefix_end;
+using keys::scan;
+
 constexpr size_t kBlockCacheBytes = size_t{64} << 20;
 constexpr size_t kWriteBufferBytes = size_t{64} << 20;  // bounds re-apply after a crash
 constexpr int kWriteBuffersMax = 4;                     // memtables before writes stall
 constexpr double kBloomBitsPerKey = 10;
 constexpr size_t kPageItemsMax = 1000;
-constexpr size_t kHexChars = 16;        // one uint64 as hex
 constexpr size_t kPendingPerEvent = 4;  // overlay entries reserved per event
 // Recently written records kept in memory for apply, per generation (two
 // generations: at most twice this many writes, some tens of MiB).
@@ -218,48 +228,6 @@ bool to_enum(int64_t v, E last, E* out) {
 
 // ---- keys ----
 
-std::string cat(std::initializer_list<std::string_view> parts) {
-  size_t n = 0;
-  for (auto p : parts) n += p.size();
-  std::string s;
-  s.reserve(n);
-  for (auto p : parts) s.append(p);
-  return s;
-}
-
-void append_hex64(std::string& s, uint64_t v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int shift = 60; shift >= 0; shift -= 4) s.push_back(kHex[(v >> shift) & 15]);
-}
-std::string hex64(uint64_t v) {
-  std::string s;
-  append_hex64(s, v);
-  return s;
-}
-// Signed values in byte-comparable form: flipping the sign bit maps int64
-// order onto uint64 order.
-std::string ordered_hex(int64_t v) {
-  return hex64(static_cast<uint64_t>(v) ^ (uint64_t{1} << 63));
-}
-
-// Parses exactly kHexChars lower-case hex digits.
-std::optional<uint64_t> parse_hex64(std::string_view s) {
-  if (s.size() != kHexChars) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9') {
-      d = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      d = c - 'a' + 10;
-    } else {
-      return std::nullopt;
-    }
-    v = (v << 4) | static_cast<uint64_t>(d);
-  }
-  return v;
-}
-
 const std::string kCheckpointKey = "m/checkpoint";
 const std::string kAdmittedKey = "q/admitted";
 const std::string kReservationSeqKey = "n/reservation";
@@ -311,21 +279,6 @@ std::string user_payment_key(std::string_view user_id, uint64_t offset) {
   return key;
 }
 
-// The least key above every key that starts with `prefix` (whose last byte
-// is '/', so incrementing it cannot overflow).
-std::string prefix_end(std::string_view prefix) {
-  std::string end(prefix);
-  end.back() = static_cast<char>(end.back() + 1);
-  return end;
-}
-
-Status from_rocks(const rocksdb::Status& s) {
-  if (s.ok()) return Status::OK();
-  if (s.IsCorruption()) return Status::Corruption("rocksdb: " + s.ToString());
-  if (s.IsBusy()) return Status::Busy("rocksdb: " + s.ToString());
-  return Status::IOError("rocksdb: " + s.ToString());
-}
-
 template <class R>
 std::string encode_rec(const R& rec) {
   std::string out;
@@ -367,21 +320,6 @@ bool key_exists(rocksdb::DB* db, const rocksdb::ReadOptions& ro, const std::stri
     std::fprintf(stderr, "projections: reading %s: %s\n", key.c_str(), s.ToString().c_str());
   }
   return s.ok();
-}
-
-// Iterates the keys under `prefix` in order, from `start` (inclusive; empty
-// = the prefix itself) until fn(key, value) returns false.
-template <class Fn>
-rocksdb::Status scan(rocksdb::DB* db, rocksdb::ReadOptions ro, const std::string& prefix,
-                     const std::string& start, Fn&& fn) {
-  const std::string end = prefix_end(prefix);
-  const rocksdb::Slice upper(end);
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
-  for (it->Seek(start.empty() ? prefix : start); it->Valid(); it->Next()) {
-    if (!fn(it->key(), it->value())) break;
-  }
-  return it->status();
 }
 
 // Reads `keys` in one MultiGet from the same snapshot as the caller.

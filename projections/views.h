@@ -156,6 +156,10 @@ class Projections : public ViewStore {
   // consistent prefix. Only from the one applying thread; queries see the
   // store as of the last ingest.
   static constexpr size_t kBulkEntriesMax = size_t{4} << 20;
+  // BulkViews (view_store.h): an envelope decoded for bulk_apply, by
+  // decode_for_views.
+  using Decoded = Result<ViewEvent>;
+  static Decoded decode(const EventEnvelope& env) { return decode_for_views(env); }
   Status bulk_apply(uint64_t offset, const ViewEvent& event);
   Status finish_bulk();
   // Tests spill often with a small limit; > 0.
@@ -227,5 +231,7 @@ class Projections : public ViewStore {
   ViewVersions versions_;
   size_t bulk_entries_max_ = kBulkEntriesMax;
 };
+
+static_assert(BulkViews<Projections>);
 
 }  // namespace reservoir::projections

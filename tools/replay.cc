@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <iterator>
 #include <optional>
+#include <string>
+#include <variant>
+#include <vector>
 
 #include "engine/audit/checker.h"
 #include "events/concert_events.h"
@@ -32,39 +35,58 @@ struct ReplayOptions {
   int64_t active_tokens = 1000;
 };
 
-// Typed view of an envelope, from whichever catalog knows its type.
-using AnyEvent = std::variant<events::ConcertEvent, events::EngineEvent>;
+// Typed view of an envelope, from whichever catalog knows its type: the
+// engine's, else the domain's `Catalog`.
+template <class Catalog>
+using AnyEvent = std::variant<typename Catalog::Event, events::EngineEvent>;
 
-Result<AnyEvent> decode_any(const EventEnvelope& env) {
+template <class Catalog>
+Result<AnyEvent<Catalog>> decode_any(const EventEnvelope& env) {
   if (events::EngineCatalog::knows(env.type)) {
     auto e = events::EngineCatalog::decode(env);
     if (!e.ok()) return e.status();
-    return AnyEvent(std::move(*e));
+    return AnyEvent<Catalog>(std::move(*e));
   }
-  auto e = events::ConcertCatalog::decode(env);
+  auto e = Catalog::decode(env);
   if (!e.ok()) return e.status();
-  return AnyEvent(std::move(*e));
+  return AnyEvent<Catalog>(std::move(*e));
 }
 
-template <class F>
-void visit_any(const AnyEvent& any, F&& f) {
+template <class Any, class F>
+void visit_any(const Any& any, F&& f) {
   std::visit([&](const auto& variant) { std::visit(f, variant); }, any);
 }
 
-bool matches(const AnyEvent& any, const ReplayOptions& o) {
+// A filter flag: an event passes when the first of `fields` it has (a
+// string field) equals `value`; an event with none of them does not pass.
+struct FieldFilter {
+  const std::string* value;  // the flag's; empty: no filter
+  std::vector<const char*> fields;
+};
+
+// The filters of the concert domain's flags.
+std::vector<FieldFilter> concert_filters(const ReplayOptions& o) {
+  return {{&o.user, {"userId", "scope"}}, {&o.reservation, {"reservationId"}}};
+}
+
+template <class Any>
+bool matches(const Any& any, const std::vector<FieldFilter>& filters) {
   bool ok = true;
   visit_any(any, [&](const auto& e) {
-    if (!o.user.empty()) {
-      auto user = codec::string_field(e, "userId");
-      if (!user) user = codec::string_field(e, "scope");
-      ok = ok && user == o.user;
+    for (const FieldFilter& f : filters) {
+      if (f.value->empty()) continue;
+      std::optional<std::string> got;
+      for (const char* field : f.fields) {
+        if ((got = codec::string_field(e, field))) break;
+      }
+      ok = ok && got == *f.value;
     }
-    if (!o.reservation.empty()) ok = ok && codec::string_field(e, "reservationId") == o.reservation;
   });
   return ok;
 }
 
-void print_event(const EventEnvelope& env, const AnyEvent& any, const ReplayOptions& o,
+template <class Any>
+void print_event(const EventEnvelope& env, const Any& any, const ReplayOptions& o,
                  std::string& line) {
   line.clear();
   const std::string time = format_iso8601_ms(env.time_ms);
@@ -96,7 +118,9 @@ void print_event(const EventEnvelope& env, const AnyEvent& any, const ReplayOpti
   std::fwrite(line.data(), 1, line.size(), stdout);
 }
 
-int print_log(EventLog& log, const ReplayOptions& o) {
+// Prints the events of [--from, --to] that pass `filters`, decoded with `Catalog`.
+template <class Catalog>
+int print_log(EventLog& log, const ReplayOptions& o, const std::vector<FieldFilter>& filters) {
   const uint64_t end = log.end_offset();
   const uint64_t last = o.to < 0 ? end : std::min<uint64_t>(end, static_cast<uint64_t>(o.to) + 1);
   std::vector<EventEnvelope> chunk;
@@ -107,39 +131,27 @@ int print_log(EventLog& log, const ReplayOptions& o) {
     if (!s.ok()) return fail(2, "cannot read the log: " + s.ToString());
     if (chunk.empty()) break;
     for (const auto& env : chunk) {
-      auto any = decode_any(env);
+      auto any = decode_any<Catalog>(env);
       if (!any.ok()) {
         return fail(2, "offset " + std::to_string(env.offset) + ": " + any.status().message());
       }
-      if (matches(*any, o)) print_event(env, *any, o, line);
+      if (matches(*any, filters)) print_event(env, *any, o, line);
     }
     next = chunk.back().offset + 1;
   }
   return 0;
 }
 
-const char* invariant_name(int i) {
-  static constexpr const char* kNames[] = {
-      "",
-      "a seat belongs to at most one live reservation",
-      "balances stay in 0..10^12 and equal charges - payments + refunds",
-      "a reservation is paid at most once, by its owner, before expiresAt",
-      "at most --active-tokens ACTIVE tokens; no user with two live tokens",
-      "every command's events are in the log, whole (consecutive offsets, whole batches)",
-      "no hold before reservationOpensAt; reservation and payment numbers 1, 2, 3, ...; "
-      "tokenIds in [1, 2^53), unique"};
-  static_assert(std::size(kNames) == audit::kInvariants + 1);
-  return i >= 1 && i <= audit::kInvariants ? kNames[i] : "?";
-}
-
-void print_report(const audit::Checker& c, double seconds) {
+// One checker's block of the report.
+template <audit::LogChecker C>
+void print_report(const C& c, double seconds) {
   std::printf("verify: checked %llu events in %.2f s (%.0f events/s)\n",
               static_cast<unsigned long long>(c.events_checked()), seconds,
               seconds > 0 ? static_cast<double>(c.events_checked()) / seconds : 0.0);
-  int per[audit::kInvariants + 1] = {};
+  int per[C::kInvariants + 1] = {};
   for (const auto& v : c.violations()) ++per[v.invariant];
-  for (int i = 1; i <= audit::kInvariants; ++i) {
-    std::printf("  invariant %d (%s): %s\n", i, invariant_name(i),
+  for (int i = 1; i <= C::kInvariants; ++i) {
+    std::printf("  invariant %d (%s): %s\n", i, std::string(C::invariant_name(i)).c_str(),
                 per[i] == 0 ? "holds" : (std::to_string(per[i]) + " violation(s)").c_str());
   }
   for (const auto& v : c.violations()) {
@@ -154,13 +166,15 @@ void print_report(const audit::Checker& c, double seconds) {
   std::printf("verify: %s\n", c.violation_count() == 0 ? "OK" : "FAILED");
 }
 
-int verify_log(EventLog& log, const ReplayOptions& o) {
-  audit::Checker checker({o.active_tokens, 1000});
+// Feeds the whole log to `checker` and prints its block: 0 when every
+// invariant holds, 1 on a violation, 2 when the log cannot be read.
+template <audit::LogChecker C>
+int verify_log(EventLog& log, C& checker) {
   const auto start = std::chrono::steady_clock::now();
   // Reading and decoding run on a second thread, checking on this one.
-  const Status s = replay_log<Result<audit::Checker::Decoded>>(
-      log, 0, log.end_offset(), kReadChunkEvents, &audit::Checker::decode,
-      [&](const EventEnvelope& env, const Result<audit::Checker::Decoded>& decoded) {
+  const Status s = replay_log<Result<typename C::Decoded>>(
+      log, 0, log.end_offset(), kReadChunkEvents, &C::decode,
+      [&](const EventEnvelope& env, const Result<typename C::Decoded>& decoded) {
         if (!decoded.ok()) return decoded.status();
         checker.feed(env, decoded.value());
         return Status::OK();
@@ -196,7 +210,13 @@ int run_replay(int argc, char** argv) {
   if (!log.ok()) return fail(o.verify ? 2 : 1, "cannot open the log: " + log.status().ToString());
   static char buffer[1 << 20];
   std::setvbuf(stdout, buffer, _IOFBF, sizeof buffer);
-  const int rc = o.verify ? verify_log(**log, o) : print_log(**log, o);
+  int rc = 0;
+  if (o.verify) {
+    audit::ConcertChecker checker({o.active_tokens, 1000});
+    rc = verify_log(**log, checker);
+  } else {
+    rc = print_log<events::ConcertCatalog>(**log, o, concert_filters(o));
+  }
   std::fflush(stdout);
   return rc;
 }

@@ -1,6 +1,7 @@
 #include "engine/audit/checker.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "events/engine_events.h"
 
@@ -12,7 +13,21 @@ constexpr int64_t kTokenIdEnd = int64_t{1} << 53;  // tokenIds lie in [1, kToken
 
 }  // namespace
 
-Result<Checker::Decoded> Checker::decode(const EventEnvelope& env) {
+const char* ConcertChecker::invariant_name(int i) {
+  static constexpr const char* kNames[] = {
+      "",
+      "a seat belongs to at most one live reservation",
+      "balances stay in 0..10^12 and equal charges - payments + refunds",
+      "a reservation is paid at most once, by its owner, before expiresAt",
+      "at most --active-tokens ACTIVE tokens; no user with two live tokens",
+      "every command's events are in the log, whole (consecutive offsets, whole batches)",
+      "no hold before reservationOpensAt; reservation and payment numbers 1, 2, 3, ...; "
+      "tokenIds in [1, 2^53), unique"};
+  static_assert(std::size(kNames) == kInvariants + 1);
+  return i >= 1 && i <= kInvariants ? kNames[i] : "?";
+}
+
+Result<ConcertChecker::Decoded> ConcertChecker::decode(const EventEnvelope& env) {
   if (events::EngineCatalog::knows(env.type)) {
     auto answer = events::EngineCatalog::decode(env);
     if (answer.ok()) return Decoded();
@@ -27,14 +42,14 @@ Result<Checker::Decoded> Checker::decode(const EventEnvelope& env) {
   return Decoded(std::move(*decoded));
 }
 
-Status Checker::feed(const EventEnvelope& env) {
+Status ConcertChecker::feed(const EventEnvelope& env) {
   auto decoded = decode(env);
   if (!decoded.ok()) return decoded.status();
   feed(env, *decoded);
   return Status::OK();
 }
 
-void Checker::feed(const EventEnvelope& env, const Decoded& decoded) {
+void ConcertChecker::feed(const EventEnvelope& env, const Decoded& decoded) {
   current_offset_ = env.offset;
   current_type_ = env.type.c_str();
   current_version_ = env.version;
@@ -45,24 +60,25 @@ void Checker::feed(const EventEnvelope& env, const Decoded& decoded) {
   if (decoded) check(*decoded, env.time_ms);
 }
 
-void Checker::check(const events::ConcertEvent& e, int64_t time_ms) {
+void ConcertChecker::check(const events::ConcertEvent& e, int64_t time_ms) {
   std::visit([&](const auto& ev) { on(ev, time_ms); }, e);
 }
 
-void Checker::violate(int invariant, std::string detail) {
+void ConcertChecker::violate(int invariant, std::string detail) {
   ++violation_count_;
   if (violations_.size() < config_.violations_kept_max) {
     violations_.push_back({current_offset_, current_type_, invariant, std::move(detail)});
   }
 }
 
-int64_t Checker::total_balance() const {
+int64_t ConcertChecker::total_balance() const {
   int64_t sum = 0;
   for (const auto& [id, user] : users_) sum += user.balance;
   return sum;
 }
 
-Checker::Reservation* Checker::find_reservation(const std::string& id, uint32_t* index) {
+ConcertChecker::Reservation* ConcertChecker::find_reservation(const std::string& id,
+                                                              uint32_t* index) {
   auto it = reservation_index_.find(id);
   if (it == reservation_index_.end()) {
     violate(1, "unknown reservation " + id);
@@ -72,7 +88,7 @@ Checker::Reservation* Checker::find_reservation(const std::string& id, uint32_t*
   return &reservations_[it->second];
 }
 
-void Checker::move_money(const std::string& user_id, int64_t delta, int64_t claimed_after) {
+void ConcertChecker::move_money(const std::string& user_id, int64_t delta, int64_t claimed_after) {
   auto it = users_.find(user_id);
   if (it == users_.end()) {
     violate(2, "money event for unknown user " + user_id);
@@ -89,7 +105,8 @@ void Checker::move_money(const std::string& user_id, int64_t delta, int64_t clai
   }
 }
 
-void Checker::check_seq(const char* what, int64_t claimed, uint32_t version, int64_t* counter) {
+void ConcertChecker::check_seq(const char* what, int64_t claimed, uint32_t version,
+                               int64_t* counter) {
   ++*counter;
   // Version 1 had no numbers: its 0 means "the next one", as apply counts.
   if (claimed == 0 && version < 2) return;
@@ -99,7 +116,7 @@ void Checker::check_seq(const char* what, int64_t claimed, uint32_t version, int
   }
 }
 
-void Checker::check_token_id(const events::TokenIssued& e) {
+void ConcertChecker::check_token_id(const events::TokenIssued& e) {
   if (e.token_id < 1 || e.token_id >= kTokenIdEnd) {
     violate(6, "token " + e.token + " has tokenId " + std::to_string(e.token_id) +
                    ", outside [1, 2^53)");
@@ -108,11 +125,11 @@ void Checker::check_token_id(const events::TokenIssued& e) {
   }
 }
 
-void Checker::on(const events::UserRegistered& e, int64_t) {
+void ConcertChecker::on(const events::UserRegistered& e, int64_t) {
   if (!users_.try_emplace(e.user_id).second) violate(2, "user " + e.user_id + " registered twice");
 }
 
-void Checker::on(const events::ConcertCreated& e, int64_t) {
+void ConcertChecker::on(const events::ConcertCreated& e, int64_t) {
   for (const auto& s : e.schedules) {
     auto [it, fresh] = schedules_.try_emplace(s.schedule_id);
     if (!fresh) {  // decide refuses a known schedule id: its seats are not re-created
@@ -131,11 +148,11 @@ void Checker::on(const events::ConcertCreated& e, int64_t) {
   }
 }
 
-void Checker::on(const events::LimitsConfigured& e, int64_t) {
+void ConcertChecker::on(const events::LimitsConfigured& e, int64_t) {
   config_.active_tokens_max = e.active_tokens_max;
 }
 
-void Checker::on(const events::TokenIssued& e, int64_t) {
+void ConcertChecker::on(const events::TokenIssued& e, int64_t) {
   check_token_id(e);
   auto user = users_.find(e.user_id);
   if (user == users_.end()) {
@@ -151,7 +168,7 @@ void Checker::on(const events::TokenIssued& e, int64_t) {
   user->second.live_token = &token->first;
 }
 
-void Checker::on(const events::TokenActivated& e, int64_t) {
+void ConcertChecker::on(const events::TokenActivated& e, int64_t) {
   auto it = tokens_.find(e.token);
   if (it == tokens_.end() || it->second != Tok::kWaiting) {
     violate(4, "token activated that was not WAITING");
@@ -164,7 +181,7 @@ void Checker::on(const events::TokenActivated& e, int64_t) {
   }
 }
 
-void Checker::on(const events::TokenExpired& e, int64_t) {
+void ConcertChecker::on(const events::TokenExpired& e, int64_t) {
   auto it = tokens_.find(e.token);
   if (it == tokens_.end() || it->second == Tok::kExpired) {
     violate(4, "token expired that was not live");
@@ -180,8 +197,8 @@ void Checker::on(const events::TokenExpired& e, int64_t) {
 
 // The catalog seat `ref` names, now held by reservation `index`; nullptr
 // (and a violation) when it cannot be.
-Checker::Seat* Checker::hold_seat(ScheduleSeats* seats, const events::SeatsHeld& e,
-                                  const events::SeatRef& ref, uint32_t index) {
+ConcertChecker::Seat* ConcertChecker::hold_seat(ScheduleSeats* seats, const events::SeatsHeld& e,
+                                                const events::SeatRef& ref, uint32_t index) {
   const auto where = [&] { return e.schedule_id + "/" + ref.seat_id; };
   ScheduleSeats::iterator it;
   if (seats != nullptr) {
@@ -206,7 +223,7 @@ Checker::Seat* Checker::hold_seat(ScheduleSeats* seats, const events::SeatsHeld&
   return seat;
 }
 
-void Checker::on(const events::SeatsHeld& e, int64_t t) {
+void ConcertChecker::on(const events::SeatsHeld& e, int64_t t) {
   check_seq("reservation", e.seq, current_version_, &reservations_counted_);
   auto [entry, fresh] =
       reservation_index_.try_emplace(e.reservation_id, static_cast<uint32_t>(reservations_.size()));
@@ -238,7 +255,7 @@ void Checker::on(const events::SeatsHeld& e, int64_t t) {
   reservations_.push_back(std::move(r));
 }
 
-void Checker::free_seats(uint32_t index) {
+void ConcertChecker::free_seats(uint32_t index) {
   for (Seat* seat : reservations_[index].seats) {
     if (seat->holder == index) {
       seat->holder = kFree;
@@ -247,7 +264,7 @@ void Checker::free_seats(uint32_t index) {
   }
 }
 
-void Checker::release(const events::HoldReleased& e, Res to) {
+void ConcertChecker::release(const events::HoldReleased& e, Res to) {
   uint32_t index = 0;
   Reservation* r = find_reservation(e.reservation_id, &index);
   if (r == nullptr) return;
@@ -256,15 +273,15 @@ void Checker::release(const events::HoldReleased& e, Res to) {
   r->state = to;
 }
 
-void Checker::on(const events::HoldExpired& e, int64_t) {
+void ConcertChecker::on(const events::HoldExpired& e, int64_t) {
   release(e, Res::kExpired);
 }
 
-void Checker::on(const events::ReservationCancelled& e, int64_t) {
+void ConcertChecker::on(const events::ReservationCancelled& e, int64_t) {
   release(e, Res::kCancelled);
 }
 
-void Checker::on(const events::PaymentCompleted& e, int64_t t) {
+void ConcertChecker::on(const events::PaymentCompleted& e, int64_t t) {
   check_seq("payment", e.seq, current_version_, &payments_counted_);
   uint32_t index = 0;
   Reservation* r = find_reservation(e.reservation_id, &index);
@@ -290,7 +307,7 @@ void Checker::on(const events::PaymentCompleted& e, int64_t t) {
   move_money(e.user_id, -e.amount, e.balance_after);
 }
 
-void Checker::on(const events::ReservationRefunded& e, int64_t) {
+void ConcertChecker::on(const events::ReservationRefunded& e, int64_t) {
   uint32_t index = 0;
   Reservation* r = find_reservation(e.reservation_id, &index);
   if (r == nullptr) return;
@@ -301,7 +318,7 @@ void Checker::on(const events::ReservationRefunded& e, int64_t) {
   move_money(e.user_id, e.amount, e.balance_after);
 }
 
-void Checker::on(const events::BalanceCharged& e, int64_t) {
+void ConcertChecker::on(const events::BalanceCharged& e, int64_t) {
   if (e.amount < 1 || e.amount > 1'000'000'000) violate(2, "charge amount out of 1..10^9");
   move_money(e.user_id, e.amount, e.balance_after);
 }

@@ -178,7 +178,7 @@ struct Store {
   }
   void bulk(const std::vector<EventEnvelope>& envs) {
     for (const auto& env : envs) {
-      Result<ClinicViews::Decoded> d = ClinicViews::decode(env);
+      ClinicViews::Decoded d = ClinicViews::decode(env);
       REQUIRE(d.ok());
       const Status s = views->bulk_apply(env.offset, *d);
       REQUIRE_MESSAGE(s.ok(), s.ToString());
@@ -412,7 +412,7 @@ TEST_CASE("clinic views: the checkpoint and the views survive reopening") {
 TEST_CASE("clinic views: engine events only advance; other types and bad payloads fail") {
   Log log;
   log.add_engine(ev::IdempotencyRecorded{"#admin", "k", 1, 200, "{}"});
-  Result<ClinicViews::Decoded> engine = ClinicViews::decode(log.envs[0]);
+  ClinicViews::Decoded engine = ClinicViews::decode(log.envs[0]);
   REQUIRE(engine.ok());
   CHECK_FALSE(engine->has_value());
 
