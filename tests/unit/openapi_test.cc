@@ -362,7 +362,30 @@ void check_clinic_operation(const rapidjson::Document& doc, const Route& route) 
   CHECK(op.HasMember("requestBody") == command);
 }
 
-TEST_CASE("openapi_document: the clinic dialect, alone and beside canonical") {
+// The seeds' schemas (by their titles) and the clinic's own.
+const char* const kClinicSchemas[] = {"ReserveByVisitorIdCommand",
+                                      "OpenReserveCommandV2",
+                                      "OpenUpdateReservationCommandV2",
+                                      "OccupiedResource",
+                                      "OccupiedReservationGroupResource",
+                                      "Doctor",
+                                      "ReservationRequestedProcedure",
+                                      "ReservationRequestedOptionConfiguration",
+                                      "ReservationRequestedTicketConfiguration",
+                                      "ReservationRequestedOptionPrice",
+                                      "MedicalService",
+                                      "ReservationFunnel",
+                                      "Code",
+                                      "Counselor",
+                                      "ReservationAssignee",
+                                      "ConnectedChannel",
+                                      "ReserveCommandResponse",
+                                      "ClinicError",
+                                      "ClinicSchedule",
+                                      "ClinicSchedulePage",
+                                      "ZoneOccupancy"};
+
+TEST_CASE("openapi_document: the clinic dialect alone, its routes and seed components") {
   const std::vector<std::string> alone = {"clinic"};
   const auto doc = parse(openapi_document(alone));
   const auto routes = openapi_routes("clinic");
@@ -373,27 +396,7 @@ TEST_CASE("openapi_document: the clinic dialect, alone and beside canonical") {
   for (const Route& r : kClinicRoutes) check_clinic_operation(doc, r);
 
   const auto& schemas = doc["components"]["schemas"];
-  for (const char* name : {"ReserveByVisitorIdCommand",
-                           "OpenReserveCommandV2",
-                           "OpenUpdateReservationCommandV2",
-                           "OccupiedResource",
-                           "OccupiedReservationGroupResource",
-                           "Doctor",
-                           "ReservationRequestedProcedure",
-                           "ReservationRequestedOptionConfiguration",
-                           "ReservationRequestedTicketConfiguration",
-                           "ReservationRequestedOptionPrice",
-                           "MedicalService",
-                           "ReservationFunnel",
-                           "Code",
-                           "Counselor",
-                           "ReservationAssignee",
-                           "ConnectedChannel",
-                           "ReserveCommandResponse",
-                           "ClinicError",
-                           "ClinicSchedule",
-                           "ClinicSchedulePage",
-                           "ZoneOccupancy"}) {
+  for (const char* name : kClinicSchemas) {
     CAPTURE(name);
     CHECK(schemas.HasMember(name));
   }
@@ -436,7 +439,9 @@ TEST_CASE("openapi_document: the clinic dialect, alone and beside canonical") {
           .GetString();
   CHECK(bad_v2.rfind("InvalidCommandException (", 0) == 0);
   CHECK(bad_v2.find("InvalidRequestException") != std::string::npos);
+}
 
+TEST_CASE("openapi_document: clinic beside canonical, each with its own components") {
   const std::vector<std::string> both = {"canonical", "clinic"};
   const auto mixed = parse(openapi_document(both));
   CHECK(described_routes(mixed).size() == 3 + 15 + 10);
