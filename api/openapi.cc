@@ -78,6 +78,7 @@ Value answer_schema(const Dialect& d, std::string_view ok, Alloc& a) {
     case Envelope::kConcertEvents:
       return object_schema(list ? "list" : "data", std::move(data), a);
     case Envelope::kQueueTokens:
+    case Envelope::kClinic:
       break;
   }
   return data;
@@ -113,8 +114,10 @@ std::map<int, std::string> error_codes(const Dialect& d, const Operation& op) {
     out[std::stoi(std::string(item.substr(0, 3)))] = std::string(item.substr(4));
     rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
   }
-  auto& bad = out[400];
-  bad = bad.empty() ? d.bad_request : std::string(d.bad_request) + ", " + bad;
+  auto& bad = out[400];  // the shared 400, unless the operation's own text starts with it
+  if (bad.rfind(d.bad_request, 0) != 0) {
+    bad = bad.empty() ? d.bad_request : std::string(d.bad_request) + ", " + bad;
+  }
   // A body is read where there is one, and for the canonical token in a body.
   if (*op.body || std::string_view(op.params).find("QueueToken") != std::string_view::npos) {
     out[413] = d.too_large;
@@ -144,6 +147,14 @@ Value operation(const Dialect& d, const Operation& op, Alloc& a) {
   add(o, "tags", std::move(tags), a);
   add(o, "summary", str(op.summary, a), a);
   add(o, "operationId", str(std::string(d.prefix) + op.name, a), a);
+  if (op.deprecated) add(o, "deprecated", Value(true), a);
+  if (*op.security) {
+    Value requirement(rapidjson::kObjectType);
+    add(requirement, op.security, Value(rapidjson::kArrayType), a);
+    Value security(rapidjson::kArrayType);
+    security.PushBack(std::move(requirement), a);
+    add(o, "security", std::move(security), a);
+  }
   Value params(rapidjson::kArrayType);
   std::string_view rest = op.params;
   while (!rest.empty()) {
@@ -267,7 +278,7 @@ Value info(const std::vector<const Dialect*>& ds, Alloc& a) {
   Value v(rapidjson::kObjectType);
   add(v, "title", str("Reservoir", a), a);
   add(v, "description",
-      str("Concert reservation API; dialects on this listener: " +
+      str("Reservation API; dialects on this listener: " +
               (names.empty() ? std::string("none") : names),
           a),
       a);
@@ -275,11 +286,21 @@ Value info(const std::vector<const Dialect*>& ds, Alloc& a) {
   return v;
 }
 
+// The components `v` refers to: "$ref"s, and the schemes an operation's
+// "security" requirements name ([{"Scheme": []}]).
 void collect_refs(const Value& v, std::set<std::string>& out) {
   if (v.IsObject()) {
     for (const auto& m : v.GetObject()) {
-      if (std::string_view(m.name.GetString()) == "$ref" && m.value.IsString()) {
+      const std::string_view name = m.name.GetString();
+      if (name == "$ref" && m.value.IsString()) {
         out.insert(m.value.GetString());
+      } else if (name == "security" && m.value.IsArray()) {
+        for (const auto& requirement : m.value.GetArray()) {
+          if (!requirement.IsObject()) continue;
+          for (const auto& scheme : requirement.GetObject()) {
+            out.insert(std::string("#/components/securitySchemes/") + scheme.name.GetString());
+          }
+        }
       } else {
         collect_refs(m.value, out);
       }

@@ -1,6 +1,8 @@
 // The route tables and component schemas the OpenAPI documents are generated
 // from (openapi.h): SPEC §2 (canonical), §5.3 (concert-events), §5.4
-// (queue-tokens), error codes and messages of §2 and §5.5, ids of §5.2.
+// (queue-tokens), §6 (clinic: the request schemas of seeds 003/004, enums as
+// the seeds spell them), error codes and messages of §2, §5.5 and §6.2, ids
+// of §5.2.
 #include "api/openapi.h"
 
 namespace reservoir::api::openapi_detail {
@@ -23,7 +25,13 @@ constexpr char kCommonComponents[] = R"json({
       "schema": {"$ref": "#/components/schemas/Id"}},
     "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": false,
       "description": "A retry with it gets the first answer; another request with it, 422",
-      "schema": {"$ref": "#/components/schemas/Id"}}
+      "schema": {"$ref": "#/components/schemas/Id"}},
+    "AdminKey": {"name": "Admin-Key", "in": "header", "required": true,
+      "schema": {"type": "string"}},
+    "Limit": {"name": "limit", "in": "query", "required": false,
+              "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+    "Cursor": {"name": "cursor", "in": "query", "required": false,
+               "description": "nextCursor of the previous page", "schema": {"type": "string"}}
   },
   "headers": {
     "RetryAfter": {"description": "Seconds to wait before retrying", "schema": {"type": "integer",
@@ -149,15 +157,9 @@ constexpr char kCanonicalComponents[] = R"json({
     "QueueToken": {"name": "Queue-Token", "in": "header", "required": false,
       "description": "The queue token; when absent, a JSON body's top-level string 'token'",
       "schema": {"type": "string"}},
-    "AdminKey": {"name": "Admin-Key", "in": "header", "required": true,
-      "schema": {"type": "string"}},
     "AvailableOnly": {"name": "status", "in": "query", "required": false,
       "description": "AVAILABLE: only what can be booked now",
       "schema": {"type": "string", "enum": ["AVAILABLE"]}},
-    "Limit": {"name": "limit", "in": "query", "required": false,
-              "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-    "Cursor": {"name": "cursor", "in": "query", "required": false,
-               "description": "nextCursor of the previous page", "schema": {"type": "string"}},
     "BalanceUserId": {"name": "userId", "in": "query", "required": true,
                       "schema": {"$ref": "#/components/schemas/Id"}}
   }
@@ -298,6 +300,286 @@ constexpr char kQueueTokensComponents[] = R"json({
   }
 })json";
 
+constexpr char kClinicComponents[] = R"json({
+  "schemas": {
+    "ClinicError": {"type": "object",
+      "required": ["status", "message", "className", "errorProperties"], "properties": {
+      "status": {"type": "integer", "description": "the HTTP status"},
+      "message": {"type": "string", "description": "the exception, e.g. InvalidRequestException"},
+      "className": {"type": "string", "description": "the exception again"},
+      "errorProperties": {"type": "array", "items": {
+        "type": "object", "required": ["key", "reason"], "properties": {
+          "key": {"type": "string",
+            "description": "the property, e.g. occupiedResources[1].startDateTimeUtc; '' for a body that is not JSON"},
+          "reason": {"type": "string", "description":
+            "Required, Invalid, NotFound, NotAvailable, Cancelled, AlreadyExists, Reused or Disabled"}}}}}},
+    "ObjectId": {"type": "string", "format": "object-id", "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+      "description": "An id: 1-64 characters of [A-Za-z0-9._:-] (generated ids: 24 lower-case hex digits)"},
+    "ReserveByVisitorIdCommand": {"type": "object", "description":
+      "Deprecated (seed 003): one occupied resource; the reception zone is zoneId",
+      "required": ["visitorId", "reservationGroupId", "zoneId", "startDateTimeUtc",
+        "endDateTimeUtc"], "properties": {
+      "visitorId": {"$ref": "#/components/schemas/ObjectId"},
+      "reservationGroupId": {"$ref": "#/components/schemas/ObjectId"},
+      "zoneId": {"$ref": "#/components/schemas/ObjectId"},
+      "startDateTimeUtc": {"type": "string", "format": "date-time", "description": "start (UTC)"},
+      "endDateTimeUtc": {"type": "string", "format": "date-time",
+                         "description": "end (UTC), after the start"},
+      "consultationRequired": {"type": "boolean", "description": "consultation needed"},
+      "sedationRequired": {"type": "boolean", "description": "sedation needed"},
+      "funnelDetail": {"type": "string", "description": "how the visitor found the clinic"},
+      "requestedProcedures": {"$ref": "#/components/schemas/ReservationRequestedProcedures"},
+      "reservationMemo": {"type": "string", "description": "memo"}}},
+    "OpenReserveCommandV2": {"type": "object", "description":
+      "V2 reserve: seed 004's update body with visitorId instead of scheduleId",
+      "required": ["visitorId", "zoneId", "occupiedResources"], "properties": {
+      "visitorId": {"$ref": "#/components/schemas/ObjectId"},
+      "zoneId": {"$ref": "#/components/schemas/ObjectId"},
+      "occupiedResources": {"$ref": "#/components/schemas/OccupiedResources"},
+      "reservationAssignee": {"$ref": "#/components/schemas/ReservationAssignee"},
+      "consultationRequired": {"type": "boolean", "description": "consultation needed"},
+      "sedationRequired": {"type": "boolean", "description": "sedation needed"},
+      "counselor": {"$ref": "#/components/schemas/Counselor"},
+      "funnel": {"$ref": "#/components/schemas/ReservationFunnel"},
+      "reservationMemo": {"type": "string", "description": "memo"},
+      "requestedProcedures": {"$ref": "#/components/schemas/ReservationRequestedProcedures"},
+      "connectedChannel": {"$ref": "#/components/schemas/ConnectedChannel"}}},
+    "OpenUpdateReservationCommandV2": {"type": "object", "description":
+      "V2 update (seed 004): reception zone and resources replaced; each optional field given replaces, absent keeps",
+      "required": ["scheduleId", "zoneId", "occupiedResources"], "properties": {
+      "scheduleId": {"$ref": "#/components/schemas/ObjectId"},
+      "zoneId": {"$ref": "#/components/schemas/ObjectId"},
+      "occupiedResources": {"$ref": "#/components/schemas/OccupiedResources"},
+      "reservationAssignee": {"$ref": "#/components/schemas/ReservationAssignee"},
+      "consultationRequired": {"type": "boolean", "description": "consultation needed"},
+      "sedationRequired": {"type": "boolean", "description": "sedation needed"},
+      "counselor": {"$ref": "#/components/schemas/Counselor"},
+      "funnel": {"$ref": "#/components/schemas/ReservationFunnel"},
+      "reservationMemo": {"type": "string", "description": "memo"},
+      "requestedProcedures": {"$ref": "#/components/schemas/ReservationRequestedProcedures"},
+      "connectedChannel": {"$ref": "#/components/schemas/ConnectedChannel"}}},
+    "CancelReservationCommand": {"type": "object", "required": ["scheduleId"], "properties": {
+      "scheduleId": {"$ref": "#/components/schemas/ObjectId"}}},
+    "OccupiedResources": {"type": "array", "minItems": 1, "maxItems": 32,
+      "description": "all starting on one clinic day",
+      "items": {"$ref": "#/components/schemas/OccupiedResource"}},
+    "OccupiedResource": {"type": "object",
+      "description": "An occupied time; reservationGroup is its configuration (the only type)",
+      "required": ["startDateTimeUtc", "endDateTimeUtc", "reservationGroup"], "properties": {
+      "startDateTimeUtc": {"type": "string", "format": "date-time", "description": "start (UTC)"},
+      "endDateTimeUtc": {"type": "string", "format": "date-time",
+                         "description": "end (UTC), after the start"},
+      "reservationGroup": {"$ref": "#/components/schemas/OccupiedReservationGroupResource"}}},
+    "OccupiedReservationGroupResource": {"type": "object",
+      "required": ["reservationGroupId", "zoneId"], "properties": {
+      "reservationGroupId": {"$ref": "#/components/schemas/ObjectId"},
+      "zoneId": {"allOf": [{"$ref": "#/components/schemas/ObjectId"}],
+                 "description": "the occupied zone, one of the group's"},
+      "doctor": {"$ref": "#/components/schemas/Doctor"}}},
+    "Doctor": {"type": "object", "required": ["id", "name"], "properties": {
+      "id": {"$ref": "#/components/schemas/ObjectId"},
+      "name": {"type": "string", "minLength": 1}}},
+    "Counselor": {"type": "object", "required": ["id", "name"], "properties": {
+      "id": {"$ref": "#/components/schemas/ObjectId"},
+      "name": {"type": "string", "minLength": 1}}},
+    "ReservationAssignee": {"type": "object", "required": ["id", "name"], "properties": {
+      "id": {"type": "string", "minLength": 1}, "name": {"type": "string", "minLength": 1}}},
+    "ReservationFunnel": {"type": "object", "properties": {
+      "funnel": {"$ref": "#/components/schemas/Code"},
+      "funnelDetail": {"type": "string"},
+      "funnelCategory": {"$ref": "#/components/schemas/Code"}}},
+    "Code": {"type": "object", "properties": {
+      "id": {"type": "string"},
+      "category": {"type": "string", "enum": ["CODE_CATEGORY_UNSPECIFIED", "FUNNEL",
+        "EXPOSURE_CHANNEL", "ETCETRA_PRODUCT_CATEGORY", "IMAGE_EQUIPMENT",
+        "CALL_CONSULTATION_RESULT", "IMAGE_CATEGORY", "FUNNEL_CATEGORY", "VISITOR_CATEGORY",
+        "ACCOUNT_STATUS"]},
+      "name": {"type": "string"},
+      "order": {"type": "integer", "format": "int32"},
+      "closed": {"type": "boolean"},
+      "color": {"type": "string", "enum": ["CodeColor_UNSPECIFIED", "RED", "LAVA", "ORANGE",
+        "GREEN", "CYAN", "BLUE", "PURPLE", "MAGENTA", "GRAY"]},
+      "default": {"type": "boolean"}}},
+    "ConnectedChannel": {"type": "string", "description": "inflow channel (seed 004's spelling)",
+      "enum": ["Channel_UNSPEICIFED", "GANGNAMUNNI", "HOMEPAGE", "KOS_CONNECT"]},
+    "ReservationRequestedProcedures": {"type": "array", "maxItems": 100,
+      "description": "requested procedures",
+      "items": {"$ref": "#/components/schemas/ReservationRequestedProcedure"}},
+    "ReservationRequestedProcedure": {"type": "object", "required": ["type"], "properties": {
+      "type": {"type": "string", "description": "OPTION: a product option, TICKET: a ticket",
+        "enum": ["RESERVATION_REQUESTED_PROCEDURE_TYPE_UNSPECIFIED", "OPTION", "TICKET"]},
+      "optionConfiguration":
+        {"$ref": "#/components/schemas/ReservationRequestedOptionConfiguration"},
+      "ticketConfiguration":
+        {"$ref": "#/components/schemas/ReservationRequestedTicketConfiguration"}}},
+    "ReservationRequestedOptionConfiguration": {"type": "object",
+      "description": "when type is OPTION",
+      "required": ["optionId", "optionTitle", "price"], "properties": {
+      "optionId": {"type": "string", "minLength": 1},
+      "optionTitle": {"type": "string", "minLength": 1},
+      "productTitle": {"type": "string"},
+      "promotionTitle": {"type": "string"},
+      "price": {"$ref": "#/components/schemas/ReservationRequestedOptionPrice"},
+      "medicalService": {"$ref": "#/components/schemas/MedicalService"}}},
+    "ReservationRequestedTicketConfiguration": {"type": "object",
+      "description": "when type is TICKET",
+      "required": ["ticketId", "ticketTitle", "optionTitle"], "properties": {
+      "ticketId": {"type": "string", "minLength": 1},
+      "ticketTitle": {"type": "string", "minLength": 1},
+      "optionTitle": {"type": "string", "minLength": 1},
+      "medicalService": {"$ref": "#/components/schemas/MedicalService"}}},
+    "ReservationRequestedOptionPrice": {"type": "object", "properties": {
+      "amount": {"type": "integer", "format": "int32"},
+      "currency": {"type": "string"},
+      "reason": {"$ref": "#/components/schemas/ReservationRequestedOptionPriceReason"}}},
+    "ReservationRequestedOptionPriceReason": {"type": "object", "properties": {
+      "type": {"type": "string", "enum": [
+        "RESERVATION_REQUESTED_OPTION_PRICE_REASON_TYPE_UNSPECIFIED", "GENERAL", "PROMOTION",
+        "VISITOR_TYPE"]},
+      "promotionId": {"type": "string"},
+      "visitorTypeId": {"type": "string"}}},
+    "MedicalService": {"type": "object", "properties": {
+      "id": {"type": "string"},
+      "title": {"type": "string"},
+      "translsMap": {"type": "object", "description": "translations of title, by language",
+        "additionalProperties": {"$ref": "#/components/schemas/Transls"}},
+      "status": {"type": "string",
+                 "enum": ["MedicalServiceStatus_UNKNOWN", "DRAFT", "PUBLISHED"]},
+      "deleted": {"type": "boolean"},
+      "configuration": {"$ref": "#/components/schemas/MedicalServiceConfiguration"},
+      "draftedDateTimeUtc": {"type": "string"},
+      "updatedDateTimeUtc": {"type": "string"},
+      "priceAmount": {"$ref": "#/components/schemas/PriceAmount"},
+      "description": {"type": "string"},
+      "caution": {"type": "string"},
+      "recommendedInterval": {"type": "integer", "format": "int32"},
+      "contributionConstant": {"type": "integer", "format": "int32"},
+      "durationTime": {"type": "number", "format": "double"}}},
+    "Transls": {"type": "object", "properties": {
+      "translation": {"type": "object", "additionalProperties": {"type": "string"}}}},
+    "MedicalServiceConfiguration": {"type": "object", "properties": {
+      "code": {"type": "string"},
+      "procedure": {"$ref": "#/components/schemas/MedicalServiceProcedure"},
+      "machines": {"type": "array",
+                   "items": {"$ref": "#/components/schemas/MedicalServiceMachine"}},
+      "medicines": {"type": "array",
+                    "items": {"$ref": "#/components/schemas/MedicalServiceMedicine"}},
+      "unit": {"$ref": "#/components/schemas/Unit"},
+      "healthcareReimbursement": {"type": "string", "enum": ["HealthcareReimbursement_UNKNOWN",
+        "REIMBURSABLE", "NON_REIMBURSABLE"]},
+      "taxation": {"type": "string",
+                   "enum": ["Taxation_UNKNOWN", "TAXABLE", "TAX_FREE", "MIXED"]}}},
+    "MedicalServiceProcedure": {"type": "object", "properties": {
+      "id": {"type": "string"}, "name": {"type": "string"},
+      "searchPhoneticName": {"type": "string", "description": "for the backend's search"}}},
+    "MedicalServiceMachine": {"type": "object", "properties": {
+      "id": {"type": "string"}, "name": {"type": "string"},
+      "searchPhoneticName": {"type": "string", "description": "for the backend's search"}}},
+    "MedicalServiceMedicine": {"type": "object", "properties": {
+      "id": {"type": "string"}, "name": {"type": "string"},
+      "searchPhoneticName": {"type": "string", "description": "for the backend's search"}}},
+    "Unit": {"type": "object", "properties": {
+      "type": {"type": "string", "enum": ["UnitType_UNKNOWN", "UNIT", "CC", "VIAL", "PEN",
+        "STRING", "SHOT", "PAD", "MINUTE", "KJ", "QUANTITY", "DOT", "J", "MG", "G", "PULSE",
+        "BOTTLE", "SYRINGE", "PASS", "IU", "KHZ", "MHZ"]},
+      "value": {"type": "integer", "format": "int32"}}},
+    "PriceAmount": {"type": "object", "properties": {
+      "value": {"type": "integer", "format": "int32"}, "currency": {"type": "string"}}},
+    "ReserveCommandResponse": {"type": "object", "required": ["reservationId"], "properties": {
+      "reservationId": {"type": "string", "format": "uuid",
+                        "description": "the schedule's id (V2's scheduleId)"}}},
+    "Empty": {"type": "object", "properties": {}},
+    "CreateVisitorCommand": {"type": "object", "required": ["name"], "properties": {
+      "visitorId": {"allOf": [{"$ref": "#/components/schemas/ObjectId"}],
+                    "description": "omitted: generated"},
+      "name": {"type": "string", "minLength": 1, "maxLength": 200}}},
+    "CreatedVisitor": {"type": "object", "required": ["visitorId"], "properties": {
+      "visitorId": {"$ref": "#/components/schemas/ObjectId"}}},
+    "CreateZoneCommand": {"type": "object", "required": ["name"], "properties": {
+      "zoneId": {"allOf": [{"$ref": "#/components/schemas/ObjectId"}],
+                 "description": "omitted: generated"},
+      "name": {"type": "string", "minLength": 1, "maxLength": 200},
+      "capacity": {"type": "integer", "minimum": 1, "maximum": 1000000,
+        "description": "occupied resources that may overlap at one instant; omitted: unlimited"}}},
+    "CreatedZone": {"type": "object", "required": ["zoneId"], "properties": {
+      "zoneId": {"$ref": "#/components/schemas/ObjectId"}}},
+    "CreateReservationGroupCommand": {"type": "object", "required": ["name", "zoneIds"],
+      "properties": {
+      "reservationGroupId": {"allOf": [{"$ref": "#/components/schemas/ObjectId"}],
+                             "description": "omitted: generated"},
+      "name": {"type": "string", "minLength": 1, "maxLength": 200},
+      "zoneIds": {"type": "array", "minItems": 1, "maxItems": 256, "uniqueItems": true,
+                  "items": {"$ref": "#/components/schemas/ObjectId"}}}},
+    "CreatedReservationGroup": {"type": "object", "required": ["reservationGroupId"],
+      "properties": {"reservationGroupId": {"$ref": "#/components/schemas/ObjectId"}}},
+    "ClinicSchedule": {"type": "object", "description":
+      "A schedule, with every optional field it was given (as given)",
+      "required": ["scheduleId", "visitorId", "zoneId", "status", "occupiedResources",
+        "createdAt", "updatedAt"], "properties": {
+      "scheduleId": {"$ref": "#/components/schemas/ObjectId"},
+      "visitorId": {"$ref": "#/components/schemas/ObjectId"},
+      "zoneId": {"allOf": [{"$ref": "#/components/schemas/ObjectId"}],
+                 "description": "the reception zone"},
+      "status": {"type": "string", "enum": ["RESERVED", "CANCELLED"]},
+      "occupiedResources": {"type": "array",
+                            "items": {"$ref": "#/components/schemas/OccupiedResource"}},
+      "consultationRequired": {"type": "boolean"},
+      "sedationRequired": {"type": "boolean"},
+      "funnelDetail": {"type": "string"},
+      "funnel": {"$ref": "#/components/schemas/ReservationFunnel"},
+      "reservationMemo": {"type": "string"},
+      "reservationAssignee": {"$ref": "#/components/schemas/ReservationAssignee"},
+      "counselor": {"$ref": "#/components/schemas/Counselor"},
+      "connectedChannel": {"$ref": "#/components/schemas/ConnectedChannel"},
+      "requestedProcedures": {"$ref": "#/components/schemas/ReservationRequestedProcedures"},
+      "createdAt": {"type": "string", "format": "date-time"},
+      "updatedAt": {"type": "string", "format": "date-time"}}},
+    "ClinicSchedulePage": {"type": "object", "required": ["items", "nextCursor"], "properties": {
+      "items": {"type": "array", "items": {"$ref": "#/components/schemas/ClinicSchedule"}},
+      "nextCursor": {"type": "string", "nullable": true}}},
+    "ZoneOccupancy": {"type": "object", "required": ["zoneId", "date", "capacity", "items"],
+      "properties": {
+      "zoneId": {"$ref": "#/components/schemas/ObjectId"},
+      "date": {"type": "string", "format": "date", "description": "the clinic day"},
+      "capacity": {"type": "integer", "minimum": 1, "nullable": true,
+                   "description": "null: unlimited"},
+      "items": {"type": "array", "description": "RESERVED resources starting that day, by start",
+        "items": {"type": "object", "required": ["scheduleId", "visitorId", "startDateTimeUtc",
+          "endDateTimeUtc", "reservationGroupId", "doctor"], "properties": {
+          "scheduleId": {"$ref": "#/components/schemas/ObjectId"},
+          "visitorId": {"$ref": "#/components/schemas/ObjectId"},
+          "startDateTimeUtc": {"type": "string", "format": "date-time"},
+          "endDateTimeUtc": {"type": "string", "format": "date-time"},
+          "reservationGroupId": {"$ref": "#/components/schemas/ObjectId"},
+          "doctor": {"type": "object", "nullable": true,
+                     "description": "the resource's doctor as given ({id, name}); null: none"}}}}}}
+  },
+  "parameters": {
+    "ClinicScheduleId": {"name": "scheduleId", "in": "path", "required": true,
+                         "schema": {"$ref": "#/components/schemas/ObjectId"}},
+    "VisitorId": {"name": "visitorId", "in": "path", "required": true,
+                  "schema": {"$ref": "#/components/schemas/ObjectId"}},
+    "ZoneId": {"name": "zoneId", "in": "path", "required": true,
+               "schema": {"$ref": "#/components/schemas/ObjectId"}},
+    "From": {"name": "from", "in": "query", "required": false,
+             "description": "only schedules whose first start is at or after it",
+             "schema": {"type": "string", "format": "date-time"}},
+    "To": {"name": "to", "in": "query", "required": false,
+           "description": "only schedules whose first start is before it",
+           "schema": {"type": "string", "format": "date-time"}},
+    "OccupancyDate": {"name": "date", "in": "query", "required": true,
+                      "description": "the clinic day (serve --clinic-utc-offset)",
+                      "schema": {"type": "string", "format": "date"}},
+    "ClinicIdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": false,
+      "description": "A retry with it gets the first answer; another request with it, 409",
+      "schema": {"$ref": "#/components/schemas/Id"}}
+  },
+  "securitySchemes": {
+    "ClinicBearer": {"type": "http", "scheme": "bearer", "description":
+      "Authorization: Bearer KEY, needed when the server runs with --clinic-api-key"}
+  }
+})json";
+
 constexpr Operation kCanonicalOps[] = {
     {"POST", "/api/v1/queue/token", "IssueToken", "Issue a queue token (a live one comes back)",
      "IdempotencyKey", "IssueTokenRequest", "QueueToken",
@@ -421,6 +703,82 @@ constexpr Operation kQueueTokensOps[] = {
      "QtBalance", "404 user not found"},
 };
 
+// SPEC §6.3. Commands answer 400 InvalidCommandException for the body (every
+// failing property) or a bad Idempotency-Key, then InvalidRequestException for
+// lookups and availability (SPEC §6.2's order).
+constexpr Operation kClinicOps[] = {
+    {"POST", "/schedule/open/v1/commands/reserve-by-visitor-id", "ReserveByVisitorId",
+     "Reserve one resource for a visitor (seed 003; deprecated: use the V2 reserve)",
+     "ClinicIdempotencyKey", "ReserveByVisitorIdCommand", "ReserveCommandResponse",
+     "400 InvalidCommandException (the body: Required, Invalid; Idempotency-Key Invalid), "
+     "InvalidRequestException (visitorId, reservationGroupId, zoneId NotFound; startDateTime, "
+     "zoneId NotAvailable)|401 UnauthenticatedException (Authorization Required, Invalid)|409 "
+     "ConflictException (Idempotency-Key Reused)",
+     "ClinicBearer", true},
+    {"POST", "/schedule/open/v2/commands/reserve", "ReserveV2",
+     "Reserve a visit of one or more occupied resources", "ClinicIdempotencyKey",
+     "OpenReserveCommandV2", "ReserveCommandResponse",
+     "400 InvalidCommandException (the body: Required, Invalid, "
+     "occupiedResources[n].startDateTimeUtc NotAvailable; Idempotency-Key Invalid), "
+     "InvalidRequestException (visitorId, zoneId, occupiedResources[n].reservationGroupId, "
+     "occupiedResources[n].zoneId NotFound; occupiedResources[n].startDateTimeUtc, "
+     "occupiedResources[n].zoneId NotAvailable)|401 UnauthenticatedException (Authorization "
+     "Required, Invalid)|409 ConflictException (Idempotency-Key Reused)",
+     "ClinicBearer"},
+    {"POST", "/schedule/open/v2/commands/update-reservation", "UpdateReservationV2",
+     "Move a reservation: its reception zone and occupied resources (seed 004)",
+     "ClinicIdempotencyKey", "OpenUpdateReservationCommandV2", "Empty",
+     "400 InvalidCommandException (the body: Required, Invalid, "
+     "occupiedResources[n].startDateTimeUtc NotAvailable; Idempotency-Key Invalid), "
+     "InvalidRequestException (scheduleId, zoneId, occupiedResources[n].reservationGroupId, "
+     "occupiedResources[n].zoneId NotFound; occupiedResources[n].startDateTimeUtc, "
+     "occupiedResources[n].zoneId NotAvailable)|401 UnauthenticatedException (Authorization "
+     "Required, Invalid)|409 ConflictException (scheduleId Cancelled, Idempotency-Key Reused)",
+     "ClinicBearer"},
+    {"POST", "/schedule/open/v1/commands/cancel-reservation", "CancelReservation",
+     "Cancel a reservation, freeing its time", "ClinicIdempotencyKey", "CancelReservationCommand",
+     "Empty",
+     "400 InvalidCommandException (the body: Required, Invalid; Idempotency-Key Invalid), "
+     "InvalidRequestException (scheduleId NotFound)|401 UnauthenticatedException (Authorization "
+     "Required, Invalid)|409 ConflictException (scheduleId Cancelled, Idempotency-Key Reused)",
+     "ClinicBearer"},
+    {"GET", "/schedule/open/v1/schedules/{scheduleId}", "GetSchedule", "One schedule",
+     "ClinicScheduleId", "", "ClinicSchedule",
+     "401 UnauthenticatedException (Authorization Required, Invalid)|404 NotFoundException "
+     "(scheduleId NotFound)",
+     "ClinicBearer"},
+    {"GET", "/schedule/open/v1/visitors/{visitorId}/schedules", "ListVisitorSchedules",
+     "A visitor's schedules (RESERVED and CANCELLED) by first start",
+     "VisitorId From To Limit Cursor", "", "ClinicSchedulePage",
+     "400 InvalidCommandException (from, to, limit, cursor Invalid)|401 "
+     "UnauthenticatedException (Authorization Required, Invalid)|404 NotFoundException "
+     "(visitorId NotFound)",
+     "ClinicBearer"},
+    {"GET", "/schedule/open/v1/zones/{zoneId}/occupancy", "ZoneOccupancy",
+     "A zone's reserved resources on one clinic day, by start", "ZoneId OccupancyDate", "",
+     "ZoneOccupancy",
+     "400 InvalidCommandException (date Required, Invalid)|401 UnauthenticatedException "
+     "(Authorization Required, Invalid)|404 NotFoundException (zoneId NotFound)",
+     "ClinicBearer"},
+    {"POST", "/schedule/open/v1/admin/visitors", "CreateVisitor", "Register a visitor",
+     "AdminKey ClinicIdempotencyKey", "CreateVisitorCommand", "CreatedVisitor",
+     "400 InvalidCommandException (the body: Required, Invalid; Idempotency-Key Invalid)|401 "
+     "UnauthenticatedException (Admin-Key Required, Invalid)|403 ForbiddenException (Admin-Key "
+     "Disabled)|409 ConflictException (visitorId AlreadyExists, Idempotency-Key Reused)"},
+    {"POST", "/schedule/open/v1/admin/zones", "CreateZone", "Create a zone",
+     "AdminKey ClinicIdempotencyKey", "CreateZoneCommand", "CreatedZone",
+     "400 InvalidCommandException (the body: Required, Invalid; Idempotency-Key Invalid)|401 "
+     "UnauthenticatedException (Admin-Key Required, Invalid)|403 ForbiddenException (Admin-Key "
+     "Disabled)|409 ConflictException (zoneId AlreadyExists, Idempotency-Key Reused)"},
+    {"POST", "/schedule/open/v1/admin/reservation-groups", "CreateReservationGroup",
+     "Create a reservation group of existing zones", "AdminKey ClinicIdempotencyKey",
+     "CreateReservationGroupCommand", "CreatedReservationGroup",
+     "400 InvalidCommandException (the body: Required, Invalid; Idempotency-Key Invalid), "
+     "InvalidRequestException (zoneIds[n] NotFound)|401 UnauthenticatedException (Admin-Key "
+     "Required, Invalid)|403 ForbiddenException (Admin-Key Disabled)|409 ConflictException "
+     "(reservationGroupId AlreadyExists, Idempotency-Key Reused)"},
+};
+
 }  // namespace
 
 const char* common_components() {
@@ -438,6 +796,9 @@ const std::vector<Dialect>& dialects() {
       {"queue-tokens", "queueTokens", Envelope::kQueueTokens, kQueueTokensComponents, "QtError",
        "invalid request: {field}", "payload too large", "unsupported media type",
        "internal server error", "server overloaded", kQueueTokensOps},
+      {"clinic", "clinic", Envelope::kClinic, kClinicComponents, "ClinicError",
+       "InvalidCommandException", "PayloadTooLargeException", "UnsupportedMediaTypeException",
+       "InternalServerException", "ServiceUnavailableException", kClinicOps},
   };
   return kDialects;
 }

@@ -37,11 +37,19 @@ std::set<Route> described_routes(const rapidjson::Document& doc) {
   return out;
 }
 
+// "$ref"s, and the security schemes named by "security" requirements.
 void collect_refs(const rapidjson::Value& v, std::vector<std::string>& out) {
   if (v.IsObject()) {
     for (const auto& m : v.GetObject()) {
-      if (std::string(m.name.GetString()) == "$ref" && m.value.IsString()) {
+      const std::string name = m.name.GetString();
+      if (name == "$ref" && m.value.IsString()) {
         out.emplace_back(m.value.GetString());
+      } else if (name == "security" && m.value.IsArray()) {
+        for (const auto& requirement : m.value.GetArray()) {
+          for (const auto& scheme : requirement.GetObject()) {
+            out.push_back(std::string("#/components/securitySchemes/") + scheme.name.GetString());
+          }
+        }
       } else {
         collect_refs(m.value, out);
       }
@@ -88,6 +96,15 @@ rapidjson::Document parse(const std::string& text) {
   return doc;
 }
 
+const std::set<Route> kCommon = {{"GET", "/healthz"}, {"GET", "/metrics"}, {"GET", "/v3/api-docs"}};
+
+bool is_common(const std::string& path) {
+  for (const auto& [method, p] : kCommon) {
+    if (p == path) return true;
+  }
+  return false;
+}
+
 // What every operation of a document must hold: unique ids, a 200, path
 // parameters matching the template; a dialect's also a 400, a 500 and a 503
 // with Retry-After.
@@ -103,10 +120,7 @@ void check_operations(const rapidjson::Document& doc) {
       CHECK(ids.insert(op["operationId"].GetString()).second);
       CHECK(op["responses"].HasMember("200"));
       CHECK(template_params(path.name.GetString()) == declared_path_params(doc, op));
-      if (std::string(path.name.GetString()).rfind("/api/", 0) != 0 &&
-          std::string(path.name.GetString()).rfind("/v1/", 0) != 0) {
-        continue;  // the common routes
-      }
+      if (is_common(path.name.GetString())) continue;
       CHECK(op["responses"].HasMember("400"));
       CHECK(op["responses"].HasMember("500"));
       REQUIRE(op["responses"].HasMember("503"));
@@ -126,11 +140,15 @@ void write_if_asked(const std::vector<std::string>& dialects, const std::string&
   REQUIRE(out.good());
 }
 
-const std::set<Route> kCommon = {{"GET", "/healthz"}, {"GET", "/metrics"}, {"GET", "/v3/api-docs"}};
-
 TEST_CASE("openapi_document: each listener's document describes exactly its dialects' routes") {
   const std::vector<std::vector<std::string>> listeners = {
-      {"canonical"}, {"concert-events"}, {"queue-tokens"}, {"canonical", "queue-tokens"}};
+      {"canonical"},
+      {"concert-events"},
+      {"queue-tokens"},
+      {"canonical", "queue-tokens"},
+      {"clinic"},
+      {"canonical", "clinic"},
+      {"canonical", "queue-tokens", "clinic"}};  // the default listener (kDefaultApis)
   for (const auto& dialects : listeners) {
     CAPTURE(dialects.front());
     CAPTURE(dialects.size());
@@ -165,13 +183,14 @@ TEST_CASE("openapi_document: each listener's document describes exactly its dial
   }
 }
 
-TEST_CASE("openapi_routes: the tables of SPEC §2, §5.3 and §5.4 with their parameter names") {
+TEST_CASE("openapi_routes: the tables of SPEC §2, §5.3, §5.4 and §6 with their parameter names") {
   const auto canonical = openapi_routes("canonical");
   const auto events = openapi_routes("concert-events");
   const auto tokens = openapi_routes("queue-tokens");
   CHECK(canonical.size() == 15);
   CHECK(events.size() == 10);
   CHECK(tokens.size() == 9);
+  CHECK(openapi_routes("clinic").size() == 10);
   CHECK(openapi_routes("clinic-x").empty());
   const std::set<Route> c(canonical.begin(), canonical.end());
   CHECK(c.count({"GET", "/api/v1/concerts/{concertId}/schedules/{concertScheduleId}/seats"}));
@@ -186,7 +205,8 @@ TEST_CASE("openapi_routes: the tables of SPEC §2, §5.3 and §5.4 with their pa
   const std::vector<std::pair<std::string, std::set<std::string>>> allowed = {
       {"canonical", {"concertId", "concertScheduleId", "reservationId", "userId"}},
       {"concert-events", {"userId", "concertId", "concertEventId"}},
-      {"queue-tokens", {"userId", "concertId", "scheduleId"}}};
+      {"queue-tokens", {"userId", "concertId", "scheduleId"}},
+      {"clinic", {"scheduleId", "visitorId", "zoneId"}}};
   for (const auto& [dialect, names] : allowed) {
     for (const auto& [method, path] : openapi_routes(dialect)) {
       CAPTURE(path);
@@ -268,6 +288,170 @@ TEST_CASE("openapi_document: answers and errors in each dialect's envelope") {
   const auto& id = tokens["components"]["schemas"]["NumericId"]["oneOf"];
   CHECK(std::string(id[0]["type"].GetString()) == "integer");
   CHECK_FALSE(tokens["components"]["schemas"].HasMember("CeSeat"));
+}
+
+// SPEC §6.3's routes; the admin ones take Admin-Key instead of the bearer.
+const std::set<Route> kClinicRoutes = {{"POST", "/schedule/open/v1/commands/reserve-by-visitor-id"},
+                                       {"POST", "/schedule/open/v2/commands/reserve"},
+                                       {"POST", "/schedule/open/v2/commands/update-reservation"},
+                                       {"POST", "/schedule/open/v1/commands/cancel-reservation"},
+                                       {"GET", "/schedule/open/v1/schedules/{scheduleId}"},
+                                       {"GET", "/schedule/open/v1/visitors/{visitorId}/schedules"},
+                                       {"GET", "/schedule/open/v1/zones/{zoneId}/occupancy"},
+                                       {"POST", "/schedule/open/v1/admin/visitors"},
+                                       {"POST", "/schedule/open/v1/admin/zones"},
+                                       {"POST", "/schedule/open/v1/admin/reservation-groups"}};
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The names of an operation's parameters (resolved), as "in:name".
+std::set<std::string> parameter_names(const rapidjson::Document& doc, const rapidjson::Value& op) {
+  std::set<std::string> out;
+  if (!op.HasMember("parameters")) return out;
+  for (const auto& p : op["parameters"].GetArray()) {
+    const rapidjson::Value* param = resolve(doc, p);
+    REQUIRE(param != nullptr);
+    out.insert(std::string((*param)["in"].GetString()) + ":" + (*param)["name"].GetString());
+  }
+  return out;
+}
+
+std::set<std::string> strings(const rapidjson::Value& array) {
+  std::set<std::string> out;
+  for (const auto& e : array.GetArray()) out.insert(e.GetString());
+  return out;
+}
+
+// Every clinic operation: bearer or Admin-Key, Idempotency-Key on commands,
+// its statuses, the ClinicError shape.
+void check_clinic_operation(const rapidjson::Document& doc, const Route& route) {
+  const auto& [method, path] = route;
+  CAPTURE(path);
+  REQUIRE(doc["paths"].HasMember(path.c_str()));
+  const auto& op = doc["paths"][path.c_str()][lower(method).c_str()];
+  CHECK(std::string(op["operationId"].GetString()).rfind("clinic", 0) == 0);
+  const auto params = parameter_names(doc, op);
+  const bool admin = path.find("/admin/") != std::string::npos;
+  const bool command = method == "POST";
+  CHECK(params.count("header:Admin-Key") == (admin ? 1u : 0u));
+  CHECK(params.count("header:Idempotency-Key") == (command ? 1u : 0u));
+  if (admin) {
+    CHECK_FALSE(op.HasMember("security"));
+  } else {
+    REQUIRE(op.HasMember("security"));
+    CHECK(op["security"][0].HasMember("ClinicBearer"));
+  }
+  std::set<std::string> statuses;
+  for (const auto& r : op["responses"].GetObject()) statuses.insert(r.name.GetString());
+  std::set<std::string> expected = {"200", "400", "401", "500", "503"};
+  if (command) expected.insert({"409", "413", "415"});
+  if (admin) expected.insert("403");
+  if (!command) expected.insert("404");
+  CHECK(statuses == expected);
+  for (const auto& s : statuses) {
+    if (s == "200") continue;
+    CAPTURE(s);
+    CHECK(std::string(
+              answer(doc, path.c_str(), lower(method).c_str(), s.c_str())["$ref"].GetString()) ==
+          "#/components/schemas/ClinicError");
+  }
+  CHECK(op["responses"]["503"]["headers"].HasMember("Retry-After"));
+  CHECK(op.HasMember("requestBody") == command);
+}
+
+// The seeds' schemas (by their titles) and the clinic's own.
+const char* const kClinicSchemas[] = {"ReserveByVisitorIdCommand",
+                                      "OpenReserveCommandV2",
+                                      "OpenUpdateReservationCommandV2",
+                                      "OccupiedResource",
+                                      "OccupiedReservationGroupResource",
+                                      "Doctor",
+                                      "ReservationRequestedProcedure",
+                                      "ReservationRequestedOptionConfiguration",
+                                      "ReservationRequestedTicketConfiguration",
+                                      "ReservationRequestedOptionPrice",
+                                      "MedicalService",
+                                      "ReservationFunnel",
+                                      "Code",
+                                      "Counselor",
+                                      "ReservationAssignee",
+                                      "ConnectedChannel",
+                                      "ReserveCommandResponse",
+                                      "ClinicError",
+                                      "ClinicSchedule",
+                                      "ClinicSchedulePage",
+                                      "ZoneOccupancy"};
+
+TEST_CASE("openapi_document: the clinic dialect alone, its routes and seed components") {
+  const std::vector<std::string> alone = {"clinic"};
+  const auto doc = parse(openapi_document(alone));
+  const auto routes = openapi_routes("clinic");
+  CHECK(std::set<Route>(routes.begin(), routes.end()) == kClinicRoutes);
+  std::set<Route> expected = kCommon;
+  expected.insert(kClinicRoutes.begin(), kClinicRoutes.end());
+  CHECK(described_routes(doc) == expected);
+  for (const Route& r : kClinicRoutes) check_clinic_operation(doc, r);
+
+  const auto& schemas = doc["components"]["schemas"];
+  for (const char* name : kClinicSchemas) {
+    CAPTURE(name);
+    CHECK(schemas.HasMember(name));
+  }
+  CHECK_FALSE(schemas.HasMember("Reservation"));  // canonical's
+  CHECK(strings(schemas["ReserveByVisitorIdCommand"]["required"]) ==
+        std::set<std::string>{"visitorId", "reservationGroupId", "zoneId", "startDateTimeUtc",
+                              "endDateTimeUtc"});
+  CHECK(strings(schemas["OpenUpdateReservationCommandV2"]["required"]) ==
+        std::set<std::string>{"scheduleId", "zoneId", "occupiedResources"});
+  CHECK(strings(schemas["ReservationRequestedOptionConfiguration"]["required"]) ==
+        std::set<std::string>{"optionId", "optionTitle", "price"});
+  CHECK(strings(schemas["ConnectedChannel"]["enum"]) ==
+        std::set<std::string>{"Channel_UNSPEICIFED", "GANGNAMUNNI", "HOMEPAGE", "KOS_CONNECT"});
+  CHECK(schemas["Unit"]["properties"]["type"]["enum"].Size() == 22);
+  CHECK(std::string(schemas["Code"]["properties"]["order"]["format"].GetString()) == "int32");
+  CHECK(std::string(schemas["ReserveCommandResponse"]["properties"]["reservationId"]["format"]
+                        .GetString()) == "uuid");
+  CHECK(strings(schemas["ClinicError"]["required"]) ==
+        std::set<std::string>{"status", "message", "className", "errorProperties"});
+  CHECK(schemas["ZoneOccupancy"]["properties"]["capacity"]["nullable"].GetBool());
+  CHECK(doc["components"]["securitySchemes"]["ClinicBearer"]["scheme"] == "bearer");
+
+  const char* v1 = "/schedule/open/v1/commands/reserve-by-visitor-id";
+  CHECK(doc["paths"][v1]["post"]["deprecated"].GetBool());
+  CHECK(std::string(answer(doc, v1, "post", "200")["$ref"].GetString()) ==
+        "#/components/schemas/ReserveCommandResponse");
+  CHECK(std::string(
+            answer(doc, "/schedule/open/v1/commands/cancel-reservation", "post", "200")["$ref"]
+                .GetString()) == "#/components/schemas/Empty");
+  const auto& page = doc["paths"]["/schedule/open/v1/visitors/{visitorId}/schedules"]["get"];
+  CHECK(parameter_names(doc, page) == std::set<std::string>{"path:visitorId", "query:from",
+                                                            "query:to", "query:limit",
+                                                            "query:cursor"});
+  const auto& day = doc["paths"]["/schedule/open/v1/zones/{zoneId}/occupancy"]["get"];
+  const rapidjson::Value* date = resolve(doc, day["parameters"][1]);
+  CHECK(std::string((*date)["name"].GetString()) == "date");
+  CHECK((*date)["required"].GetBool());
+  const std::string bad_v2 =
+      doc["paths"]["/schedule/open/v2/commands/reserve"]["post"]["responses"]["400"]["description"]
+          .GetString();
+  CHECK(bad_v2.rfind("InvalidCommandException (", 0) == 0);
+  CHECK(bad_v2.find("InvalidRequestException") != std::string::npos);
+}
+
+TEST_CASE("openapi_document: clinic beside canonical, each with its own components") {
+  const std::vector<std::string> both = {"canonical", "clinic"};
+  const auto mixed = parse(openapi_document(both));
+  CHECK(described_routes(mixed).size() == 3 + 15 + 10);
+  check_operations(mixed);
+  CHECK(operation_id(mixed, "/api/v1/admin/users", "post") == "canonicalCreateUser");
+  CHECK(operation_id(mixed, "/schedule/open/v1/admin/zones", "post") == "clinicCreateZone");
+  CHECK_FALSE(mixed["paths"]["/api/v1/admin/users"]["post"].HasMember("security"));
+  CHECK(mixed["components"]["schemas"].HasMember("Reservation"));
+  CHECK(mixed["components"]["schemas"].HasMember("OccupiedResource"));
+  CHECK_FALSE(parse(openapi_document({"canonical"}))["components"].HasMember("securitySchemes"));
 }
 
 }  // namespace
