@@ -59,7 +59,8 @@ struct DomainHost {
     typename DomainWriter::Renderer render;  // the writer's default renderer
   };
 
-  // Declared in the order they are built: destroyed followers first.
+  // Declared in the order they are built, so they are destroyed in reverse:
+  // the follower and the writer before what they use.
   std::unique_ptr<FileSnapshotStore> snapshots;
   std::unique_ptr<EventLog> log;
   std::unique_ptr<V> views;
@@ -83,8 +84,9 @@ template <DomainModule M, class V>
 Status DomainHost<M, V>::open(const Config& config, std::unique_ptr<M> domain_module,
                               const LogOpener& open_log, Clock& clock, Random& random) {
   auto opened = open_log(config.log);
-  if (!opened.ok())
+  if (!opened.ok()) {
     return Status::IOError("cannot open the event log: " + opened.status().ToString());
+  }
   log = std::move(*opened);
   auto store = V::open(projections::current_store_dir(config.root));
   if (!store.ok()) {
