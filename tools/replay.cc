@@ -1,6 +1,9 @@
-// reservoir replay: prints the event log for auditors (text or JSON lines),
-// filtered by offsets, user or reservation; --verify re-runs the audit
-// checker over the whole log and reports every broken invariant.
+// reservoir replay: prints the event logs for auditors (text or JSON lines),
+// filtered by offsets, user, reservation, visitor or schedule; --verify
+// re-runs each domain's audit checker over its whole log and reports every
+// broken invariant. The concert log comes first, then the clinic's (when
+// there is one); offsets are per log. A concert-only report is exactly what
+// it was before the clinic domain existed.
 #include <chrono>
 #include <cstdio>
 #include <iterator>
@@ -10,6 +13,8 @@
 #include <vector>
 
 #include "engine/audit/checker.h"
+#include "engine/audit/clinic_checker.h"
+#include "events/clinic_events.h"
 #include "events/concert_events.h"
 #include "events/engine_events.h"
 #include "events/json_codec.h"
@@ -30,6 +35,9 @@ struct ReplayOptions {
   int64_t to = -1;  // inclusive; -1: the end of the log
   std::string user;
   std::string reservation;
+  std::string visitor;
+  std::string schedule;
+  std::string domain = "all";
   std::string format = "text";
   bool verify = false;
   int64_t active_tokens = 1000;
@@ -64,9 +72,14 @@ struct FieldFilter {
   std::vector<const char*> fields;
 };
 
-// The filters of the concert domain's flags.
-std::vector<FieldFilter> concert_filters(const ReplayOptions& o) {
-  return {{&o.user, {"userId", "scope"}}, {&o.reservation, {"reservationId"}}};
+// The filters of every flag: an event passes those whose field it has. An
+// event of the other domain has none of them, so a --visitor filter prints
+// no concert event and a --user filter no clinic event.
+std::vector<FieldFilter> all_filters(const ReplayOptions& o) {
+  return {{&o.user, {"userId", "scope"}},
+          {&o.reservation, {"reservationId"}},
+          {&o.visitor, {"visitorId"}},
+          {&o.schedule, {"scheduleId"}}};
 }
 
 template <class Any>
@@ -87,7 +100,7 @@ bool matches(const Any& any, const std::vector<FieldFilter>& filters) {
 
 template <class Any>
 void print_event(const EventEnvelope& env, const Any& any, const ReplayOptions& o,
-                 std::string& line) {
+                 std::string_view domain, std::string& line) {
   line.clear();
   const std::string time = format_iso8601_ms(env.time_ms);
   if (o.format == "json") {
@@ -104,10 +117,14 @@ void print_event(const EventEnvelope& env, const Any& any, const ReplayOptions& 
     w.String(time.c_str());
     w.Key("data");
     visit_any(any, [&](const auto& e) { codec::write_json_value(w, e); });
+    w.Key("domain");
+    w.String(domain.data(), static_cast<rapidjson::SizeType>(domain.size()));
     w.EndObject();
     line.assign(buf.GetString(), buf.GetSize());
   } else {
-    line = "#" + std::to_string(env.offset) + " " + time + " " + env.type + " ";
+    // Concert lines keep their old form; clinic lines name their log.
+    line = (domain == "concert" ? std::string() : std::string(domain)) + "#" +
+           std::to_string(env.offset) + " " + time + " " + env.type + " ";
     visit_any(any, [&](const auto& e) {
       std::string fields;
       std::remove_cvref_t<decltype(e)>::fields(e, codec::TextFields{fields});
@@ -120,7 +137,8 @@ void print_event(const EventEnvelope& env, const Any& any, const ReplayOptions& 
 
 // Prints the events of [--from, --to] that pass `filters`, decoded with `Catalog`.
 template <class Catalog>
-int print_log(EventLog& log, const ReplayOptions& o, const std::vector<FieldFilter>& filters) {
+int print_log(EventLog& log, const ReplayOptions& o, const std::vector<FieldFilter>& filters,
+              std::string_view domain) {
   const uint64_t end = log.end_offset();
   const uint64_t last = o.to < 0 ? end : std::min<uint64_t>(end, static_cast<uint64_t>(o.to) + 1);
   std::vector<EventEnvelope> chunk;
@@ -135,27 +153,54 @@ int print_log(EventLog& log, const ReplayOptions& o, const std::vector<FieldFilt
       if (!any.ok()) {
         return fail(2, "offset " + std::to_string(env.offset) + ": " + any.status().message());
       }
-      if (matches(*any, filters)) print_event(env, *any, o, line);
+      if (matches(*any, filters)) print_event(env, *any, o, domain, line);
     }
     next = chunk.back().offset + 1;
   }
   return 0;
 }
 
-// One checker's block of the report.
+// The invariant numbers a checker reports, in order: 1..kInvariants, or
+// its own list (the clinic's are SPEC §6.1's 5..10).
 template <audit::LogChecker C>
-void print_report(const C& c, double seconds) {
-  std::printf("verify: checked %llu events in %.2f s (%.0f events/s)\n",
+std::vector<int> invariant_numbers() {
+  if constexpr (std::is_integral_v<std::remove_cvref_t<decltype(C::kInvariants)>>) {
+    std::vector<int> all;
+    for (int i = 1; i <= C::kInvariants; ++i) all.push_back(i);
+    return all;
+  } else {
+    return std::vector<int>(std::begin(C::kInvariants), std::end(C::kInvariants));
+  }
+}
+
+// Violations of invariant i, counting those not kept when the checker can.
+template <audit::LogChecker C>
+uint64_t violations_of(const C& c, int i) {
+  if constexpr (requires { c.violation_count(i); }) {
+    return c.violation_count(i);
+  } else {
+    uint64_t n = 0;
+    for (const auto& v : c.violations()) n += v.invariant == i ? 1 : 0;
+    return n;
+  }
+}
+
+// One checker's block of the report (the verdict line is the caller's).
+// The concert block has no domain label, so its report reads as before.
+template <audit::LogChecker C>
+void print_report(const C& c, double seconds, std::string_view label) {
+  const std::string tag = label.empty() ? "" : std::string(label) + ": ";
+  const std::string where = label.empty() ? "" : std::string(label) + " ";
+  std::printf("verify: %schecked %llu events in %.2f s (%.0f events/s)\n", tag.c_str(),
               static_cast<unsigned long long>(c.events_checked()), seconds,
               seconds > 0 ? static_cast<double>(c.events_checked()) / seconds : 0.0);
-  int per[C::kInvariants + 1] = {};
-  for (const auto& v : c.violations()) ++per[v.invariant];
-  for (int i = 1; i <= C::kInvariants; ++i) {
+  for (int i : invariant_numbers<C>()) {
+    const uint64_t n = violations_of(c, i);
     std::printf("  invariant %d (%s): %s\n", i, std::string(C::invariant_name(i)).c_str(),
-                per[i] == 0 ? "holds" : (std::to_string(per[i]) + " violation(s)").c_str());
+                n == 0 ? "holds" : (std::to_string(n) + " violation(s)").c_str());
   }
   for (const auto& v : c.violations()) {
-    std::printf("VIOLATION offset %llu %s: invariant %d: %s\n",
+    std::printf("VIOLATION %soffset %llu %s: invariant %d: %s\n", where.c_str(),
                 static_cast<unsigned long long>(v.offset), v.event_type.c_str(), v.invariant,
                 v.detail.c_str());
   }
@@ -163,13 +208,12 @@ void print_report(const C& c, double seconds) {
     std::printf("  ... and %llu more violations\n",
                 static_cast<unsigned long long>(c.violation_count() - c.violations().size()));
   }
-  std::printf("verify: %s\n", c.violation_count() == 0 ? "OK" : "FAILED");
 }
 
 // Feeds the whole log to `checker` and prints its block: 0 when every
 // invariant holds, 1 on a violation, 2 when the log cannot be read.
 template <audit::LogChecker C>
-int verify_log(EventLog& log, C& checker) {
+int verify_log(EventLog& log, C& checker, std::string_view label) {
   const auto start = std::chrono::steady_clock::now();
   // Reading and decoding run on a second thread, checking on this one.
   const Status s = replay_log<Result<typename C::Decoded>>(
@@ -180,43 +224,80 @@ int verify_log(EventLog& log, C& checker) {
         return Status::OK();
       });
   if (!s.ok()) {
-    std::printf("verify: the log is unreadable: %s\n", s.ToString().c_str());
+    std::printf("verify: %sthe log is unreadable: %s\n",
+                label.empty() ? "" : (std::string(label) + ": ").c_str(), s.ToString().c_str());
     return 2;
   }
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-  print_report(checker, took.count());
+  print_report(checker, took.count(), label);
   return checker.violation_count() == 0 ? 0 : 1;
+}
+
+bool wants(const ReplayOptions& o, LogDomain d) {
+  return o.domain == "all" || o.domain == (d == LogDomain::kClinic ? "clinic" : "concert");
+}
+
+// Prints or verifies one domain's log; `rc` keeps the worst exit code.
+// Under --domain all a missing clinic log is skipped (a concert-only
+// server never made one); asked for by name, it is an error.
+int run_domain(const ReplayOptions& o, LogDomain d) {
+  const bool clinic = d == LogDomain::kClinic;
+  if (clinic && o.domain == "all" && !o.source.may_have(d)) return 0;
+  auto log = open_log_read_only(o.source, d);
+  if (!log.ok()) {
+    if (clinic && o.domain == "all") {
+      std::fprintf(stderr, "replay: no clinic log (%s): %s\n", o.source.describe(d).c_str(),
+                   log.status().ToString().c_str());
+      return 0;
+    }
+    return fail(o.verify ? 2 : 1, std::string("cannot open the ") + (clinic ? "clinic " : "") +
+                                      "log: " + log.status().ToString());
+  }
+  if (o.verify) {
+    if (clinic) {
+      audit::ClinicChecker checker;
+      return verify_log(**log, checker, "clinic");
+    }
+    audit::ConcertChecker checker({o.active_tokens, 1000});
+    return verify_log(**log, checker, "");
+  }
+  if (clinic) return print_log<events::ClinicCatalog>(**log, o, all_filters(o), "clinic");
+  return print_log<events::ConcertCatalog>(**log, o, all_filters(o), "concert");
 }
 
 int run_replay(int argc, char** argv) {
   ReplayOptions o;
   Flags f("replay",
-          "Prints the event log for auditing (it may run while the server runs).\n"
-          "--verify re-checks every invariant of the contract from offset 0 and exits 1\n"
-          "naming the offsets that break one (2 when the log cannot be read).");
+          "Prints the event logs for auditing (it may run while the server runs): the\n"
+          "concert domain's, then the clinic's (lines prefixed clinic#, JSON with its domain).\n"
+          "--verify re-checks every invariant of the contract from offset 0 in each log and\n"
+          "exits 1 naming the offsets that break one (2 when a log cannot be read).");
   f.add_string("data", &o.source.data, "data directory of the log");
   declare_kafka_flags(f, o.source);
   f.add_int("from", &o.from, 0, INT64_MAX, "first offset to print (inclusive)");
   f.add_int("to", &o.to, -1, INT64_MAX, "last offset to print (inclusive; -1: the end)");
   f.add_string("user", &o.user, "only events of this user id");
   f.add_string("reservation", &o.reservation, "only events of this reservation id");
+  f.add_string("visitor", &o.visitor, "only clinic events of this visitor id");
+  f.add_string("schedule", &o.schedule, "only clinic events of this schedule id");
+  f.add_choice("domain", &o.domain, {"all", "concert", "clinic"},
+               "which domain's log: all (concert, then clinic when it has a log), concert or "
+               "clinic");
   f.add_choice("format", &o.format, {"text", "json"},
                "text (for people) or json (one object a line)");
   f.add_bool("verify", &o.verify, "check every invariant at every offset; print a report");
   f.add_int("active-tokens", &o.active_tokens, 1, 1'000'000,
             "the server's --active-tokens, for --verify");
   if (int rc = handle_flags(f, argc, argv); rc >= 0) return rc;
-  auto log = open_log_read_only(o.source);
-  if (!log.ok()) return fail(o.verify ? 2 : 1, "cannot open the log: " + log.status().ToString());
   static char buffer[1 << 20];
   std::setvbuf(stdout, buffer, _IOFBF, sizeof buffer);
   int rc = 0;
-  if (o.verify) {
-    audit::ConcertChecker checker({o.active_tokens, 1000});
-    rc = verify_log(**log, checker);
-  } else {
-    rc = print_log<events::ConcertCatalog>(**log, o, concert_filters(o));
+  for (LogDomain d : {LogDomain::kConcert, LogDomain::kClinic}) {
+    if (!wants(o, d)) continue;
+    rc = std::max(rc, run_domain(o, d));
+    if (rc == 2 || (rc != 0 && !o.verify)) break;
   }
+  if (o.verify && rc != 2) std::printf("verify: %s\n", rc == 0 ? "OK" : "FAILED");
   std::fflush(stdout);
   return rc;
 }

@@ -3,7 +3,8 @@
 // in a block of its own (the concert checker is checker.h).
 //
 //   kDomain            the domain's name ("concert")
-//   kInvariants        how many invariants it checks, numbered 1..kInvariants
+//   kInvariants        how many invariants it checks, numbered 1..kInvariants,
+//                      or the array of the numbers it checks (the clinic's 5..10)
 //   invariant_name(i)  one line naming invariant i, for the report
 //   Decoded, decode()  an envelope decoded (pure: on the replay's reader
 //                      thread); Corruption when the log is unreadable there
@@ -30,7 +31,7 @@ template <class C>
 concept LogChecker = requires(C& c, const C& cc, const EventEnvelope& env,
                               const typename C::Decoded& decoded, int i) {
   { C::kDomain } -> std::convertible_to<std::string_view>;
-  { C::kInvariants } -> std::convertible_to<int>;
+  C::kInvariants;  // a count (invariants 1..n) or the list of the numbers checked
   { C::invariant_name(i) } -> std::convertible_to<std::string_view>;
   { C::decode(env) } -> std::same_as<Result<typename C::Decoded>>;
   c.feed(env, decoded);

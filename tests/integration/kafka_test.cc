@@ -37,7 +37,7 @@ std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::
 
 // The number of events replay prints (text format: one line each).
 size_t replayed_events(const ServerProcess& server) {
-  RunResult r = run_reservoir(cat({"replay"}, server.log_flags()));
+  RunResult r = run_reservoir(cat({"replay", "--domain", "concert"}, server.log_flags()));
   REQUIRE_MESSAGE(r.status == 0, r.err);
   return static_cast<size_t>(std::count(r.out.begin(), r.out.end(), '\n'));
 }
@@ -118,7 +118,8 @@ TEST_CASE("kafka: replay and rebuild read the log from Kafka") {
   const size_t events = replayed_events(server);  // next to the running server
   CHECK(events > 5);
   RunResult json = run_reservoir(
-      cat({"replay", "--format", "json", "--from", "1", "--to", "2"}, server.log_flags()));
+      cat({"replay", "--domain", "concert", "--format", "json", "--from", "1", "--to", "2"},
+          server.log_flags()));
   REQUIRE(json.status == 0);
   CHECK(std::count(json.out.begin(), json.out.end(), '\n') == 2);
   CHECK(contains(json.out, "{\"offset\":1,"));

@@ -110,8 +110,11 @@ TEST_CASE("the default thread names are today's") {
   CHECK(projections::FollowerOptions{}.thread_name == "rsv-follower");
 }
 
-TEST_CASE("every existing dialect is of the concert domain") {
-  for (const api::Dialect* d : api::all_dialects()) CHECK(d->domain == api::Domain::kConcert);
+TEST_CASE("every dialect belongs to its domain: the concert ones, and clinic") {
+  for (const api::Dialect* d : api::all_dialects()) {
+    CAPTURE(d->name);
+    CHECK(d->domain == (d->name == "clinic" ? api::Domain::kClinic : api::Domain::kConcert));
+  }
 }
 
 TEST_CASE("await_writes waits on the link of the call's domain") {
