@@ -56,9 +56,8 @@ inline std::string resource(const std::string& start, const std::string& end,
 inline std::string v1_body(const std::string& visitor, const std::string& start,
                            const std::string& end, const std::string& group = kGroupConsult,
                            const std::string& zone = kConsult) {
-  return R"({"visitorId":")" + visitor + R"(","reservationGroupId":")" + group +
-         R"(","zoneId":")" + zone + R"(","startDateTimeUtc":")" + start +
-         R"(","endDateTimeUtc":")" + end + R"("})";
+  return R"({"visitorId":")" + visitor + R"(","reservationGroupId":")" + group + R"(","zoneId":")" +
+         zone + R"(","startDateTimeUtc":")" + start + R"(","endDateTimeUtc":")" + end + R"("})";
 }
 
 inline std::string resources(const std::vector<std::string>& list) {
@@ -67,8 +66,7 @@ inline std::string resources(const std::vector<std::string>& list) {
   return out + "]";
 }
 
-inline std::string v2_reserve_body(const std::string& visitor,
-                                   const std::vector<std::string>& list,
+inline std::string v2_reserve_body(const std::string& visitor, const std::vector<std::string>& list,
                                    const std::string& reception = kReception,
                                    const std::string& extra = "") {
   return R"({"visitorId":")" + visitor + R"(","zoneId":")" + reception +
