@@ -15,15 +15,30 @@
 #include <string_view>
 #include <thread>
 
+#include "api/http_connection.h"
 #include "api/render.h"
 
 namespace reservoir::api {
 
 // Exposes the listening socket, which httplib keeps protected, so the
-// backlog can be raised after bind.
+// backlog can be raised after bind; serves each connection through
+// serve_connection(), which keeps the empty headers httplib drops.
 class HttpServer::Impl : public httplib::Server {
  public:
   int listening_socket() const { return static_cast<int>(svr_sock_); }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    const auto ms = [](time_t s, time_t us) { return static_cast<int>(s * 1000 + us / 1000); };
+    const ConnectionLimits limits{keep_alive_max_count_, ms(keep_alive_timeout_sec_, 0),
+                                  ms(read_timeout_sec_, read_timeout_usec_),
+                                  ms(write_timeout_sec_, write_timeout_usec_)};
+    return serve_connection(sock, limits, svr_sock_,
+                            [this](httplib::Stream& strm, bool close, bool& closed,
+                                   const std::function<void(httplib::Request&)>& setup) {
+                              return process_request(strm, close, closed, setup);
+                            });
+  }
 };
 
 namespace {

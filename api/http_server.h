@@ -6,7 +6,9 @@
 // connects overflows. Every answer httplib makes itself (413, a malformed
 // request line) is rendered in the error envelope. A GET with a body (seed
 // 000 sends its queue token so) has the body read and passed on, which
-// httplib itself does not do. One HttpServer is one
+// httplib itself does not do. A header sent with an empty value reaches
+// the Service as present and empty (http_connection.h), where httplib
+// would drop it. One HttpServer is one
 // listener: it serves the dialects of its Router (dialect.h); several may
 // share one Service.
 //
