@@ -48,6 +48,14 @@ namespace {
 // handler, body read and handler on one thread, one request at a time.
 thread_local bool t_get_with_body = false;
 
+// The request's Content-Type, taken out of httplib's view by the
+// pre-routing handler (same thread, same request): httplib parses a
+// multipart/form-data body itself (a bare 400 when it fails, and the body
+// left unread on the connection), caps form bodies at 8 KiB (413) and merges
+// form fields into the query parameters. Whether a body is JSON is the
+// Service's decision (415), whatever the body holds.
+thread_local std::optional<std::string> t_content_type;
+
 // Header names, compared as HTTP does (ASCII letters without case) but
 // without the C library: httplib's header map orders names through tolower()
 // per character, and the nine lookups a request made through it were 3.4%
@@ -247,9 +255,12 @@ HttpServer::HttpServer(Service& service, HttpConfig config, const Router* router
     // answers that are mostly small. httplib has no server-side switch; it
     // decides from this request header when it writes the answer. (The
     // request object is httplib's own, not const: only the handler's view is.)
-    static constexpr std::array<std::string_view, 3> kNames = {
-        "accept-encoding", "transfer-encoding", "content-length"};
-    const auto [accept_encoding, transfer_encoding, content_length] = find_headers(req, kNames);
+    static constexpr std::array<std::string_view, 4> kNames = {
+        "accept-encoding", "transfer-encoding", "content-length", "content-type"};
+    const auto [accept_encoding, transfer_encoding, content_length, content_type] =
+        find_headers(req, kNames);
+    t_content_type = content_type ? std::optional<std::string>(*content_type) : std::nullopt;
+    if (content_type) const_cast<httplib::Request&>(req).headers.erase("Content-Type");
     if (accept_encoding) const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
     t_get_with_body =
         req.method == "GET" && (transfer_encoding || (content_length && *content_length != "0"));
@@ -293,12 +304,11 @@ Request HttpServer::to_request(const httplib::Request& req) {
   r.path = req.path;
   r.body = req.body;
   r.params = &req.params;
-  static constexpr std::array<std::string_view, 7> kNames = {
-      "content-type", "queue-token", "idempotency-key", "admin-key",
-      "user-token",   "token-id",    "authorization"};
-  const auto [content_type, queue_token, idempotency_key, admin_key, user_token, token_id,
-              authorization] = find_headers(req, kNames);
-  r.content_type = content_type;
+  static constexpr std::array<std::string_view, 6> kNames = {
+      "queue-token", "idempotency-key", "admin-key", "user-token", "token-id", "authorization"};
+  const auto [queue_token, idempotency_key, admin_key, user_token, token_id, authorization] =
+      find_headers(req, kNames);
+  if (t_content_type) r.content_type = *t_content_type;
   r.queue_token = queue_token;
   r.user_token = user_token;
   r.token_id = token_id;
