@@ -18,10 +18,14 @@ bool valid_id(std::string_view s) {
   });
 }
 
+std::string item_path(std::string_view name, size_t index) {
+  return std::string(name) + "[" + std::to_string(index) + "]";
+}
+
 const rapidjson::Value* Fields::get(const char* name, bool required) {
   auto it = obj_.FindMember(name);
   if (it == obj_.MemberEnd() || it->value.IsNull()) {
-    if (required) fail(std::string("field '") + name + "' is required");
+    if (required) fail("field '" + path_of(name) + "' is required");
     return nullptr;
   }
   return &it->value;
@@ -31,7 +35,7 @@ std::optional<std::string> Fields::id(const char* name, bool required) {
   const rapidjson::Value* v = get(name, required);
   if (v == nullptr) return std::nullopt;
   if (!v->IsString() || !valid_id(std::string_view(v->GetString(), v->GetStringLength()))) {
-    fail(std::string("field '") + name + "' must be 1-64 characters of [A-Za-z0-9._:-]");
+    fail("field '" + path_of(name) + "' must be 1-64 characters of [A-Za-z0-9._:-]");
     return std::nullopt;
   }
   return std::string(v->GetString(), v->GetStringLength());
@@ -42,8 +46,8 @@ std::optional<std::string> Fields::text(const char* name, size_t length_max, boo
   if (v == nullptr) return std::nullopt;
   if (!v->IsString() || v->GetStringLength() > length_max ||
       (required && v->GetStringLength() == 0)) {
-    fail(std::string("field '") + name + "' must be a string of at most " +
-         std::to_string(length_max) + " characters");
+    fail("field '" + path_of(name) + "' must be a string of at most " + std::to_string(length_max) +
+         " characters");
     return std::nullopt;
   }
   return std::string(v->GetString(), v->GetStringLength());
@@ -53,7 +57,7 @@ std::optional<int64_t> Fields::integer(const char* name, int64_t min, int64_t ma
   const rapidjson::Value* v = get(name, required);
   if (v == nullptr) return std::nullopt;
   if (!v->IsInt64() || v->GetInt64() < min || v->GetInt64() > max) {
-    fail(std::string("field '") + name + "' must be an integer in " + std::to_string(min) + ".." +
+    fail("field '" + path_of(name) + "' must be an integer in " + std::to_string(min) + ".." +
          std::to_string(max));
     return std::nullopt;
   }
@@ -64,8 +68,8 @@ const rapidjson::Value* Fields::array(const char* name, size_t size_min, size_t 
   const rapidjson::Value* v = get(name, true);
   if (v == nullptr) return nullptr;
   if (!v->IsArray() || v->Size() < size_min || v->Size() > size_max) {
-    fail(std::string("field '") + name + "' must be an array of " + std::to_string(size_min) +
-         " to " + std::to_string(size_max) + " items");
+    fail("field '" + path_of(name) + "' must be an array of " + std::to_string(size_min) + " to " +
+         std::to_string(size_max) + " items");
     return nullptr;
   }
   return v;

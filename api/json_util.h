@@ -22,17 +22,25 @@ inline constexpr int kNestingDepthMax = 32;  // JSON objects/arrays in a request
 // idempotency keys.
 bool valid_id(std::string_view s);
 
+// "name[index]": the path of an array item, for messages.
+std::string item_path(std::string_view name, size_t index);
+
 // A field lookup over a parsed object that records the first problem, so a
-// handler reads every field and checks ok() once.
+// handler reads every field and checks ok() once. An object nested in the
+// body is read with its `path` ("schedules[1].seats[2]"): messages name a
+// field by its full path ("field 'schedules[1].seats[2].price' ...").
 class Fields {
  public:
-  explicit Fields(const rapidjson::Value& object) : obj_(object) {}
+  explicit Fields(const rapidjson::Value& object, std::string path = "")
+      : obj_(object), path_(std::move(path)) {}
 
   std::optional<std::string> id(const char* name, bool required = true);
   std::optional<std::string> text(const char* name, size_t length_max, bool required = true);
   std::optional<int64_t> integer(const char* name, int64_t min, int64_t max, bool required = true);
   const rapidjson::Value* array(const char* name, size_t size_min, size_t size_max);
   bool has(const char* name) const { return obj_.HasMember(name); }
+  // The full path of member `name` of this object.
+  std::string path_of(const char* name) const { return path_.empty() ? name : path_ + "." + name; }
 
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
@@ -43,6 +51,7 @@ class Fields {
  private:
   const rapidjson::Value* get(const char* name, bool required);
   const rapidjson::Value& obj_;
+  std::string path_;
   std::string error_;
 };
 

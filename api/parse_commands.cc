@@ -49,13 +49,16 @@ Parsed parse_hold(const rapidjson::Value& body, const std::string& token,
   } else if (const auto* seats =
                  f.array("seatIds", 1, static_cast<size_t>(limits.seats_per_user_max))) {
     std::unordered_set<std::string> distinct;
-    for (const auto& v : seats->GetArray()) {
-      if (!v.IsString() || !valid_id(std::string_view(v.GetString(), v.GetStringLength())) ||
-          !distinct.insert(v.GetString()).second) {
-        f.fail("'seatIds' must hold distinct seat ids of 1-64 characters of [A-Za-z0-9._:-]");
-        break;
+    for (rapidjson::SizeType i = 0; i < seats->Size() && f.ok(); ++i) {
+      const rapidjson::Value& v = (*seats)[i];
+      const std::string at = item_path("seatIds", i);
+      if (!v.IsString() || !valid_id(std::string_view(v.GetString(), v.GetStringLength()))) {
+        f.fail("field '" + at + "' must be 1-64 characters of [A-Za-z0-9._:-]");
+      } else if (!distinct.insert(v.GetString()).second) {
+        f.fail("field '" + at + "' repeats a seat id");
+      } else {
+        c.seat_ids.emplace_back(v.GetString(), v.GetStringLength());
       }
-      c.seat_ids.emplace_back(v.GetString(), v.GetStringLength());
     }
   }
   if (!f.ok()) return invalid(f.error());
@@ -97,24 +100,29 @@ Parsed parse_register_user(const rapidjson::Value& body) {
 
 namespace {
 
-bool parse_seats(const rapidjson::Value& seats, concert::ScheduleInput& out, Fields& f) {
+// The seats of schedule `path` ("schedules[1]"); `f` fails naming the first
+// seat field at fault by its full path.
+bool parse_seats(const rapidjson::Value& seats, const std::string& path,
+                 concert::ScheduleInput& out, Fields& f) {
   std::unordered_set<std::string> ids;
   std::set<int64_t> numbers;
-  for (const auto& s : seats.GetArray()) {
-    if (!s.IsObject()) {
-      f.fail("each seat must be an object");
+  for (rapidjson::SizeType i = 0; i < seats.Size(); ++i) {
+    const std::string at = item_path(path + ".seats", i);
+    if (!seats[i].IsObject()) {
+      f.fail("field '" + at + "' must be an object");
       return false;
     }
-    Fields sf(s);
+    Fields sf(seats[i], at);
     auto id = sf.id("seatId", false);
     auto number = sf.integer("number", 1, kSeatNumberMax);
     auto price = sf.integer("price", 0, kSeatPriceMax);
-    if (!sf.ok()) {
-      f.fail("seat: " + sf.error());
-      return false;
+    if (sf.ok() && id && !ids.insert(*id).second) {
+      sf.fail("field '" + sf.path_of("seatId") + "' repeats a seat id of its schedule");
+    } else if (sf.ok() && !numbers.insert(*number).second) {
+      sf.fail("field '" + sf.path_of("number") + "' repeats a seat number of its schedule");
     }
-    if ((id && !ids.insert(*id).second) || !numbers.insert(*number).second) {
-      f.fail("seat ids and numbers must be unique within a schedule");
+    if (!sf.ok()) {
+      f.fail(sf.error());
       return false;
     }
     out.seats.push_back({id.value_or(""), *number, *price});
@@ -129,19 +137,23 @@ bool read_time(Fields& f, const char* name, bool required, int64_t* ms) {
   if (!text) return false;
   const std::optional<int64_t> parsed = parse_iso8601_ms(*text);
   if (!parsed) {
-    f.fail(std::string("field '") + name + "' must be an ISO-8601 UTC time");
+    f.fail("field '" + f.path_of(name) + "' must be an ISO-8601 UTC time");
     return false;
   }
   *ms = *parsed;
   return true;
 }
 
-bool parse_schedule(const rapidjson::Value& s, concert::CreateConcert& out, Fields& f) {
+// Schedule `index` of the body; `f` fails naming the field at fault by its
+// full path ("schedules[1].startsAt").
+bool parse_schedule(const rapidjson::Value& s, size_t index, concert::CreateConcert& out,
+                    Fields& f) {
+  const std::string path = item_path("schedules", index);
   if (!s.IsObject()) {
-    f.fail("each schedule must be an object");
+    f.fail("field '" + path + "' must be an object");
     return false;
   }
-  Fields sf(s);
+  Fields sf(s, path);
   concert::ScheduleInput in;
   in.schedule_id = sf.id("concertScheduleId", false).value_or("");
   int64_t starts_ms = 0;
@@ -150,11 +162,12 @@ bool parse_schedule(const rapidjson::Value& s, concert::CreateConcert& out, Fiel
   const bool opens = read_time(sf, "reservationOpensAt", false, &opens_ms);
   const rapidjson::Value* seats = sf.array("seats", 1, kSeatsPerScheduleMax);
   if (sf.ok() && opens && opens_ms >= starts_ms) {
-    sf.fail("field 'reservationOpensAt' must be a time before 'startsAt'");
+    sf.fail("field '" + sf.path_of("reservationOpensAt") + "' must be a time before '" +
+            sf.path_of("startsAt") + "'");
   }
-  if (sf.ok()) parse_seats(*seats, in, sf);
+  if (sf.ok()) parse_seats(*seats, path, in, sf);
   if (!sf.ok()) {
-    f.fail("schedule: " + sf.error());
+    f.fail(sf.error());
     return false;
   }
   in.starts_at = starts_ms;
@@ -174,11 +187,12 @@ Parsed parse_create_concert(const rapidjson::Value& body) {
   if (!f.ok()) return invalid(f.error());
   c.title = *title;
   std::unordered_set<std::string> schedule_ids;
-  for (const auto& s : schedules->GetArray()) {
-    if (!parse_schedule(s, c, f)) return invalid(f.error());
+  for (rapidjson::SizeType i = 0; i < schedules->Size(); ++i) {
+    if (!parse_schedule((*schedules)[i], i, c, f)) return invalid(f.error());
     const std::string& id = c.schedules.back().schedule_id;
     if (!id.empty() && !schedule_ids.insert(id).second) {
-      return invalid("schedule ids must be unique");
+      return invalid("field '" + item_path("schedules", i) +
+                     ".concertScheduleId' repeats a schedule id of the concert");
     }
   }
   return c;

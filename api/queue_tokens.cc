@@ -7,6 +7,7 @@
 
 #include "api/dialect_command.h"
 #include "api/dialect_values.h"
+#include "api/json_util.h"
 #include "api/render.h"
 
 namespace reservoir::api {
@@ -293,22 +294,25 @@ Answer seats(Call& c) {
   });
 }
 
-// seatIds: 1..max distinct ids, each by the body id rule.
+// seatIds: 1..max distinct ids, each by the body id rule; an item at fault
+// is named by its path (`seatIds[2]`).
 std::variant<std::vector<std::string>, DomainError> seat_ids(const rapidjson::Value& body,
                                                              size_t max) {
-  const DomainError bad{ErrorCode::INVALID_REQUEST, "field 'seatIds' must be an array of 1 to " +
-                                                        std::to_string(max) + " distinct seat ids"};
   auto it = body.FindMember("seatIds");
   if (it == body.MemberEnd() || !it->value.IsArray() || it->value.Empty() ||
       it->value.Size() > max) {
-    return bad;
+    return DomainError{ErrorCode::INVALID_REQUEST, "field 'seatIds' must be an array of 1 to " +
+                                                       std::to_string(max) + " distinct seat ids"};
   }
   std::vector<std::string> out;
   std::unordered_set<std::string> distinct;
-  for (const auto& v : it->value.GetArray()) {
-    auto id = id_value(v, "seatIds");
-    if (std::holds_alternative<DomainError>(id)) return bad;
-    if (!distinct.insert(std::get<std::string>(id)).second) return bad;
+  for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+    const std::string at = item_path("seatIds", i);
+    auto id = id_value(it->value[i], at.c_str());
+    if (std::holds_alternative<DomainError>(id)) return std::get<DomainError>(id);
+    if (!distinct.insert(std::get<std::string>(id)).second) {
+      return DomainError{ErrorCode::INVALID_REQUEST, "field '" + at + "' repeats a seat id"};
+    }
     out.push_back(std::move(std::get<std::string>(id)));
   }
   return out;

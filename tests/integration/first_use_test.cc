@@ -6,6 +6,8 @@
 // - A body that is not JSON by its Content-Type (multipart/form-data, a
 //   form, text, XML, `application/*+json`) is 415 whatever the body holds,
 //   and its fields never become query parameters.
+// - A 400 about a nested field names its full path (`schedules[1]`,
+//   `schedules[0].seats[2].price`, `seatIds[1]`), in each dialect's words.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -113,6 +115,30 @@ TEST_CASE("dialects: a body that is not JSON by its Content-Type is 415 in every
                                        "application/x-www-form-urlencoded");
   CHECK(str(balance.data(), "userId") == "1");
   CHECK(member(ClinicApi(server).visitor_schedules("v1").json, "items")->Size() == 0);
+}
+
+TEST_CASE("dialects: a 400 about a nested field names its full path") {
+  ServerProcess server(ServerOptions().admin("adm").api_port(kCeDialect));
+  Api canonical(server);
+  const std::string seat = R"({"number":1,"price":5})";
+  const std::string schedule = R"({"startsAt":"2030-01-01T10:00:00Z","seats":[)" + seat + "]}";
+  Reply r = canonical.admin_concert("adm", R"({"title":"t","schedules":[)" + schedule + ",7]}");
+  CHECK(r.status == 400);
+  CHECK(str(field(r.json, "error"), "message") == "field 'schedules[1]' must be an object");
+  r = canonical.admin_concert(
+      "adm", R"({"title":"t","schedules":[{"startsAt":"2030-01-01T10:00:00Z","seats":[)" + seat +
+                 R"(,{"number":2,"price":5},{"number":3}]}]})");
+  CHECK(str(field(r.json, "error"), "message") ==
+        "field 'schedules[0].seats[2].price' is required");
+  QtApi qt(server);
+  const std::string k1 = qt.token_id_of("1");
+  CHECK(qt_message(qt.reserve(k1, "1", "1", "1", {"1", "x y"})) == "invalid request: seatIds[1]");
+  CHECK(qt_message(qt.reserve(k1, "1", "1", "1", {"1", "2", "1"})) ==
+        "invalid request: seatIds[2]");
+  CHECK(qt_message(qt.reserve(k1, "1", "1", "1", {})) == "invalid request: seatIds");
+  // Top-level fields are named as before.
+  r = canonical.admin_concert("adm", R"({"schedules":[)" + schedule + "]}");
+  CHECK(str(field(r.json, "error"), "message") == "field 'title' is required");
 }
 
 }  // namespace

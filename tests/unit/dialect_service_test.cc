@@ -284,7 +284,7 @@ TEST_CASE("queue-tokens: reservation and payment bodies are checked before anyth
   Fixture f;
   const std::string hold = "/v1/reservations";
   check(f.call(f.qt, "POST", hold, R"({"userId":1,"concertId":1,"scheduleId":1,"seatIds":[1,1]})"),
-        400, R"({"code":400,"message":"invalid request: seatIds"})");
+        400, R"({"code":400,"message":"invalid request: seatIds[1]"})");
   check(f.call(f.qt, "POST", hold, R"({"userId":1,"concertId":1,"scheduleId":1,"seatIds":[]})"),
         400, R"({"code":400,"message":"invalid request: seatIds"})");
   check(f.call(f.qt, "POST", hold, R"({"userId":1,"concertId":1.5,"scheduleId":1,"seatIds":[1]})"),
