@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <thread>
 #include <utility>
 
 #include "events/envelope_codec.h"
@@ -345,8 +346,25 @@ Result<std::unique_ptr<KafkaLog>> KafkaLog::open(const KafkaLogConfig& config, M
 
 namespace {
 
-// The topic's partition count, or -1 when it does not exist.
-Result<int> partition_count(rd_kafka_t* rk, const KafkaLogConfig& c, int* brokers) {
+// What the cluster's metadata says of the topic.
+struct TopicLookup {
+  int partitions = -1;  // -1: no such topic
+  int brokers = 0;
+  bool mock = false;  // the cluster is `reservoir kafka-mock` (it has kKafkaMockRequestTopic)
+};
+
+TopicLookup lookup_of(const rd_kafka_metadata_t& md, const std::string& topic) {
+  TopicLookup out;
+  out.brokers = md.broker_cnt;
+  for (int i = 0; i < md.topic_cnt; ++i) {
+    if (md.topics[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    if (topic == md.topics[i].topic) out.partitions = md.topics[i].partition_cnt;
+    if (std::strcmp(kKafkaMockRequestTopic, md.topics[i].topic) == 0) out.mock = true;
+  }
+  return out;
+}
+
+Result<TopicLookup> lookup_topic(rd_kafka_t* rk, const KafkaLogConfig& c) {
   const rd_kafka_metadata_t* md = nullptr;
   // All topics: asking for one by name could auto-create it with the
   // broker's default partition count.
@@ -355,15 +373,43 @@ Result<int> partition_count(rd_kafka_t* rk, const KafkaLogConfig& c, int* broker
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Unavailable("cannot reach Kafka at " + c.brokers + ": " + rd_kafka_err2str(err));
   }
-  int count = -1;
-  *brokers = md->broker_cnt;
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    if (c.topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      count = md->topics[i].partition_cnt;
-    }
-  }
+  const TopicLookup out = lookup_of(*md, c.topic);
   rd_kafka_metadata_destroy(md);
-  return count;
+  return out;
+}
+
+// librdkafka's mock cluster has no CreateTopics, and the topics it creates
+// by itself (on a Metadata request naming one) have 4 partitions: so
+// `reservoir kafka-mock` creates the topic a message on its request topic
+// names, and this waits until the metadata shows it.
+Status create_on_mock(rd_kafka_t* rk, const KafkaLogConfig& c) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (Status s = set_all(conf, {{"bootstrap.servers", c.brokers}, {"linger.ms", "0"}}); !s.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return s;
+  }
+  auto asker = new_client(RD_KAFKA_PRODUCER, conf);
+  if (!asker.ok()) return asker.status();
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(*asker, RD_KAFKA_V_TOPIC(kKafkaMockRequestTopic),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(c.topic.data()), c.topic.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    err = rd_kafka_flush(*asker, static_cast<int>(c.open_timeout_ms));
+  }
+  rd_kafka_destroy(*asker);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(std::string("cannot ask kafka-mock for it: ") +
+                               rd_kafka_err2str(err));
+  }
+  const auto deadline = Clock::now() + std::chrono::milliseconds(c.open_timeout_ms);
+  while (Clock::now() < deadline) {
+    auto found = lookup_topic(rk, c);
+    if (!found.ok()) return found.status();
+    if (found->partitions >= 0) return Status::OK();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status::Unavailable("kafka-mock did not create it in time");
 }
 
 // CreateTopics with the settings of the header comment.
@@ -428,16 +474,22 @@ Status KafkaLog::connect() {
     producer_ = std::move(*producer);
     rk = producer_->rk;
   }
-  int brokers = 0;
-  auto count = partition_count(rk, config_, &brokers);
-  if (!count.ok()) return count.status();
-  if (*count < 0 && mode_ == Mode::kReadOnly) {
+  auto found = lookup_topic(rk, config_);
+  if (!found.ok()) return found.status();
+  if (found->partitions < 0 && mode_ == Mode::kReadOnly) {
     return Status::NotFound("no " + kafka_where(config_));
   }
-  if (*count < 0) {
-    if (Status s = create_topic(rk, config_, brokers); !s.ok()) return s;
-  } else if (*count != 1) {
-    return Status::InvalidArgument(kafka_where(config_) + " has " + std::to_string(*count) +
+  if (found->partitions < 0 && found->mock) {
+    if (Status s = create_on_mock(rk, config_); !s.ok()) {
+      return Status::Unavailable("cannot create " + kafka_where(config_) + ": " + s.message());
+    }
+    std::fprintf(stderr, "reservoir: created Kafka topic '%s' (1 partition, on kafka-mock)\n",
+                 config_.topic.c_str());
+  } else if (found->partitions < 0) {
+    if (Status s = create_topic(rk, config_, found->brokers); !s.ok()) return s;
+  } else if (found->partitions != 1) {
+    return Status::InvalidArgument(kafka_where(config_) + " has " +
+                                   std::to_string(found->partitions) +
                                    " partitions; the event log needs exactly 1 (one total order)");
   }
   if (mode_ == Mode::kReadOnly) return Status::OK();

@@ -42,8 +42,10 @@
 //   creates a missing topic with CreateTopics: 1 partition, replication
 //   factor min(3, brokers), min.insync.replicas min(2, brokers),
 //   cleanup.policy=delete, retention.ms=-1 (never compacted, never expired).
-//   librdkafka's mock cluster does not implement CreateTopics: create the
-//   topic there first (`reservoir kafka-mock` does).
+//   librdkafka's mock cluster implements no CreateTopics: on a cluster that
+//   has the topic kKafkaMockRequestTopic (`reservoir kafka-mock`), open()
+//   instead produces the topic's name there, the mock creates it with one
+//   partition, and open() waits until the metadata shows it.
 //
 // Thread safety: as EventLog: one appender (append, settle) at a time; any
 // number of concurrent readers and waiters. Each concurrent read() uses a
@@ -64,6 +66,10 @@
 #include "events/published_end.h"
 
 namespace reservoir {
+
+// The topic on which `reservoir kafka-mock` takes topic names to create (the
+// mock implements no CreateTopics); its presence marks a cluster as the mock.
+inline constexpr const char* kKafkaMockRequestTopic = "__reservoir-kafka-mock-create-topic";
 
 struct KafkaLogConfig {
   std::string brokers;           // bootstrap.servers

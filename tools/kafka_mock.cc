@@ -2,9 +2,13 @@
 // local development and tests (in memory, not durable). Prints the bootstrap
 // address as the first line of stdout and runs until SIGINT/SIGTERM.
 //
-// A development and test tool, not a broker: it pre-creates --topic with one
-// partition (the mock implements no CreateTopics) and reads commands on
-// stdin, one a line, answering "ok ..." or "error ..." on stdout:
+// A development and test tool, not a broker: it pre-creates --topic and
+// --topic-clinic with one partition. The mock implements no CreateTopics,
+// and the topics it creates by itself have 4 partitions, so it creates any
+// other topic a client names in a message on kKafkaMockRequestTopic
+// (KafkaLog does so for a missing topic: serve --kafka-topic NAME just
+// works). It reads commands on stdin, one a line, answering "ok ..." or
+// "error ..." on stdout:
 //   down [ID]   a broker (default: all) drops its connections and refuses new ones
 //   up [ID]     it accepts connections again
 //   rtt ID MS   a broker answers MS milliseconds late (0: normally)
@@ -23,6 +27,7 @@
 #include <string>
 #include <thread>
 
+#include "events/kafka_log.h"
 #include "tools/subcommands.h"
 
 namespace reservoir::tools {
@@ -72,6 +77,40 @@ std::string run_command(const Mock& m, const std::string& line) {
   return "ok " + line;
 }
 
+// Reads kKafkaMockRequestTopic from its start, on a client of the mock
+// itself, and creates each topic a message names (one that exists stays
+// as it is). Runs for the life of the process.
+void serve_topic_requests(const Mock& m, std::string bootstraps) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const std::pair<const char*, const char*> settings[] = {{"bootstrap.servers", bootstraps.c_str()},
+                                                          {"group.id", "reservoir-kafka-mock"},
+                                                          {"enable.auto.commit", "false"},
+                                                          {"log_level", "3"},
+                                                          {"fetch.wait.max.ms", "20"}};
+  for (const auto& [name, value] : settings) rd_kafka_conf_set(conf, name, value, err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk == nullptr) {
+    std::fprintf(stderr, "kafka-mock: cannot read topic requests: %s\n", err);
+    return;
+  }
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, kKafkaMockRequestTopic, 0)->offset =
+      RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(rk, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  for (;;) {
+    rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 1000);
+    if (msg == nullptr) continue;
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && msg->len > 0) {
+      const std::string name(static_cast<const char*>(msg->payload), msg->len);
+      if (create_topic(m, name))
+        std::fprintf(stderr, "kafka-mock: created topic '%s'\n", name.c_str());
+    }
+    rd_kafka_message_destroy(msg);
+  }
+}
+
 void serve_stdin(const Mock& m) {
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -89,11 +128,12 @@ int run_kafka_mock(int argc, char** argv) {
           "Starts librdkafka's mock Kafka cluster on loopback (in memory, not durable), prints\n"
           "its bootstrap address as the first line of stdout, and runs until SIGINT/SIGTERM.\n"
           "Creates --topic and --topic-clinic (the clinic domain's log, which serve derives\n"
-          "from --kafka-topic) with one partition each. Reads fault commands on stdin (see\n"
+          "from --kafka-topic) with one partition each, and any topic a client asks for\n"
+          "(serve --kafka-topic NAME creates NAME and NAME-clinic here). Reads fault commands on "
+          "stdin (see\n"
           "docs/KAFKA.md): down [ID], up [ID], rtt ID MS, fence, abort, topic NAME.");
   f.add_int("brokers", &brokers, 1, 16, "number of mock brokers");
-  f.add_string("topic", &topic,
-               "topic to create with one partition (the mock has no CreateTopics)");
+  f.add_string("topic", &topic, "topic to create with one partition at start");
   if (int rc = handle_flags(f, argc, argv); rc >= 0) return rc;
   sigset_t stop;
   sigemptyset(&stop);
@@ -114,6 +154,9 @@ int run_kafka_mock(int argc, char** argv) {
   if (!clinic_topic.empty() && !create_topic(m, clinic_topic)) {
     return fail(1, "cannot create topic " + clinic_topic);
   }
+  if (!create_topic(m, kKafkaMockRequestTopic)) {
+    return fail(1, std::string("cannot create topic ") + kKafkaMockRequestTopic);
+  }
   std::printf("%s\n", rd_kafka_mock_cluster_bootstraps(m.cluster));
   std::fflush(stdout);
   std::fprintf(stderr,
@@ -121,6 +164,9 @@ int run_kafka_mock(int argc, char** argv) {
                "stops\n",
                m.brokers, topic.c_str(), clinic_topic.c_str());
   std::thread(serve_stdin, std::cref(m)).detach();  // ends with the process
+  std::thread(serve_topic_requests, std::cref(m),
+              std::string(rd_kafka_mock_cluster_bootstraps(m.cluster)))
+      .detach();
   int sig = 0;
   sigwait(&stop, &sig);
   std::fprintf(stderr, "kafka-mock: signal %d, stopping\n", sig);

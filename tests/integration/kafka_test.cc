@@ -109,6 +109,40 @@ TEST_CASE("kafka: state and projections survive restarts; a fresh --data catches
   verify_ok(other);
 }
 
+// A new user's first try: the mock started with its defaults, the server on
+// a topic of their choosing (and its `-clinic` topic), neither pre-created.
+TEST_CASE("kafka: serve --kafka-topic orders works on a default kafka-mock; restart and replay") {
+  auto mock = std::make_shared<KafkaMock>();
+  const std::vector<std::string> topic = {"--kafka-topic", "orders"};
+  ServerProcess server(on_kafka(mock).with(topic));
+  std::string rid, token;
+  {
+    Api api(server);
+    token = api.active_token("alice");
+    rid = api.hold_ok(token, kSchedule1, {"A1"});
+    REQUIRE(api.charge("bob", 5, "bob-1").ok());
+  }
+  CHECK(contains(server.stderr_text(), "created Kafka topic 'orders'"));
+  CHECK(contains(server.stderr_text(), "created Kafka topic 'orders-clinic'"));
+  REQUIRE(server.terminate() == 0);
+  server.start();  // the topics exist now
+  {
+    Api api(server);
+    CHECK(api.seat_status(kSchedule1, "A1") == "HELD");
+    CHECK(api.balance_of("bob") == 500005);
+    REQUIRE(api.pay(token, rid).ok());
+  }
+  RunResult replay =
+      run_reservoir(cat(cat({"replay", "--domain", "concert"}, server.log_flags()), topic));
+  REQUIRE_MESSAGE(replay.status == 0, replay.err);
+  CHECK(contains(replay.out, "BalanceCharged"));
+  RunResult verify = run_reservoir(cat(cat({"replay", "--verify"}, server.log_flags()), topic));
+  CHECK_MESSAGE(verify.status == 0, verify.out, verify.err);
+  // The default topic was never written.
+  RunResult other = run_reservoir(cat({"replay", "--domain", "concert"}, server.log_flags()));
+  CHECK(other.out.empty());
+}
+
 TEST_CASE("kafka: replay and rebuild read the log from Kafka") {
   ServerProcess server(on_kafka());
   {
