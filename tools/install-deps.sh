@@ -3,8 +3,9 @@
 # missing. Safe to run again. Needs root (or sudo).
 set -euo pipefail
 
+# kcat: the independent Kafka client of tests/integration/kafka_test.cc (docs/KAFKA.md).
 packages=(g++ cmake ninja-build pkg-config libcpp-httplib-dev rapidjson-dev librdkafka-dev
-          librocksdb-dev libfmt-dev doctest-dev curl)
+          librocksdb-dev libfmt-dev doctest-dev curl kcat)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
