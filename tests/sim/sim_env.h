@@ -20,8 +20,8 @@
 
 namespace reservoir::sim {
 
-inline constexpr uint64_t kDefaultSeeds = 8;
-inline constexpr uint64_t kDefaultSteps = 3000;
+inline constexpr uint64_t kDefaultSeeds = 6;
+inline constexpr uint64_t kDefaultSteps = 2000;
 
 inline uint64_t env_u64(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 
+#include "sim/clinic_driver.h"
 #include "sim/concert_driver.h"
 #include "sim/sim_env.h"
 #include "sim/simulation.h"
@@ -67,6 +68,19 @@ TEST_CASE("sim concert: a seed names its run (same seed, same log)") {
   CHECK(a.stats.summary() == b.stats.summary());
   const SimResult c = run_one<ConcertDriver>(8, 300);
   CHECK(c.stats.log_digest != a.stats.log_digest);
+}
+
+TEST_CASE("sim clinic: seeded runs with faults and crashes pass every check") {
+  run_seeds<ClinicDriver>("clinic");
+}
+
+TEST_CASE("sim clinic: a seed names its run (same seed, same log)") {
+  const SimResult a = run_one<ClinicDriver>(7, 300);
+  const SimResult b = run_one<ClinicDriver>(7, 300);
+  REQUIRE(a.ok);
+  CHECK(a.stats.events > 0);
+  CHECK(a.stats.log_digest == b.stats.log_digest);
+  CHECK(a.stats.summary() == b.stats.summary());
 }
 
 }  // namespace
