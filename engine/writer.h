@@ -41,7 +41,8 @@
 // recovering one.
 //
 // Thread safety: execute(), acknowledged_offset() and stats() from any
-// thread; recover()/start()/stop() from the owning thread.
+// thread; recover()/start()/stop() from the owning thread, and
+// execute_batch() (the simulator's) from it while the writer is not started.
 #pragma once
 
 #include <algorithm>
@@ -138,6 +139,20 @@ class Writer {
   // (nullptr: the writer's renderer) renders every answer to it.
   Rendered execute(Command command, std::optional<IdempotencyRequest> idem = std::nullopt,
                    RenderFn render = nullptr);
+
+  // Deterministic simulation (tests/sim): decides `batch` as ONE batch on
+  // the calling thread, exactly as the writer thread decides what it took
+  // from the queue (a pending recovery first, then the clock, the commands,
+  // one append, recovery after a failed one), and returns the answers in
+  // order; an empty batch is an idle wake. A snapshot the batch made due is
+  // written before it returns, so the snapshot store's contents depend on
+  // the batches alone, not on a thread's timing. Only while not start()ed.
+  struct Submission {
+    Command command;
+    std::optional<IdempotencyRequest> idem;
+    RenderFn render = nullptr;
+  };
+  std::vector<Rendered> execute_batch(std::vector<Submission> batch);
 
   // End offset of the last durable append: every acknowledged command's
   // events lie below it (the read-your-writes target for queries).
@@ -385,6 +400,36 @@ Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyReque
   cv_.notify_one();
   waiter.wait(ticket);
   return std::move(p.answer);
+}
+
+template <DomainModule Module>
+std::vector<Rendered> Writer<Module>::execute_batch(std::vector<Submission> batch) {
+  assert(!running_);
+  WakeWord& waiter = WakeWord::this_thread();  // bumped by finish(), never waited on
+  std::vector<Pending> pending;
+  pending.reserve(batch.size());
+  for (auto& s : batch) {
+    pending.push_back(Pending{std::move(s.command), std::move(s.idem), {}, &waiter, s.render});
+  }
+  std::vector<Pending*> ptrs;
+  for (auto& p : pending) ptrs.push_back(&p);
+  process(ptrs);
+  // No snapshot thread runs: write what maybe_snapshot() queued, here.
+  std::optional<std::pair<uint64_t, std::string>> job;
+  {
+    std::lock_guard lock(snap_mu_);
+    job.swap(snap_job_);
+  }
+  if (job) {
+    Status s = config_.snapshots->save(job->first, job->second);
+    if (!s.ok()) std::fprintf(stderr, "reservoir: snapshot failed: %s\n", s.ToString().c_str());
+    std::lock_guard lock(snap_mu_);
+    snap_busy_ = false;
+  }
+  std::vector<Rendered> answers;
+  answers.reserve(pending.size());
+  for (auto& p : pending) answers.push_back(std::move(p.answer));
+  return answers;
 }
 
 template <DomainModule Module>

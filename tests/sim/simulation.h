@@ -1,0 +1,474 @@
+// Simulation<Driver>: the deterministic simulator of issue 16. It runs the
+// real Writer<Module> (engine/writer.h) and the real domain module over a
+// fault-injecting log (sim_log.h), with a simulated clock and a handful of
+// simulated clients, and checks after every step what the engine promises.
+//
+// Deterministic: everything the run does is a function of the seed. The
+// writer runs without its thread (Writer::execute_batch decides one batch
+// on the calling thread, as the writer thread would), clients submit a
+// batch per step, every fault, clock move, id and command is drawn from
+// seeded generators, and recovery's reader thread only reads. So a failure
+// names (seed, step) and the same seed replays it exactly. What is not
+// simulated: the queue and thread hand-off of execute() (tests/unit/
+// writer_test.cc and the race tests cover them), real files and Kafka.
+//
+// One step:
+//   1. the clock moves (mostly seconds, now and then past a hold's or a
+//      token's TTL);
+//   2. up to `clients` requests: keyed retries of earlier unanswered ones
+//      first, then new random valid and invalid commands from the driver,
+//      and now and then a key reused for another request (must be 422);
+//   3. maybe a crash before the batch reaches the log (answers lost);
+//   4. the append's fault is planned (sim_log.h), the batch is decided;
+//   5. answers are judged: 503 = unknown (keyed ones are retried with the
+//      same key), anything else is acknowledged and recorded;
+//   6. maybe an idle wake (clock events, recovery retries);
+//   7. checks: the independent checker over every new durable event (it
+//      checks its invariants at every offset), every effect at most once
+//      in the log and every acknowledged one exactly once, every answer to
+//      a key byte-identical to its first and to the one in the log, the
+//      live module's snapshot equal to the state rebuilt from the log, the
+//      driver's queries equal to the checker's view;
+//   8. maybe a crash; a crashed or broken log forces one. A restart keeps
+//      only the durable log, recovers a new Module + Writer from it with or
+//      without the snapshot store (maybe after a failed read), and checks
+//      the recovered state against the log's.
+//
+// Driver (concert_driver.h, clinic_driver.h) provides:
+//   Module, Checker, kName, make_module(), render(reply)
+//   setup(out)                      the fault-free first batch (catalog)
+//   generate(rng, request)          a new random command (valid or not)
+//   on_answer(request, answer)      learn from an acknowledged answer; add
+//                                   the effects it promises to `acked`
+//   effects(envelope, out)          the effect keys a durable event carries
+//   check_queries(module, checker)  "" or what differs
+//
+// Thread safety: none; one simulation per thread.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/writer.h"
+#include "events/engine_events.h"
+#include "sim_log.h"
+#include "sim_random.h"
+
+namespace reservoir::sim {
+
+inline constexpr int64_t kSimStartMs = 1'800'000'000'000;      // 2027-01-15, UTC
+inline constexpr int64_t kRetryWithinMs = 24LL * 3600 * 1000;  // the idempotency promise
+
+struct SimConfig {
+  uint64_t seed = 1;
+  uint64_t steps = 1000;
+  int clients = 6;  // requests per step at most
+  // Per-batch probabilities, in parts per thousand.
+  int fault_permille = 120;        // the append suffers some fault
+  int crash_permille = 15;         // a crash between steps
+  int crash_before_permille = 10;  // a crash with the step's batch in memory
+  int idle_permille = 100;         // an idle wake after the batch
+  int reuse_permille = 30;         // a request reuses an acknowledged key
+  uint64_t snapshot_every_events = 40;
+  bool verbose = false;  // print each step's outline
+};
+
+struct SimStats {
+  uint64_t steps = 0, requests = 0, acknowledged = 0, unavailable = 0, lost = 0;
+  uint64_t retries = 0, replays_checked = 0, reuses_checked = 0, abandoned = 0;
+  uint64_t crashes = 0, restarts_with_snapshots = 0, recoveries_checked = 0;
+  uint64_t events = 0, appends = 0, snapshots_saved = 0, idle_wakes = 0;
+  uint64_t faults[kAppendFaultKinds] = {};
+  uint64_t log_digest = 0;  // FNV-1a over every durable event: equal runs, equal digests
+  std::map<std::string, uint64_t> answers;  // acknowledged answers by their first two words
+  std::string summary() const;
+  std::string answer_counts() const;
+};
+
+struct SimResult {
+  bool ok = true;
+  uint64_t step = 0;
+  std::string failure;  // with the seed and step that reproduce it
+  SimStats stats;
+};
+
+// A client's request as the harness tracks it across retries.
+template <class Command>
+struct Request {
+  uint64_t serial = 0;
+  Command command;
+  std::optional<IdempotencyRequest> idem;
+  std::string what;  // for failure messages
+  int64_t first_sent_ms = 0;
+  bool reuse = false;  // a key reused with another fingerprint: 422 expected
+};
+
+template <class Driver>
+class Simulation {
+ public:
+  using Module = typename Driver::Module;
+  using Command = typename Module::Command;
+  using Req = Request<Command>;
+
+  explicit Simulation(SimConfig config)
+      : config_(config), rng_(config.seed), clock_(kSimStartMs), log_(&clock_) {}
+
+  SimResult run();
+
+ private:
+  void start_writer(bool with_snapshots);
+  bool restart();
+  void step();
+  std::vector<Req> take_requests();
+  void plan_faults();
+  void judge(std::vector<Req>& sent, std::vector<Rendered>& answers);
+  void judge_one(Req& r, const Rendered& a);
+  void lose(std::vector<Req>& sent);
+  void check_log();
+  void check_state(const char* when);
+  void check_effects();
+  void fail(const std::string& what);
+
+  SimConfig config_;
+  SimRng rng_;
+  ManualClock clock_;
+  SimLog log_;
+  SimSnapshots snapshots_;
+  Driver driver_;
+  std::unique_ptr<Module> module_;
+  std::unique_ptr<SeededRandom> random_;
+  std::unique_ptr<Writer<Module>> writer_;
+  std::unique_ptr<Module> shadow_;  // the log's state, applied event by event
+  typename Driver::Checker checker_;
+  uint64_t checked_end_ = 0;  // durable events fed to the shadow and the checker
+  uint64_t serial_ = 0;
+  uint64_t step_ = 0;
+  std::vector<Req> retry_;        // keyed requests without an answer yet
+  std::vector<Req> acked_keyed_;  // candidates for a reused key
+  std::map<std::string, std::pair<Rendered, int64_t>> first_answer_;  // key -> (answer, when)
+  std::map<std::string, Rendered> logged_answer_;                     // key -> as recorded
+  std::map<std::string, int> effect_count_;                           // in the durable log
+  std::set<std::string> acked_effects_;  // promised by acknowledged answers
+  SimResult result_;
+};
+
+std::string sim_repro(const char* domain, const SimConfig& c);
+
+// ---------------------------------------------------------------------------
+
+template <class Driver>
+SimResult Simulation<Driver>::run() {
+  shadow_ = driver_.make_module();
+  start_writer(false);
+  {
+    std::vector<Req> setup;
+    driver_.setup(setup);
+    for (auto& r : setup) r.serial = ++serial_;
+    std::vector<typename Writer<Module>::Submission> batch;
+    for (auto& r : setup) batch.push_back({r.command, r.idem, &Driver::render});
+    auto answers = writer_->execute_batch(std::move(batch));
+    for (size_t i = 0; i < setup.size() && result_.ok; ++i) {
+      if (answers[i].status != 200) fail("setup: " + setup[i].what + ": " + answers[i].body);
+      judge_one(setup[i], answers[i]);
+    }
+    check_log();
+  }
+  for (step_ = 1; step_ <= config_.steps && result_.ok; ++step_) {
+    step();
+    ++result_.stats.steps;
+  }
+  if (result_.ok && restart()) check_effects();
+  result_.stats.appends = log_.appends();
+  result_.stats.snapshots_saved = snapshots_.saved();
+  return result_;
+}
+
+template <class Driver>
+void Simulation<Driver>::start_writer(bool with_snapshots) {
+  writer_.reset();
+  module_ = driver_.make_module();
+  random_ = std::make_unique<SeededRandom>(rng_.next());
+  WriterConfig wc;
+  wc.snapshots = with_snapshots ? &snapshots_ : nullptr;
+  wc.snapshot_every_events = config_.snapshot_every_events;
+  wc.replay_chunk_events = 1 + rng_.below(64);  // recovery reads in chunks of any size
+  writer_ = std::make_unique<Writer<Module>>(*module_, log_, clock_, *random_, &Driver::render, wc);
+}
+
+// A new process: only the durable log (and the snapshot store) survive.
+template <class Driver>
+bool Simulation<Driver>::restart() {
+  ++result_.stats.crashes;
+  log_.restart();
+  check_log();
+  const bool with_snapshots = rng_.chance(500);
+  if (with_snapshots) ++result_.stats.restarts_with_snapshots;
+  start_writer(with_snapshots);
+  if (rng_.chance(200)) log_.fail_reads(1);  // the first attempt fails midway
+  Status s = writer_->recover();
+  if (!s.ok()) s = writer_->recover();
+  if (!s.ok()) {
+    fail("recover after a restart: " + s.ToString());
+    return false;
+  }
+  check_state("after a restart");
+  return result_.ok;
+}
+
+template <class Driver>
+void Simulation<Driver>::step() {
+  // Mostly seconds; now and then minutes, past hold and token TTLs.
+  clock_.advance_ms(rng_.chance(20) ? 60'000 * (1 + rng_.below(12)) : rng_.below(3000));
+  std::vector<Req> sent = take_requests();
+  if (rng_.chance(config_.crash_before_permille)) {
+    lose(sent);
+    restart();
+    return;
+  }
+  plan_faults();
+  std::vector<typename Writer<Module>::Submission> batch;
+  for (auto& r : sent) batch.push_back({r.command, r.idem, &Driver::render});
+  std::vector<Rendered> answers = writer_->execute_batch(std::move(batch));
+  if (log_.crashed()) {
+    lose(sent);
+    restart();
+    return;
+  }
+  judge(sent, answers);
+  if (result_.ok && rng_.chance(config_.idle_permille)) {
+    ++result_.stats.idle_wakes;
+    writer_->execute_batch({});
+  }
+  check_log();
+  if (!writer_->stats().recovering) check_state("after a batch");
+  if (!result_.ok) return;
+  if (log_.broken() || rng_.chance(config_.crash_permille)) restart();
+}
+
+template <class Driver>
+std::vector<Request<typename Driver::Module::Command>> Simulation<Driver>::take_requests() {
+  std::vector<Req> sent;
+  const size_t n = 1 + rng_.below(static_cast<uint64_t>(config_.clients));
+  while (!retry_.empty() && sent.size() < n) {
+    Req r = std::move(retry_.front());
+    retry_.erase(retry_.begin());
+    if (clock_.now_ms() - r.first_sent_ms >= kRetryWithinMs) {
+      ++result_.stats.abandoned;  // the key may have aged out: its answer is no longer owed
+      continue;
+    }
+    ++result_.stats.retries;
+    sent.push_back(std::move(r));
+  }
+  while (sent.size() < n) {
+    Req r;
+    if (!acked_keyed_.empty() && rng_.chance(config_.reuse_permille)) {
+      r = acked_keyed_[rng_.below(acked_keyed_.size())];
+      if (clock_.now_ms() - r.first_sent_ms >= kRetryWithinMs) continue;
+      if (rng_.chance(500)) {
+        r.idem->fingerprint ^= 1;  // another request under the same key
+        r.reuse = true;
+        r.what = "reused key: " + r.what;
+      } else {
+        r.what = "sent again: " + r.what;  // a client that missed the answer
+      }
+    } else {
+      driver_.generate(rng_, r);
+      r.first_sent_ms = clock_.now_ms();
+      if (rng_.chance(700)) r.idem = IdempotencyRequest{"k" + std::to_string(serial_ + 1), 0};
+      if (r.idem) r.idem->fingerprint = static_cast<int64_t>(serial_ + 1);
+    }
+    r.serial = ++serial_;
+    sent.push_back(std::move(r));
+  }
+  result_.stats.requests += sent.size();
+  return sent;
+}
+
+template <class Driver>
+void Simulation<Driver>::plan_faults() {
+  AppendPlan p;
+  if (rng_.chance(config_.fault_permille)) {
+    p.fault = static_cast<AppendFault>(1 + rng_.below(kAppendFaultKinds - 1));
+    p.lands = rng_.chance(500);
+    p.settle_failures = rng_.chance(300) ? static_cast<int>(1 + rng_.below(3)) : 0;
+    ++result_.stats.faults[static_cast<int>(p.fault)];
+  }
+  if (rng_.chance(30)) p.slow_ms = 1000 * static_cast<int64_t>(1 + rng_.below(900));
+  log_.plan_append(p);
+  if (rng_.chance(20)) log_.fail_reads(1);  // a recovery attempt of this batch fails
+  const uint64_t roll = rng_.below(100);
+  snapshots_.plan_save(roll < 5    ? SaveFault::kFail
+                       : roll < 10 ? SaveFault::kTear
+                                   : SaveFault::kNone);
+}
+
+// Answers that never reached a client: keyed requests are retried, others given up.
+template <class Driver>
+void Simulation<Driver>::lose(std::vector<Req>& sent) {
+  for (auto& r : sent) {
+    ++result_.stats.lost;
+    if (r.idem && !r.reuse) retry_.push_back(std::move(r));
+  }
+}
+
+template <class Driver>
+void Simulation<Driver>::judge(std::vector<Req>& sent, std::vector<Rendered>& answers) {
+  for (size_t i = 0; i < sent.size() && result_.ok; ++i) {
+    if (answers[i].status == 503) {
+      ++result_.stats.unavailable;
+      if (sent[i].idem && !sent[i].reuse) retry_.push_back(std::move(sent[i]));
+      continue;
+    }
+    judge_one(sent[i], answers[i]);
+  }
+}
+
+template <class Driver>
+void Simulation<Driver>::judge_one(Req& r, const Rendered& a) {
+  ++result_.stats.acknowledged;
+  ++result_.stats.answers[a.body.substr(0, a.body.find(' ', a.body.find(' ') + 1))];
+  if (r.reuse) {
+    ++result_.stats.reuses_checked;
+    if (a.status != 422) fail(r.what + ": expected 422 for a reused key, got " + a.body);
+    return;
+  }
+  if (r.idem) {
+    auto [it, fresh] = first_answer_.try_emplace(r.idem->key, a, clock_.now_ms());
+    if (!fresh) {
+      ++result_.stats.replays_checked;
+      if (it->second.first.status != a.status || it->second.first.body != a.body) {
+        fail(r.what + ": a retry under key " + r.idem->key + " got \"" + a.body +
+             "\", the first answer was \"" + it->second.first.body + "\"");
+        return;
+      }
+    } else if (a.status == 200) {
+      acked_keyed_.push_back(r);
+    }
+  }
+  driver_.on_answer(r, a, acked_effects_);
+}
+
+template <class Driver>
+void Simulation<Driver>::check_log() {
+  std::vector<EventEnvelope> fresh = log_.since(checked_end_);
+  for (const auto& env : fresh) {
+    if (env.offset != checked_end_)
+      return fail("offset " + std::to_string(env.offset) + " out of order");
+    ++checked_end_;
+    uint64_t& h = result_.stats.log_digest;
+    for (const std::string* s : {&env.type, &env.payload}) {
+      for (unsigned char c : *s) h = (h ^ c) * 1099511628211ULL;
+    }
+    h = (h ^ static_cast<uint64_t>(env.time_ms)) * 1099511628211ULL;
+    Status s = checker_.feed(env);
+    if (!s.ok()) return fail("the checker cannot decode offset " + std::to_string(env.offset));
+    if (checker_.violation_count() > 0) {
+      const auto& v = checker_.violations().front();
+      return fail("checker: invariant " + std::to_string(v.invariant) + " at offset " +
+                  std::to_string(v.offset) + " (" + v.event_type + "): " + v.detail);
+    }
+    std::vector<std::string> keys;
+    if (events::EngineCatalog::knows(env.type)) {
+      auto e = events::EngineCatalog::decode(env);
+      if (!e.ok())
+        return fail("offset " + std::to_string(env.offset) + ": " + e.status().ToString());
+      const auto& rec = std::get<events::IdempotencyRecorded>(*e);
+      keys.push_back("idem:" + rec.key);
+      logged_answer_[rec.key] = Rendered{static_cast<int>(rec.status), rec.body};
+    } else {
+      Status a = shadow_->apply(env);
+      if (!a.ok()) return fail("the shadow cannot apply offset " + std::to_string(env.offset));
+      driver_.effects(env, keys);
+    }
+    for (auto& k : keys) {
+      if (++effect_count_[k] > 1) return fail("effect " + k + " is in the log twice");
+    }
+  }
+  result_.stats.events = checked_end_;
+}
+
+// The writer's module equals the state folded from the durable log.
+template <class Driver>
+void Simulation<Driver>::check_state(const char* when) {
+  if (!result_.ok) return;
+  ++result_.stats.recoveries_checked;
+  if (module_->snapshot() != shadow_->snapshot()) {
+    return fail(std::string("the writer's state differs from the log's ") + when);
+  }
+  std::string q = driver_.check_queries(*module_, checker_);
+  if (!q.empty()) fail(std::string("queries ") + when + ": " + q);
+}
+
+// At the end: what was acknowledged is in the log exactly once, and every
+// key's answer in the log is the one its clients got.
+template <class Driver>
+void Simulation<Driver>::check_effects() {
+  for (const auto& k : acked_effects_) {
+    if (effect_count_[k] != 1) return fail("acknowledged effect " + k + " is not in the log");
+  }
+  for (const auto& [key, first] : first_answer_) {
+    auto it = logged_answer_.find(key);
+    if (first.first.status == 200 && it == logged_answer_.end()) {
+      return fail("key " + key + " was answered 200 but its answer is not in the log");
+    }
+    if (it != logged_answer_.end() &&
+        (it->second.status != first.first.status || it->second.body != first.first.body)) {
+      return fail("key " + key + ": the log recorded \"" + it->second.body +
+                  "\", the client got \"" + first.first.body + "\"");
+    }
+  }
+}
+
+template <class Driver>
+void Simulation<Driver>::fail(const std::string& what) {
+  if (!result_.ok) return;
+  result_.ok = false;
+  result_.step = step_;
+  result_.failure = std::string("sim ") + std::string(Module::kName) + " seed " +
+                    std::to_string(config_.seed) + " step " + std::to_string(step_) + ": " + what +
+                    "\n  reproduce: " + sim_repro(std::string(Module::kName).c_str(), config_);
+}
+
+inline std::string sim_repro(const char* domain, const SimConfig& c) {
+  return std::string("reservoir sim --domain ") + domain + " --seed " + std::to_string(c.seed) +
+         " --steps " + std::to_string(c.steps) +
+         "   (or RESERVOIR_SIM_SEED=" + std::to_string(c.seed) +
+         " RESERVOIR_SIM_STEPS=" + std::to_string(c.steps) + " unit_tests -tc='sim*')";
+}
+
+inline std::string SimStats::answer_counts() const {
+  std::string out;
+  for (const auto& [kind, n] : answers) out += kind + " " + std::to_string(n) + "\n";
+  return out;
+}
+
+inline std::string SimStats::summary() const {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "steps %llu, requests %llu (acknowledged %llu, 503 %llu, lost %llu, retries %llu, "
+                "replays checked %llu, reused keys %llu), crashes %llu (%llu with snapshots), "
+                "events %llu, appends %llu, snapshots %llu, digest %016llx",
+                (unsigned long long)steps, (unsigned long long)requests,
+                (unsigned long long)acknowledged, (unsigned long long)unavailable,
+                (unsigned long long)lost, (unsigned long long)retries,
+                (unsigned long long)replays_checked, (unsigned long long)reuses_checked,
+                (unsigned long long)crashes, (unsigned long long)restarts_with_snapshots,
+                (unsigned long long)events, (unsigned long long)appends,
+                (unsigned long long)snapshots_saved, (unsigned long long)log_digest);
+  std::string out = buf;
+  out += "; faults:";
+  for (int i = 1; i < kAppendFaultKinds; ++i) {
+    out += std::string(" ") + fault_name(static_cast<AppendFault>(i)) + " " +
+           std::to_string(faults[i]);
+  }
+  return out;
+}
+
+}  // namespace reservoir::sim
