@@ -15,6 +15,13 @@ done
 if [ "${RESERVOIR_WITH_NPM:-0}" = 1 ] && ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
 fi
+# The fuzz stage of the test command (tools/fuzz.sh) builds with clang and
+# links libFuzzer and the sanitizer runtimes from libclang-rt.
+if [ "${RESERVOIR_WITH_FUZZ:-0}" = 1 ]; then
+  for p in clang-14 libclang-rt-14-dev; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all packages present"
   exit 0

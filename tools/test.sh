@@ -7,9 +7,11 @@
 #   3. TSan                 - unit tests (writer, log, follower, projections under threads);
 #                             not the server: Debian's RocksDB/httplib aren't TSan-built,
 #                             nor the KafkaLog tests: librdkafka's C11 threads crash TSan
+#   4. fuzz                 - every libFuzzer target (clang, ASan+UBSan) for 20 s over its
+#                             seed corpus (tools/fuzz.sh, docs/TESTING.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RESERVOIR_WITH_NPM=1 ./tools/install-deps.sh
+RESERVOIR_WITH_NPM=1 RESERVOIR_WITH_FUZZ=1 ./tools/install-deps.sh
 jobs=$(nproc)
 
 started=$SECONDS
@@ -41,4 +43,10 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run_suite asan -DCMAKE_BUILD_TYPE=Debug -DRESERVOIR_SANITIZE=address
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   run_suite tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESERVOIR_SANITIZE=thread
+echo "=== fuzz: build"
+./tools/fuzz.sh build
+stage_done "fuzz build"
+echo "=== fuzz: run"
+./tools/fuzz.sh run 20
+stage_done "fuzz run"
 echo "=== all suites passed in $((SECONDS - started)) s"
