@@ -412,7 +412,7 @@ void ConnectionLoop::serve_connection(Conn& c) {
     }
     c.buf.erase(0, c.consumed);
     c.consumed = 0;
-    if (!ok || closed || last) {
+    if (!ok || closed || last || stopping_.load()) {  // stop() closes what is parked anyway
       close_conn(c);
       return;
     }
