@@ -7,37 +7,89 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
-#include "api/http_connection.h"
+#include "api/connections.h"
 #include "api/render.h"
 
 namespace reservoir::api {
 
-// Exposes the listening socket, which httplib keeps protected, so the
-// backlog can be raised after bind; serves each connection through
-// serve_connection(), which keeps the empty headers httplib drops.
+namespace {
+
+bool is_blank(char c) {
+  return c == ' ' || c == '\t';
+}
+
+// The names of the header lines of `head` (a request head: request line,
+// header lines, blank line) whose value is empty or blank, which httplib
+// 0.11 (Debian 12) drops while it reads them: `Idempotency-Key:` would read
+// as no key at all, where SPEC §2 makes it a malformed key (400 in every
+// dialect). A line is read as httplib reads it: trailing blanks dropped,
+// the name up to the first ':', blanks after it skipped.
+std::vector<std::string> empty_header_names(std::string_view head) {
+  std::vector<std::string> names;
+  bool request_line = true;
+  while (!head.empty()) {
+    const size_t eol = head.find('\n');
+    std::string_view line = head.substr(0, eol);
+    head.remove_prefix(eol == std::string_view::npos ? head.size() : eol + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;  // the blank line that ends the head
+    if (std::exchange(request_line, false)) continue;
+    while (!line.empty() && is_blank(line.back())) line.remove_suffix(1);
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    if (std::all_of(line.begin() + static_cast<std::ptrdiff_t>(colon) + 1, line.end(), is_blank)) {
+      names.emplace_back(line.substr(0, colon));
+    }
+  }
+  return names;
+}
+
+}  // namespace
+
+// httplib's server with its connections handed to a ConnectionLoop:
+// httplib's accept loop stays (with its stop() and its handling of EMFILE),
+// but each accepted socket goes to the loop instead of a pool thread, and
+// the loop runs httplib's process_request once a request is whole; the
+// empty headers httplib drops are put back (empty_header_names) before it
+// routes the request. Exposes the listening socket, which httplib keeps
+// protected, so the backlog can be raised after bind.
 class HttpServer::Impl : public httplib::Server {
  public:
   int listening_socket() const { return static_cast<int>(svr_sock_); }
+  // `head` is read before the stream is (ConnectionLoop::Serve).
+  bool serve_request(httplib::Stream& stream, std::string_view head, bool close_connection,
+                     bool& connection_closed) {
+    const std::vector<std::string> empty = empty_header_names(head);
+    if (empty.empty()) return process_request(stream, close_connection, connection_closed, nullptr);
+    // httplib's setup_request hook: after the head is read, before routing.
+    // A name httplib kept with a value (a second line of it) wins.
+    return process_request(stream, close_connection, connection_closed,
+                           [&empty](httplib::Request& req) {
+                             for (const std::string& name : empty) {
+                               if (!req.has_header(name.c_str())) req.headers.emplace(name, "");
+                             }
+                           });
+  }
+  ConnectionLoop* loop = nullptr;  // set and used on the accept loop's thread
 
  private:
+  // httplib's accept loop calls this for every accepted socket (through
+  // LoopQueue::enqueue, inline).
   bool process_and_close_socket(socket_t sock) override {
-    const auto ms = [](time_t s, time_t us) { return static_cast<int>(s * 1000 + us / 1000); };
-    const ConnectionLimits limits{keep_alive_max_count_, ms(keep_alive_timeout_sec_, 0),
-                                  ms(read_timeout_sec_, read_timeout_usec_),
-                                  ms(write_timeout_sec_, write_timeout_usec_)};
-    return serve_connection(sock, limits, svr_sock_,
-                            [this](httplib::Stream& strm, bool close, bool& closed,
-                                   const std::function<void(httplib::Request&)>& setup) {
-                              return process_request(strm, close, closed, setup);
-                            });
+    loop->adopt(static_cast<int>(sock));
+    return true;
   }
 };
 
@@ -224,6 +276,64 @@ Rendered internal_fault(const Router* router, const httplib::Request& req) {
                               m.route != nullptr ? m.route->errors : std::span<const ErrorRow>{});
 }
 
+// The task queue httplib's accept loop hands each accepted socket to: it
+// runs the hand-over inline (the socket goes to the loop, no thread is
+// held), and its shutdown, which httplib calls once the accept loop ends,
+// stops the loop.
+class LoopQueue : public httplib::TaskQueue {
+ public:
+  template <class... Args>
+  explicit LoopQueue(Args&&... args) : loop(std::forward<Args>(args)...) {}
+  void enqueue(std::function<void()> fn) override { fn(); }
+  void shutdown() override { loop.stop(); }
+  ConnectionLoop loop;
+};
+
+// A whole HTTP/1.1 answer, for the loop to write without httplib.
+std::string raw_answer(const Rendered& r, const char* reason) {
+  std::string out =
+      "HTTP/1.1 " + std::to_string(r.status) + " " + reason +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(r.body.size()) +
+      "\r\n";
+  if (r.status == 503) out += "Retry-After: 1\r\n";
+  return out + "Connection: close\r\n\r\n" + r.body;
+}
+
+// The loop's own answers; the refusal in the listener's first dialect's
+// words, like its other 503s (the path is not read).
+ConnectionLoop::Answers loop_answers(const Router* router, const HttpConfig& c) {
+  const std::string busy = "too many open connections; retry shortly";
+  ConnectionLoop::Answers a;
+  a.refusal = raw_answer(router != nullptr ? render_dialect_error(*router->dialects().front(),
+                                                                  ErrorCode::OVERLOADED, busy)
+                                           : render_error(ErrorCode::OVERLOADED, busy),
+                         "Service Unavailable");
+  a.timeout = raw_answer(render_error_envelope(408, "REQUEST_TIMEOUT",
+                                               "the request did not arrive within " +
+                                                   std::to_string(c.request_timeout_ms) + " ms"),
+                         "Request Timeout");
+  a.too_large =
+      raw_answer(render_error_envelope(431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
+                                       "the request head is larger than " +
+                                           std::to_string(c.head_bytes_max / 1024) + " KiB"),
+                 "Request Header Fields Too Large");
+  return a;
+}
+
+ConnectionLimits loop_limits(const HttpConfig& c) {
+  ConnectionLimits l;
+  l.worker_threads = c.worker_threads;
+  l.connections_max = c.connections_max;
+  l.request_timeout_ms = c.request_timeout_ms;
+  l.idle_timeout_ms = int64_t{c.keep_alive_timeout_s} * 1000;
+  l.read_timeout_ms = c.read_timeout_ms;
+  l.write_timeout_ms = c.write_timeout_ms;
+  l.head_bytes_max = c.head_bytes_max;
+  l.body_bytes_max = kBodyBytesMax;
+  l.keep_alive_requests_max = c.keep_alive_requests_max;
+  return l;
+}
+
 }  // namespace
 
 HttpServer::HttpServer(Service& service, HttpConfig config, const Router* router)
@@ -232,8 +342,17 @@ HttpServer::HttpServer(Service& service, HttpConfig config, const Router* router
       router_(router),
       config_(std::move(config)) {
   Impl& s = *impl_;
-  const int threads = config_.worker_threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.new_task_queue = [this] {
+    auto* queue = new LoopQueue(
+        loop_limits(config_),
+        [impl = impl_.get()](httplib::Stream& stream, std::string_view head, bool close,
+                             bool& closed) {
+          return impl->serve_request(stream, head, close, closed);
+        },
+        loop_answers(router_, config_));
+    impl_->loop = &queue->loop;
+    return queue;
+  };
   s.set_tcp_nodelay(true);
   // SO_REUSEADDR only: httplib's default SO_REUSEPORT lets a second socket
   // bind a port in use, and a port that cannot be bound must be refused
@@ -242,6 +361,7 @@ HttpServer::HttpServer(Service& service, HttpConfig config, const Router* router
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // The loop enforces both; httplib only writes them in its Keep-Alive header.
   s.set_keep_alive_max_count(config_.keep_alive_requests_max);
   s.set_keep_alive_timeout(config_.keep_alive_timeout_s);
   s.set_payload_max_length(kBodyBytesMax);

@@ -1,14 +1,19 @@
 // HttpServer: cpp-httplib in front of Service, configured for load
-// (SPEC §4): a worker pool as large as the connections served (httplib
-// keeps one keep-alive connection per pool thread), keep-alive without the
-// 5-request cap, TCP_NODELAY, and a listen backlog re-set to
-// `listen_backlog` because Debian's build compiles in 5, which a burst of
-// connects overflows. Every answer httplib makes itself (413, a malformed
-// request line) is rendered in the error envelope. A GET with a body (seed
-// 000 sends its queue token so) has the body read and passed on, which
-// httplib itself does not do. A header sent with an empty value reaches
-// the Service as present and empty (http_connection.h), where httplib
-// would drop it. One HttpServer is one
+// (SPEC §4). httplib parses, routes and writes; the connections are
+// scheduled by a ConnectionLoop (connections.h) instead of httplib's
+// thread-per-connection pool, so idle, slow and never-closing clients hold
+// no worker thread (issue 16): a request reaches a worker only once it has
+// arrived whole, slow ones are cut at `request_timeout_ms` (408), and
+// beyond `connections_max` open connections a new one is answered 503 at
+// once. Keep-alive without the 5-request cap, TCP_NODELAY, and a listen
+// backlog re-set to `listen_backlog` because Debian's build compiles in 5,
+// which a burst of connects overflows. Every answer httplib makes itself
+// (413, a malformed request line) is rendered in the error envelope. A GET
+// with a body (seed 000 sends its queue token so) has the body read and
+// passed on, which httplib itself does not do. A header sent with an empty
+// value reaches the Service as present and empty, where httplib would drop
+// it; a Content-Type is the Service's to judge (415), never httplib's
+// (which would parse form and multipart bodies itself). One HttpServer is one
 // listener: it serves the dialects of its Router (dialect.h); several may
 // share one Service.
 //
@@ -16,6 +21,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -30,10 +36,17 @@ namespace reservoir::api {
 
 struct HttpConfig {
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0: any free port (see bound_port())
-  int worker_threads = 256;
+  int port = 8080;           // 0: any free port (see bound_port())
+  int worker_threads = 256;  // requests being served at once (not connections)
   int listen_backlog = 8192;
-  int keep_alive_timeout_s = 5;
+  // Open connections; beyond, a new one is answered 503 (Retry-After: 1)
+  // and closed. SPEC §4's burst opens 5,000 at once.
+  size_t connections_max = 10'000;
+  int64_t request_timeout_ms = 10'000;  // a request's first byte to its last (then 408)
+  int keep_alive_timeout_s = 5;         // an idle connection is closed after this
+  int64_t read_timeout_ms = 5'000;      // a worker reading a body it was not given whole
+  int64_t write_timeout_ms = 5'000;     // a worker writing one answer
+  size_t head_bytes_max = 16 * 1024;    // request line and headers (then 431)
   size_t keep_alive_requests_max = 1'000'000;
 };
 

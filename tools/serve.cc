@@ -1,5 +1,6 @@
 // reservoir serve: the server, on the embedded log or on a Kafka topic.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -48,6 +49,8 @@ struct ServeOptions {
   std::string admin_key;
   bool demo = false;
   int64_t http_threads = 256;
+  int64_t http_connections_max = 10'000;
+  int64_t http_request_timeout_ms = 10'000;
   int64_t queue_max = 16384;
   int64_t snapshot_every_events = 1'000'000;
   int64_t snapshot_every_ms = 10 * 60 * 1000;
@@ -79,7 +82,13 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_string("admin-key", &o.admin_key, "key for the admin API (empty: admin disabled)");
   f.add_bool("demo", &o.demo, "load a demo catalog and users into an empty log");
   f.add_int("http-threads", &o.http_threads, 4, 20000,
-            "HTTP worker threads (one per open connection)");
+            "HTTP worker threads: requests served at once (idle or slow connections hold none)");
+  f.add_int("http-connections-max", &o.http_connections_max, 1, 1'000'000,
+            "open connections per listener; beyond, a new one is answered 503 at once (lowered "
+            "to fit the open-file limit)");
+  f.add_duration("http-request-timeout", &o.http_request_timeout_ms,
+                 "a request's head and body must arrive within this of its first byte, else "
+                 "408 and close (slow clients)");
   f.add_int("queue-max", &o.queue_max, 1, 1'000'000, "commands waiting before OVERLOADED");
   f.add_int("snapshot-every-events", &o.snapshot_every_events, 0, INT64_MAX,
             "snapshot the engine state after this many new events (0: never by count)");
@@ -263,17 +272,44 @@ std::string joined(const std::vector<std::string>& names) {
   return out;
 }
 
+// Files the server keeps open besides connections: logs, RocksDB, Kafka.
+constexpr uint64_t kFilesReserved = 512;
+
+// Raises the open-file limit to its hard limit (connections are files),
+// and lowers --http-connections-max so that every listener's bound fits in
+// it: beyond the limit accept() fails and clients wait instead of getting 503.
+size_t fit_connections(int64_t wanted, size_t listeners) {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) != 0) return static_cast<size_t>(wanted);
+  if (r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+    getrlimit(RLIMIT_NOFILE, &r);
+  }
+  const uint64_t files = r.rlim_cur == RLIM_INFINITY ? UINT64_MAX : r.rlim_cur;
+  const uint64_t fit = files > kFilesReserved ? (files - kFilesReserved) / listeners : 1;
+  if (static_cast<uint64_t>(wanted) <= fit) return static_cast<size_t>(wanted);
+  std::fprintf(stderr,
+               "reservoir: --http-connections-max lowered to %llu per listener (open-file limit "
+               "%llu)\n",
+               static_cast<unsigned long long>(fit), static_cast<unsigned long long>(files));
+  return static_cast<size_t>(fit);
+}
+
 // Binds every listener (exit 1 naming a port that cannot be bound), then
 // prints one line per listener, the --port one first, and flushes once:
 // tests read the first line for the main port.
 int start_listeners(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan,
                     api::Service& service, Listeners& out) {
+  const size_t connections_max = fit_connections(o.http_connections_max, plan.size());
   for (const auto& spec : plan) {
     out.routers.push_back(std::make_unique<api::Router>(spec.dialects));
     api::HttpConfig hc;
     hc.host = o.host;
     hc.port = spec.port;
     hc.worker_threads = static_cast<int>(o.http_threads);
+    hc.connections_max = connections_max;
+    hc.request_timeout_ms = o.http_request_timeout_ms;
     out.http.push_back(std::make_unique<api::HttpServer>(service, hc, out.routers.back().get()));
     std::string error;
     if (!out.http.back()->bind(&error)) return fail(1, error);

@@ -37,6 +37,9 @@ constexpr const char* kSummary =
     "  hot       everyone holds among the same 8 seats; winners cancel at once\n"
     "            (409 SEAT_UNAVAILABLE counts as expected, not as an error)\n"
     "  burst     opens --connections TCP connections at once, one GET /healthz each\n"
+    "  slowloris charge alone, then charge beside --slow-connections clients that each\n"
+    "            send one more byte of a request head every second and never finish it\n"
+    "            (reopened when the server closes them): both runs' p50/p99 and rates\n"
     "  ceiling   the same load generator against a trivial in-process cpp-httplib\n"
     "            server tuned like ours (the charge request stream)\n"
     "  core      decide + apply in process, no HTTP: commands/s\n"
@@ -69,12 +72,14 @@ struct RawFlags {
 void declare(Flags& f, BenchOptions& o, RawFlags& raw) {
   f.add_string("url", &o.url, "server to load (http://host:port)");
   f.add_string("admin-key", &o.admin_key, "the server's --admin-key, to create users and concerts");
-  f.add_choice(
-      "scenario", &o.scenario,
-      {"booking", "charge", "query", "hot", "burst", "ceiling", "core", "clinic", "clinic-hot"},
-      "booking|charge|query|hot|burst|ceiling|core|clinic|clinic-hot");
+  f.add_choice("scenario", &o.scenario,
+               {"booking", "charge", "query", "hot", "burst", "slowloris", "ceiling", "core",
+                "clinic", "clinic-hot"},
+               "booking|charge|query|hot|burst|slowloris|ceiling|core|clinic|clinic-hot");
   f.add_int("connections", &o.connections, 1, kConnectionsMax,
             "keep-alive connections, one thread each (burst: connections opened at once)");
+  f.add_int("slow-connections", &o.slow_connections, 1, kConnectionsMax,
+            "slowloris: slow clients beside the --connections working ones");
   f.add_duration("duration", &o.duration_ms, "measured time");
   f.add_string("warmup", &raw.warmup, "time loaded but not measured, before it (0s: none)");
   f.add_int("rate", &o.rate, 0, kRateMax,
@@ -112,7 +117,8 @@ std::string parse_raw(const RawFlags& raw, BenchOptions& o) {
 }
 
 bool is_http_flow(const std::string& s) {
-  return s == "booking" || s == "charge" || s == "query" || s == "hot" || is_clinic(s);
+  return s == "booking" || s == "charge" || s == "query" || s == "hot" || s == "slowloris" ||
+         is_clinic(s);
 }
 
 // "" when the dialect flags make sense together, else what is wrong.
@@ -369,6 +375,9 @@ bool dispatch(const BenchOptions& o, Report& report, std::string& error) {
   const Catalog catalog = Catalog::make(o.users, o.schedules, o.seats_per_schedule);
   if (o.scenario == "ceiling") {
     return run_ceiling(o, "charge", catalog, Dialect::kCanonical, report, error);
+  }
+  if (o.scenario == "slowloris") {
+    return run_slowloris(o, plan_for(o, "charge", catalog, dialect), report, error);
   }
   if (o.compare) return run_compare(o, catalog, dialect, report, error);
   return run_load(plan_for(o, o.scenario, catalog, dialect), report, error);

@@ -26,6 +26,7 @@ struct BenchOptions {
   std::string admin_key;
   std::string scenario = "booking";
   int64_t connections = 64;
+  int64_t slow_connections = 1000;  // slowloris: clients trickling a head a byte a second
   int64_t duration_ms = 10 * 1000;
   int64_t warmup_ms = 2 * 1000;
   int64_t rate = 0;  // requests/s in total; 0: closed loop

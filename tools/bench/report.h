@@ -71,6 +71,12 @@ class Report {
   }
 
   const Value* find(std::string_view name) const;
+  const LatencyHistogram* find_latency(std::string_view name) const {
+    for (const auto& [n, h] : latencies_) {
+      if (n == name) return &h;
+    }
+    return nullptr;
+  }
   std::string text(const std::string& indent = "") const;
   std::string json() const;
 

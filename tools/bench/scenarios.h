@@ -1,13 +1,14 @@
 // The scenarios of `reservoir bench` that are not the HTTP load loop of
-// load.h: `burst` (many connections opened at once) and `core` (the pure state
-// machine in process). Each fills a Report, or returns false with why it
-// could not run.
+// load.h alone: `burst` (many connections opened at once), `core` (the pure
+// state machine in process) and `slowloris` (the load loop beside slow clients). Each fills a
+// Report, or returns false with why it could not run.
 //
 // Thread safety: each blocks its caller and owns the threads it starts.
 #pragma once
 
 #include <string>
 
+#include "tools/bench/load.h"
 #include "tools/bench/options.h"
 #include "tools/bench/report.h"
 
@@ -21,6 +22,12 @@ bool run_burst(const BenchOptions& options, Report& report, std::string& error);
 // Drives decide + State::apply with a booking-like command mix for
 // --duration, in one thread, no I/O; reports commands/s.
 bool run_core(const BenchOptions& options, Report& report, std::string& error);
+
+// The charge load alone, then beside --slow-connections clients trickling a
+// request head a byte a second (issue 16): both runs' p50, p99 and rates,
+// and how the server ended the slow connections.
+bool run_slowloris(const BenchOptions& options, const LoadPlan& charge, Report& report,
+                   std::string& error);
 
 // "http://host:port[/]" -> host and port; false when it is not that shape.
 bool split_url(const std::string& url, std::string& host, int& port);

@@ -1,0 +1,120 @@
+// ConnectionLoop: the connection scheduling under HttpServer (issue 16,
+// "connection exhaustion"). cpp-httplib gives every connection a pool thread
+// for its whole life, so a few hundred clients that trickle a request head a
+// byte a second, or just stay open, held every thread and starved everyone
+// else. Here a connection costs no thread while it is idle or while its
+// request is still arriving:
+// - one epoll thread reads every open connection into a buffer of its own
+//   until a whole request is there: the head (up to `head_bytes_max`) and,
+//   with a Content-Length up to `body_bytes_max`, the body. A request must
+//   arrive within `request_timeout_ms` of its first byte (else 408 and
+//   close); a connection with nothing to say is closed after
+//   `idle_timeout_ms`; a head over its bound is answered 431 and closed;
+// - a whole request goes to one of `worker_threads` workers, which runs the
+//   caller's `serve` (httplib's process_request) over a Stream that reads
+//   the buffer first, then the socket (waiting at most `read_timeout_ms` in
+//   all: a chunked body, one over the bound, 100-continue), and writes the
+//   answer within `write_timeout_ms`. The connection then goes back to the
+//   epoll thread (keep-alive), or is closed;
+// - at most `connections_max` connections are open: beyond it a new one is
+//   answered `refusal` (a 503) at once and closed, without reading it.
+//
+// Thread safety: adopt() from one thread (the accept loop); stop() once,
+// from any thread, after the last adopt(). `serve` runs on the workers,
+// several at once.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace httplib {
+class Stream;
+}  // namespace httplib
+
+namespace reservoir::api {
+
+struct ConnectionLimits {
+  int worker_threads = 256;
+  size_t connections_max = 10'000;
+  int64_t request_timeout_ms = 10'000;  // first byte of a request to its last
+  int64_t idle_timeout_ms = 5'000;      // keep-alive: no byte of a next request
+  int64_t read_timeout_ms = 5'000;      // a worker waiting for bytes, per request
+  int64_t write_timeout_ms = 5'000;     // a worker writing one answer
+  size_t head_bytes_max = 16 * 1024;    // request line and headers
+  size_t body_bytes_max = 64 * 1024;    // bodies buffered before a worker takes them
+  size_t keep_alive_requests_max = 1'000'000;
+};
+
+class ConnectionLoop {
+ public:
+  // Runs one request on `stream`: httplib's process_request. `head` is the
+  // request's head as it arrived (request line to blank line), valid only
+  // until the first read from `stream`. Returns false when the connection
+  // cannot go on; sets connection_closed when the client asked for its close.
+  using Serve = std::function<bool(httplib::Stream& stream, std::string_view head,
+                                   bool close_connection, bool& connection_closed)>;
+  struct Answers {
+    std::string refusal;    // whole HTTP response bytes: beyond connections_max
+    std::string timeout;    // request_timeout_ms passed
+    std::string too_large;  // head over head_bytes_max
+  };
+
+  // Starts the epoll thread and the workers.
+  ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers);
+  ~ConnectionLoop();  // stop()
+  ConnectionLoop(const ConnectionLoop&) = delete;
+  ConnectionLoop& operator=(const ConnectionLoop&) = delete;
+
+  // Takes an accepted socket (and its closing).
+  void adopt(int fd);
+  // Stops reading, lets the workers finish the requests they have (each
+  // answer then says Connection: close), joins them and closes every
+  // connection. Idempotent.
+  void stop();
+
+  struct Conn;
+
+ private:
+  enum class Scan { kIncomplete, kComplete, kTooLarge };
+  void run_poller();
+  void on_readable(Conn& c, int64_t now_ms);
+  void sweep(int64_t now_ms);
+  void run_worker();
+  void serve_connection(Conn& c);
+  void park(Conn& c, int64_t now_ms);
+  Scan scan(const Conn& c) const;
+  std::unique_ptr<Conn> take(Conn& c);  // out of conns_; null if not there
+  void close_conn(Conn& c);
+  void answer_and_close(Conn& c, const std::string& bytes);
+  bool arm(Conn& c, int op);
+
+  const ConnectionLimits limits_;
+  const Serve serve_;
+  const Answers answers_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: stop() wakes the epoll thread
+  std::atomic<bool> stopping_{false};
+  std::atomic<size_t> open_{0};
+
+  std::mutex conns_mu_;  // guards conns_ (adopt, close, sweep, stop)
+  std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
+
+  std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  std::deque<Conn*> jobs_;  // connections with a whole request, for the workers
+
+  std::thread poller_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace reservoir::api
