@@ -18,6 +18,7 @@
 #include "events/clinic_time.h"
 #include "events/codec.h"
 #include "events/engine_events.h"
+#include "projections/keys.h"
 
 // Key layout ('/' separates parts: ids are [A-Za-z0-9._:-], never '/'):
 //   m/checkpoint                          -> CheckpointRec: next offset, store format
@@ -122,19 +123,13 @@ std::string encode_rec(const R& rec) {
   return out;
 }
 
-// ---- keys. Copied from views.cc until both use projections/keys.h (R3):
-// cat, ordered_hex, parse_hex (views.cc's parse_hex64 for any width),
-// prefix_end, and below from_rocks, get_rec and scan (here over a
-// [lower, upper) range rather than a prefix). ----
+// ---- keys: the shared helpers of projections/keys.h, plus hex of any
+// width (a resource's index in zd/ keys has 8 digits). ----
 
-std::string cat(std::initializer_list<std::string_view> parts) {
-  size_t n = 0;
-  for (auto p : parts) n += p.size();
-  std::string s;
-  s.reserve(n);
-  for (auto p : parts) s.append(p);
-  return s;
-}
+using keys::cat;
+using keys::from_rocks;
+using keys::ordered_hex;
+using keys::prefix_end;
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
@@ -143,12 +138,6 @@ std::string hex_digits(uint64_t v, size_t digits) {
   for (size_t i = digits; i-- > 0; v >>= 4) s[i] = kHexDigits[v & 15];
   return s;
 }
-// Signed values in byte-comparable form: flipping the sign bit maps int64
-// order onto uint64 order.
-std::string ordered_hex(int64_t v) {
-  return hex_digits(static_cast<uint64_t>(v) ^ (uint64_t{1} << 63), kHexChars);
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -168,14 +157,6 @@ std::optional<int64_t> parse_ordered_hex(std::string_view s) {
   const std::optional<uint64_t> v = parse_hex(s, kHexChars);
   if (!v) return std::nullopt;
   return static_cast<int64_t>(*v ^ (uint64_t{1} << 63));
-}
-
-// The least key above every key that starts with `prefix` (whose last byte
-// is '/', so incrementing it cannot overflow).
-std::string prefix_end(std::string_view prefix) {
-  std::string end(prefix);
-  end.back() = static_cast<char>(end.back() + 1);
-  return end;
 }
 
 const std::string kCheckpointKey = "m/checkpoint";
@@ -240,13 +221,6 @@ std::optional<std::string> decode_cursor(std::string_view cursor) {
                            suffix.find('/', kHexChars + 1) == std::string::npos;
   if (!well_formed) return std::nullopt;
   return suffix;
-}
-
-Status from_rocks(const rocksdb::Status& s) {
-  if (s.ok()) return Status::OK();
-  if (s.IsCorruption()) return Status::Corruption("rocksdb: " + s.ToString());
-  if (s.IsBusy()) return Status::Busy("rocksdb: " + s.ToString());
-  return Status::IOError("rocksdb: " + s.ToString());
 }
 
 // Reads one record for a query: false when absent; an unreadable record is
