@@ -2,46 +2,15 @@
 
 #include <algorithm>
 
+#include "engine/snapshot_codec.h"
 #include "events/codec.h"
 
 namespace reservoir::clinic {
 namespace {
 
-// Varints (signed ones zigzag), strings with a length prefix, ids as id + 1.
-class Out {
- public:
-  explicit Out(std::string& out) : out_(out) {}
-  void u(uint64_t v) { codec::put_varint(out_, v); }
-  void i(int64_t v) { u(codec::zigzag(v)); }
-  void s(std::string_view v) {
-    u(v.size());
-    out_.append(v);
-  }
-
- private:
-  std::string& out_;
-};
-
-// A malformed read makes ok() false (codec::Reader); counts are bounded by
-// the bytes left, so garbage cannot allocate much.
-class In {
- public:
-  explicit In(std::string_view bytes) : r_(bytes) {}
-  bool ok() const { return r_.ok() && ok_; }
-  bool done() const { return ok() && r_.at_end(); }
-  uint64_t u() { return r_.varint(); }
-  int64_t i() { return codec::unzigzag(r_.varint()); }
-  std::string_view s() { return r_.string(); }
-  size_t count() {
-    const uint64_t n = r_.varint();
-    if (n > r_.remaining()) ok_ = false;
-    return ok() ? static_cast<size_t>(n) : 0;
-  }
-
- private:
-  codec::Reader r_;
-  bool ok_ = true;
-};
+// The shared snapshot byte format (engine/snapshot_codec.h).
+using Out = SnapshotOut;
+using In = SnapshotIn;
 
 void encode_places(const State& st, Out& o) {
   o.u(st.visitors.size());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/snapshot_codec.h"
 #include "events/codec.h"
 
 namespace reservoir::concert {
@@ -15,50 +16,9 @@ namespace {
 // replay (which derives them from the log), then writes format 3.
 constexpr int64_t kFormat = 3;  // the first field, a zigzag varint in every format
 
-// Writes the fields of format 3: varints (signed ones zigzag), strings with
-// a length prefix, and ids as id + 1 (0 for kNoId).
-class Out {
- public:
-  explicit Out(std::string& out) : out_(out) {}
-  void u(uint64_t v) { codec::put_varint(out_, v); }
-  void i(int64_t v) { u(codec::zigzag(v)); }
-  void s(std::string_view v) {
-    u(v.size());
-    out_.append(v);
-  }
-  void id(Id v) { u(v == kNoId ? 0 : uint64_t{v} + 1); }
-
- private:
-  std::string& out_;
-};
-
-// Reads format 3. A malformed read makes ok() false (codec::Reader); counts
-// are bounded by the bytes left, so garbage cannot allocate much.
-class In {
- public:
-  explicit In(std::string_view bytes) : r_(bytes) {}
-  bool ok() const { return r_.ok() && ok_; }
-  bool done() const { return ok() && r_.at_end(); }
-  uint64_t u() { return r_.varint(); }
-  int64_t i() { return codec::unzigzag(r_.varint()); }
-  std::string_view s() { return r_.string(); }
-  Id id() {
-    const uint64_t v = r_.varint();
-    if (v > kNoId) ok_ = false;
-    return v == 0 || v > kNoId ? kNoId : static_cast<Id>(v - 1);
-  }
-  // An element count: each element takes at least one byte.
-  size_t count() {
-    const uint64_t n = r_.varint();
-    if (n > r_.remaining()) ok_ = false;
-    return ok() ? static_cast<size_t>(n) : 0;
-  }
-  void fail() { ok_ = false; }
-
- private:
-  codec::Reader r_;
-  bool ok_ = true;
-};
+// The shared snapshot byte format (engine/snapshot_codec.h).
+using Out = SnapshotOut;
+using In = SnapshotIn;
 
 void encode_schedules(const State& s, Out& o) {
   o.u(s.schedules.size());
