@@ -28,7 +28,7 @@
 // client threads, a lower-weight writer is picked a little later, so more
 // commands queue for each durable append: fewer fdatasyncs and wake-ups per
 // command, which on 2 shared cores is throughput (docs/BENCHMARKS.md,
-// "Session 4": batches of 4-6 grew to 5-13 on charges and 17-49 on
+// "Changes that mattered": batches of 4-6 grew to 5-13 on charges and 17-49 on
 // bookings; CPU per command fell by about a fifth). An idle core runs it
 // at once, so a lone command waits no longer. Sleeping for more commands
 // instead (a commit delay) gained nothing: it idles cores the load could

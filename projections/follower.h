@@ -7,7 +7,7 @@
 // normal priority, under full command load, it got so little of the 2
 // cores that events took 50-100 ms (p50) and 500-1000 ms (p99) to become
 // visible under booking load; raised, the p50 is 1-2 ms and the p99 mostly
-// 2-10 ms, with some runs at 100-200 ms (docs/BENCHMARKS.md, session 3).
+// 2-10 ms, with some runs at 100-200 ms (docs/BENCHMARKS.md, "Changes that mattered").
 //
 // Thread safety: start()/stop() from the owner thread; applied() and
 // wait_applied() from any thread.

@@ -131,7 +131,7 @@ sigset_t block_stop_signals() {
 // producer) and for each stretch of the scan without progress.
 constexpr int64_t kOpenTimeoutFactor = 5;
 // --writer-priority lowered: nice 10 has a tenth of an ordinary thread's
-// weight (docs/BENCHMARKS.md, "Session 4", has the runs that chose it).
+// weight (docs/BENCHMARKS.md, "Changes that mattered").
 constexpr int kLoweredWriterNice = 10;
 
 // Set by the writer thread when another engine fenced this one.
