@@ -19,6 +19,7 @@
 #include "events/codec.h"
 #include "events/engine_events.h"
 #include "projections/keys.h"
+#include "projections/versioned_store.h"
 
 // Key layout ('/' separates parts: ids are [A-Za-z0-9._:-], never '/'):
 //   m/checkpoint                          -> CheckpointRec: next offset, store format
@@ -467,13 +468,6 @@ Result<CheckpointRec> read_checkpoint(rocksdb::DB* db, const std::string& path) 
   return cp;
 }
 
-Result<std::unique_ptr<rocksdb::DB>> open_db(const std::string& path) {
-  rocksdb::DB* raw = nullptr;
-  const rocksdb::Status s = rocksdb::DB::Open(store_options(), path, &raw);
-  if (!s.ok()) return Status::IOError("opening clinic views at " + path + ": " + s.ToString());
-  return std::unique_ptr<rocksdb::DB>(raw);
-}
-
 }  // namespace
 
 namespace internal {
@@ -503,28 +497,15 @@ ClinicViews::Decoded ClinicViews::decode(const EventEnvelope& env) {
 }
 
 Result<std::unique_ptr<ClinicViews>> ClinicViews::open(const std::string& path) {
-  Result<std::unique_ptr<rocksdb::DB>> db = open_db(path);
-  if (!db.ok()) return db.status();
-  Result<CheckpointRec> cp = read_checkpoint(db->get(), path);
-  if (!cp.ok()) return cp.status();
-  if (cp->format > kStoreFormat) {
-    return Status::Corruption("clinic views at " + path + " have format " +
-                              std::to_string(cp->format) + ", newer than this program's " +
-                              std::to_string(kStoreFormat) + "; run `reservoir rebuild`");
-  }
-  if (cp->format < kStoreFormat) {
-    // Views are derived data: an older layout is re-applied from the log.
-    std::fprintf(stderr, "clinic views at %s: format %lld store dropped, rebuilding from the log\n",
-                 path.c_str(), static_cast<long long>(cp->format));
-    db->reset();
-    const rocksdb::Status d = rocksdb::DestroyDB(path, store_options());
-    if (!d.ok()) return Status::IOError("dropping clinic views at " + path + ": " + d.ToString());
-    db = open_db(path);
-    if (!db.ok()) return db.status();
-    *cp = CheckpointRec{};
-  }
-  return std::unique_ptr<ClinicViews>(
-      new ClinicViews(std::move(*db), static_cast<uint64_t>(cp->next)));
+  const StoreSpec spec{"clinic views", kStoreFormat, &store_options,
+                       [&path](rocksdb::DB* db) -> Result<StoreCheckpoint> {
+                         Result<CheckpointRec> cp = read_checkpoint(db, path);
+                         if (!cp.ok()) return cp.status();
+                         return StoreCheckpoint{cp->next, cp->format};
+                       }};
+  Result<VersionedStore> store = open_versioned_store(path, spec);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<ClinicViews>(new ClinicViews(std::move(store->db), store->next));
 }
 
 ClinicViews::ClinicViews(std::unique_ptr<rocksdb::DB> db, uint64_t checkpoint)

@@ -704,6 +704,36 @@ TEST_CASE("projections: a store of the layout before SPEC 5.1 is dropped and re-
   CHECK(st.views->checkpoint() == 1);
 }
 
+// The checkpoint record's fields (views.cc), to write one of any format.
+struct StoredCheckpoint {
+  int64_t next = 0;
+  int64_t format = 0;
+  template <class S, class F>
+  static void fields(S& s, F&& f) {
+    f("next", s.next);
+    f("format", s.format, 2);
+  }
+};
+
+// A store written by a newer program is refused, not dropped: this program
+// cannot read it and must not destroy what the newer one wrote.
+TEST_CASE("projections: a store of a newer layout is refused") {
+  Store st;
+  const uint64_t next = st.feed.next();
+  st.views.reset();
+  {
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), st.dir.path(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::string value;
+    codec::encode(StoredCheckpoint{static_cast<int64_t>(next), 1000}, value);
+    REQUIRE(db->Put(rocksdb::WriteOptions(), "m/checkpoint", value).ok());
+  }
+  auto refused = Projections::open(st.dir.path());
+  CHECK(refused.status().code() == Status::Code::kCorruption);
+  CHECK(refused.status().message().find("newer than this program's") != std::string::npos);
+}
+
 TEST_CASE("projections: a bad event fails the whole batch") {
   Store st;
   const uint64_t base = st.feed.next();
