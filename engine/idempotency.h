@@ -24,8 +24,9 @@ class IdempotencyTable {
 
   struct Entry {
     int64_t fingerprint = 0;
-    Rendered answer;
+    Rendered answer;  // as recorded: a redacted secret is still kSecretMark
     int64_t recorded_at = 0;
+    std::string redacted;  // IdempotencyRecorded::redacted
   };
 
   // nullptr when the key was never used by this scope (or has aged out).

@@ -24,7 +24,7 @@ Reply Module::execute(const Command& command, int64_t now, Random& random,
                       std::vector<EventEnvelope>& out) {
   advance_clock(now, out);
   scratch_.clear();
-  Context ctx{now, random, limits_, &spares_};
+  Context ctx{now, random, limits_, &spares_, key_};
   Reply reply = decide(state_, command, ctx, scratch_);
   for (const auto& event : scratch_) {
     state_.apply(event);
@@ -38,8 +38,29 @@ Reply Module::execute(const Command& command, int64_t now, Random& random,
 Status Module::apply(const EventEnvelope& envelope) {
   auto event = Catalog::decode(envelope);
   if (!event.ok()) return event.status();
-  state_.apply(*event);
+  apply(*event);
   return Status::OK();
+}
+
+void Module::apply(const Event& event) {
+  // A token issued before seals (held in clear by that old event) is sealed
+  // now, so the state and its snapshots keep no token in clear and a user
+  // still gets that same token back.
+  const auto* issued = std::get_if<events::TokenIssued>(&event);
+  if (issued == nullptr || !issued->token_seal.empty() || issued->legacy_token.empty()) {
+    state_.apply(event);
+    return;
+  }
+  events::TokenIssued sealed = *issued;
+  sealed.token_seal = secrets::seal_token(key_, sealed.legacy_token, sealed.token_hash);
+  sealed.legacy_token.clear();
+  state_.apply(Event(std::move(sealed)));
+}
+
+std::optional<std::string> Module::reveal(std::string_view hash) const {
+  const Id t = state_.find_token_hash(hash);
+  if (t == kNoId) return std::nullopt;
+  return secrets::open_token(key_, state_.tokens[t].seal_text(), hash);
 }
 
 std::string Module::snapshot() const {

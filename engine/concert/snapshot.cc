@@ -13,8 +13,10 @@ namespace {
 // tokenIds, issue times, sequence numbers), which no event after the
 // snapshot could restore. Neither is read any more: such a snapshot does
 // not decode, and the writer falls back to an older snapshot or a full
-// replay (which derives them from the log), then writes format 3.
-constexpr int64_t kFormat = 3;  // the first field, a zigzag varint in every format
+// replay (which derives them from the log), then writes the current one.
+// Format 3 keyed tokens by the token in clear; format 4 (issue 16) keys them
+// by its SHA-256 and keeps its seal, so a snapshot holds no token in clear.
+constexpr int64_t kFormat = 4;  // the first field, a zigzag varint in every format
 
 // The shared snapshot byte format (engine/snapshot_codec.h).
 using Out = SnapshotOut;
@@ -64,6 +66,7 @@ void encode_users_and_tokens(const State& s, Out& o) {
     o.i(t.expires_at);
     o.i(t.issued_at);
     o.i(t.token_id);
+    o.s(t.seal_text());
   }
   o.u(s.waiting.size());
   for (Id t : s.waiting) o.id(t);
@@ -132,9 +135,10 @@ bool decode_users_and_tokens(In& in, State& s) {
       u.live_seats.emplace_back(schedule, count);
     }
   }
-  // No index reserve for tokens or reservations: the engine's own ids
-  // locate themselves (engine/id_table.h); the index grows for the rest.
+  // No index reserve for reservations: the engine's own ids locate
+  // themselves (engine/id_table.h); token digests do not.
   const size_t tokens = in.count();
+  s.tokens.reserve(tokens);
   for (size_t k = 0; k < tokens && in.ok(); ++k) {
     const std::string_view key = in.s();
     if (!in.ok() || s.tokens.contains(key)) return false;
@@ -145,9 +149,12 @@ bool decode_users_and_tokens(In& in, State& s) {
     t.expires_at = in.i();
     t.issued_at = in.i();
     t.token_id = in.i();
-    if (t.user >= s.users.size() || state > static_cast<uint64_t>(TokenState::kExpired)) {
+    const std::string_view seal = in.s();
+    if (t.user >= s.users.size() || state > static_cast<uint64_t>(TokenState::kExpired) ||
+        seal.size() > t.seal.size()) {
       return false;
     }
+    t.set_seal(seal);
     t.state = static_cast<TokenState>(state);
   }
   for (Id u = 0; u < s.users.size(); ++u) {

@@ -1,11 +1,11 @@
-// Snapshot encoding of the concert State (format 3): every field apply
+// Snapshot encoding of the concert State (format 4): every field apply
 // maintains, minus what is derived (seat indexes, deadline heaps), record by
 // record in Id order (the order of creation), with references as Ids. So a
 // state encodes to the same bytes whether it was built by a full replay or
 // by a restore plus the same tail, which is how tests prove snapshot + tail
 // == full replay; and a restore re-interns each id once, sorting nothing.
-// Formats 1 (records sorted by string id, before dense ids) and 2 (before
-// SPEC §5.1's fields) do not decode: the writer then falls back to an older
+// Formats 1 (records sorted by string id, before dense ids), 2 (before
+// SPEC §5.1's fields) and 3 (tokens in clear) do not decode: the writer then falls back to an older
 // snapshot or a full replay.
 //
 // Thread safety: pure functions; the State must not change meanwhile.

@@ -12,9 +12,16 @@
 // and the wire are unchanged); Ids never leave the process except inside
 // snapshots, which store them in creation order (snapshot.h).
 //
+// Tokens are keyed by the raw SHA-256 of the token (events/secrets.h), the
+// name the log gives them: the state never holds a token in clear, only its
+// seal, which decide opens with the engine's key when it must answer with
+// the token itself.
+//
 // Thread safety: none; owned by the single writer (or a replaying tool).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <span>
@@ -91,6 +98,16 @@ struct Token {
   int64_t expires_at = 0;  // 0 while WAITING; when it expires (ACTIVE) or expired (EXPIRED)
   int64_t issued_at = 0;
   int64_t token_id = 0;  // the numeric name (SPEC §5.1); 0 only in hand-built test events
+  // tokenSeal (events/secrets.h): its first seal_len hex digits; none when
+  // 0 (a token no writer could seal).
+  std::array<char, secrets::kSealChars> seal{};
+  uint8_t seal_len = 0;
+  std::string_view seal_text() const { return {seal.data(), seal_len}; }
+  void set_seal(std::string_view text) {
+    if (text.size() > seal.size()) return;  // not a seal: none
+    std::copy(text.begin(), text.end(), seal.begin());
+    seal_len = static_cast<uint8_t>(text.size());
+  }
 };
 
 struct User {
@@ -118,7 +135,7 @@ class State {
   IdTable<Concert> concerts;
   IdTable<Schedule> schedules;
   IdTable<Reservation> reservations;
-  IdTable<Token> tokens;
+  IdTable<Token> tokens;              // by token digest (secrets::token_digest)
   std::deque<Id> waiting;             // WAITING tokens in seq order
   DeadlineHeap hold_deadlines;        // PENDING_PAYMENT reservations by expires_at
   DeadlineHeap token_deadlines;       // ACTIVE tokens by expires_at
@@ -141,6 +158,12 @@ class State {
     return r.payment == kNoId ? std::string_view() : payment_ids[r.payment];
   }
   std::string_view token_user(Id token) const { return users.key(tokens[token].user); }
+  // The token presented in clear (a command's), or kNoId.
+  Id find_token(std::string_view token) const;
+  // The token an event names by tokenHash, or kNoId.
+  Id find_token_hash(std::string_view hash) const;
+  // tokenHash of a token, as events name it.
+  std::string token_hash(Id token) const { return secrets::hex_of(tokens.key(token)); }
   // The token with that tokenId, or kNoId (0 names none).
   Id find_token_id(int64_t token_id) const;
   // The reservation with that sequence number, or kNoId.
@@ -176,7 +199,7 @@ class State {
   void add_live_seats(Id user, Id schedule, int64_t n);
   Id must_find_user(std::string_view id) const;
   Id must_find_reservation(std::string_view id) const;
-  Id must_find_token(std::string_view id) const;
+  Id must_find_token(std::string_view hash) const;
 };
 
 }  // namespace reservoir::concert

@@ -824,7 +824,7 @@ MixedLog mixed_log() {
 void check_mixed_values(const concert::State& s) {
   CHECK(s.schedules.at("s1").opens_at == kT0 + 5);  // the ConcertCreated's time
   CHECK(s.concerts.at("c1").title == "Old show");
-  const Id t1 = s.tokens.find("t1");
+  const Id t1 = s.find_token("t1");
   CHECK(s.tokens[t1].token_id == ev::TokenIssued::legacy_token_id("t1"));
   CHECK(s.find_token_id(s.tokens[t1].token_id) == t1);
   CHECK(s.tokens[t1].issued_at == kT0 + 7);
