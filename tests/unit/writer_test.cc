@@ -29,6 +29,7 @@
 #include "events/concert_events.h"
 #include "events/engine_events.h"
 #include "events/os.h"
+#include "events/secrets.h"
 #include "support/memory_log.h"
 
 namespace {
@@ -818,3 +819,48 @@ TEST_CASE("writer: 100 concurrent charges add up exactly") {
 }
 
 }  // namespace
+
+// docs/SECURITY.md: the log never holds a token in clear, yet a retry of a
+// token issue gets its first answer byte for byte, across expiry and
+// restarts; a writer whose key cannot open the token answers 500.
+TEST_CASE("writer: a remembered token issue keeps the token out of the log and replays it") {
+  Limits limits;
+  Harness h(fast_config(), limits);
+  h.start();
+  h.users({"u1"});
+  const IdempotencyRequest key{"issue-1", 4242};
+  const Rendered first = h.run(IssueToken{"u1"}, key);
+  REQUIRE(first.status == 200);
+  const std::string token = word(first, 2);
+  REQUIRE(token.size() == 36);
+  const auto recorded = logged<ev::IdempotencyRecorded>(h.log);
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].body.find(token) == std::string::npos);
+  CHECK(recorded[0].body.find(ev::kSecretMark) != std::string::npos);
+  CHECK(recorded[0].redacted == secrets::token_hash(token));
+  std::vector<EventEnvelope> all;
+  REQUIRE(h.log.read(0, h.log.end_offset(), &all).ok());
+  for (const auto& env : all) CHECK(env.payload.find(token) == std::string::npos);
+  CHECK(h.run(IssueToken{"u1"}, key) == first);
+
+  h.clock.advance_ms(limits.token_ttl_ms);  // the token expires meanwhile
+  REQUIRE(eventually([&] { return !logged<ev::TokenExpired>(h.log).empty(); }));
+  CHECK(h.run(IssueToken{"u1"}, key) == first);
+
+  h.writer.stop();  // a restart: a new writer rebuilds everything from the log
+  Module module{limits};
+  Writer<Module> again(module, h.log, h.clock, h.random, render, fast_config());
+  REQUIRE(again.recover().ok());
+  again.start();
+  CHECK(again.execute(IssueToken{"u1"}, key) == first);
+  again.stop();
+
+  secrets::TokenKey other;
+  other.bytes.fill(7);
+  Module keyless{limits, other};
+  Writer<Module> wrong(keyless, h.log, h.clock, h.random, render, fast_config());
+  REQUIRE(wrong.recover().ok());
+  wrong.start();
+  CHECK(is_error(wrong.execute(IssueToken{"u1"}, key), ErrorCode::INTERNAL));
+  wrong.stop();
+}
