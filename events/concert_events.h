@@ -13,6 +13,10 @@
 // clear; TokenIssued also carries tokenSeal, the token sealed under the
 // engine's token key. Their upgrade() hashes the token an older event
 // carries (still held in `legacy_token`, for whoever must answer with it).
+// TokenExpired version 2 also carries the token's issue number (seq), as
+// TokenActivated always did: a token's Id in the engine is seq - 1 when
+// every token was issued in order, so applying either finds its token
+// without a hash lookup (engine/concert/state.cc).
 //
 // Times are Unix milliseconds (UTC). Thread safety: value types.
 #pragma once
@@ -159,6 +163,7 @@ struct TokenExpired {
   bool was_active = false;
   int64_t expired_at = 0;
   std::string legacy_token;  // version 1 only
+  int64_t seq = 0;           // the token's issue number; 0 in a version-1 event
   template <class S, class F>
   static void fields(S& s, F&& f) {
     f("token", s.legacy_token, 1, 1);
@@ -167,6 +172,7 @@ struct TokenExpired {
     f("wasActive", s.was_active);
     f("expiredAt", s.expired_at);
     f("tokenHash", s.token_hash, 2);
+    f("seq", s.seq, 2);
   }
   static void upgrade(TokenExpired& e, const EventEnvelope&) {
     e.token_hash = secrets::token_hash(e.legacy_token);

@@ -19,10 +19,13 @@
 //   differ and of the secret's length (it compares their SHA-256 digests
 //   with CRYPTO_memcmp).
 //
-// SHA-256 and HMAC are OpenSSL's libcrypto (already linked through
-// cpp-httplib's TLS support; a reviewed implementation beats a home-made one).
+// SHA-256 is OpenSSL's libcrypto (Debian's, which cpp-httplib's TLS support
+// links already: a reviewed, SHA-NI-accelerated implementation beats a
+// home-made one); HMAC is RFC 2104 written out over it (OpenSSL 3's HMAC()
+// looks the digest up on every call).
 //
-// Thread safety: stateless functions; a TokenKey is an immutable value.
+// Thread safety: any thread (each keeps its own digest context); a TokenKey
+// is an immutable value.
 #pragma once
 
 #include <array>

@@ -194,7 +194,12 @@ Reply decide_issue_token(const State& s, const IssueToken& c, Context& ctx, Even
   if (const Id live = s.users[user].live_token; live != kNoId) {
     // The same token back (SPEC §2), opened from its seal.
     const Token& t = s.tokens[live];
-    auto token = secrets::open_token(ctx.key, t.seal_text(), s.token_hash(live));
+    std::optional<std::string> token;
+    if (const std::string_view seen = s.clear_token(live); !seen.empty()) {
+      token.emplace(seen);
+    } else {
+      token = secrets::open_token(ctx.key, t.seal_text(), s.token_hash(live));
+    }
     if (!token) {
       return error(ErrorCode::INTERNAL,
                    "the token key does not open this user's live token (see docs/SECURITY.md)");
@@ -387,6 +392,7 @@ Reply decide_pay(const State& s, const PayReservation& c, Context& ctx, Events& 
   // Paying spends the token: its ACTIVE place goes to the next in line.
   auto& spent = out.add<events::TokenExpired>();
   spent.token_hash = s.token_hash(token);
+  spent.seq = s.tokens[token].seq;
   set(spent.user_id, paid.user_id);
   set(spent.reason, "PAID");
   spent.was_active = true;
@@ -600,8 +606,9 @@ std::optional<events::ConcertEvent> next_clock_event(const State& s, int64_t now
   }
   if (!s.token_deadlines.empty() && s.token_deadlines.top().first <= now) {
     const Id token = s.token_deadlines.top().second;
-    return events::TokenExpired{s.token_hash(token), std::string(s.token_user(token)), "TTL", true,
-                                now};
+    return events::TokenExpired{
+        s.token_hash(token), std::string(s.token_user(token)), "TTL", true, now, {},
+        s.tokens[token].seq};
   }
   if (!s.waiting.empty() && s.active_tokens < limits.active_tokens_max) {
     const Id token = s.waiting.front();

@@ -29,6 +29,11 @@ Reply Module::execute(const Command& command, int64_t now, Random& random,
   for (const auto& event : scratch_) {
     state_.apply(event);
     out.push_back(Catalog::encode(event, now));
+    if (std::holds_alternative<events::TokenIssued>(event)) {
+      // Issued just now: the newest token, whose clear form is the reply's.
+      state_.remember_token(static_cast<Id>(state_.tokens.size() - 1),
+                            std::get<TokenReply>(reply).token);
+    }
   }
   // A payment frees an ACTIVE place: admit the next token in the same batch.
   advance_clock(now, out);

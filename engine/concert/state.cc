@@ -48,16 +48,28 @@ Id State::must_find_reservation(std::string_view id) const {
   return r;
 }
 
-Id State::must_find_token(std::string_view hash) const {
-  const Id t = find_token_hash(hash);
+Id State::must_find_token(std::string_view hash, int64_t seq) const {
+  // Tokens are interned in issue order, so seq - 1 is the Id unless a log
+  // skipped numbers: the entry's key says whether the hint came true.
+  char digest[secrets::kDigestBytes];
+  const std::string_view key = token_key(hash, digest);
+  const uint64_t hint = static_cast<uint64_t>(seq - 1);
+  if (seq >= 1 && hint < tokens.size() && tokens.key(static_cast<Id>(hint)) == key) {
+    return static_cast<Id>(hint);
+  }
+  const Id t = tokens.find(key);
   assert(t != kNoId);
   return t;
 }
 
 Id State::find_token(std::string_view token) const {
+  if (token.empty()) return kNoId;
+  if (const Id t = clear_tokens_.find(token); t != kNoId) return t;
   char digest[secrets::kDigestBytes];
   secrets::token_digest_into(token, digest);
-  return tokens.find(std::string_view(digest, sizeof digest));
+  const Id t = tokens.find(std::string_view(digest, sizeof digest));
+  if (t != kNoId) clear_tokens_.remember(t, token);
+  return t;
 }
 
 Id State::find_token_hash(std::string_view hash) const {
@@ -142,7 +154,7 @@ void State::on(const events::TokenIssued& e) {
 }
 
 void State::on(const events::TokenActivated& e) {
-  const Id id = must_find_token(e.token_hash);
+  const Id id = must_find_token(e.token_hash, e.seq);
   Token& t = tokens[id];
   assert(t.state == TokenState::kWaiting);
   assert(!waiting.empty() && waiting.front() == id);
@@ -155,7 +167,7 @@ void State::on(const events::TokenActivated& e) {
 }
 
 void State::on(const events::TokenExpired& e) {
-  const Id id = must_find_token(e.token_hash);
+  const Id id = must_find_token(e.token_hash, e.seq);
   Token& t = tokens[id];
   assert(t.state == TokenState::kActive);  // WAITING tokens do not expire
   const bool was_pending = token_deadlines.erase(id);

@@ -127,6 +127,41 @@ struct Concert {
   std::string title;
 };
 
+// In memory only (never in events, snapshots or projections): the tokens
+// this process has seen in clear, by Id, with an index from the token to
+// its Id. The writer issues a token and gets it presented back a few
+// commands later; finding it here costs a probe (FlatIndex: 32 bits of
+// hash_id, then a key compare) instead of a SHA-256, and giving it back
+// costs no opening of its seal. A cache: a copy starts empty.
+class ClearTokens {
+ public:
+  ClearTokens() = default;
+  ClearTokens(const ClearTokens&) {}
+  ClearTokens& operator=(const ClearTokens&) {
+    *this = ClearTokens();
+    return *this;
+  }
+  ClearTokens(ClearTokens&&) noexcept = default;
+  ClearTokens& operator=(ClearTokens&&) noexcept = default;
+
+  Id find(std::string_view token) const {
+    return index_.find(token, [this](Id id) { return of(id); });
+  }
+  // "" when this process has not seen it.
+  std::string_view of(Id id) const { return id < by_id_.size() ? by_id_[id] : std::string_view(); }
+  void remember(Id id, std::string_view token) {
+    if (token.empty() || !of(id).empty()) return;
+    if (by_id_.size() <= id) by_id_.resize(size_t{id} + 1);
+    by_id_[id] = arena_.add(token);
+    index_.insert(token, id, [this](Id i) { return of(i); });
+  }
+
+ private:
+  std::vector<std::string_view> by_id_;  // into arena_
+  StringArena arena_;
+  FlatIndex index_;
+};
+
 class State {
  public:
   void apply(const events::ConcertEvent& event);
@@ -158,8 +193,14 @@ class State {
     return r.payment == kNoId ? std::string_view() : payment_ids[r.payment];
   }
   std::string_view token_user(Id token) const { return users.key(tokens[token].user); }
-  // The token presented in clear (a command's), or kNoId.
+  // The token presented in clear (a command's), or kNoId: from the tokens
+  // seen in clear, else by its SHA-256 (and then remembered).
   Id find_token(std::string_view token) const;
+  // The token in clear if this process has seen it, else "" (ClearTokens).
+  std::string_view clear_token(Id token) const { return clear_tokens_.of(token); }
+  void remember_token(Id token, std::string_view clear) const {
+    clear_tokens_.remember(token, clear);
+  }
   // The token an event names by tokenHash, or kNoId.
   Id find_token_hash(std::string_view hash) const;
   // tokenHash of a token, as events name it.
@@ -199,7 +240,9 @@ class State {
   void add_live_seats(Id user, Id schedule, int64_t n);
   Id must_find_user(std::string_view id) const;
   Id must_find_reservation(std::string_view id) const;
-  Id must_find_token(std::string_view hash) const;
+  Id must_find_token(std::string_view hash, int64_t seq) const;
+  // A cache, so a const lookup may fill it (the state has one thread).
+  mutable ClearTokens clear_tokens_;
 };
 
 }  // namespace reservoir::concert
