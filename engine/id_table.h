@@ -12,7 +12,7 @@
 //   can refer to another record by a 4-byte id instead of a string.
 // - locating_id(key): the Id a self-locating key carries (below), or kNoId.
 //
-// Self-locating keys. The ids the engine makes itself (tokens, reservations:
+// Self-locating keys. The ids the engine makes itself (reservations:
 // engine/uuid.h new_locating_uuid) carry the Id they will get, so IdTable
 // finds them by reading that entry and comparing keys, without the index:
 // a lookup of a cold id costs one cache miss instead of two (slot, then
