@@ -16,6 +16,13 @@ const IdempotencyTable::Entry* IdempotencyTable::find(const std::string& scope,
   return it == entries_.end() ? nullptr : &it->second;
 }
 
+const IdempotencyTable::Entry* IdempotencyTable::find(const std::string& scope,
+                                                      const std::string& key,
+                                                      int64_t now_ms) const {
+  const Entry* e = find(scope, key);
+  return e != nullptr && e->recorded_at + kRetentionMs >= now_ms ? e : nullptr;
+}
+
 void IdempotencyTable::apply(const events::IdempotencyRecorded& e, int64_t time_ms) {
   while (!by_time_.empty() && by_time_.front().first + kRetentionMs < time_ms) {
     // A key reused after aging out has a newer entry: keep that one.

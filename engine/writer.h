@@ -476,7 +476,7 @@ Rendered Writer<Module>::decide_one(Pending& p, int64_t now, std::vector<EventEn
   if (auto* err = std::get_if<DomainError>(&actor)) return render(p.render, Reply(*err));
   const std::string& scope = std::get<std::string>(actor);
   if (p.idem) {
-    if (const auto* entry = idempotency_.find(scope, p.idem->key)) {
+    if (const auto* entry = idempotency_.find(scope, p.idem->key, now)) {
       if (entry->fingerprint == p.idem->fingerprint) return unredact(*entry, p.render);
       return error(ErrorCode::IDEMPOTENCY_KEY_REUSED,
                    "this Idempotency-Key was used for a different request", p.render);
