@@ -328,7 +328,7 @@ Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out)
     held.seats[i].price = seat.price;
     held.total_price += seat.price;
   }
-  new_locating_uuid(ctx.random, static_cast<Id>(s.reservations.size()), held.reservation_id);
+  new_locating_uuid(ctx.random, s.reservations.next_id(), held.reservation_id);
   set(held.user_id, s.users.key(s.tokens[token].user));
   set(held.concert_id, s.concerts.key(schedule.concert));
   set(held.schedule_id, c.schedule_id);

@@ -1,8 +1,13 @@
 #include "engine/concert/module.h"
 
 #include "engine/concert/snapshot.h"
+#include "engine/idempotency.h"
 
 namespace reservoir::concert {
+
+// A retry within the idempotency window names its token and reservation:
+// the state must still know them (state.h, "Retention").
+static_assert(kFinishedRetentionMs >= IdempotencyTable::kRetentionMs);
 
 void Module::start(int64_t now, std::vector<EventEnvelope>& out) {
   if (state_.recorded_limits == limits_) return;
@@ -31,8 +36,7 @@ Reply Module::execute(const Command& command, int64_t now, Random& random,
     out.push_back(Catalog::encode(event, now));
     if (std::holds_alternative<events::TokenIssued>(event)) {
       // Issued just now: the newest token, whose clear form is the reply's.
-      state_.remember_token(static_cast<Id>(state_.tokens.size() - 1),
-                            std::get<TokenReply>(reply).token);
+      state_.remember_token(state_.newest_token, std::get<TokenReply>(reply).token);
     }
   }
   // A payment frees an ACTIVE place: admit the next token in the same batch.

@@ -1094,10 +1094,12 @@ struct Observed {
   bool operator==(const Observed&) const = default;
 };
 
-// A state's string view of an Id (empty for kNoId).
+// A state's string view of an Id (empty for kNoId; "#gone" for an id
+// without a record, as a seat sold to an evicted reservation names).
 template <class T>
 std::string key_of(const IdTable<T>& table, Id id) {
-  return id == kNoId ? std::string() : std::string(table.key(id));
+  if (id == kNoId) return std::string();
+  return table.live(id) ? std::string(table.key(id)) : std::string("#gone");
 }
 
 Observed observe(const State& s) {
@@ -1111,10 +1113,11 @@ Observed observe(const State& s) {
       o.holders[key_of(s.schedules, id) + "/" + seat.seat_id] = key_of(s.reservations, seat.holder);
     }
   }
-  for (Id r = 0; r < s.reservations.size(); ++r) {
-    o.reservations[key_of(s.reservations, r)] = s.reservations[r].state;
+  for (Id r = 0; r < s.reservations.id_end(); ++r) {
+    if (s.reservations.live(r)) o.reservations[key_of(s.reservations, r)] = s.reservations[r].state;
   }
-  for (Id t = 0; t < s.tokens.size(); ++t) {
+  for (Id t = 0; t < s.tokens.id_end(); ++t) {
+    if (!s.tokens.live(t)) continue;
     o.tokens[key_of(s.tokens, t)] = {s.tokens[t].state, s.tokens[t].expires_at};
   }
   for (Id t : s.waiting) o.waiting.push_back(key_of(s.tokens, t));
@@ -1260,7 +1263,8 @@ void check_state(const State& s, const Auditor& a, const Limits& limits, const s
     }
   }
   std::map<std::string, int> live_per_seat;
-  for (Id rid = 0; rid < s.reservations.size(); ++rid) {
+  for (Id rid = 0; rid < s.reservations.id_end(); ++rid) {
+    if (!s.reservations.live(rid)) continue;
     const std::string id = key_of(s.reservations, rid);
     const Reservation& r = s.reservations[rid];
     expect(r.state == a.res_state.at(id), "state of reservation " + id + " differs");
@@ -1288,7 +1292,8 @@ void check_state(const State& s, const Auditor& a, const Limits& limits, const s
   }
   int64_t active = 0;
   std::map<std::string, int> live_per_user;
-  for (Id tid = 0; tid < s.tokens.size(); ++tid) {
+  for (Id tid = 0; tid < s.tokens.id_end(); ++tid) {
+    if (!s.tokens.live(tid)) continue;
     const Token& t = s.tokens[tid];
     expect(t.state == a.token_state.at(s.token_hash(tid)),
            "state of token " + key_of(s.tokens, tid) + " differs");
@@ -1297,7 +1302,8 @@ void check_state(const State& s, const Auditor& a, const Limits& limits, const s
     expect((t.state == TokenState::kActive) == s.token_deadlines.contains(tid),
            "token " + key_of(s.tokens, tid) + ": ACTIVE iff it has a deadline");
   }
-  for (Id rid = 0; rid < s.reservations.size(); ++rid) {
+  for (Id rid = 0; rid < s.reservations.id_end(); ++rid) {
+    if (!s.reservations.live(rid)) continue;
     const bool pending = s.reservations[rid].state == ReservationState::kPendingPayment;
     expect(pending == s.hold_deadlines.contains(rid),
            "reservation " + key_of(s.reservations, rid) + ": pending iff it has a deadline");

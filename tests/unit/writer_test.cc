@@ -374,6 +374,44 @@ TEST_CASE("writer: remembered answers survive a restart, even after the token ex
   w.stop();
 }
 
+// Retention (docs/MEMORY.md): the state drops an expired token and a
+// finished reservation 25 h after they finished, later than any remembered
+// answer that names them may be asked for (24 h promised, 25 h kept).
+TEST_CASE("writer: retries within 24 h get their first answers after the token expired") {
+  Limits limits;
+  Harness h(fast_config(), limits);
+  h.start();
+  h.users({"u1", "u2"});
+  h.catalog();
+  REQUIRE(h.run(ChargeBalance{"u1", 50'000}).status == 200);
+  const IdempotencyRequest issue{"issue", 1}, held{"hold", 2}, paid{"pay", 3};
+  const Rendered token = h.run(IssueToken{"u1"}, issue);
+  const std::string t = word(token, 2);
+  const Rendered reservation = h.run(HoldSeats{t, std::nullopt, "s1", {"a1"}}, held);
+  const std::string r = word(reservation, 2);
+  const Rendered payment = h.run(PayReservation{t, std::nullopt, r}, paid);  // spends t
+  REQUIRE(payment.status == 200);
+  const Rendered cancel = h.run(CancelReservation{t, r}, IdempotencyRequest{"late", 4});
+  CHECK(is_error(cancel, ErrorCode::TOKEN_EXPIRED));
+
+  h.clock.advance_ms(24 * 60 * kMinute - kMinute);
+  REQUIRE(h.run(ChargeBalance{"u2", 1}).status == 200);  // events of that time
+  CHECK(h.run(IssueToken{"u1"}, issue) == token);
+  CHECK(h.run(HoldSeats{t, std::nullopt, "s1", {"a1"}}, held) == reservation);
+  CHECK(h.run(PayReservation{t, std::nullopt, r}, paid) == payment);
+  CHECK(h.run(CancelReservation{t, r}, IdempotencyRequest{"late", 4}) == cancel);
+
+  // Past the retention the token is gone: it is unknown, as one never issued.
+  h.clock.advance_ms(60 * kMinute + 2 * kMinute);
+  REQUIRE(h.run(ChargeBalance{"u2", 1}).status == 200);
+  CHECK(is_error(h.run(CancelReservation{t, r}), ErrorCode::INVALID_TOKEN));
+  // A retry this late is decided afresh (the contract's 24 h are over): the
+  // answers remembered then name a token the state no longer has.
+  const Rendered again = h.run(IssueToken{"u1"}, issue);
+  CHECK(again.status == 200);
+  CHECK(word(again, 2) != t);
+}
+
 TEST_CASE("writer: two concurrent requests with one key execute once") {
   SUBCASE("queued into one batch") {
     Rendered blocked, a, b;
