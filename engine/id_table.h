@@ -241,6 +241,9 @@ class FlatIndex {
     while (n * kLoadDen > slots_.size() * kLoadNum) grow();
   }
 
+  // Bytes this index holds (its slots), for memory accounting.
+  size_t memory_bytes() const { return slots_.capacity() * sizeof(uint64_t) + sizeof(*this); }
+
  private:
   using Slots = std::vector<uint64_t>;
   // Grow past 3/4 full: linear probing stays short at that load.
@@ -398,6 +401,10 @@ class StringSlots {
     return {e.size <= kInlineBytes ? e.bytes : e.far.get(), e.size};
   }
   size_t size() const { return live_; }  // strings held
+  // Bytes held (slots, the free list, long strings' blocks not counted).
+  size_t memory_bytes() const {
+    return slots_.capacity() * sizeof(Slot) + free_.capacity() * sizeof(uint32_t);
+  }
 
  private:
   static constexpr uint32_t kFree = UINT32_MAX;
@@ -539,6 +546,13 @@ class IdTable {
   void reserve(size_t n) { index_.reserve(n); }
   // Keys held by the index (the rest locate themselves).
   size_t indexed() const { return index_.size(); }
+  // Bytes held: entries (chunk by chunk, holes included), the free list and
+  // the index; not what a T or a long key holds outside its entry.
+  size_t memory_bytes() const {
+    return chunks_.size() * kChunkEntries * sizeof(Entry) + free_.capacity() * sizeof(Id) +
+           index_.memory_bytes();
+  }
+  static constexpr size_t entry_bytes() { return sizeof(Entry); }
 
   // The free list, in order: next_id() is its last element.
   const std::vector<Id>& free_ids() const { return free_; }

@@ -179,6 +179,11 @@ class ClearTokens {
     live_bytes_ += token.size();
     index_.insert(token, id, [this](Id i) { return of(i); });
   }
+  // Bytes held, for memory accounting.
+  size_t memory_bytes() const {
+    return by_id_.capacity() * sizeof(std::string_view) + live_bytes_ + dead_bytes_ +
+           index_.memory_bytes();
+  }
   // Drops the token `id` (evicted: its Id will name another token). Once
   // the arena holds more dropped bytes than live ones, the live tokens move
   // to a fresh arena: amortized O(1), memory at most twice the live tokens.
@@ -250,6 +255,7 @@ class State {
   void remember_token(Id token, std::string_view clear) const {
     clear_tokens_.remember(token, clear);
   }
+  size_t clear_tokens_memory_bytes() const { return clear_tokens_.memory_bytes(); }
   // The token an event names by tokenHash, or kNoId.
   Id find_token_hash(std::string_view hash) const;
   // tokenHash of a token, as events name it.
