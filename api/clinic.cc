@@ -18,6 +18,7 @@
 #include "api/json_util.h"
 #include "api/service.h"
 #include "events/clinic_time.h"
+#include "events/secrets.h"
 #include "events/time_format.h"
 
 namespace reservoir::api {
@@ -34,14 +35,6 @@ Rendered problem(int status, const char* exception, const char* key, const char*
 
 // Bytes compared whatever the first difference: a wrong key takes as long
 // as a right one.
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return diff == 0;
-}
-
 // `Authorization: Bearer KEY` when --clinic-api-key is set.
 std::optional<Rendered> check_bearer(const Call& c, const ClinicBackend& b) {
   if (!b.api_key) return std::nullopt;
@@ -49,7 +42,7 @@ std::optional<Rendered> check_bearer(const Call& c, const ClinicBackend& b) {
   constexpr std::string_view kScheme = "Bearer ";
   const std::string_view value = *c.req.authorization;
   if (value.substr(0, kScheme.size()) != kScheme ||
-      !same_secret(value.substr(kScheme.size()), *b.api_key)) {
+      !secrets::equal_secrets(value.substr(kScheme.size()), *b.api_key)) {
     return problem(401, kUnauthenticated, "Authorization", "Invalid");
   }
   return std::nullopt;
@@ -59,7 +52,7 @@ std::optional<Rendered> check_bearer(const Call& c, const ClinicBackend& b) {
 std::optional<Rendered> check_admin_key(const Call& c, const ClinicBackend& b) {
   if (!b.admin_key) return problem(403, "ForbiddenException", "Admin-Key", "Disabled");
   if (!c.req.admin_key) return problem(401, kUnauthenticated, "Admin-Key", "Required");
-  if (!same_secret(*c.req.admin_key, *b.admin_key)) {
+  if (!secrets::equal_secrets(*c.req.admin_key, *b.admin_key)) {
     return problem(401, kUnauthenticated, "Admin-Key", "Invalid");
   }
   return std::nullopt;

@@ -9,6 +9,7 @@
 #include "api/openapi.h"
 #include "api/parse_commands.h"
 #include "api/render.h"
+#include "events/secrets.h"
 
 namespace reservoir::api {
 
@@ -32,12 +33,6 @@ bool is_json(std::optional<std::string_view> content_type) {
   ct.remove_prefix(kJson.size());
   while (!ct.empty() && ct.front() == ' ') ct.remove_prefix(1);
   return ct.empty() || ct.front() == ';';
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i % (b.empty() ? 1 : b.size())];
-  return diff == 0 && !b.empty();
 }
 
 void append_metric(const char* name, const char* type, uint64_t value, std::string& out) {
@@ -123,7 +118,7 @@ std::optional<Rendered> Service::check_admin(const Request& req) const {
   if (!config_.admin_key) {
     return render_error(ErrorCode::ADMIN_DISABLED, "admin endpoints are disabled on this server");
   }
-  if (!req.admin_key || !constant_time_equal(*req.admin_key, *config_.admin_key)) {
+  if (!req.admin_key || !secrets::equal_secrets(*req.admin_key, *config_.admin_key)) {
     return render_error(ErrorCode::ADMIN_KEY_REQUIRED, "a valid Admin-Key header is required");
   }
   return std::nullopt;

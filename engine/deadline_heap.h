@@ -60,6 +60,11 @@ class DeadlineHeap {
     return true;
   }
 
+  // Bytes held, for memory accounting.
+  size_t memory_bytes() const {
+    return heap_.capacity() * sizeof(Entry) + pos_.capacity() * sizeof(uint32_t);
+  }
+
   // Every entry, earliest first (ties by id): for tests and snapshots.
   std::vector<Entry> sorted() const {
     std::vector<Entry> out = heap_;

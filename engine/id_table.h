@@ -6,25 +6,37 @@
 //   so the keys may live anywhere (an arena, a vector of seats) and may move.
 //   Each slot holds the id and 32 bits of the key's hash, so a probe compares
 //   keys only when those bits match, and growing never rehashes a key.
-// - IdTable<T>: interns string ids as dense uint32 ids 0, 1, 2, ... in
-//   insertion order and keeps one T per id in a vector. Keys are copied once
-//   into a chunked arena (stable addresses, no allocation per key), so state
+//   erase() shifts the slots after a hole back (no tombstones), so probes
+//   stay as short after deletions as after inserts alone.
+// - IdTable<T>: interns string ids as dense uint32 ids and keeps one T per
+//   id. Keys are copied once into their entry (stable addresses), so state
 //   can refer to another record by a 4-byte id instead of a string.
+// - StringSlots: short strings in numbered slots that are reused once freed
+//   (a reservation's payment id, which goes when the reservation goes).
 // - locating_id(key): the Id a self-locating key carries (below), or kNoId.
 //
-// Self-locating keys. The ids the engine makes itself (tokens, reservations:
-// engine/uuid.h new_locating_uuid) carry the Id they will get, so IdTable
-// finds them by reading that entry and comparing keys, without the index:
-// a lookup of a cold id costs one cache miss instead of two (slot, then
-// entry), an insert touches no random slot, and such keys take no index
-// memory. The index holds only the other keys (client ids, ids from logs
-// written before this layout, a key whose Id did not come true); lookups
-// that miss the entry fall back to it, so any key is found either way.
+// Ids and their reuse. An IdTable hands out ids 0, 1, 2, ... in insertion
+// order; erase(id) drops a record and puts its id on a free list, and the
+// next insert takes the most recently freed id (LIFO: its entry is the one
+// most likely still in cache) before any new one. So the ids a sequence of
+// inserts and erases gives depend on that sequence alone: replay and
+// snapshot restore rely on it, and a snapshot stores the free list in order
+// (free_ids(), restore_free_ids()) beside the records, holes included.
+// Memory follows the peak number of live records: entries and index slots
+// are reused, never returned.
 //
-// Nothing is ever removed: the engine's records (users, tokens,
-// reservations) live as long as the state. Ids are assigned in insertion
-// order, so the same sequence of inserts gives the same ids (replay and
-// snapshot restore rely on it).
+// Self-locating keys. The ids the engine makes itself (reservations:
+// engine/uuid.h new_locating_uuid) carry the Id they will get, next_id()
+// (the free list's next id, or a new one), so IdTable finds them by reading
+// that entry and comparing keys, without the index: a lookup of a cold id
+// costs one cache miss instead of two (slot, then entry), an insert touches
+// no random slot, and such keys take no index memory. The index holds only
+// the other keys (client ids, ids from logs written before this layout, a
+// key whose Id did not come true); lookups that miss the entry fall back to
+// it, so any key is found either way. A key whose Id was erased and reused
+// names an entry that now holds another key: the compare fails and the key
+// is absent, as it should be. A key is in the index exactly when the Id it
+// names (if any) is not its own, which is how erase() knows to unindex it.
 //
 // Thread safety: none; owned by one thread (the writer or a replaying tool).
 #pragma once
@@ -199,9 +211,38 @@ class FlatIndex {
     (void)got;
   }
 
+  // Removes `key`, indexed as `id`; false when that pair is not indexed.
+  // Compares slots, not keys, so key_of(id) may already name another key.
+  // Backward-shift deletion: each later slot of the run that may sit in the
+  // hole (the hole is on its probe path, home .. its slot) moves back into
+  // it, leaving a new hole behind, until an empty slot ends the run.
+  bool erase(std::string_view key, Id id) {
+    if (slots_.empty()) return false;
+    const uint32_t tag = tag_of(key);
+    const uint64_t want = (static_cast<uint64_t>(tag) << 32) | (static_cast<uint64_t>(id) + 1);
+    size_t hole = home(tag);
+    for (; slots_[hole] != want; hole = (hole + 1) & mask_) {
+      if (slots_[hole] == 0) return false;
+    }
+    if (recent_[tag % kRecentSlots] == want) recent_[tag % kRecentSlots] = 0;
+    for (size_t j = (hole + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
+      const size_t h = home(static_cast<uint32_t>(slots_[j] >> 32));
+      if (((j - h) & mask_) >= ((j - hole) & mask_)) {
+        slots_[hole] = slots_[j];
+        hole = j;
+      }
+    }
+    slots_[hole] = 0;
+    --size_;
+    return true;
+  }
+
   void reserve(size_t n) {
     while (n * kLoadDen > slots_.size() * kLoadNum) grow();
   }
+
+  // Bytes this index holds (its slots), for memory accounting.
+  size_t memory_bytes() const { return slots_.capacity() * sizeof(uint64_t) + sizeof(*this); }
 
  private:
   using Slots = std::vector<uint64_t>;
@@ -307,6 +348,86 @@ class StringList {
   std::vector<std::string_view> views_;  // into arena_ (stable across moves)
 };
 
+// Short strings in numbered slots, reused once freed (the most recently
+// freed first), for strings that come and go with records. A string up to
+// kInlineBytes long (a UUID) sits inside its slot; a longer one gets a block
+// of its own, freed with it. Views are valid until the next add().
+class StringSlots {
+ public:
+  static constexpr size_t kInlineBytes = 36;
+
+  StringSlots() = default;
+  StringSlots(const StringSlots& o) { *this = o; }
+  StringSlots& operator=(const StringSlots& o) {
+    if (this == &o) return *this;
+    slots_.clear();
+    slots_.resize(o.slots_.size());
+    for (size_t i = 0; i < o.slots_.size(); ++i) {
+      if (o.slots_[i].size != kFree) set(slots_[i], o[static_cast<uint32_t>(i)]);
+    }
+    free_ = o.free_;
+    live_ = o.live_;
+    return *this;
+  }
+  StringSlots(StringSlots&&) noexcept = default;
+  StringSlots& operator=(StringSlots&&) noexcept = default;
+
+  // Stores `s`; returns its slot.
+  uint32_t add(std::string_view s) {
+    uint32_t at;
+    if (!free_.empty()) {
+      at = free_.back();
+      free_.pop_back();
+    } else {
+      assert(slots_.size() < kNoId);
+      at = static_cast<uint32_t>(slots_.size());
+      slots_.emplace_back();
+    }
+    set(slots_[at], s);
+    ++live_;
+    return at;
+  }
+  void erase(uint32_t slot) {
+    Slot& e = slots_[slot];
+    assert(e.size != kFree);
+    e.size = kFree;
+    e.far.reset();
+    free_.push_back(slot);
+    --live_;
+  }
+  std::string_view operator[](uint32_t slot) const {
+    const Slot& e = slots_[slot];
+    assert(e.size != kFree);
+    return {e.size <= kInlineBytes ? e.bytes : e.far.get(), e.size};
+  }
+  size_t size() const { return live_; }  // strings held
+  // Bytes held (slots, the free list, long strings' blocks not counted).
+  size_t memory_bytes() const {
+    return slots_.capacity() * sizeof(Slot) + free_.capacity() * sizeof(uint32_t);
+  }
+
+ private:
+  static constexpr uint32_t kFree = UINT32_MAX;
+  struct Slot {
+    uint32_t size = kFree;
+    char bytes[kInlineBytes];
+    std::unique_ptr<char[]> far;  // the string when size > kInlineBytes
+  };
+  static void set(Slot& e, std::string_view s) {
+    e.size = static_cast<uint32_t>(s.size());
+    char* to = e.bytes;
+    if (s.size() > kInlineBytes) {
+      e.far = std::make_unique<char[]>(s.size());
+      to = e.far.get();
+    }
+    if (!s.empty()) std::memcpy(to, s.data(), s.size());
+  }
+
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;  // erased slots; the last is reused first
+  size_t live_ = 0;
+};
+
 template <class T>
 class IdTable {
  public:
@@ -317,45 +438,65 @@ class IdTable {
   static constexpr size_t kChunkEntries = 1024;  // entries never move: chunks
 
   IdTable() = default;
+  // A copy has the same ids, holes and free list as the original.
   IdTable(const IdTable& o) { *this = o; }
   IdTable& operator=(const IdTable& o) {
     if (this == &o) return *this;
     IdTable copy;
-    for (Id id = 0; id < o.size(); ++id) copy[copy.insert(o.key(id))] = o[id];
+    for (Id id = 0; id < o.id_end(); ++id) {
+      if (!o.live(id)) {
+        copy.add_hole();
+        continue;
+      }
+      copy.insert(o.key(id));
+      copy[id] = o[id];
+    }
+    copy.free_ = o.free_;
     return *this = std::move(copy);
   }
   IdTable(IdTable&& o) noexcept { *this = std::move(o); }
   IdTable& operator=(IdTable&& o) noexcept {
     chunks_ = std::move(o.chunks_);
-    size_ = std::exchange(o.size_, 0);  // a moved-from table is empty
-    long_keys_ = std::move(o.long_keys_);
+    ids_ = std::exchange(o.ids_, 0);  // a moved-from table is empty
+    live_ = std::exchange(o.live_, 0);
+    free_ = std::move(o.free_);
+    o.free_.clear();
     index_ = std::exchange(o.index_, FlatIndex());
     return *this;
   }
 
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
+  // Records held.
+  size_t size() const { return live_; }
+  bool empty() const { return live_ == 0; }
+  // One past the highest id ever handed out: live ids and holes are below it.
+  Id id_end() const { return ids_; }
+  // Whether `id` holds a record (false for a hole and beyond id_end()).
+  bool live(Id id) const { return id < ids_ && entry(id).size != kHole; }
+  // The id the next new key gets.
+  Id next_id() const { return free_.empty() ? ids_ : free_.back(); }
 
   Id find(std::string_view key) const {
-    if (const Id at = locating_id(key); at < size_ && equal_keys(this->key(at), key)) return at;
+    if (const Id at = locating_id(key); live(at) && equal_keys(this->key(at), key)) return at;
     return index_.find(key, [this](Id id) { return this->key(id); });
   }
   bool contains(std::string_view key) const { return find(key) != kNoId; }
   size_t count(std::string_view key) const { return contains(key) ? 1 : 0; }
 
-  // Adds `key` with a default T; `key` must be new. Returns its id.
+  // Adds `key` with a default T; `key` must be new. Returns its id, which
+  // is next_id().
   Id insert(std::string_view key) {
+    [[maybe_unused]] const Id next = next_id();
     const Id id = intern(key);
-    assert(id == size_ - 1);  // a key added twice is a bug of the caller
+    assert(id == next);  // a key added twice is a bug of the caller
     return id;
   }
   // The id of `key`, added (with a default T) when new.
   Id intern(std::string_view key) {
-    assert(size_ < kNoId);
-    const Id next = static_cast<Id>(size_);
+    const Id next = next_id();
+    assert(next < kNoId);
     const auto key_of = [this](Id i) { return this->key(i); };
     const Id at = locating_id(key);
-    if (at < size_ && equal_keys(this->key(at), key)) return at;
+    if (live(at) && equal_keys(this->key(at), key)) return at;
     // A key that names the next Id needs no slot. The index is asked first
     // only so that a key it already holds is never added twice; while only
     // self-locating keys went in it is empty and answers at once.
@@ -368,10 +509,27 @@ class IdTable {
     return id;
   }
 
-  // Valid as long as the table: entries never move.
+  // Drops the record `id` (its key leaves the index; its T is reset to a
+  // default one, releasing what it held); `id` goes on the free list.
+  void erase(Id id) {
+    assert(live(id));
+    Entry& e = entry(id);
+    if (locating_id(key(id)) != id) {
+      [[maybe_unused]] const bool was = index_.erase(key(id), id);
+      assert(was);
+    }
+    e.value = T{};
+    e.far.reset();
+    e.size = kHole;
+    free_.push_back(id);
+    --live_;
+  }
+
+  // Valid as long as the record.
   std::string_view key(Id id) const {
     const Entry& e = entry(id);
-    return {e.size <= kInlineKeyBytes ? e.bytes : e.far, e.size};
+    assert(e.size != kHole);
+    return {e.size <= kInlineKeyBytes ? e.bytes : e.far.get(), e.size};
   }
   T& operator[](Id id) { return entry(id).value; }
   const T& operator[](Id id) const { return entry(id).value; }
@@ -388,33 +546,77 @@ class IdTable {
   void reserve(size_t n) { index_.reserve(n); }
   // Keys held by the index (the rest locate themselves).
   size_t indexed() const { return index_.size(); }
+  // Bytes held: entries (chunk by chunk, holes included), the free list and
+  // the index; not what a T or a long key holds outside its entry.
+  size_t memory_bytes() const {
+    return chunks_.size() * kChunkEntries * sizeof(Entry) + free_.capacity() * sizeof(Id) +
+           index_.memory_bytes();
+  }
+  static constexpr size_t entry_bytes() { return sizeof(Entry); }
+
+  // The free list, in order: next_id() is its last element.
+  const std::vector<Id>& free_ids() const { return free_; }
+  // For a restore: adds a hole at id_end(), as an id that was erased.
+  void add_hole() {
+    assert(free_.empty());  // holes first, then restore_free_ids()
+    slot_for_new();
+    ++ids_;
+  }
+  // For a restore, after its holes and records: the free list, in the order
+  // free_ids() gave. False unless it names every hole exactly once.
+  bool restore_free_ids(std::vector<Id> ids) {
+    if (ids.size() != ids_ - live_) return false;
+    std::vector<bool> seen(ids_, false);
+    for (Id id : ids) {
+      if (id >= ids_ || live(id) || seen[id]) return false;
+      seen[id] = true;
+    }
+    free_ = std::move(ids);
+    return true;
+  }
 
  private:
+  static constexpr uint32_t kHole = UINT32_MAX;  // Entry::size of an id without a record
+
   struct Entry {
-    uint32_t size = 0;
+    uint32_t size = kHole;
     char bytes[kInlineKeyBytes];  // the key when size <= kInlineKeyBytes
-    const char* far = nullptr;    // else the key, in long_keys_
+    std::unique_ptr<char[]> far;  // else the key
     T value{};
   };
 
   Entry& entry(Id id) { return chunks_[id / kChunkEntries][id % kChunkEntries]; }
   const Entry& entry(Id id) const { return chunks_[id / kChunkEntries][id % kChunkEntries]; }
+  // The entry at id_end(), in a new chunk when the last one is full.
+  Entry& slot_for_new() {
+    if (ids_ % kChunkEntries == 0) chunks_.push_back(std::make_unique<Entry[]>(kChunkEntries));
+    return entry(static_cast<Id>(ids_));
+  }
+  // Puts `key` at next_id().
   void add(std::string_view key) {
-    if (size_ % kChunkEntries == 0) chunks_.push_back(std::make_unique<Entry[]>(kChunkEntries));
-    Entry& e = entry(static_cast<Id>(size_));
-    e.size = static_cast<uint32_t>(key.size());
-    if (key.size() <= kInlineKeyBytes) {
-      if (!key.empty()) std::memcpy(e.bytes, key.data(), key.size());
+    Entry* e;
+    if (!free_.empty()) {
+      e = &entry(free_.back());
+      free_.pop_back();
     } else {
-      e.far = long_keys_.add(key).data();
+      e = &slot_for_new();
+      ++ids_;
     }
-    ++size_;
+    e->size = static_cast<uint32_t>(key.size());
+    char* to = e->bytes;
+    if (key.size() > kInlineKeyBytes) {
+      e->far = std::make_unique<char[]>(key.size());
+      to = e->far.get();
+    }
+    if (!key.empty()) std::memcpy(to, key.data(), key.size());
+    ++live_;
   }
 
   std::vector<std::unique_ptr<Entry[]>> chunks_;  // by id / kChunkEntries
-  size_t size_ = 0;
-  StringArena long_keys_;  // keys longer than kInlineKeyBytes
-  FlatIndex index_;        // key -> id
+  Id ids_ = 0;                                    // id_end()
+  size_t live_ = 0;                               // size()
+  std::vector<Id> free_;                          // erased ids; the last is reused first
+  FlatIndex index_;                               // key -> id, for keys not at their named id
 };
 
 }  // namespace reservoir

@@ -16,6 +16,13 @@ const IdempotencyTable::Entry* IdempotencyTable::find(const std::string& scope,
   return it == entries_.end() ? nullptr : &it->second;
 }
 
+const IdempotencyTable::Entry* IdempotencyTable::find(const std::string& scope,
+                                                      const std::string& key,
+                                                      int64_t now_ms) const {
+  const Entry* e = find(scope, key);
+  return e != nullptr && e->recorded_at + kRetentionMs >= now_ms ? e : nullptr;
+}
+
 void IdempotencyTable::apply(const events::IdempotencyRecorded& e, int64_t time_ms) {
   while (!by_time_.empty() && by_time_.front().first + kRetentionMs < time_ms) {
     // A key reused after aging out has a newer entry: keep that one.
@@ -25,7 +32,8 @@ void IdempotencyTable::apply(const events::IdempotencyRecorded& e, int64_t time_
     by_time_.pop_front();
   }
   std::string k = map_key(e.scope, e.key);
-  entries_[k] = Entry{e.fingerprint, Rendered{static_cast<int>(e.status), e.body}, time_ms};
+  entries_[k] =
+      Entry{e.fingerprint, Rendered{static_cast<int>(e.status), e.body}, time_ms, e.redacted};
   by_time_.emplace_back(time_ms, std::move(k));
 }
 
@@ -38,7 +46,7 @@ std::vector<std::pair<events::IdempotencyRecorded, int64_t>> IdempotencyTable::e
     const size_t cut = k.find('\n');
     const Entry& e = it->second;
     out.push_back({events::IdempotencyRecorded{k.substr(0, cut), k.substr(cut + 1), e.fingerprint,
-                                               e.answer.status, e.answer.body},
+                                               e.answer.status, e.answer.body, e.redacted},
                    time});
   }
   return out;

@@ -24,12 +24,19 @@ class IdempotencyTable {
 
   struct Entry {
     int64_t fingerprint = 0;
-    Rendered answer;
+    Rendered answer;  // as recorded: a redacted secret is still kSecretMark
     int64_t recorded_at = 0;
+    std::string redacted;  // IdempotencyRecorded::redacted
   };
 
-  // nullptr when the key was never used by this scope (or has aged out).
+  // nullptr when the key was never used by this scope (or has been pruned).
   const Entry* find(const std::string& scope, const std::string& key) const;
+  // The same for a command at `now_ms`: also nullptr for an entry past its
+  // retention that no later record has pruned yet (pruning runs only as
+  // records are applied). Past it, what the answer names (a token, a
+  // reservation) may be gone from the engine's state (docs/MEMORY.md), so
+  // the command is decided afresh instead of replaying it.
+  const Entry* find(const std::string& scope, const std::string& key, int64_t now_ms) const;
 
   void apply(const events::IdempotencyRecorded& e, int64_t time_ms);
 

@@ -6,7 +6,8 @@
 //
 // new_locating_uuid(random, id): a version-8 UUID that carries the dense Id
 // its record will get (engine/id_table.h, "Self-locating keys"), with the
-// other 90 bits random. Decide makes one for every token and reservation.
+// other 90 bits random. Decide makes one for every reservation; tokens are
+// bearer secrets (SPEC §1: at least 122 random bits), so they are new_uuid's.
 //
 // Thread safety: as the Random passed in.
 #pragma once

@@ -11,7 +11,11 @@
 // even a rejection waits, since it may rest on state a same-batch command
 // created. When the queue is full execute() answers OVERLOADED at once
 // instead of letting latency grow. Idempotent commands: the first answer is
-// stored in the log (IdempotencyRecorded) and replayed byte for byte.
+// stored in the log (IdempotencyRecorded) and replayed byte for byte. A
+// module that answers with bearer secrets (the concert one: new queue
+// tokens) says so with `secret_in(reply)` and `reveal(hash)`; the writer
+// then stores such an answer with the secret cut out and puts it back on a
+// replay (events/engine_events.h, docs/SECURITY.md).
 //
 // When an append fails every command of the batch is answered UNAVAILABLE
 // (503) and the writer must rebuild its state from the log, the only truth:
@@ -70,6 +74,7 @@
 #include "events/event_log.h"
 #include "events/os.h"
 #include "events/replay.h"
+#include "events/secrets.h"
 
 namespace reservoir {
 
@@ -185,6 +190,8 @@ class Writer {
   static Decoded decode(const EventEnvelope& env);
   Status replay(const EventEnvelope& env, Decoded& d);
   Rendered render(RenderFn fn, const Reply& reply) { return fn ? fn(reply) : render_(reply); }
+  void redact(const Reply& reply, events::IdempotencyRecorded& rec) const;
+  Rendered unredact(const IdempotencyTable::Entry& entry, RenderFn fn);
   Rendered error(ErrorCode code, std::string message, RenderFn fn = nullptr) {
     return render(fn, Reply(DomainError{code, std::move(message)}));
   }
@@ -469,20 +476,55 @@ Rendered Writer<Module>::decide_one(Pending& p, int64_t now, std::vector<EventEn
   if (auto* err = std::get_if<DomainError>(&actor)) return render(p.render, Reply(*err));
   const std::string& scope = std::get<std::string>(actor);
   if (p.idem) {
-    if (const auto* entry = idempotency_.find(scope, p.idem->key)) {
-      if (entry->fingerprint == p.idem->fingerprint) return entry->answer;
+    if (const auto* entry = idempotency_.find(scope, p.idem->key, now)) {
+      if (entry->fingerprint == p.idem->fingerprint) return unredact(*entry, p.render);
       return error(ErrorCode::IDEMPOTENCY_KEY_REUSED,
                    "this Idempotency-Key was used for a different request", p.render);
     }
   }
   Reply reply = module_.execute(p.command, now, random_, out);
   Rendered answer = render(p.render, reply);
-  module_.recycle(std::move(reply));
   if (p.idem) {
     events::IdempotencyRecorded rec{scope, p.idem->key, p.idem->fingerprint, answer.status,
                                     answer.body};
+    redact(reply, rec);
     idempotency_.apply(rec, now);
     out.push_back(events::EngineCatalog::encode(events::EngineEvent(std::move(rec)), now));
+  }
+  module_.recycle(std::move(reply));
+  return answer;
+}
+
+template <DomainModule Module>
+void Writer<Module>::redact(const Reply& reply, events::IdempotencyRecorded& rec) const {
+  if constexpr (requires { module_.secret_in(reply); }) {
+    const std::string_view secret = module_.secret_in(reply);
+    if (secret.empty()) return;
+    bool cut = false;
+    for (size_t at = rec.body.find(secret); at != std::string::npos;
+         at = rec.body.find(secret, at + events::kSecretMark.size())) {
+      rec.body.replace(at, secret.size(), events::kSecretMark);
+      cut = true;
+    }
+    if (cut) rec.redacted = secrets::token_hash(secret);
+  }
+}
+
+template <DomainModule Module>
+Rendered Writer<Module>::unredact(const IdempotencyTable::Entry& entry, RenderFn fn) {
+  if (entry.redacted.empty()) return entry.answer;
+  std::optional<std::string> secret;
+  if constexpr (requires { module_.reveal(entry.redacted); }) {
+    secret = module_.reveal(entry.redacted);
+  }
+  if (!secret) {
+    return error(ErrorCode::INTERNAL,
+                 "the token key does not open this remembered answer (see docs/SECURITY.md)", fn);
+  }
+  Rendered answer = entry.answer;
+  for (size_t at = answer.body.find(events::kSecretMark); at != std::string::npos;
+       at = answer.body.find(events::kSecretMark, at + secret->size())) {
+    answer.body.replace(at, events::kSecretMark.size(), *secret);
   }
   return answer;
 }

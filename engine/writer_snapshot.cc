@@ -16,8 +16,14 @@ struct AnswerSnap {
 };
 
 // The encoding (decode_writer_snapshot reads the same fields in this order).
+// Format 2: answers carry IdempotencyRecorded version 2's fields. Format 1
+// (answers of version 1) still decodes, so that a writer finds the offset
+// of an old snapshot; the concert module's part of that time does not
+// restore, so recovery replays the log instead.
+constexpr int64_t kFormat = 2;
+
 struct Snap {
-  int64_t format = 1;
+  int64_t format = kFormat;
   int64_t offset = 0;
   int64_t last_now = 0;
   std::string module;
@@ -36,7 +42,7 @@ struct Snap {
 
 std::string encode_writer_snapshot(uint64_t offset, int64_t last_now, const std::string& module,
                                    const IdempotencyTable& answers) {
-  Snap snap{1, static_cast<int64_t>(offset), last_now, module, {}};
+  Snap snap{kFormat, static_cast<int64_t>(offset), last_now, module, {}};
   for (auto& [recorded, at] : answers.entries()) snap.answers.push_back({std::move(recorded), at});
   std::string out;
   codec::encode(snap, out);
@@ -52,8 +58,8 @@ bool decode_writer_snapshot(std::string_view bytes, WriterSnapshot& out) {
   codec::get_value(in, offset);
   codec::get_value(in, out.last_now);
   out.module = in.string();
-  codec::get_value(in, answers);
-  if (!in.ok() || !in.at_end() || format != 1 || offset < 0) return false;
+  codec::get_value(in, answers, format == 1 ? 1 : codec::kCurrentVersion);
+  if (!in.ok() || !in.at_end() || format < 1 || format > kFormat || offset < 0) return false;
   out.offset = static_cast<uint64_t>(offset);
   out.answers.clear();
   for (const auto& a : answers) out.answers.apply(a.recorded, a.recorded_at);

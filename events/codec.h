@@ -14,6 +14,14 @@
 // (leaving the default), in nested records too. So every visitor takes an
 // optional third argument, the version that introduced the field.
 //
+// A field dropped after schema version M (a secret the log no longer holds)
+// is declared
+//   f("token", self.legacy_token, 1, M);
+// It is never encoded, decoded only from payloads of versions since..M, and
+// left out of renderings: the record's upgrade() derives what replaced it.
+// So every visitor takes an optional fourth argument, the last version that
+// had the field (kLive: it is still written).
+//
 // Thread safety: stateless functions; safe from any thread.
 #pragma once
 
@@ -25,9 +33,12 @@
 
 namespace reservoir::codec {
 
+// A field's last version while it is still written.
+inline constexpr uint32_t kLive = UINT32_MAX;
+
 struct FieldProbe {
   template <class V>
-  void operator()(const char*, V&, uint32_t = 1) {}
+  void operator()(const char*, V&, uint32_t = 1, uint32_t = kLive) {}
 };
 
 // Decodes as the current version: every field is present.
@@ -104,16 +115,16 @@ void get_value(Reader& in, T& v, uint32_t version = kCurrentVersion);
 struct Encoder {
   std::string& out;
   template <class V>
-  void operator()(const char*, const V& v, uint32_t = 1) {
-    put_value(out, v);
+  void operator()(const char*, const V& v, uint32_t = 1, uint32_t until = kLive) {
+    if (until == kLive) put_value(out, v);
   }
 };
 struct Decoder {
   Reader& in;
   uint32_t version;  // of the payload: fields introduced later are absent
   template <class V>
-  void operator()(const char*, V& v, uint32_t since = 1) {
-    if (since <= version) get_value(in, v, version);
+  void operator()(const char*, V& v, uint32_t since = 1, uint32_t until = kLive) {
+    if (since <= version && version <= until) get_value(in, v, version);
   }
 };
 

@@ -7,6 +7,16 @@
 // reservationOpensAt to schedules (ConcertCreated), tokenId to TokenIssued,
 // and sequence numbers to SeatsHeld and PaymentCompleted; upgrade() derives
 // them for version-1 events, so old logs still load (see each event).
+// Version 3 of TokenIssued and version 2 of TokenActivated and TokenExpired
+// (issue 16, docs/SECURITY.md) name a token by its hash (tokenHash: hex
+// SHA-256) instead of the token itself, which the log no longer holds in
+// clear; TokenIssued also carries tokenSeal, the token sealed under the
+// engine's token key. Their upgrade() hashes the token an older event
+// carries (still held in `legacy_token`, for whoever must answer with it).
+// TokenExpired version 2 also carries the token's issue number (seq), as
+// TokenActivated always did: a token's Id in the engine is seq - 1 when
+// every token was issued in order, so applying either finds its token
+// without a hash lookup (engine/concert/state.cc).
 //
 // Times are Unix milliseconds (UTC). Thread safety: value types.
 #pragma once
@@ -17,6 +27,7 @@
 #include <vector>
 
 #include "events/catalog.h"
+#include "events/secrets.h"
 
 namespace reservoir::events {
 
@@ -80,26 +91,36 @@ struct ConcertCreated {
 // number, 1, 2, 3, …); tokens are admitted in seq order, so a WAITING token's
 // position is seq minus the highest seq admitted so far. `token_id` is the
 // numeric name the queue-tokens dialect uses (SPEC §5.1): random in
-// [1, 2^53), unique among all tokens ever issued.
+// [1, 2^53), unique among all tokens ever issued. `token_hash` names the
+// token (events/secrets.h); `token_seal` hides it under the engine's key
+// ("" in an upgraded event: an old token was never sealed).
 struct TokenIssued {
   static constexpr const char* kType = "TokenIssued";
-  static constexpr uint32_t kVersion = 2;
-  std::string token;
+  static constexpr uint32_t kVersion = 3;
+  // Members in the order events were built in before hashes (aggregate
+  // initialisation); the field list below gives the encoding's order.
+  std::string token_hash;
   std::string user_id;
   int64_t seq = 0;
   int64_t issued_at = 0;
   int64_t token_id = 0;
+  std::string token_seal;
+  std::string legacy_token;  // the token in clear: versions 1-2 only
   template <class S, class F>
   static void fields(S& s, F&& f) {
-    f("token", s.token);
+    f("token", s.legacy_token, 1, 2);
     f("userId", s.user_id);
     f("seq", s.seq);
     f("issuedAt", s.issued_at);
     f("tokenId", s.token_id, 2);
+    f("tokenHash", s.token_hash, 3);
+    f("tokenSeal", s.token_seal, 3);
   }
   // Version 1 drew no tokenId: derive one from the token's random bits.
-  static void upgrade(TokenIssued& e, const EventEnvelope&) {
-    e.token_id = legacy_token_id(e.token);
+  // Versions 1-2 held the token in clear: name it by its hash.
+  static void upgrade(TokenIssued& e, const EventEnvelope& env) {
+    if (env.version < 2) e.token_id = legacy_token_id(e.legacy_token);
+    e.token_hash = secrets::token_hash(e.legacy_token);
   }
   // FNV-1a of the token folded into [1, 2^53): deterministic, so replay,
   // snapshots and rebuild agree.
@@ -112,37 +133,49 @@ struct TokenIssued {
 
 struct TokenActivated {
   static constexpr const char* kType = "TokenActivated";
-  static constexpr uint32_t kVersion = 1;
-  std::string token;
+  static constexpr uint32_t kVersion = 2;
+  std::string token_hash;
   std::string user_id;
   int64_t seq = 0;
   int64_t activated_at = 0;
   int64_t expires_at = 0;
+  std::string legacy_token;  // version 1 only
   template <class S, class F>
   static void fields(S& s, F&& f) {
-    f("token", s.token);
+    f("token", s.legacy_token, 1, 1);
     f("userId", s.user_id);
     f("seq", s.seq);
     f("activatedAt", s.activated_at);
     f("expiresAt", s.expires_at);
+    f("tokenHash", s.token_hash, 2);
+  }
+  static void upgrade(TokenActivated& e, const EventEnvelope&) {
+    e.token_hash = secrets::token_hash(e.legacy_token);
   }
 };
 
 struct TokenExpired {
   static constexpr const char* kType = "TokenExpired";
-  static constexpr uint32_t kVersion = 1;
-  std::string token;
+  static constexpr uint32_t kVersion = 2;
+  std::string token_hash;
   std::string user_id;
   std::string reason;  // "TTL" (time ran out) or "PAID" (spent by a payment)
   bool was_active = false;
   int64_t expired_at = 0;
+  std::string legacy_token;  // version 1 only
+  int64_t seq = 0;           // the token's issue number; 0 in a version-1 event
   template <class S, class F>
   static void fields(S& s, F&& f) {
-    f("token", s.token);
+    f("token", s.legacy_token, 1, 1);
     f("userId", s.user_id);
     f("reason", s.reason);
     f("wasActive", s.was_active);
     f("expiredAt", s.expired_at);
+    f("tokenHash", s.token_hash, 2);
+    f("seq", s.seq, 2);
+  }
+  static void upgrade(TokenExpired& e, const EventEnvelope&) {
+    e.token_hash = secrets::token_hash(e.legacy_token);
   }
 };
 

@@ -29,7 +29,8 @@ void write_json_value(JsonWriter& w, const T& v);
 struct JsonFields {
   JsonWriter& w;
   template <class V>
-  void operator()(const char* name, const V& v, uint32_t = 1) {
+  void operator()(const char* name, const V& v, uint32_t = 1, uint32_t until = kLive) {
+    if (until != kLive) return;  // a dropped field (a secret): never shown
     w.Key(name);
     if constexpr (std::is_same_v<V, int64_t>) {
       if (is_time_field(name)) {  // times read as ISO-8601, like the API's

@@ -20,7 +20,8 @@ struct TextFields {
   std::string& out;
   bool first = true;
   template <class V>
-  void operator()(const char* name, const V& v, uint32_t = 1) {
+  void operator()(const char* name, const V& v, uint32_t = 1, uint32_t until = kLive) {
+    if (until != kLive) return;  // a dropped field (a secret): never shown
     if (!first) out.push_back(' ');
     first = false;
     out.append(name).push_back('=');
@@ -60,7 +61,7 @@ void write_text_value(std::string& out, const T& v) {
 template <Record T>
 std::optional<std::string> string_field(const T& v, std::string_view name) {
   std::optional<std::string> found;
-  T::fields(v, [&](const char* field, const auto& value, uint32_t = 1) {
+  T::fields(v, [&](const char* field, const auto& value, uint32_t = 1, uint32_t = kLive) {
     if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) {
       if (!found && name == field) found = value;
     }

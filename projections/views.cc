@@ -23,15 +23,16 @@
 #include <utility>
 
 #include "events/codec.h"
+#include "events/secrets.h"
 #include "projections/keys.h"
 #include "projections/versioned_store.h"
 
 // Key layout ('/' separates parts: ids are [A-Za-z0-9._:-], never '/'):
 //   m/checkpoint                     -> CheckpointRec: next offset to apply, store format
 //   u/<userId>                       -> UserRec
-//   t/<token>                        -> TokenRec
-//   ti/<tokenId>                     -> token (index by the numeric tokenId)
-//   ut/<userId>                      -> token: the user's newest
+//   t/<tokenHash>                    -> TokenRec (the token's hex SHA-256: no token in clear)
+//   ti/<tokenId>                     -> tokenHash (index by the numeric tokenId)
+//   ut/<userId>                      -> tokenHash: the user's newest
 //   q/admitted                       -> CounterRec: highest seq admitted
 //   n/reservation, n/payment         -> CounterRec: the last sequence number given
 //   c/<concertId>                    -> ConcertRec
@@ -86,8 +87,9 @@ constexpr size_t kBatchArenaBytes = size_t{256} << 10;
 // The layout of the stored records (kept in the checkpoint record). A store
 // of an older layout cannot be read by this code: open() drops it, and the
 // follower rebuilds it from the log (the log is the only truth). 1: before
-// SPEC §5.1's fields; 2: tokenIds, opening times, sequence numbers.
-constexpr int64_t kStoreFormat = 2;
+// SPEC §5.1's fields; 2: tokenIds, opening times, sequence numbers; 3:
+// tokens named by their hash (issue 16), never in clear.
+constexpr int64_t kStoreFormat = 3;
 
 // Stored records: codec field lists give their binary form. Enums are stored
 // as their int64 value and range-checked when read.
@@ -351,10 +353,10 @@ ReservationView to_view(std::string id, ReservationRec&& rec, bool* ok) {
   return v;
 }
 
-TokenView to_view(std::string token, TokenRec&& rec, bool* ok) {
+TokenView to_view(std::string hash, TokenRec&& rec, bool* ok) {
   TokenView v;
   *ok = to_enum(rec.status, TokenStatus::kExpired, &v.status);
-  v.token = std::move(token);
+  v.token_hash = std::move(hash);
   v.user_id = std::move(rec.user_id);
   v.seq = rec.seq;
   v.issued_at = rec.issued_at;
@@ -521,16 +523,16 @@ class BatchApplier {
     t.seq = e.seq;
     t.issued_at = e.issued_at;
     t.token_id = e.token_id;
-    put(token_key(e.token), t);
-    put_raw(token_id_key(e.token_id), e.token);
+    put(token_key(e.token_hash), t);
+    put_raw(token_id_key(e.token_id), e.token_hash);
     // The engine issues a user a new token only when it has no live one
     // (SPEC §1, invariant 4), so the newest is the live one if any.
-    put_raw(user_token_key(e.user_id), e.token);
+    put_raw(user_token_key(e.user_id), e.token_hash);
     return Status::OK();
   }
 
   Status on(const events::TokenActivated& e) {
-    const std::string key = token_key(e.token);
+    const std::string key = token_key(e.token_hash);
     TokenRec t;
     if (Status s = load(key, &t); !s.ok()) return s;
     t.status = to_int(TokenStatus::kActive);
@@ -547,7 +549,7 @@ class BatchApplier {
   }
 
   Status on(const events::TokenExpired& e) {
-    const std::string key = token_key(e.token);
+    const std::string key = token_key(e.token_hash);
     TokenRec t;
     if (Status s = load(key, &t); !s.ok()) return s;
     t.status = to_int(TokenStatus::kExpired);
@@ -1071,10 +1073,16 @@ std::optional<UserView> Projections::user(const std::string& user_id) const {
 }
 
 std::optional<TokenView> Projections::token(const std::string& token) const {
+  auto v = token_by_hash(secrets::token_hash(token));
+  if (v) v->token = token;
+  return v;
+}
+
+std::optional<TokenView> Projections::token_by_hash(const std::string& hash) const {
   TokenRec rec;
-  if (!get_rec(db_.get(), rocksdb::ReadOptions(), token_key(token), &rec)) return std::nullopt;
+  if (!get_rec(db_.get(), rocksdb::ReadOptions(), token_key(hash), &rec)) return std::nullopt;
   bool ok = false;
-  TokenView v = to_view(token, std::move(rec), &ok);
+  TokenView v = to_view(hash, std::move(rec), &ok);
   if (!ok) return std::nullopt;
   return v;
 }
@@ -1085,15 +1093,15 @@ std::optional<TokenView> Projections::token(const std::string& token) const {
 
 std::optional<TokenView> Projections::token_by_id(int64_t token_id) const {
   if (token_id <= 0) return std::nullopt;
-  std::string token;
-  if (!get_index(db_.get(), token_id_key(token_id), &token)) return std::nullopt;
-  return this->token(token);
+  std::string hash;
+  if (!get_index(db_.get(), token_id_key(token_id), &hash)) return std::nullopt;
+  return token_by_hash(hash);
 }
 
 std::optional<TokenView> Projections::user_token(const std::string& user_id) const {
-  std::string token;
-  if (!get_index(db_.get(), user_token_key(user_id), &token)) return std::nullopt;
-  return this->token(token);
+  std::string hash;
+  if (!get_index(db_.get(), user_token_key(user_id), &hash)) return std::nullopt;
+  return token_by_hash(hash);
 }
 
 int64_t Projections::admitted_seq() const {

@@ -53,7 +53,8 @@ struct UserView {
 enum class TokenStatus { kWaiting, kActive, kExpired };
 
 struct TokenView {
-  std::string token;
+  std::string token;       // in clear only when the caller presented it (token()), else ""
+  std::string token_hash;  // its hex SHA-256, the name the store knows it by
   std::string user_id;
   TokenStatus status = TokenStatus::kWaiting;
   int64_t seq = 0;
@@ -182,6 +183,8 @@ class Projections : public ViewStore {
 
   std::optional<UserView> user(const std::string& user_id) const;
   std::optional<TokenView> token(const std::string& token) const;
+  // The token with this tokenHash (events/secrets.h); its `token` is "".
+  std::optional<TokenView> token_by_hash(const std::string& hash) const;
   // The token with this tokenId (SPEC §5.1), if any.
   std::optional<TokenView> token_by_id(int64_t token_id) const;
   // The user's live (WAITING or ACTIVE) token, else its newest; nullopt when

@@ -10,6 +10,7 @@
 #include "engine/concert/module.h"
 #include "events/dir_lock.h"
 #include "events/embedded_log.h"
+#include "events/secrets.h"
 #include "tools/subcommands.h"
 
 namespace reservoir::tools {
@@ -29,8 +30,10 @@ struct GenOptions {
 
 class Generator {
  public:
-  Generator(const GenOptions& o, EmbeddedLog& log)
-      : o_(o), log_(log), random_(static_cast<uint64_t>(o.seed)), module_(limits()) {}
+  // `key`: the data directory's token key, which a later serve uses, so
+  // that it can open the tokens this log seals (docs/SECURITY.md).
+  Generator(const GenOptions& o, EmbeddedLog& log, const secrets::TokenKey& key)
+      : o_(o), log_(log), random_(static_cast<uint64_t>(o.seed)), module_(limits(), key) {}
 
   Status run();
 
@@ -149,7 +152,9 @@ int run_gen_log(int argc, char** argv) {
   auto log = EmbeddedLog::open(o.data + "/log", EmbeddedLog::Mode::kReadWrite);
   if (!log.ok()) return fail(1, "cannot open the log: " + log.status().ToString());
   if ((*log)->end_offset() != 0) return fail(1, "the log under " + o.data + " is not empty");
-  Generator gen(o, **log);
+  auto key = secrets::load_or_create_key(o.data + "/token.key");
+  if (!key.ok()) return fail(1, key.status().message());
+  Generator gen(o, **log, *key);
   Status s = gen.run();
   return s.ok() ? 0 : fail(1, s.ToString());
 }

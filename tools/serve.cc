@@ -22,6 +22,7 @@
 #include "events/dir_lock.h"
 #include "events/embedded_log.h"
 #include "events/kafka_log.h"
+#include "events/secrets.h"
 #include "projections/clinic_views.h"
 #include "projections/store_dir.h"
 #include "tools/clinic_demo.h"
@@ -47,6 +48,7 @@ struct ServeOptions {
   int64_t active_tokens = 1000;
   int64_t max_seats = 4;
   std::string admin_key;
+  std::string token_key_file;  // empty: <data>/token.key
   bool demo = false;
   int64_t http_threads = 256;
   int64_t http_connections_max = 10'000;
@@ -80,6 +82,9 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_int("active-tokens", &o.active_tokens, 1, 1'000'000, "tokens ACTIVE at once");
   f.add_int("max-seats", &o.max_seats, 1, 64, "seats per user per schedule (and per hold)");
   f.add_string("admin-key", &o.admin_key, "key for the admin API (empty: admin disabled)");
+  f.add_string("token-key-file", &o.token_key_file,
+               "the 32-byte key that seals queue tokens in the log (docs/SECURITY.md); created "
+               "when missing; a standby needs the writer's (empty: DATA/token.key)");
   f.add_bool("demo", &o.demo, "load a demo catalog and users into an empty log");
   f.add_int("http-threads", &o.http_threads, 4, 20000,
             "HTTP worker threads: requests served at once (idle or slow connections hold none)");
@@ -200,8 +205,11 @@ int open_server(const ServeOptions& o, ConcertHost& host, SystemClock& clock, Os
   hc.follower.raise_priority = o.follower_priority == "raised";
   hc.render = &api::render_reply;
   concert::Limits limits{o.hold_ttl_ms, o.token_ttl_ms, o.active_tokens, o.max_seats};
+  const std::string key_file = o.token_key_file.empty() ? o.data + "/token.key" : o.token_key_file;
+  auto key = secrets::load_or_create_key(key_file);
+  if (!key.ok()) return fail(1, key.status().message());
   Status st = host.open(
-      hc, std::make_unique<concert::Module>(limits),
+      hc, std::make_unique<concert::Module>(limits, *key),
       [&o](const LogTarget& target) { return open_log(o, target); }, clock, random);
   if (!st.ok()) return fail(1, st.message());
   host.start();

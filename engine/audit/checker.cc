@@ -118,10 +118,10 @@ void ConcertChecker::check_seq(const char* what, int64_t claimed, uint32_t versi
 
 void ConcertChecker::check_token_id(const events::TokenIssued& e) {
   if (e.token_id < 1 || e.token_id >= kTokenIdEnd) {
-    violate(6, "token " + e.token + " has tokenId " + std::to_string(e.token_id) +
+    violate(6, "token " + e.token_hash + " has tokenId " + std::to_string(e.token_id) +
                    ", outside [1, 2^53)");
   } else if (!token_ids_.insert(e.token_id).second) {
-    violate(6, "token " + e.token + " reuses tokenId " + std::to_string(e.token_id));
+    violate(6, "token " + e.token_hash + " reuses tokenId " + std::to_string(e.token_id));
   }
 }
 
@@ -162,14 +162,14 @@ void ConcertChecker::on(const events::TokenIssued& e, int64_t) {
   if (user->second.live_token != nullptr) {
     violate(4, "user " + e.user_id + " got a second live token");
   }
-  auto [token, fresh] = tokens_.try_emplace(e.token, Tok::kWaiting);
-  if (!fresh) violate(4, "token " + e.token + " issued twice");
+  auto [token, fresh] = tokens_.try_emplace(e.token_hash, Tok::kWaiting);
+  if (!fresh) violate(4, "token " + e.token_hash + " issued twice");
   token->second = Tok::kWaiting;
   user->second.live_token = &token->first;
 }
 
 void ConcertChecker::on(const events::TokenActivated& e, int64_t) {
-  auto it = tokens_.find(e.token);
+  auto it = tokens_.find(e.token_hash);
   if (it == tokens_.end() || it->second != Tok::kWaiting) {
     violate(4, "token activated that was not WAITING");
     return;
@@ -182,7 +182,7 @@ void ConcertChecker::on(const events::TokenActivated& e, int64_t) {
 }
 
 void ConcertChecker::on(const events::TokenExpired& e, int64_t) {
-  auto it = tokens_.find(e.token);
+  auto it = tokens_.find(e.token_hash);
   if (it == tokens_.end() || it->second == Tok::kExpired) {
     violate(4, "token expired that was not live");
     return;

@@ -64,7 +64,7 @@ std::variant<Id, DomainError> identify(const State& s, const TokenRef& ref) {
     user = s.users.find(**ref.named_user);
     if (user == kNoId) return error(ErrorCode::USER_NOT_FOUND, "user not found");
   }
-  const Id token = !ref.token.empty() ? s.tokens.find(ref.token) : s.find_token_id(ref.token_id);
+  const Id token = !ref.token.empty() ? s.find_token(ref.token) : s.find_token_id(ref.token_id);
   if (token == kNoId) return error(ErrorCode::INVALID_TOKEN, "unknown queue token");
   if (named && s.tokens[token].user != user) {
     return error(ErrorCode::INVALID_TOKEN, "the token is not the named user's");
@@ -156,9 +156,10 @@ Reply decide_create_concert(const State& s, const CreateConcert& c, Context& ctx
   return ConcertReply{std::move(e)};
 }
 
+// Everything of a token's reply but the token itself, which the state
+// holds only sealed.
 void fill_token_reply(const State& s, Id token, const Limits& limits, TokenReply& reply) {
   const Token& t = s.tokens[token];
-  set(reply.token, s.tokens.key(token));
   reply.state = t.state;
   reply.expires_at = t.expires_at;
   reply.token_id = t.token_id;
@@ -190,23 +191,37 @@ Reply decide_issue_token(const State& s, const IssueToken& c, Context& ctx, Even
   const Id user = s.users.find(c.user_id);
   if (user == kNoId) return error(ErrorCode::USER_NOT_FOUND, "user not found");
   auto reply = take<TokenReply>(ctx);
-  if (s.users[user].live_token != kNoId) {
-    fill_token_reply(s, s.users[user].live_token, ctx.limits, reply);  // the same token back
+  if (const Id live = s.users[user].live_token; live != kNoId) {
+    // The same token back (SPEC §2), opened from its seal.
+    const Token& t = s.tokens[live];
+    std::optional<std::string> token;
+    if (const std::string_view seen = s.clear_token(live); !seen.empty()) {
+      token.emplace(seen);
+    } else {
+      token = secrets::open_token(ctx.key, t.seal_text(), s.token_hash(live));
+    }
+    if (!token) {
+      return error(ErrorCode::INTERNAL,
+                   "the token key does not open this user's live token (see docs/SECURITY.md)");
+    }
+    fill_token_reply(s, live, ctx.limits, reply);
+    reply.token = std::move(*token);
     return reply;
   }
   auto& issued = out.add<events::TokenIssued>();
-  new_locating_uuid(ctx.random, static_cast<Id>(s.tokens.size()), issued.token);
+  new_uuid(ctx.random, reply.token);  // 122 random bits (SPEC §1)
   set(issued.user_id, c.user_id);
   issued.seq = s.next_seq;
   issued.issued_at = ctx.now_ms;
   issued.token_id = new_token_id(s, ctx.random);
-  set(reply.token, issued.token);
+  issued.token_hash = secrets::token_hash(reply.token);
+  issued.token_seal = secrets::seal_token(ctx.key, reply.token, issued.token_hash);
   reply.token_id = issued.token_id;
   reply.seq = issued.seq;
   reply.issued_at = issued.issued_at;
   if (s.waiting.empty() && s.active_tokens < ctx.limits.active_tokens_max) {
     auto& activated = out.add<events::TokenActivated>();
-    set(activated.token, issued.token);
+    set(activated.token_hash, issued.token_hash);
     set(activated.user_id, c.user_id);
     activated.seq = s.next_seq;
     activated.activated_at = ctx.now_ms;
@@ -313,7 +328,7 @@ Reply decide_hold(const State& s, const HoldSeats& c, Context& ctx, Events& out)
     held.seats[i].price = seat.price;
     held.total_price += seat.price;
   }
-  new_locating_uuid(ctx.random, static_cast<Id>(s.reservations.size()), held.reservation_id);
+  new_locating_uuid(ctx.random, s.reservations.next_id(), held.reservation_id);
   set(held.user_id, s.users.key(s.tokens[token].user));
   set(held.concert_id, s.concerts.key(schedule.concert));
   set(held.schedule_id, c.schedule_id);
@@ -376,7 +391,8 @@ Reply decide_pay(const State& s, const PayReservation& c, Context& ctx, Events& 
   paid.reservation_seq = r.seq;
   // Paying spends the token: its ACTIVE place goes to the next in line.
   auto& spent = out.add<events::TokenExpired>();
-  set(spent.token, s.tokens.key(token));
+  spent.token_hash = s.token_hash(token);
+  spent.seq = s.tokens[token].seq;
   set(spent.user_id, paid.user_id);
   set(spent.reason, "PAID");
   spent.was_active = true;
@@ -590,14 +606,14 @@ std::optional<events::ConcertEvent> next_clock_event(const State& s, int64_t now
   }
   if (!s.token_deadlines.empty() && s.token_deadlines.top().first <= now) {
     const Id token = s.token_deadlines.top().second;
-    return events::TokenExpired{std::string(s.tokens.key(token)), std::string(s.token_user(token)),
-                                "TTL", true, now};
+    return events::TokenExpired{
+        s.token_hash(token), std::string(s.token_user(token)), "TTL", true, now, {},
+        s.tokens[token].seq};
   }
   if (!s.waiting.empty() && s.active_tokens < limits.active_tokens_max) {
     const Id token = s.waiting.front();
     const Token& t = s.tokens[token];
-    return events::TokenActivated{std::string(s.tokens.key(token)),
-                                  std::string(s.users.key(t.user)), t.seq, now,
+    return events::TokenActivated{s.token_hash(token), std::string(s.users.key(t.user)), t.seq, now,
                                   now + limits.token_ttl_ms};
   }
   return std::nullopt;
@@ -620,10 +636,11 @@ ReservationReply reservation_reply(const State& s, std::string_view id) {
 }
 
 TokenReply token_reply(const State& s, std::string_view token, const Limits& limits) {
-  const Id t = s.tokens.find(token);
+  const Id t = s.find_token(token);
   assert(t != kNoId);
   TokenReply reply;
   fill_token_reply(s, t, limits, reply);
+  reply.token = token;
   return reply;
 }
 

@@ -32,6 +32,9 @@ struct Context {
   // Storage to build replies in (spares.h); nullptr: allocate. The caller
   // gives the reply back once it has rendered it.
   Spares* spares = nullptr;
+  // Seals new tokens and opens sealed ones (events/secrets.h). The test key
+  // by default: Module passes the engine's own.
+  const secrets::TokenKey& key = secrets::test_key();
 };
 
 // The events decided for a command (spares.h: their storage is recycled).
@@ -58,6 +61,7 @@ int64_t next_due_ms(const State& state, const Limits& limits);
 // The reply view of a reservation / token as the state holds it; the id
 // must be known to the state.
 ReservationReply reservation_reply(const State& state, std::string_view id);
+// `token` is the token in clear, as its holder presented it.
 TokenReply token_reply(const State& state, std::string_view token, const Limits& limits);
 
 }  // namespace reservoir::concert

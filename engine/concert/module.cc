@@ -1,8 +1,13 @@
 #include "engine/concert/module.h"
 
 #include "engine/concert/snapshot.h"
+#include "engine/idempotency.h"
 
 namespace reservoir::concert {
+
+// A retry within the idempotency window names its token and reservation:
+// the state must still know them (state.h, "Retention").
+static_assert(kFinishedRetentionMs >= IdempotencyTable::kRetentionMs);
 
 void Module::start(int64_t now, std::vector<EventEnvelope>& out) {
   if (state_.recorded_limits == limits_) return;
@@ -24,11 +29,15 @@ Reply Module::execute(const Command& command, int64_t now, Random& random,
                       std::vector<EventEnvelope>& out) {
   advance_clock(now, out);
   scratch_.clear();
-  Context ctx{now, random, limits_, &spares_};
+  Context ctx{now, random, limits_, &spares_, key_};
   Reply reply = decide(state_, command, ctx, scratch_);
   for (const auto& event : scratch_) {
     state_.apply(event);
     out.push_back(Catalog::encode(event, now));
+    if (std::holds_alternative<events::TokenIssued>(event)) {
+      // Issued just now: the newest token, whose clear form is the reply's.
+      state_.remember_token(state_.newest_token, std::get<TokenReply>(reply).token);
+    }
   }
   // A payment frees an ACTIVE place: admit the next token in the same batch.
   advance_clock(now, out);
@@ -38,8 +47,29 @@ Reply Module::execute(const Command& command, int64_t now, Random& random,
 Status Module::apply(const EventEnvelope& envelope) {
   auto event = Catalog::decode(envelope);
   if (!event.ok()) return event.status();
-  state_.apply(*event);
+  apply(*event);
   return Status::OK();
+}
+
+void Module::apply(const Event& event) {
+  // A token issued before seals (held in clear by that old event) is sealed
+  // now, so the state and its snapshots keep no token in clear and a user
+  // still gets that same token back.
+  const auto* issued = std::get_if<events::TokenIssued>(&event);
+  if (issued == nullptr || !issued->token_seal.empty() || issued->legacy_token.empty()) {
+    state_.apply(event);
+    return;
+  }
+  events::TokenIssued sealed = *issued;
+  sealed.token_seal = secrets::seal_token(key_, sealed.legacy_token, sealed.token_hash);
+  sealed.legacy_token.clear();
+  state_.apply(Event(std::move(sealed)));
+}
+
+std::optional<std::string> Module::reveal(std::string_view hash) const {
+  const Id t = state_.find_token_hash(hash);
+  if (t == kNoId) return std::nullopt;
+  return secrets::open_token(key_, state_.tokens[t].seal_text(), hash);
 }
 
 std::string Module::snapshot() const {

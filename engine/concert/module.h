@@ -7,6 +7,8 @@
 // Thread safety: none; owned by the single writer.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -27,7 +29,11 @@ class Module {
   using Event = events::ConcertEvent;
   static constexpr std::string_view kName = "concert";
 
-  explicit Module(const Limits& limits) : limits_(limits) {}
+  // `key` seals and opens tokens (events/secrets.h): a server passes its
+  // own (--token-key-file); the test key serves tests and tools that decide
+  // commands without a data directory.
+  explicit Module(const Limits& limits, const secrets::TokenKey& key = secrets::test_key())
+      : limits_(limits), key_(key) {}
 
   std::variant<std::string, DomainError> actor(const Command& command) const {
     return actor_of(state_, command);
@@ -45,6 +51,15 @@ class Module {
   Reply execute(const Command& command, int64_t now, Random& random,
                 std::vector<EventEnvelope>& out);
 
+  // The bearer secret a reply shows (a token's, in clear), or "": the
+  // writer keeps it out of remembered answers (engine/writer.h).
+  std::string_view secret_in(const Reply& reply) const {
+    const auto* t = std::get_if<TokenReply>(&reply);
+    return t != nullptr ? std::string_view(t->token) : std::string_view();
+  }
+  // The token named by tokenHash `hash`, opened from its seal; nullopt when
+  // unknown or when the key does not open it.
+  std::optional<std::string> reveal(std::string_view hash) const;
   // Gives a reply back once rendered: its storage serves a later command.
   void recycle(Reply&& reply) { spares_.give(std::move(reply)); }
 
@@ -54,7 +69,7 @@ class Module {
   // The same in two steps, so recovery decodes on another thread:
   // decode() touches no state.
   static Result<Event> decode(const EventEnvelope& envelope) { return Catalog::decode(envelope); }
-  void apply(const Event& event) { state_.apply(event); }
+  void apply(const Event& event);
 
   // Snapshot of the state (snapshot.h encoding), and its inverse; restore
   // returns false (leaving state reset) on bytes it cannot decode.
@@ -68,6 +83,7 @@ class Module {
 
  private:
   Limits limits_;
+  secrets::TokenKey key_;
   State state_;
   Events scratch_;  // reused across commands: its events' storage is recycled
   Spares spares_;   // replies' storage, recycled across commands

@@ -1,12 +1,16 @@
-// Snapshot encoding of the concert State (format 3): every field apply
-// maintains, minus what is derived (seat indexes, deadline heaps), record by
-// record in Id order (the order of creation), with references as Ids. So a
-// state encodes to the same bytes whether it was built by a full replay or
-// by a restore plus the same tail, which is how tests prove snapshot + tail
-// == full replay; and a restore re-interns each id once, sorting nothing.
-// Formats 1 (records sorted by string id, before dense ids) and 2 (before
-// SPEC §5.1's fields) do not decode: the writer then falls back to an older
-// snapshot or a full replay.
+// Snapshot encoding of the concert State (format 5): every field apply
+// maintains, minus what is derived (seat indexes, deadline heaps, indexes by
+// number), record by record in Id order, with references as Ids. Tables
+// whose records retention evicts (tokens, reservations) carry their holes
+// and free list, and the retention queues their order, so a restore hands
+// out the same Ids and evicts the same records as the state it came from
+// (engine/id_table.h). So a state encodes to the same bytes whether it was
+// built by a full replay or by a restore plus the same tail, which is how
+// tests prove snapshot + tail == full replay; and a restore re-interns each
+// id once. Formats 1 (records sorted by string id, before dense ids), 2
+// (before SPEC §5.1's fields), 3 (tokens in clear) and 4 (before retention)
+// do not decode: the writer then falls back to an older snapshot or a full
+// replay.
 //
 // Thread safety: pure functions; the State must not change meanwhile.
 #pragma once

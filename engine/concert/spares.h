@@ -54,7 +54,7 @@ struct IsVector<std::vector<T>> : std::true_type {};
 // overwritten in place when it has the same length as the last one.
 struct Reset {
   template <class V>
-  void operator()(const char*, V& v, uint32_t = 1) const {
+  void operator()(const char*, V& v, uint32_t = 1, uint32_t = codec::kLive) const {
     reset(v);
   }
   template <class V>

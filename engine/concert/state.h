@@ -12,9 +12,28 @@
 // and the wire are unchanged); Ids never leave the process except inside
 // snapshots, which store them in creation order (snapshot.h).
 //
+// Retention (issue 16 item 4, docs/MEMORY.md): records that decisions no
+// longer need leave the state kFinishedRetentionMs after they finished, and
+// their Ids are reused (engine/id_table.h): an EXPIRED token after its
+// expiry, an EXPIRED, CANCELLED or REFUNDED reservation after it was
+// released, a CONFIRMED one after its schedule's startsAt (no refund is
+// possible from then on). Eviction happens in apply, after the event, judged
+// by the event's own time, so replay, a snapshot restore and the live writer
+// evict the same records at the same offsets; decide stays pure. Users,
+// balances, live tokens, live holds and per-user seat counts stay; the
+// history stays in the log and the projections.
+//
+// Tokens are keyed by the raw SHA-256 of the token (events/secrets.h), the
+// name the log gives them, and keep their seal, which decide opens with the
+// engine's key when it must answer with the token itself; nothing that
+// snapshots encode holds a token in clear. Only ClearTokens, a cache in
+// memory, does (docs/SECURITY.md).
+//
 // Thread safety: none; owned by the single writer (or a replaying tool).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <span>
@@ -42,12 +61,23 @@ struct Limits {
 inline constexpr int64_t kBalanceMax = 1'000'000'000'000;  // KRW, SPEC invariant 2
 inline constexpr int64_t kChargeMax = 1'000'000'000;       // KRW per charge
 inline constexpr size_t kHoldSeatsMax = 64;                // hard cap whatever --max-seats says
+// How long a finished record stays after it finished (see above): the
+// contract promises idempotent answers for 24 hours (engine/idempotency.h
+// keeps them 25), and a retry names its token and reservation, so both must
+// still be known then. The same in every engine, so not a flag: a log
+// replays with the retention it was written with.
+inline constexpr int64_t kFinishedRetentionMs = 25LL * 3600 * 1000;
+// Seat::holder of a seat sold to a CONFIRMED reservation that retention has
+// evicted (after the schedule started): still not AVAILABLE, but no record.
+inline constexpr Id kRetiredHolder = kNoId - 1;
 
 struct Seat {
   std::string seat_id;
   int64_t number = 0;
   int64_t price = 0;
-  Id holder = kNoId;  // reservation while PENDING_PAYMENT or CONFIRMED, else kNoId
+  // Reservation while PENDING_PAYMENT or CONFIRMED (kRetiredHolder once a
+  // CONFIRMED one is evicted), else kNoId.
+  Id holder = kNoId;
 };
 
 struct Schedule {
@@ -73,7 +103,7 @@ struct Reservation {
   Id user = kNoId;
   Id schedule = kNoId;
   uint32_t seat_count = 0;
-  uint32_t payment = kNoId;  // index in State::payment_ids once paid
+  uint32_t payment = kNoId;  // slot in State::payment_ids once paid
   uint64_t seats_at = 0;     // its seats: State::reservation_seats[seats_at, + seat_count)
   int64_t total_price = 0;
   int64_t created_at = 0;
@@ -91,6 +121,16 @@ struct Token {
   int64_t expires_at = 0;  // 0 while WAITING; when it expires (ACTIVE) or expired (EXPIRED)
   int64_t issued_at = 0;
   int64_t token_id = 0;  // the numeric name (SPEC §5.1); 0 only in hand-built test events
+  // tokenSeal (events/secrets.h): its first seal_len hex digits; none when
+  // 0 (a token no writer could seal).
+  std::array<char, secrets::kSealChars> seal{};
+  uint8_t seal_len = 0;
+  std::string_view seal_text() const { return {seal.data(), seal_len}; }
+  void set_seal(std::string_view text) {
+    if (text.size() > seal.size()) return;  // not a seal: none
+    std::copy(text.begin(), text.end(), seal.begin());
+    seal_len = static_cast<uint8_t>(text.size());
+  }
 };
 
 struct User {
@@ -99,15 +139,61 @@ struct User {
   // (schedule, pending + confirmed seats) for every schedule where that is
   // not zero; a handful at most (a user holds few schedules at once).
   std::vector<std::pair<Id, int64_t>> live_seats;
-  // Every reservation of the user, oldest first, for concert-events
-  // `reserve` (the newest one holding a seat). Memory per reservation: 4
-  // bytes here (8 at worst while the vector has grown and not filled), on
-  // top of the Reservation record (80 bytes) and its seats (4 bytes each).
+  // Every reservation of the user the state holds, oldest first, for
+  // concert-events `reserve` (the newest one holding a seat). Memory per
+  // reservation: 4 bytes here (8 at worst while the vector has grown and not
+  // filled), on top of the Reservation record and its seats (docs/MEMORY.md).
   std::vector<Id> reservations;
 };
 
 struct Concert {
   std::string title;
+};
+
+// In memory only (never in events, snapshots or projections): the tokens
+// this process has seen in clear, by Id, with an index from the token to
+// its Id. The writer issues a token and gets it presented back a few
+// commands later; finding it here costs a probe (FlatIndex: 32 bits of
+// hash_id, then a key compare) instead of a SHA-256, and giving it back
+// costs no opening of its seal. A cache: a copy starts empty.
+class ClearTokens {
+ public:
+  ClearTokens() = default;
+  ClearTokens(const ClearTokens&) {}
+  ClearTokens& operator=(const ClearTokens&) {
+    *this = ClearTokens();
+    return *this;
+  }
+  ClearTokens(ClearTokens&&) noexcept = default;
+  ClearTokens& operator=(ClearTokens&&) noexcept = default;
+
+  Id find(std::string_view token) const {
+    return index_.find(token, [this](Id id) { return of(id); });
+  }
+  // "" when this process has not seen it.
+  std::string_view of(Id id) const { return id < by_id_.size() ? by_id_[id] : std::string_view(); }
+  void remember(Id id, std::string_view token) {
+    if (token.empty() || !of(id).empty()) return;
+    if (by_id_.size() <= id) by_id_.resize(size_t{id} + 1);
+    by_id_[id] = arena_.add(token);
+    live_bytes_ += token.size();
+    index_.insert(token, id, [this](Id i) { return of(i); });
+  }
+  // Bytes held, for memory accounting.
+  size_t memory_bytes() const {
+    return by_id_.capacity() * sizeof(std::string_view) + live_bytes_ + dead_bytes_ +
+           index_.memory_bytes();
+  }
+  // Drops the token `id` (evicted: its Id will name another token). Once
+  // the arena holds more dropped bytes than live ones, the live tokens move
+  // to a fresh arena: amortized O(1), memory at most twice the live tokens.
+  void forget(Id id);
+
+ private:
+  std::vector<std::string_view> by_id_;  // into arena_
+  StringArena arena_;
+  FlatIndex index_;
+  size_t live_bytes_ = 0, dead_bytes_ = 0;  // in arena_
 };
 
 class State {
@@ -118,18 +204,38 @@ class State {
   IdTable<Concert> concerts;
   IdTable<Schedule> schedules;
   IdTable<Reservation> reservations;
-  IdTable<Token> tokens;
+  IdTable<Token> tokens;              // by token digest (secrets::token_digest)
   std::deque<Id> waiting;             // WAITING tokens in seq order
   DeadlineHeap hold_deadlines;        // PENDING_PAYMENT reservations by expires_at
   DeadlineHeap token_deadlines;       // ACTIVE tokens by expires_at
   std::vector<Id> reservation_seats;  // seat indexes (in their schedule) of every reservation
-  StringList payment_ids;
-  std::vector<Id> reservation_by_seq;  // [seq - 1] -> reservation
-  FlatIndex token_id_index;            // tokenId -> token (keys: Token::token_id's bytes)
+  size_t dead_seats = 0;              // entries of reservation_seats no reservation owns
+  StringSlots payment_ids;
+  // Sequence number -> reservation (keys: Reservation::seq's bytes). An
+  // index, not a vector by number: a CONFIRMED reservation of a schedule a
+  // year ahead would pin a year of numbers in a vector.
+  FlatIndex reservation_seq_index;
+  // Tokens by issue number: [seq - token_seq_base] -> token (kNoId once
+  // evicted), up to next_seq, so token events find their token without a
+  // hash probe. A hint, checked against the entry's key: tokens live at most
+  // a day or so, so the window stays about as long as the tokens held.
+  std::deque<Id> token_by_seq;
+  int64_t token_seq_base = 1;
+  FlatIndex token_id_index;  // tokenId -> token (keys: Token::token_id's bytes)
   int64_t active_tokens = 0;
   int64_t next_seq = 1;
   int64_t admitted_seq = 0;            // highest seq ever ACTIVE
+  int64_t reservations_made = 0;       // the newest reservation's seq
+  int64_t payments_made = 0;           // the newest payment's seq
   Limits recorded_limits{0, 0, 0, 0};  // as the last LimitsConfigured said
+  Id newest_token = kNoId;             // the last token issued (not in snapshots)
+  // Retention queues: (when it finished, record), in the order they
+  // finished. Evicted kFinishedRetentionMs after that time.
+  std::deque<std::pair<int64_t, Id>> expired_tokens;
+  std::deque<std::pair<int64_t, Id>> finished_reservations;
+  // Schedules that have (or had) CONFIRMED reservations, by startsAt: those
+  // are evicted kFinishedRetentionMs after it. Derived on restore.
+  DeadlineHeap sold_schedules;
 
   // Seat indexes (in its schedule) of a reservation's seats.
   std::span<const Id> seats_of(const Reservation& r) const {
@@ -141,22 +247,35 @@ class State {
     return r.payment == kNoId ? std::string_view() : payment_ids[r.payment];
   }
   std::string_view token_user(Id token) const { return users.key(tokens[token].user); }
+  // The token presented in clear (a command's), or kNoId: from the tokens
+  // seen in clear, else by its SHA-256 (and then remembered).
+  Id find_token(std::string_view token) const;
+  // The token in clear if this process has seen it, else "" (ClearTokens).
+  std::string_view clear_token(Id token) const { return clear_tokens_.of(token); }
+  void remember_token(Id token, std::string_view clear) const {
+    clear_tokens_.remember(token, clear);
+  }
+  size_t clear_tokens_memory_bytes() const { return clear_tokens_.memory_bytes(); }
+  // The token an event names by tokenHash, or kNoId.
+  Id find_token_hash(std::string_view hash) const;
+  // tokenHash of a token, as events name it.
+  std::string token_hash(Id token) const { return secrets::hex_of(tokens.key(token)); }
   // The token with that tokenId, or kNoId (0 names none).
   Id find_token_id(int64_t token_id) const;
-  // The reservation with that sequence number, or kNoId.
-  Id find_reservation_seq(int64_t seq) const {
-    if (seq < 1 || static_cast<uint64_t>(seq) > reservation_by_seq.size()) return kNoId;
-    return reservation_by_seq[static_cast<size_t>(seq - 1)];
-  }
-  // The numbers the next reservation, payment and token get (SPEC §5.1).
-  int64_t next_reservation_seq() const {
-    return static_cast<int64_t>(reservation_by_seq.size()) + 1;
-  }
-  int64_t next_payment_seq() const { return static_cast<int64_t>(payment_ids.size()) + 1; }
+  // The reservation with that sequence number, or kNoId (also once evicted).
+  Id find_reservation_seq(int64_t seq) const;
+  // The numbers the next reservation and payment get (SPEC §5.1).
+  int64_t next_reservation_seq() const { return reservations_made + 1; }
+  int64_t next_payment_seq() const { return payments_made + 1; }
   // Indexes `token` under its token_id (kept: the first token that had it).
   void index_token_id(Id token);
   // Seats pending or confirmed for `user` in `schedule`.
   int64_t live_seats(Id user, Id schedule) const;
+  // Rebuilds what follows from the records, as a restore must (snapshot.h):
+  // the deadline heaps, the indexes by number, the users' reservation
+  // lists, the schedules awaiting retention. False when the records
+  // contradict each other.
+  bool derive_indexes();
 
  private:
   void on(const events::UserRegistered& e);
@@ -172,11 +291,22 @@ class State {
   void on(const events::BalanceCharged& e);
   void on(const events::LimitsConfigured& e);
   void release(const events::HoldReleased& e, ReservationState to);
+  // Retention: evicts every record due at `now` (an event's time).
+  void retire(int64_t now);
+  void evict_token(Id id);
+  void evict_reservation(Id id);
+  void evict_sold(Id schedule);
+  void compact_seats();
+  void index_reservation_seq(Id reservation);
+  void index_token_seq(Id token);
+  Id token_of_seq(int64_t seq) const;
   void set_holder(const Reservation& r, Id holder);
   void add_live_seats(Id user, Id schedule, int64_t n);
   Id must_find_user(std::string_view id) const;
   Id must_find_reservation(std::string_view id) const;
-  Id must_find_token(std::string_view id) const;
+  Id must_find_token(std::string_view hash, int64_t seq) const;
+  // A cache, so a const lookup may fill it (the state has one thread).
+  mutable ClearTokens clear_tokens_;
 };
 
 }  // namespace reservoir::concert

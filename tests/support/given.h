@@ -20,6 +20,10 @@
 // - history holds every event applied since construction (given ones too),
 //   in order, for replay checks.
 //
+// - Hand-built token events name their token in clear ("t1", as commands
+//   present it) where the log has tokenHash: given() hashes such a name
+//   (and seals it under the test key, as decide would), so tests read as
+//   before. hashed(token) is the tokenHash to compare events with.
 // - v1_envelope(event, time) encodes an event as schema version 1 wrote it
 //   (the fields added since left out of the payload, version 1 in the
 //   envelope), to prove that old logs still load.
@@ -49,6 +53,7 @@
 #include "events/concert_events.h"
 #include "events/envelope.h"
 #include "events/os.h"
+#include "events/secrets.h"
 
 namespace reservoir::test {
 
@@ -84,7 +89,7 @@ void put_v1(std::string& out, const T& v);
 struct V1Fields {
   std::string& out;
   template <class V>
-  void operator()(const char*, const V& v, uint32_t since = 1) const {
+  void operator()(const char*, const V& v, uint32_t since = 1, uint32_t = codec::kLive) const {
     if (since <= 1) put_v1(out, v);
   }
 };
@@ -101,11 +106,43 @@ void put_v1(std::string& out, const T& v) {
   }
 }
 
+inline std::string hashed(std::string_view token) {
+  return secrets::token_hash(token);
+}
+
+// A token event of a test, with a token named in clear turned into its
+// hash (and, when issued, its seal); any other event as it is.
+inline events::ConcertEvent with_hashed_token(events::ConcertEvent e) {
+  std::visit(
+      [](auto& x) {
+        using E = std::decay_t<decltype(x)>;
+        if constexpr (requires { x.token_hash; }) {
+          if (!secrets::digest_of(x.token_hash).empty()) return;  // a hash already
+          const std::string name = x.token_hash;
+          x.token_hash = hashed(name);
+          if constexpr (std::is_same_v<E, events::TokenIssued>) {
+            x.token_seal = secrets::seal_token(secrets::test_key(), name, x.token_hash);
+          }
+        }
+      },
+      e);
+  return e;
+}
+
+// Version 1 held the token in clear: a hand-built event's name (in
+// token_hash, as with_hashed_token reads it) goes there.
 inline EventEnvelope v1_envelope(const events::ConcertEvent& e, int64_t time_ms) {
   EventEnvelope env = events::ConcertCatalog::encode(e, time_ms);
   env.version = 1;
   env.payload.clear();
-  std::visit([&](const auto& x) { put_v1(env.payload, x); }, e);
+  std::visit(
+      [&](auto x) {
+        if constexpr (requires { x.legacy_token; }) {
+          if (x.legacy_token.empty()) x.legacy_token = x.token_hash;
+        }
+        put_v1(env.payload, x);
+      },
+      e);
   return env;
 }
 
@@ -142,7 +179,7 @@ class Scenario {
 
   template <class... E>
   Scenario& given(const E&... e) {
-    (apply(events::ConcertEvent(e)), ...);
+    (apply(with_hashed_token(events::ConcertEvent(e))), ...);
     return *this;
   }
 

@@ -4,7 +4,11 @@
 // FlatIndex works with keys that live elsewhere; StringArena keeps views
 // stable; copies are deep; self-locating keys (engine/uuid.h) take no index
 // slot and mix with other keys; DeadlineHeap holds exactly the live deadlines in
-// (due, id) order through pushes and erases anywhere in the heap.
+// (due, id) order through pushes and erases anywhere in the heap. Erasure:
+// FlatIndex keeps every other key through backward shifts; IdTable reuses
+// erased ids most recently freed first, never finds an erased key (even when
+// its named id holds another record), and copies and restores keep ids,
+// holes and the free list; StringSlots reuses slots.
 #include <doctest/doctest.h>
 
 #include <cctype>
@@ -317,4 +321,235 @@ TEST_CASE("id table: self-locating, mislocated and plain keys mixed, against a m
   for (int i = 0; i < 2000; ++i) {
     CHECK(table.find(locating_key(random, static_cast<Id>(rng() % (table.size() + 10)))) == kNoId);
   }
+}
+
+// --- Erasure and id reuse (issue 16 item 4: bounded memory) ---
+
+namespace {
+
+// Keys that share a few home slots, so erasures shift long runs (and runs
+// that wrap past the end of the slots).
+std::string crowded_key(std::mt19937_64& rng) {
+  return "k" + std::to_string(rng() % 3000);
+}
+
+}  // namespace
+
+TEST_CASE("flat index: erase keeps every other key findable (backward shift), against a model") {
+  std::mt19937_64 rng(23);
+  std::vector<std::string> keys;  // by id; "" once erased
+  std::unordered_map<std::string, Id> model;
+  FlatIndex index;
+  auto key_of = [&](Id id) { return std::string_view(keys[id]); };
+  for (int step = 0; step < 60'000; ++step) {
+    const std::string k = crowded_key(rng);
+    const auto it = model.find(k);
+    if (it == model.end()) {
+      const Id id = static_cast<Id>(keys.size());
+      keys.push_back(k);
+      index.insert(k, id, key_of);
+      model.emplace(k, id);
+    } else if (rng() % 2 == 0) {
+      CHECK_FALSE(index.erase(k, it->second + 1));  // the key, but not as that id
+      REQUIRE(index.erase(k, it->second));
+      CHECK_FALSE(index.erase(k, it->second));
+      keys[it->second].clear();
+      model.erase(it);
+    }
+    REQUIRE(index.size() == model.size());
+    if (step % 1000 == 0) {
+      for (const auto& [key, id] : model) REQUIRE(index.find(key, key_of) == id);
+    }
+  }
+  for (int i = 0; i < 3000; ++i) {
+    const std::string k = "k" + std::to_string(i);
+    const auto it = model.find(k);
+    CHECK(index.find(k, key_of) == (it == model.end() ? kNoId : it->second));
+  }
+  FlatIndex empty;
+  CHECK_FALSE(empty.erase("x", 0));
+}
+
+TEST_CASE("flat index: an erased key leaves the recent-inserts cache too") {
+  std::vector<std::string> keys = {"a", "b"};
+  auto key_of = [&](Id id) { return std::string_view(keys[id]); };
+  FlatIndex index;
+  index.insert("a", 0, key_of);
+  REQUIRE(index.erase("a", 0));
+  keys[0] = "b";  // id 0 now holds another key: a stale cache entry would find it as "a"'s
+  CHECK(index.find("a", key_of) == kNoId);
+  index.insert("b", 0, key_of);
+  CHECK(index.find("b", key_of) == 0);
+}
+
+TEST_CASE("id table: erased ids are reused, most recently freed first, against a model") {
+  std::mt19937_64 rng(29);
+  SeededRandom random(31);
+  IdTable<int64_t> table;
+  std::unordered_map<std::string, Id> model;  // live keys
+  std::vector<std::string> dead;              // keys erased (never reused: random bits)
+  std::vector<Id> freed;                      // the model's free list
+  for (int step = 0; step < 80'000; ++step) {
+    const int op = static_cast<int>(rng() % 10);
+    if (op < 6 || model.empty()) {
+      const Id next = freed.empty() ? table.id_end() : freed.back();
+      REQUIRE(table.next_id() == next);
+      // Mostly the engine's own keys, naming the id they get; some plain
+      // keys and some whose named id does not come true.
+      std::string k = op < 4   ? locating_key(random, next)
+                      : op < 5 ? locating_key(random, next + 1)
+                               : random_key(rng) + std::to_string(step);
+      REQUIRE(table.insert(k) == next);
+      CHECK(table[next] == 0);  // a reused id starts from a default value
+      table[next] = step;
+      model.emplace(k, next);
+      if (!freed.empty()) freed.pop_back();
+    } else {
+      auto it = model.begin();
+      std::advance(it, static_cast<long>(rng() % std::min<size_t>(model.size(), 64)));
+      table.erase(it->second);
+      freed.push_back(it->second);
+      dead.push_back(it->first);
+      model.erase(it);
+    }
+    REQUIRE(table.size() == model.size());
+  }
+  CHECK(table.free_ids() == freed);
+  for (const auto& [k, id] : model) {
+    REQUIRE(table.find(k) == id);
+    CHECK(table.key(id) == k);
+    CHECK(table.live(id));
+  }
+  for (const std::string& k : dead) REQUIRE(table.find(k) == kNoId);  // never another record
+  for (Id id : freed) CHECK_FALSE(table.live(id));
+  CHECK_FALSE(table.live(table.id_end()));
+  CHECK_FALSE(table.live(kNoId));
+}
+
+TEST_CASE("id table: a key naming a reused id is absent; the new key there is found") {
+  SeededRandom random(37);
+  IdTable<int> table;
+  const std::string first = locating_key(random, 0);
+  REQUIRE(table.insert(first) == 0);
+  table.erase(0);
+  CHECK(table.find(first) == kNoId);
+  CHECK(table.next_id() == 0);
+  const std::string second = locating_key(random, 0);
+  REQUIRE(table.insert(second) == 0);
+  CHECK(table.indexed() == 0);
+  CHECK(table.find(first) == kNoId);
+  CHECK(table.find(second) == 0);
+  CHECK(table.intern(first) == 1);  // an old key coming back is a new record
+  CHECK(table.indexed() == 1);
+  table.erase(1);  // unindexed with it
+  CHECK(table.indexed() == 0);
+  CHECK(table.find(first) == kNoId);
+  // Long keys live apart and go with their record.
+  const std::string longer(IdTable<int>::kInlineKeyBytes + 9, 'L');
+  REQUIRE(table.insert(longer) == 1);
+  CHECK(table.key(1) == longer);
+  table.erase(1);
+  CHECK(table.find(longer) == kNoId);
+  REQUIRE(table.insert("short") == 1);
+  CHECK(table.key(1) == "short");
+}
+
+TEST_CASE("id table: erasing releases what a value held") {
+  IdTable<std::vector<int>> table;
+  const Id a = table.insert("a");
+  table[a].assign(1000, 7);
+  table.erase(a);
+  REQUIRE(table.insert("b") == a);
+  CHECK(table[a].empty());
+  CHECK(table[a].capacity() == 0);
+}
+
+TEST_CASE("id table: copies and restores keep ids, holes and the free list") {
+  std::mt19937_64 rng(41);
+  SeededRandom random(43);
+  IdTable<int> table;
+  for (int i = 0; i < 5000; ++i) {
+    if (rng() % 3 == 0 && table.size() > 0) {
+      Id id = static_cast<Id>(rng() % table.id_end());
+      while (!table.live(id)) id = (id + 1) % table.id_end();
+      table.erase(id);
+    } else {
+      const Id next = table.next_id();
+      table[table.insert(rng() % 2 ? locating_key(random, next)
+                                   : random_key(rng) + "#" + std::to_string(i))] = i;
+    }
+  }
+  for (Id id = 0; id < table.id_end(); id += 7) {
+    if (table.live(id)) table.erase(id);  // holes left at the end
+  }
+  REQUIRE(table.size() < table.id_end());
+  // A restore: holes and records in id order, then the free list.
+  IdTable<int> restored;
+  for (Id id = 0; id < table.id_end(); ++id) {
+    if (!table.live(id)) {
+      restored.add_hole();
+    } else {
+      REQUIRE(restored.insert(table.key(id)) == id);
+      restored[id] = table[id];
+    }
+  }
+  REQUIRE(restored.restore_free_ids(table.free_ids()));
+  IdTable<int> copy = table;
+  for (IdTable<int>* t : {&restored, &copy}) {
+    CHECK(t->size() == table.size());
+    CHECK(t->id_end() == table.id_end());
+    CHECK(t->indexed() == table.indexed());
+    CHECK(t->free_ids() == table.free_ids());
+    for (Id id = 0; id < table.id_end(); ++id) {
+      REQUIRE(t->live(id) == table.live(id));
+      if (!table.live(id)) continue;
+      CHECK(t->key(id) == table.key(id));
+      CHECK(t->find(table.key(id)) == id);
+      CHECK((*t)[id] == table[id]);
+    }
+  }
+  // The same inserts from here give the same ids everywhere.
+  for (int i = 0; i < 100; ++i) {
+    const std::string k = "after-" + std::to_string(i);
+    const Id want = table.insert(k);
+    CHECK(restored.insert(k) == want);
+    CHECK(copy.insert(k) == want);
+  }
+}
+
+TEST_CASE("id table: restore_free_ids refuses a list that does not name the holes") {
+  IdTable<int> t;
+  t.insert("a");
+  t.add_hole();
+  t.add_hole();
+  t.insert("d");
+  CHECK_FALSE(t.restore_free_ids({1}));        // a hole missing
+  CHECK_FALSE(t.restore_free_ids({1, 1}));     // twice
+  CHECK_FALSE(t.restore_free_ids({0, 1}));     // a live id
+  CHECK_FALSE(t.restore_free_ids({1, 2, 9}));  // beyond the ids
+  REQUIRE(t.restore_free_ids({2, 1}));
+  CHECK(t.next_id() == 1);
+  CHECK(t.insert("b") == 1);
+  CHECK(t.insert("c") == 2);
+  CHECK(t.insert("e") == 4);
+}
+
+TEST_CASE("string slots: freed slots are reused; long strings and copies round-trip") {
+  StringSlots slots;
+  const uint32_t a = slots.add("payment-a");
+  const uint32_t b = slots.add(std::string(StringSlots::kInlineBytes + 3, 'x'));
+  const uint32_t c = slots.add("");
+  CHECK(slots.size() == 3);
+  CHECK(slots[a] == "payment-a");
+  CHECK(slots[b] == std::string(StringSlots::kInlineBytes + 3, 'x'));
+  CHECK(slots[c].empty());
+  StringSlots copy = slots;
+  slots.erase(b);
+  slots.erase(a);
+  CHECK(slots.size() == 1);
+  CHECK(slots.add("again") == a);  // the most recently freed first
+  CHECK(slots.add("and again") == b);
+  CHECK(slots[b] == "and again");
+  CHECK(copy[b] == std::string(StringSlots::kInlineBytes + 3, 'x'));
+  CHECK(copy.size() == 3);
 }

@@ -46,7 +46,11 @@ constexpr const char* kCrashDirEnv = "RESERVOIR_PROJECTIONS_CRASH_DIR";
 class Feed {
  public:
   explicit Feed(uint64_t next = 0) : next_(next) {}
-  Feed& add(const ev::ConcertEvent& e) { return push(ev::ConcertCatalog::encode(e, kT0)); }
+  // Token events name their token in clear here, as given.h's do: added,
+  // they carry its hash, as the engine writes them.
+  Feed& add(const ev::ConcertEvent& e) {
+    return push(ev::ConcertCatalog::encode(test::with_hashed_token(e), kT0));
+  }
   Feed& add_engine(const ev::EngineEvent& e) { return push(ev::EngineCatalog::encode(e, kT0)); }
   Feed& push(EventEnvelope env) {
     env.offset = next_++;
@@ -298,7 +302,8 @@ TEST_CASE("projections: token lifecycle and queue position") {
   st.apply();
   auto t3 = st.views->token("t3");
   REQUIRE(t3);
-  CHECK(t3->token == "t3");
+  CHECK(t3->token == "t3");  // as presented
+  CHECK(t3->token_hash == test::hashed("t3"));
   CHECK(t3->user_id == "u2");
   CHECK(t3->status == TokenStatus::kWaiting);
   CHECK(t3->seq == 3);
@@ -410,7 +415,7 @@ TEST_CASE("projections: tokens by tokenId, and each user's live or newest token"
   st.apply();
   auto by_id = st.views->token_by_id(77);
   REQUIRE(by_id);
-  CHECK(by_id->token == "t1");
+  CHECK(by_id->token_hash == test::hashed("t1"));
   CHECK(by_id->user_id == "u1");
   CHECK(by_id->token_id == 77);
   CHECK(st.views->token("t2")->token_id == 88);
@@ -418,18 +423,18 @@ TEST_CASE("projections: tokens by tokenId, and each user's live or newest token"
   CHECK_FALSE(st.views->token_by_id(0));
   CHECK_FALSE(st.views->token_by_id(-77));
   REQUIRE(st.views->user_token("u1"));
-  CHECK(st.views->user_token("u1")->token == "t1");
-  CHECK(st.views->user_token("u2")->token == "t2");
+  CHECK(st.views->user_token("u1")->token_hash == test::hashed("t1"));
+  CHECK(st.views->user_token("u2")->token_hash == test::hashed("t2"));
   CHECK_FALSE(st.views->user_token("nobody"));
 
   // Expired, the token is still the user's newest; a new one replaces it.
   st.feed.add(ev::TokenExpired{"t1", "u1", "TTL", false, kT0 + 5});
   st.apply();
-  CHECK(st.views->user_token("u1")->token == "t1");
+  CHECK(st.views->user_token("u1")->token_hash == test::hashed("t1"));
   CHECK(st.views->user_token("u1")->status == TokenStatus::kExpired);
   st.feed.add(ev::TokenIssued{"t3", "u1", 3, kT0 + 6, 99});
   st.apply();
-  CHECK(st.views->user_token("u1")->token == "t3");
+  CHECK(st.views->user_token("u1")->token_hash == test::hashed("t3"));
   CHECK(st.views->user_token("u1")->status == TokenStatus::kWaiting);
   CHECK(st.views->token_by_id(77)->status == TokenStatus::kExpired);
 
@@ -438,9 +443,9 @@ TEST_CASE("projections: tokens by tokenId, and each user's live or newest token"
   st.apply();
   const int64_t legacy = ev::TokenIssued::legacy_token_id("t4");
   REQUIRE(st.views->token_by_id(legacy));
-  CHECK(st.views->token_by_id(legacy)->token == "t4");
+  CHECK(st.views->token_by_id(legacy)->token_hash == test::hashed("t4"));
   CHECK(st.views->token("t4")->token_id == legacy);
-  CHECK(st.views->user_token("u2")->token == "t4");
+  CHECK(st.views->user_token("u2")->token_hash == test::hashed("t4"));
 }
 
 TEST_CASE("projections: schedules keep their opening time; one concert by id") {

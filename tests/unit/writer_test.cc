@@ -29,6 +29,7 @@
 #include "events/concert_events.h"
 #include "events/engine_events.h"
 #include "events/os.h"
+#include "events/secrets.h"
 #include "support/memory_log.h"
 
 namespace {
@@ -373,6 +374,44 @@ TEST_CASE("writer: remembered answers survive a restart, even after the token ex
   w.stop();
 }
 
+// Retention (docs/MEMORY.md): the state drops an expired token and a
+// finished reservation 25 h after they finished, later than any remembered
+// answer that names them may be asked for (24 h promised, 25 h kept).
+TEST_CASE("writer: retries within 24 h get their first answers after the token expired") {
+  Limits limits;
+  Harness h(fast_config(), limits);
+  h.start();
+  h.users({"u1", "u2"});
+  h.catalog();
+  REQUIRE(h.run(ChargeBalance{"u1", 50'000}).status == 200);
+  const IdempotencyRequest issue{"issue", 1}, held{"hold", 2}, paid{"pay", 3};
+  const Rendered token = h.run(IssueToken{"u1"}, issue);
+  const std::string t = word(token, 2);
+  const Rendered reservation = h.run(HoldSeats{t, std::nullopt, "s1", {"a1"}}, held);
+  const std::string r = word(reservation, 2);
+  const Rendered payment = h.run(PayReservation{t, std::nullopt, r}, paid);  // spends t
+  REQUIRE(payment.status == 200);
+  const Rendered cancel = h.run(CancelReservation{t, r}, IdempotencyRequest{"late", 4});
+  CHECK(is_error(cancel, ErrorCode::TOKEN_EXPIRED));
+
+  h.clock.advance_ms(24 * 60 * kMinute - kMinute);
+  REQUIRE(h.run(ChargeBalance{"u2", 1}).status == 200);  // events of that time
+  CHECK(h.run(IssueToken{"u1"}, issue) == token);
+  CHECK(h.run(HoldSeats{t, std::nullopt, "s1", {"a1"}}, held) == reservation);
+  CHECK(h.run(PayReservation{t, std::nullopt, r}, paid) == payment);
+  CHECK(h.run(CancelReservation{t, r}, IdempotencyRequest{"late", 4}) == cancel);
+
+  // Past the retention the token is gone: it is unknown, as one never issued.
+  h.clock.advance_ms(60 * kMinute + 2 * kMinute);
+  REQUIRE(h.run(ChargeBalance{"u2", 1}).status == 200);
+  CHECK(is_error(h.run(CancelReservation{t, r}), ErrorCode::INVALID_TOKEN));
+  // A retry this late is decided afresh (the contract's 24 h are over): the
+  // answers remembered then name a token the state no longer has.
+  const Rendered again = h.run(IssueToken{"u1"}, issue);
+  CHECK(again.status == 200);
+  CHECK(word(again, 2) != t);
+}
+
 TEST_CASE("writer: two concurrent requests with one key execute once") {
   SUBCASE("queued into one batch") {
     Rendered blocked, a, b;
@@ -714,11 +753,11 @@ TEST_CASE("writer: the clock admits the next WAITING token when an ACTIVE one ex
   h.clock.advance_ms(limits.token_ttl_ms);
   REQUIRE(eventually([&] {
     return !logged<ev::TokenActivated>(h.log).empty() &&
-           logged<ev::TokenActivated>(h.log).back().token == second;
+           logged<ev::TokenActivated>(h.log).back().token_hash == secrets::token_hash(second);
   }));
   const auto expired = logged<ev::TokenExpired>(h.log);
   REQUIRE(expired.size() == 1);
-  CHECK(expired[0].token == first);
+  CHECK(expired[0].token_hash == secrets::token_hash(first));
   // u2's token is ACTIVE now: asking again returns it, ACTIVE.
   const Rendered again = h.run(IssueToken{"u2"});
   CHECK(word(again, 2) == second);
@@ -818,3 +857,48 @@ TEST_CASE("writer: 100 concurrent charges add up exactly") {
 }
 
 }  // namespace
+
+// docs/SECURITY.md: the log never holds a token in clear, yet a retry of a
+// token issue gets its first answer byte for byte, across expiry and
+// restarts; a writer whose key cannot open the token answers 500.
+TEST_CASE("writer: a remembered token issue keeps the token out of the log and replays it") {
+  Limits limits;
+  Harness h(fast_config(), limits);
+  h.start();
+  h.users({"u1"});
+  const IdempotencyRequest key{"issue-1", 4242};
+  const Rendered first = h.run(IssueToken{"u1"}, key);
+  REQUIRE(first.status == 200);
+  const std::string token = word(first, 2);
+  REQUIRE(token.size() == 36);
+  const auto recorded = logged<ev::IdempotencyRecorded>(h.log);
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].body.find(token) == std::string::npos);
+  CHECK(recorded[0].body.find(ev::kSecretMark) != std::string::npos);
+  CHECK(recorded[0].redacted == secrets::token_hash(token));
+  std::vector<EventEnvelope> all;
+  REQUIRE(h.log.read(0, h.log.end_offset(), &all).ok());
+  for (const auto& env : all) CHECK(env.payload.find(token) == std::string::npos);
+  CHECK(h.run(IssueToken{"u1"}, key) == first);
+
+  h.clock.advance_ms(limits.token_ttl_ms);  // the token expires meanwhile
+  REQUIRE(eventually([&] { return !logged<ev::TokenExpired>(h.log).empty(); }));
+  CHECK(h.run(IssueToken{"u1"}, key) == first);
+
+  h.writer.stop();  // a restart: a new writer rebuilds everything from the log
+  Module module{limits};
+  Writer<Module> again(module, h.log, h.clock, h.random, render, fast_config());
+  REQUIRE(again.recover().ok());
+  again.start();
+  CHECK(again.execute(IssueToken{"u1"}, key) == first);
+  again.stop();
+
+  secrets::TokenKey other;
+  other.bytes.fill(7);
+  Module keyless{limits, other};
+  Writer<Module> wrong(keyless, h.log, h.clock, h.random, render, fast_config());
+  REQUIRE(wrong.recover().ok());
+  wrong.start();
+  CHECK(is_error(wrong.execute(IssueToken{"u1"}, key), ErrorCode::INTERNAL));
+  wrong.stop();
+}

@@ -43,6 +43,9 @@ constexpr const char* kSummary =
     "  ceiling   the same load generator against a trivial in-process cpp-httplib\n"
     "            server tuned like ours (the charge request stream)\n"
     "  core      decide + apply in process, no HTTP: commands/s\n"
+    "  memory    decide + apply in process over simulated days (retention applies):\n"
+    "            resident memory by phase, bytes per user, live hold and finished\n"
+    "            reservation, after --commands over --users (docs/MEMORY.md)\n"
     "  clinic    clinic reserves (SPEC §6), V1 and V2 in turn, each on its visitor's next\n"
     "            free 30-minute slot (V2: two slots of one day), some in capacity zones:\n"
     "            all succeed; reserves/s, p99 against SPEC §4's 20 ms\n"
@@ -74,8 +77,8 @@ void declare(Flags& f, BenchOptions& o, RawFlags& raw) {
   f.add_string("admin-key", &o.admin_key, "the server's --admin-key, to create users and concerts");
   f.add_choice("scenario", &o.scenario,
                {"booking", "charge", "query", "hot", "burst", "slowloris", "ceiling", "core",
-                "clinic", "clinic-hot"},
-               "booking|charge|query|hot|burst|slowloris|ceiling|core|clinic|clinic-hot");
+                "memory", "clinic", "clinic-hot"},
+               "booking|charge|query|hot|burst|slowloris|ceiling|core|memory|clinic|clinic-hot");
   f.add_int("connections", &o.connections, 1, kConnectionsMax,
             "keep-alive connections, one thread each (burst: connections opened at once)");
   f.add_int("slow-connections", &o.slow_connections, 1, kConnectionsMax,
@@ -94,6 +97,9 @@ void declare(Flags& f, BenchOptions& o, RawFlags& raw) {
   f.add_bool("compare", &o.compare,
              "run the ceiling before and after and print the scenario's ratio to their mean");
   f.add_bool("os-random", &o.os_random, "core: ids from getrandom(2) as the server, not seeded");
+  f.add_int("commands", &o.commands, 1, kMemoryCommandsMax, "memory: commands in all");
+  f.add_int("days", &o.days, 1, kMemoryDaysMax,
+            "memory: simulated days the booking mix is spread over");
   f.add_choice("dialect", &o.dialect, {"canonical", "concert-events", "queue-tokens"},
                "booking and charge through this dialect's routes (SPEC §5)");
   f.add_string("dialect-url", &o.dialect_url,
@@ -160,6 +166,7 @@ std::string validate(const BenchOptions& o) {
     }
     return "";
   }
+  if (o.scenario == "memory") return "";  // in process; --commands bounds it
   std::string host;
   int port = 0;
   if (!split_url(o.url, host, port)) return "--url must look like http://host:port";
@@ -369,6 +376,7 @@ bool run_dialect_compare(const BenchOptions& o, Report& report, std::string& err
 
 bool dispatch(const BenchOptions& o, Report& report, std::string& error) {
   if (o.scenario == "core") return run_core(o, report, error);
+  if (o.scenario == "memory") return run_memory(o, report, error);
   if (o.scenario == "burst") return run_burst(o, report, error);
   if (!o.compare_dialect.empty()) return run_dialect_compare(o, report, error);
   const Dialect dialect = parse_dialect(o.dialect).value_or(Dialect::kCanonical);

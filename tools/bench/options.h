@@ -19,6 +19,8 @@ inline constexpr int64_t kSchedulesMax = 2000;
 // One schedule's seats go in one admin request, whose body must stay under the
 // server's 64 KiB limit (about 42 bytes a seat).
 inline constexpr int64_t kSeatsPerScheduleMax = 1000;
+inline constexpr int64_t kMemoryCommandsMax = 100'000'000;
+inline constexpr int64_t kMemoryDaysMax = 365;
 inline constexpr int64_t kPairsMax = 50;  // --compare-dialect: runs of canonical and the dialect
 
 struct BenchOptions {
@@ -36,7 +38,9 @@ struct BenchOptions {
   int64_t seed = 1;
   bool json = false;
   bool compare = false;
-  bool os_random = false;  // core: getrandom(2) ids like the server, not a seeded PRNG
+  bool os_random = false;         // core: getrandom(2) ids like the server, not a seeded PRNG
+  int64_t commands = 10'000'000;  // memory: commands in all
+  int64_t days = 4;               // memory: simulated days the booking mix is spread over
   // SPEC §5's dialects (booking and charge): the flows' routes; set-up stays canonical.
   std::string dialect = "canonical";
   std::string dialect_url;      // the dialect's own listener; "" for --url

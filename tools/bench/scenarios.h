@@ -23,6 +23,11 @@ bool run_burst(const BenchOptions& options, Report& report, std::string& error);
 // --duration, in one thread, no I/O; reports commands/s.
 bool run_core(const BenchOptions& options, Report& report, std::string& error);
 
+// Drives the booking mix in process over simulated days, so retention
+// applies (docs/MEMORY.md); reports resident memory by phase, bytes per
+// user, live token, live hold and finished reservation, and live records.
+bool run_memory(const BenchOptions& options, Report& report, std::string& error);
+
 // The charge load alone, then beside --slow-connections clients trickling a
 // request head a byte a second (issue 16): both runs' p50, p99 and rates,
 // and how the server ended the slow connections.
