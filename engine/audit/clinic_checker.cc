@@ -346,4 +346,15 @@ std::pair<int64_t, int64_t> ClinicChecker::max_load(const Load& load, int64_t st
   return {worst, at};
 }
 
+size_t ClinicChecker::reserved_schedules_ending_after(int64_t t) const {
+  size_t n = 0;
+  for (const auto& [key, s] : schedules_) {
+    if (!s.reserved) continue;
+    const bool after = std::any_of(s.body.resources.begin(), s.body.resources.end(),
+                                   [t](const auto& r) { return r.end_ms > t; });
+    n += after ? 1 : 0;
+  }
+  return n;
+}
+
 }  // namespace reservoir::audit

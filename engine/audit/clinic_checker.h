@@ -113,6 +113,9 @@ class ClinicChecker {
   uint64_t violation_count(int i) const;
   uint64_t events_checked() const { return next_offset_; }
   size_t reserved_schedules() const { return reserved_; }
+  // RESERVED schedules whose last resource ends after `t` (the engine
+  // forgets older ones: engine/clinic/state.h, "Retention"). O(schedules).
+  size_t reserved_schedules_ending_after(int64_t t) const;
 
  private:
   // One merged piece [start, end) of a RESERVED schedule, keyed by start in

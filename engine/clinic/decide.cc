@@ -111,14 +111,21 @@ bool fits(const State& state, const Resources& rs, size_t n, const Schedule* own
   return true;
 }
 
-// Phase 4: every resource's overlap with the visitor's other RESERVED
-// schedules, then its zone's capacity; `own` (kNoId for a reserve) is the
-// schedule being updated, whose old pieces and resources do not count.
-Problems availability(const State& state, Id visitor, Id own, const Resources& rs) {
+// Phase 4: every resource's start against the retention floor (an older
+// instant is no longer bookable: state.h, "Retention"), its overlap with
+// the visitor's other RESERVED schedules, then its zone's capacity; `own`
+// (kNoId for a reserve) is the schedule being updated, whose old pieces and
+// resources do not count.
+Problems availability(const State& state, Id visitor, Id own, const Resources& rs, int64_t now_ms) {
   Problems out;
   const SpanSet& spans = state.visitors[visitor].spans;
   const Schedule* own_schedule = own == kNoId ? nullptr : &state.schedules[own];
+  const int64_t floor = state.floor_ms(now_ms);
   for (size_t n = 0; n < rs.size(); ++n) {
+    if (rs[n].start_ms < floor) {
+      out.push_back(problem(Field::kResourceStart, n, Reason::kNotAvailable));
+      continue;
+    }
     if (spans.conflict(rs[n].start_ms, rs[n].end_ms, own)) {
       out.push_back(problem(Field::kResourceStart, n, Reason::kNotAvailable));
     }
@@ -138,13 +145,13 @@ Reply reserve(const State& state, const Reserve& cmd, Context& ctx, Out& out) {
   if (visitor == kNoId) lookups.push_back(problem(Field::kVisitorId, Reason::kNotFound));
   lookup_places(state, cmd.reception_zone_id, cmd.resources, lookups);
   if (!lookups.empty()) return refuse(RefusalKind::kInvalidRequest, std::move(lookups));
-  if (auto p = availability(state, visitor, kNoId, cmd.resources); !p.empty()) {
+  if (auto p = availability(state, visitor, kNoId, cmd.resources, ctx.now_ms); !p.empty()) {
     return refuse(RefusalKind::kInvalidRequest, std::move(p));
   }
   events::ScheduleReserved e;
   // Self-locating: the Id the schedule gets is in its key (engine/uuid.h).
   do {
-    new_locating_uuid(ctx.random, static_cast<Id>(state.schedules.size()), e.schedule_id);
+    new_locating_uuid(ctx.random, state.schedules.next_id(), e.schedule_id);
   } while (state.schedules.contains(e.schedule_id));
   e.visitor_id = cmd.visitor_id;
   e.zone_id = cmd.reception_zone_id;
@@ -158,12 +165,16 @@ Reply reserve(const State& state, const Reserve& cmd, Context& ctx, Out& out) {
 }
 
 // Phases 2 and 3 for update and cancel: the schedule exists, then it is not
-// cancelled. `more` adds the command's other lookups between the two.
+// cancelled. `more` adds the command's other lookups between the two. A
+// schedule that ended at or before the retention floor counts as absent
+// whether or not apply has forgotten it yet, so the answer depends on the
+// command's time alone.
 template <class More>
 std::variant<Id, Reply> find_reserved(const State& state, std::string_view schedule_id,
-                                      More&& more) {
+                                      int64_t now_ms, More&& more) {
   Problems lookups;
-  const Id id = state.schedules.find(schedule_id);
+  Id id = state.schedules.find(schedule_id);
+  if (id != kNoId && end_of(state.schedules[id].body) <= state.floor_ms(now_ms)) id = kNoId;
   if (id == kNoId) lookups.push_back(problem(Field::kScheduleId, Reason::kNotFound));
   more(lookups);
   if (!lookups.empty()) return refuse(RefusalKind::kInvalidRequest, std::move(lookups));
@@ -177,13 +188,13 @@ Reply update(const State& state, const Update& cmd, Context& ctx, Out& out) {
   if (auto p = command_problems(cmd.resources, ctx.utc_offset_min); !p.empty()) {
     return refuse(RefusalKind::kInvalidCommand, std::move(p));
   }
-  auto found = find_reserved(state, cmd.schedule_id, [&](Problems& lookups) {
+  auto found = find_reserved(state, cmd.schedule_id, ctx.now_ms, [&](Problems& lookups) {
     lookup_places(state, cmd.reception_zone_id, cmd.resources, lookups);
   });
   if (auto* reply = std::get_if<Reply>(&found)) return std::move(*reply);
   const Id id = std::get<Id>(found);
   const Schedule& old = state.schedules[id];
-  if (auto p = availability(state, old.visitor, id, cmd.resources); !p.empty()) {
+  if (auto p = availability(state, old.visitor, id, cmd.resources, ctx.now_ms); !p.empty()) {
     return refuse(RefusalKind::kInvalidRequest, std::move(p));
   }
   events::ScheduleUpdated e;
@@ -197,8 +208,8 @@ Reply update(const State& state, const Update& cmd, Context& ctx, Out& out) {
   return Done{};
 }
 
-Reply cancel(const State& state, const Cancel& cmd, Out& out) {
-  auto found = find_reserved(state, cmd.schedule_id, [](Problems&) {});
+Reply cancel(const State& state, const Cancel& cmd, Context& ctx, Out& out) {
+  auto found = find_reserved(state, cmd.schedule_id, ctx.now_ms, [](Problems&) {});
   if (auto* reply = std::get_if<Reply>(&found)) return std::move(*reply);
   events::ScheduleCancelled e;
   static_cast<events::ScheduleBody&>(e) = state.schedules[std::get<Id>(found)].body;
@@ -293,7 +304,7 @@ Reply decide(const State& state, const Command& command, Context& ctx, Out& out)
         } else if constexpr (std::is_same_v<C, Update>) {
           return update(state, c, ctx, out);
         } else if constexpr (std::is_same_v<C, Cancel>) {
-          return cancel(state, c, out);
+          return cancel(state, c, ctx, out);
         } else if constexpr (std::is_same_v<C, RegisterVisitor>) {
           return register_visitor(state, c, ctx, out);
         } else if constexpr (std::is_same_v<C, CreateZone>) {

@@ -62,7 +62,7 @@ class Module {
   static Result<Event> decode(const EventEnvelope& envelope) { return Catalog::decode(envelope); }
   void apply(const Event& event) { state_.apply(event); }
 
-  // Snapshot of the state (snapshot.h: format tag 101), and its inverse;
+  // Snapshot of the state (snapshot.h: format tag 102), and its inverse;
   // restore rebuilds the indexes and returns false (leaving state reset) on
   // bytes it cannot decode.
   std::string snapshot() const;

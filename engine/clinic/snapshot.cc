@@ -1,6 +1,7 @@
 #include "engine/clinic/snapshot.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "engine/snapshot_codec.h"
 #include "events/codec.h"
@@ -66,12 +67,22 @@ bool decode_places(In& in, State& st) {
   return in.ok();
 }
 
-// A schedule's body as the codec record ScheduleReserved writes it.
+// Schedules in Id order, a forgotten one as a hole (status kHole), then
+// the free list in its order and the retention horizon: a restore gives
+// every schedule its Id again and the next reserve the Id decide expects.
+// A body is the codec record ScheduleReserved writes.
+constexpr uint64_t kHole = 2;
+
 void encode_schedules(const State& st, Out& o) {
-  o.u(st.schedules.size());
+  o.u(st.schedules.id_end());
   std::string body;
   events::ScheduleReserved record;
-  for (Id id = 0; id < st.schedules.size(); ++id) {
+  for (Id id = 0; id < st.schedules.id_end(); ++id) {
+    if (!st.schedules.live(id)) {
+      o.s("");
+      o.u(kHole);
+      continue;
+    }
     const Schedule& s = st.schedules[id];
     o.s(st.schedules.key(id));
     o.u(static_cast<uint64_t>(s.status));
@@ -80,6 +91,9 @@ void encode_schedules(const State& st, Out& o) {
     codec::encode(record, body);
     o.s(body);
   }
+  o.u(st.schedules.free_ids().size());
+  for (Id id : st.schedules.free_ids()) o.u(id);
+  o.i(st.horizon_ms);
 }
 
 // What apply would have refused to build: an unknown visitor or zone, an
@@ -91,24 +105,42 @@ bool plausible(const State& st, std::string_view key, const events::ScheduleBody
   });
 }
 
+bool decode_schedule(In& in, State& st, events::ScheduleReserved& record) {
+  const std::string_view key = in.s();
+  const uint64_t status = in.u();
+  if (!in.ok()) return false;
+  if (status == kHole) {
+    if (!key.empty()) return false;
+    st.schedules.add_hole();
+    return true;
+  }
+  const std::string_view body = in.s();
+  if (!in.ok() || st.schedules.contains(key) ||
+      status > static_cast<uint64_t>(ScheduleStatus::kCancelled) || !codec::decode(body, record) ||
+      !plausible(st, key, record)) {
+    return false;
+  }
+  Schedule& s = st.schedules[st.schedules.insert(key)];
+  s.status = static_cast<ScheduleStatus>(status);
+  s.visitor = st.visitors.find(record.visitor_id);
+  s.body = std::move(static_cast<events::ScheduleBody&>(record));
+  return true;
+}
+
 bool decode_schedules(In& in, State& st) {
   const size_t n = in.count();
   events::ScheduleReserved record;
   for (size_t k = 0; k < n && in.ok(); ++k) {
-    const std::string_view key = in.s();
-    const uint64_t status = in.u();
-    const std::string_view body = in.s();
-    if (!in.ok() || st.schedules.contains(key) ||
-        status > static_cast<uint64_t>(ScheduleStatus::kCancelled) ||
-        !codec::decode(body, record) || !plausible(st, key, record)) {
-      return false;
-    }
-    Schedule& s = st.schedules[st.schedules.insert(key)];
-    s.status = static_cast<ScheduleStatus>(status);
-    s.visitor = st.visitors.find(record.visitor_id);
-    s.body = std::move(static_cast<events::ScheduleBody&>(record));
+    if (!decode_schedule(in, st, record)) return false;
   }
-  return in.ok();
+  std::vector<Id> free_ids(in.count());
+  for (Id& id : free_ids) {
+    const uint64_t v = in.u();
+    if (v >= kNoId) return false;
+    id = static_cast<Id>(v);
+  }
+  st.horizon_ms = in.i();
+  return in.ok() && st.schedules.restore_free_ids(std::move(free_ids));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
 #include <utility>
 
 namespace reservoir::clinic {
@@ -15,6 +16,12 @@ std::vector<std::pair<int64_t, int64_t>> pieces_of(const events::ScheduleBody& b
   spans.reserve(body.resources.size());
   for (const auto& r : body.resources) spans.emplace_back(r.start_ms, r.end_ms);
   return merge_pieces(std::move(spans));
+}
+
+int64_t end_of(const events::ScheduleBody& body) {
+  int64_t end = INT64_MIN;  // no resources: only a forged log (decide refuses it)
+  for (const auto& r : body.resources) end = std::max(end, r.end_ms);
+  return end;
 }
 
 void State::apply(const events::ClinicEvent& event) {
@@ -59,6 +66,10 @@ void State::on(const events::ScheduleReserved& e) {
   assert(s.visitor != kNoId);
   s.body = e;
   occupy(id);
+  ends.push(end_of(s.body), id);
+  // After the insert: decide named the new schedule's Id before anything
+  // was forgotten (next_id(), self-locating).
+  forget_before(e.created_at - kPastHorizonMs);
 }
 
 void State::on(const events::ScheduleUpdated& e) {
@@ -67,6 +78,8 @@ void State::on(const events::ScheduleUpdated& e) {
   release(id);
   schedules[id].body = static_cast<const events::ScheduleBody&>(e);
   occupy(id);
+  ends.erase(id);
+  ends.push(end_of(schedules[id].body), id);
 }
 
 void State::on(const events::ScheduleCancelled& e) {
@@ -101,11 +114,24 @@ void State::release(Id schedule) {
   }
 }
 
+void State::forget_before(int64_t floor) {
+  horizon_ms = std::max(horizon_ms, floor);
+  while (!ends.empty() && ends.top().first <= horizon_ms) {
+    const Id id = ends.top().second;
+    ends.erase(id);
+    if (schedules[id].status == ScheduleStatus::kReserved) release(id);
+    schedules.erase(id);
+  }
+}
+
 void State::rebuild_indexes() {
-  for (Id v = 0; v < visitors.size(); ++v) visitors[v].spans = SpanSet();
-  for (Id z = 0; z < zones.size(); ++z) zones[z].load.clear();
-  for (Id s = 0; s < schedules.size(); ++s) {
+  for (Id v = 0; v < visitors.id_end(); ++v) visitors[v].spans = SpanSet();
+  for (Id z = 0; z < zones.id_end(); ++z) zones[z].load.clear();
+  ends = DeadlineHeap();
+  for (Id s = 0; s < schedules.id_end(); ++s) {
+    if (!schedules.live(s)) continue;
     if (schedules[s].status == ScheduleStatus::kReserved) occupy(s);
+    ends.push(end_of(schedules[s].body), s);
   }
 }
 

@@ -24,14 +24,14 @@ namespace {
 const std::string kAdmin = "clinic-crash-admin";
 constexpr int kVisitors = 8;
 
-// Slot n of a visitor: 30 minutes, back to back from 2027-01-01T00:00Z.
+// Slot n of a visitor: 30 minutes, back to back from 2037-01-01T00:00Z.
 std::string slot_time(int n) {
   const int minutes = n * 30;
   const int day = 1 + minutes / (24 * 60);
   const int hour = minutes / 60 % 24;
   const int minute = minutes % 60;
   char out[32];
-  std::snprintf(out, sizeof out, "2027-01-%02dT%02d:%02d:00Z", day, hour, minute);
+  std::snprintf(out, sizeof out, "2037-01-%02dT%02d:%02d:00Z", day, hour, minute);
   return out;
 }
 

@@ -36,9 +36,9 @@ void stop_and_verify(ServerProcess& server) {
   CHECK(v.out.find("verify: OK") != std::string::npos);
 }
 
-// Minute `i` past 10:00, as "2026-12-24T10:MM:00Z" (i < 60).
+// Minute `i` past 10:00, as "2036-12-24T10:MM:00Z" (i < 60).
 std::string minute(int i) {
-  return "2026-12-24T10:" + std::string(i < 10 ? "0" : "") + std::to_string(i) + ":00Z";
+  return "2036-12-24T10:" + std::string(i < 10 ? "0" : "") + std::to_string(i) + ":00Z";
 }
 
 TEST_CASE("clinic races: 64 overlapping reserves of one visitor, exactly one wins") {
@@ -48,7 +48,7 @@ TEST_CASE("clinic races: 64 overlapping reserves of one visitor, exactly one win
   auto replies = race_clients<ClinicApi>(
       kClients,
       [](int i, ClinicApi& c) {
-        const std::string end = "2026-12-24T11:" + std::string(i % 60 < 10 ? "0" : "") +
+        const std::string end = "2036-12-24T11:" + std::string(i % 60 < 10 ? "0" : "") +
                                 std::to_string(i % 60) + ":00Z";
         return i % 2 == 0 ? c.reserve_v1("v1", minute(i % 60), end)
                           : c.reserve_v2("v1", {resource(minute(i % 60), end)});
@@ -97,7 +97,7 @@ TEST_CASE("clinic races: a zone of capacity 3 under 64 visitors takes exactly 3"
   auto replies = race_clients<ClinicApi>(
       kClients,
       [](int i, ClinicApi& c) {
-        return c.reserve_v1("rv" + std::to_string(i), minute(i % 30), "2026-12-24T11:30:00Z",
+        return c.reserve_v1("rv" + std::to_string(i), minute(i % 30), "2036-12-24T11:30:00Z",
                             "g-room-3", "room-3");
       },
       port);
@@ -111,7 +111,7 @@ TEST_CASE("clinic races: a zone of capacity 3 under 64 visitors takes exactly 3"
   }
   CHECK_MESSAGE(wins == 3, outcome_counts(replies, reason_of));
   ClinicApi clinic(port);
-  CHECK(member(clinic.day("room-3", "2026-12-24").json, "items")->Size() == 3);
+  CHECK(member(clinic.day("room-3", "2036-12-24").json, "items")->Size() == 3);
   stop_and_verify(server);
 }
 
@@ -124,8 +124,8 @@ TEST_CASE("clinic races: update and cancel of one schedule at once") {
     for (int i = 0; i < 8; ++i) {
       const std::string h = std::to_string(8 + i);
       ids.push_back(ClinicApi::id_of(clinic.reserve_v1(
-          "v2", "2026-12-24T" + std::string(h.size() < 2 ? "0" : "") + h + ":00:00Z",
-          "2026-12-24T" + std::string(h.size() < 2 ? "0" : "") + h + ":30:00Z")));
+          "v2", "2036-12-24T" + std::string(h.size() < 2 ? "0" : "") + h + ":00:00Z",
+          "2036-12-24T" + std::string(h.size() < 2 ? "0" : "") + h + ":30:00Z")));
       REQUIRE(!ids.back().empty());
     }
   }
@@ -135,9 +135,9 @@ TEST_CASE("clinic races: update and cancel of one schedule at once") {
         const std::string& id = ids[static_cast<size_t>(i / 2)];
         if (i % 2 == 0) return c.cancel(id);
         const std::string start =
-            "2026-12-25T" + std::string(i < 20 ? "0" : "") + std::to_string(i / 2) + ":00:00Z";
+            "2036-12-25T" + std::string(i < 20 ? "0" : "") + std::to_string(i / 2) + ":00:00Z";
         const std::string end =
-            "2026-12-25T" + std::string(i < 20 ? "0" : "") + std::to_string(i / 2) + ":30:00Z";
+            "2036-12-25T" + std::string(i < 20 ? "0" : "") + std::to_string(i / 2) + ":30:00Z";
         return c.update(id, {resource(start, end)});
       },
       port);
@@ -198,7 +198,7 @@ TEST_CASE(
       ClinicApi c(clinic_port);
       // Each of v1/v2 books back-to-back 15-minute slots while the burst runs.
       for (int n = 0; n < 40; ++n) {
-        const std::string day = "2026-12-" + std::to_string(10 + n / 4);
+        const std::string day = "2036-12-" + std::to_string(10 + n / 4);
         const std::string h = std::to_string(10 + n % 4);
         const Reply r = c.reserve_v1(v == 0 ? "v1" : "v2", day + "T" + h + ":00:00Z",
                                      day + "T" + h + ":15:00Z");

@@ -52,9 +52,9 @@ TEST_CASE("clinic: one millisecond of overlap is refused") {
   ServerProcess server;
   ClinicApi clinic(server);
   REQUIRE(clinic.reserve_v1("v1", at("10:00"), at("11:00")).ok());
-  check_body(clinic.reserve_v1("v1", "2026-12-24T10:59:59.999Z", at("12:00")), 400,
+  check_body(clinic.reserve_v1("v1", "2036-12-24T10:59:59.999Z", at("12:00")), 400,
              clinic_error(400, kInvalidRequest, {{"startDateTime", "NotAvailable"}}));
-  CHECK(clinic.reserve_v1("v1", "2026-12-24T11:00:00.000Z", at("12:00")).ok());
+  CHECK(clinic.reserve_v1("v1", "2036-12-24T11:00:00.000Z", at("12:00")).ok());
 }
 
 TEST_CASE("clinic: a zone of capacity 1 takes one resource at a time (V1 key zoneId)") {
@@ -107,7 +107,7 @@ TEST_CASE("clinic: seed 004's error examples, byte for byte") {
   }
   SUBCASE("occupiedResources[n].startDateTimeUtc NotAvailable: another clinic day") {
     check_body(
-        clinic.update(id, {ok, resource(at("10:00", "2026-12-25"), at("11:00", "2026-12-25"))}),
+        clinic.update(id, {ok, resource(at("10:00", "2036-12-25"), at("11:00", "2036-12-25"))}),
         400,
         clinic_error(400, kInvalidCommand,
                      {{"occupiedResources[1].startDateTimeUtc", "NotAvailable"}}));
@@ -150,8 +150,8 @@ TEST_CASE("clinic: V1 reserve, V2 move by its reservationId, day view, visitor l
   ClinicApi clinic(server);
   const std::string id = ClinicApi::id_of(clinic.post(
       kV1Reserve, R"({"visitorId":"v1","reservationGroupId":"group-consult",)"
-                  R"("zoneId":"zone-consult","startDateTimeUtc":"2026-12-24T10:00:00Z",)"
-                  R"("endDateTimeUtc":"2026-12-24T11:00:00Z","reservationMemo":"first visit",)"
+                  R"("zoneId":"zone-consult","startDateTimeUtc":"2036-12-24T10:00:00Z",)"
+                  R"("endDateTimeUtc":"2036-12-24T11:00:00Z","reservationMemo":"first visit",)"
                   R"("requestedProcedures":[{"type":"TICKET","ticketConfiguration":)"
                   R"({"ticketId":"t1","ticketTitle":"Laser","optionTitle":"5 shots"}}]})"));
   REQUIRE(!id.empty());
@@ -188,10 +188,10 @@ TEST_CASE("clinic: V1 reserve, V2 move by its reservationId, day view, visitor l
   CHECK(clinic.reserve_v1("v1", at("10:00"), at("11:00")).ok());
   CHECK(clinic.reserve_v1("v1", at("13:15"), at("13:45")).status == 400);
 
-  const Reply laser = clinic.day(kLaser, "2026-12-24");
+  const Reply laser = clinic.day(kLaser, "2036-12-24");
   REQUIRE_MESSAGE(laser.ok(), laser.text());
   CHECK(str(laser.json, "zoneId") == kLaser);
-  CHECK(str(laser.json, "date") == "2026-12-24");
+  CHECK(str(laser.json, "date") == "2036-12-24");
   CHECK(member(laser.json, "capacity")->GetInt() == 1);
   REQUIRE(member(laser.json, "items")->Size() == 1);
   CHECK(str((*member(laser.json, "items"))[0], "scheduleId") == id);
@@ -207,7 +207,7 @@ TEST_CASE("clinic: V1 reserve, V2 move by its reservationId, day view, visitor l
              clinic_error(409, "ConflictException", {{"scheduleId", "Cancelled"}}));
   check_body(clinic.update(id, {resource(at("15:00"), at("16:00"))}), 409,
              clinic_error(409, "ConflictException", {{"scheduleId", "Cancelled"}}));
-  CHECK(member(clinic.day(kLaser, "2026-12-24").json, "items")->Size() == 0);
+  CHECK(member(clinic.day(kLaser, "2036-12-24").json, "items")->Size() == 0);
   CHECK(clinic.reserve_v1("v2", at("13:30"), at("14:00"), kGroupLaser, kLaser).ok());
 }
 
@@ -216,7 +216,7 @@ TEST_CASE("clinic: queries answer 404 and 400 in the seeds' format") {
   ClinicApi clinic(server);
   check_body(clinic.schedule("0123456789abcdef01234567"), 404,
              clinic_error(404, "NotFoundException", {{"scheduleId", "NotFound"}}));
-  check_body(clinic.day("no-such-zone", "2026-12-24"), 404,
+  check_body(clinic.day("no-such-zone", "2036-12-24"), 404,
              clinic_error(404, "NotFoundException", {{"zoneId", "NotFound"}}));
   check_body(clinic.day(kLaser, "2026-02-30"), 400,
              clinic_error(400, kInvalidCommand, {{"date", "Invalid"}}));
@@ -337,7 +337,7 @@ TEST_CASE("clinic: bad input is a 400 in the seeds' format, never a 500, and cha
   check_body(
       clinic.post(
           kV1Reserve,
-          R"({"visitorId":7,"reservationGroupId":"group-consult","zoneId":"zone-consult","startDateTimeUtc":"2026-12-24T10:00:00Z","endDateTimeUtc":"2026-12-24T09:00:00Z"})"),
+          R"({"visitorId":7,"reservationGroupId":"group-consult","zoneId":"zone-consult","startDateTimeUtc":"2036-12-24T10:00:00Z","endDateTimeUtc":"2036-12-24T09:00:00Z"})"),
       400,
       clinic_error(400, kInvalidCommand,
                    {{"visitorId", "Invalid"}, {"endDateTimeUtc", "Invalid"}}));
@@ -383,12 +383,12 @@ TEST_CASE("clinic: --clinic-utc-offset +09:00 sets the clinic day") {
   // 15:00Z on the 24th and 14:00Z on the 25th: two UTC days, one +09:00 day (the 25th).
   const Reply ok =
       clinic.reserve_v2("v1", {resource(at("15:00"), at("15:30")),
-                               resource(at("14:00", "2026-12-25"), at("14:30", "2026-12-25"))});
+                               resource(at("14:00", "2036-12-25"), at("14:30", "2036-12-25"))});
   REQUIRE_MESSAGE(ok.ok(), ok.text());
-  const Reply day = clinic.day(kConsult, "2026-12-25");
+  const Reply day = clinic.day(kConsult, "2036-12-25");
   REQUIRE_MESSAGE(day.ok(), day.text());
   CHECK(member(day.json, "items")->Size() == 2);
-  CHECK(member(clinic.day(kConsult, "2026-12-24").json, "items")->Size() == 0);
+  CHECK(member(clinic.day(kConsult, "2036-12-24").json, "items")->Size() == 0);
 }
 
 TEST_CASE("clinic: a bad --clinic-utc-offset is refused with exit 2") {
@@ -411,7 +411,7 @@ TEST_CASE("clinic: restart, rebuild and replay keep every answer") {
                              resource(at("12:30"), at("13:00"), kGroupLaser, kLaser)})
                 .ok());
     REQUIRE(clinic.reserve_v1("v2", at("09:00"), at("09:30")).ok());
-    day_before = clinic.day(kLaser, "2026-12-24").body;
+    day_before = clinic.day(kLaser, "2036-12-24").body;
     list_before = clinic.visitor_schedules("v1").body;
   }
   const std::string schedule_before = ClinicApi(server).schedule(id).body;
@@ -419,7 +419,7 @@ TEST_CASE("clinic: restart, rebuild and replay keep every answer") {
   {
     ClinicApi clinic(server);
     CHECK(clinic.schedule(id).body == schedule_before);
-    CHECK(clinic.day(kLaser, "2026-12-24").body == day_before);
+    CHECK(clinic.day(kLaser, "2036-12-24").body == day_before);
     // Still enforced after the restart.
     CHECK(clinic.reserve_v1("v1", at("12:15"), at("12:45")).status == 400);
   }
@@ -434,7 +434,7 @@ TEST_CASE("clinic: restart, rebuild and replay keep every answer") {
   {
     ClinicApi clinic(server);
     CHECK(clinic.schedule(id).body == schedule_before);
-    CHECK(clinic.day(kLaser, "2026-12-24").body == day_before);
+    CHECK(clinic.day(kLaser, "2036-12-24").body == day_before);
     CHECK(clinic.visitor_schedules("v1").body == list_before);
   }
   REQUIRE(server.terminate() == 0);

@@ -39,8 +39,8 @@ inline std::string clinic_error(int status, const std::string& exception,
          R"(","className":")" + exception + R"(","errorProperties":[)" + list + "]}";
 }
 
-// "2026-12-24T" + hhmm + ":00Z" style times: at("10:00") on the 24th.
-inline std::string at(const std::string& hhmm, const std::string& day = "2026-12-24") {
+// "2036-12-24T" + hhmm + ":00Z" style times: at("10:00") on the 24th.
+inline std::string at(const std::string& hhmm, const std::string& day = "2036-12-24") {
   return day + "T" + hhmm + ":00Z";
 }
 

@@ -467,6 +467,86 @@ TEST_CASE("clinic: actor scopes") {
   CHECK(std::get<std::string>(m.actor(Cancel{"s2"})) == "schedule:s2");
 }
 
+// --- retention (state.h, "Retention") -----------------------------------------
+
+TEST_CASE("clinic: a booking may reach kPastHorizonMs back, not further") {
+  Scenario g = clinic();
+  const int64_t floor = kT0 - kPastHorizonMs;
+  g.when(reserve("v1", {res(floor - 1, floor + kHour)}), kT0);
+  g.then_refusal(Kind::kInvalidRequest, {P(Field::kResourceStart, 0, Reason::kNotAvailable)});
+  const std::string id = booked(g, reserve("v1", {res(floor, floor + kHour)}));
+  // An update may not move it further back either.
+  g.when(update(id, {res(floor - kHour, floor)}));
+  g.then_refusal(Kind::kInvalidRequest, {P(Field::kResourceStart, 0, Reason::kNotAvailable)});
+}
+
+// v1 holds laser 10:00-11:00, v2 consult 10:00-11:00. kPastHorizonMs after
+// 11:00 neither can be booked against or named: decide says NotFound at
+// once, and the next reserve makes apply forget them.
+TEST_CASE("clinic: a schedule that ended by the floor is NotFound, then forgotten") {
+  Scenario g = clinic();
+  const std::string old = booked(g, reserve("v1", {laser(at(10), at(11))}));
+  const std::string kept = booked(g, reserve("v2", {res(at(10), at(11))}));
+  const int64_t later = at(11) + kPastHorizonMs;  // the floor then is their end
+  g.when(Cancel{old}, later - 1);
+  CHECK(std::holds_alternative<Done>(g.last.reply));  // one ms earlier: still known
+  g.when(Cancel{kept}, later);
+  g.then_refusal(Kind::kInvalidRequest, {P(Field::kScheduleId, Reason::kNotFound)});
+  CHECK(g.state.schedules.contains(kept));  // not forgotten yet: no reserve since
+  g.when(update(kept, {res(later + kHour, later + 2 * kHour)}));
+  g.then_refusal(Kind::kInvalidRequest, {P(Field::kScheduleId, Reason::kNotFound)});
+
+  // A reserve starting at the floor is allowed (half-open intervals), and
+  // its apply forgets both schedules and their index entries.
+  const std::string fresh = booked(g, reserve("v2", {laser(later, later + kHour)}));
+  CHECK_FALSE(g.state.schedules.contains(old));
+  CHECK_FALSE(g.state.schedules.contains(kept));
+  CHECK(g.state.schedules.size() == 1);
+  CHECK(g.state.horizon_ms == at(11));
+  CHECK(g.state.visitors.at("v2").spans.pieces().size() == 1);
+  // decide named the new Id before the others were freed; the next reserve
+  // reuses a freed one (the last freed first).
+  CHECK(g.state.schedules.find(fresh) == 2);
+  CHECK(locating_id(fresh) == 2);
+  CHECK(g.state.schedules.next_id() == 1);
+  const std::string reused = booked(g, reserve("v3", {res(later, later + kHour)}));
+  CHECK(g.state.schedules.find(reused) == 1);
+  CHECK(locating_id(reused) == 1);
+}
+
+TEST_CASE("clinic: snapshots keep forgotten schedules' holes, free list and horizon") {
+  Scenario g = clinic();
+  for (int i = 0; i < 4; ++i) booked(g, reserve("v1", {res(at(10 + i), at(10 + i, 30))}));
+  const int64_t later = at(12) + kPastHorizonMs;  // forgets the first two
+  g.now = later;
+  booked(g, reserve("v3", {laser(later, later + kHour)}));
+  booked(g, reserve("v4", {laser(later + kHour, later + 2 * kHour)}));
+  REQUIRE(g.state.schedules.size() == 4);
+  REQUIRE(g.state.schedules.id_end() == 5);
+
+  const std::string bytes = encode_state(g.state);
+  Scenario restored;
+  REQUIRE(decode_state(bytes, restored.state));
+  CHECK(fingerprint(restored.state) == fingerprint(g.state));
+  CHECK(restored.state.horizon_ms == g.state.horizon_ms);
+  State replayed;
+  for (const auto& e : g.history) replayed.apply(e);
+  CHECK(encode_state(replayed) == bytes);
+
+  // Both take the same next Id, and both forget the same schedules later.
+  restored.now = g.now;
+  const int64_t much_later = later + 2 * kHour + kPastHorizonMs;
+  g.when(reserve("v5", {res(much_later, much_later + kHour)}), much_later);
+  restored.when(reserve("v5", {res(much_later, much_later + kHour)}), much_later);
+  CHECK(g.state.schedules.find(g.reserved_id()) ==
+        restored.state.schedules.find(restored.reserved_id()));
+  // (Their new schedules' UUIDs differ: each scenario draws its own.)
+  CHECK(g.state.schedules.size() == 1);
+  CHECK(restored.state.schedules.size() == 1);
+  CHECK(restored.state.schedules.free_ids() == g.state.schedules.free_ids());
+  CHECK(restored.state.horizon_ms == g.state.horizon_ms);
+}
+
 // --- replay, snapshot, module ---------------------------------------------------
 
 // A busy day: bookings, updates and cancels across visitors and zones.
