@@ -43,6 +43,9 @@ std::string_view number_key(const int64_t& n) {
 // Reservation seat entries no reservation owns, below which the list is not
 // compacted (a small state would compact every few evictions).
 constexpr size_t kCompactSeatsMin = 4096;
+// Window entries beyond twice the live ones before the window sheds its
+// older half (State::reservation_by_seq).
+constexpr size_t kSeqWindowSlack = 4096;
 
 // The key tokens has for a tokenHash: its raw digest, in `buf`. Only a
 // hand-built log has a hash that is not 64 hex digits; it is kept as it is,
@@ -154,13 +157,52 @@ void State::index_token_id(Id token) {
 }
 
 Id State::find_reservation_seq(int64_t seq) const {
-  return reservation_seq_index.find(number_key(seq),
-                                    [this](Id r) { return number_key(reservations[r].seq); });
+  if (seq >= reservation_seq_base) {
+    const int64_t at = seq - reservation_seq_base;
+    return at < static_cast<int64_t>(reservation_by_seq.size())
+               ? reservation_by_seq[static_cast<size_t>(at)]
+               : kNoId;
+  }
+  return reservation_seq_stragglers.find(number_key(seq),
+                                         [this](Id r) { return number_key(reservations[r].seq); });
 }
 
+// Numbers come in order (apply asserts it), so a new one extends the window.
 void State::index_reservation_seq(Id reservation) {
-  reservation_seq_index.insert(number_key(reservations[reservation].seq), reservation,
-                               [this](Id r) { return number_key(reservations[r].seq); });
+  assert(reservations[reservation].seq ==
+         reservation_seq_base + static_cast<int64_t>(reservation_by_seq.size()));
+  reservation_by_seq.push_back(reservation);
+  ++reservation_by_seq_live;
+}
+
+void State::unindex_reservation_seq(Id reservation) {
+  const int64_t seq = reservations[reservation].seq;
+  if (seq < reservation_seq_base) {
+    [[maybe_unused]] const bool was =
+        reservation_seq_stragglers.erase(number_key(seq), reservation);
+    assert(was);
+    return;
+  }
+  Id& slot = reservation_by_seq[static_cast<size_t>(seq - reservation_seq_base)];
+  assert(slot == reservation);
+  slot = kNoId;
+  --reservation_by_seq_live;
+  while (!reservation_by_seq.empty() && reservation_by_seq.front() == kNoId) {
+    reservation_by_seq.pop_front();
+    ++reservation_seq_base;
+  }
+  if (reservation_by_seq.size() <= 2 * reservation_by_seq_live + kSeqWindowSlack) return;
+  // Sparse: the older half's live entries move to the index.
+  const size_t half = reservation_by_seq.size() / 2;
+  for (size_t i = 0; i < half; ++i) {
+    const Id r = reservation_by_seq.front();
+    reservation_by_seq.pop_front();
+    ++reservation_seq_base;
+    if (r == kNoId) continue;
+    --reservation_by_seq_live;
+    reservation_seq_stragglers.insert(number_key(reservations[r].seq), r,
+                                      [this](Id x) { return number_key(reservations[x].seq); });
+  }
 }
 
 void State::add_live_seats(Id user, Id schedule, int64_t n) {
@@ -432,8 +474,7 @@ void State::evict_reservation(Id id) {
   }
   if (r.payment != kNoId) payment_ids.erase(r.payment);
   dead_seats += r.seat_count;
-  [[maybe_unused]] const bool indexed = reservation_seq_index.erase(number_key(r.seq), id);
-  assert(indexed);
+  unindex_reservation_seq(id);
   std::vector<Id>& mine = users[r.user].reservations;
   const auto it = std::find(mine.begin(), mine.end(), id);  // the oldest, mostly: near the front
   assert(it != mine.end());
@@ -487,18 +528,39 @@ bool State::derive_indexes() {
   }
   // Reservations in order of creation (their numbers, unique and at most
   // the newest's), as apply met them: users' lists oldest first.
+  // The window by number starts where apply's would (at the oldest held) or,
+  // when that would be sparse, later: the older ones go to the index.
+  const auto ordered = by_seq(reservations);
+  const int64_t window = static_cast<int64_t>(2 * ordered.size() + kSeqWindowSlack);
+  reservation_seq_base = reservations_made + 1;
+  if (!ordered.empty()) {
+    reservation_seq_base = std::max(ordered.front().first, reservation_seq_base - window);
+  }
   int64_t last = 0;
-  for (const auto& [seq, id] : by_seq(reservations)) {
+  for (const auto& [seq, id] : ordered) {
     const Reservation& r = reservations[id];
     if (seq <= last || seq > reservations_made) return false;
     last = seq;
-    index_reservation_seq(id);
+    if (seq < reservation_seq_base) {
+      reservation_seq_stragglers.insert(number_key(seq), id,
+                                        [this](Id x) { return number_key(reservations[x].seq); });
+    } else {
+      reservation_by_seq.resize(static_cast<size_t>(seq - reservation_seq_base), kNoId);
+      reservation_by_seq.push_back(id);
+      ++reservation_by_seq_live;
+    }
     users[r.user].reservations.push_back(id);
     if (r.state == ReservationState::kPendingPayment) hold_deadlines.push(r.expires_at, id);
     const bool sold = r.state == ReservationState::kConfirmed;
     if (sold && !sold_schedules.contains(r.schedule)) {
       sold_schedules.push(schedules[r.schedule].starts_at, r.schedule);
     }
+  }
+  reservation_by_seq.resize(static_cast<size_t>(reservations_made + 1 - reservation_seq_base),
+                            kNoId);
+  while (!reservation_by_seq.empty() && reservation_by_seq.front() == kNoId) {
+    reservation_by_seq.pop_front();
+    ++reservation_seq_base;
   }
   // Tokens in issue order: the first of a tokenId clash wins, as in apply.
   const auto tokens_by_seq = by_seq(tokens);

@@ -211,10 +211,16 @@ class State {
   std::vector<Id> reservation_seats;  // seat indexes (in their schedule) of every reservation
   size_t dead_seats = 0;              // entries of reservation_seats no reservation owns
   StringSlots payment_ids;
-  // Sequence number -> reservation (keys: Reservation::seq's bytes). An
-  // index, not a vector by number: a CONFIRMED reservation of a schedule a
-  // year ahead would pin a year of numbers in a vector.
-  FlatIndex reservation_seq_index;
+  // Sequence number -> reservation: a window [seq - reservation_seq_base]
+  // up to the newest (kNoId once evicted; the front is popped as it goes),
+  // and an index for the numbers below the window still held. A CONFIRMED
+  // reservation of a schedule a year ahead would pin a year of numbers in a
+  // window alone: once the window is more than twice its live entries (and
+  // kSeqWindowSlack), its older half moves to the index.
+  std::deque<Id> reservation_by_seq;
+  int64_t reservation_seq_base = 1;
+  size_t reservation_by_seq_live = 0;    // entries of the window that are not kNoId
+  FlatIndex reservation_seq_stragglers;  // keys: Reservation::seq's bytes
   // Tokens by issue number: [seq - token_seq_base] -> token (kNoId once
   // evicted), up to next_seq, so token events find their token without a
   // hash probe. A hint, checked against the entry's key: tokens live at most
@@ -298,6 +304,7 @@ class State {
   void evict_sold(Id schedule);
   void compact_seats();
   void index_reservation_seq(Id reservation);
+  void unindex_reservation_seq(Id reservation);
   void index_token_seq(Id token);
   Id token_of_seq(int64_t seq) const;
   void set_holder(const Reservation& r, Id holder);

@@ -120,7 +120,7 @@ TEST_CASE("retention: a finished reservation goes 25 h after it finished; then i
     const std::string late = token_of(g, "u1", g.now);
     g.when(CancelReservation{late, r.reservation_id});
     g.then_error(ErrorCode::RESERVATION_NOT_FOUND);
-    g.when(PayReservation{late, std::nullopt, "", r.seq});
+    g.when(PayReservation{late, std::nullopt, "", 0, std::nullopt, r.seq});
     g.then_error(ErrorCode::RESERVATION_NOT_FOUND);
     g.when(FindReservation{late, "later", "a1"});
     g.then_error(ErrorCode::RESERVATION_NOT_FOUND);
@@ -212,6 +212,36 @@ TEST_CASE("retention: evicted ids are reused; an old id is not found even where 
     g.then_error(ErrorCode::RESERVATION_NOT_FOUND);  // not the record now at its id
   }
   CHECK(g.state.reservations.size() == 3);
+}
+
+TEST_CASE("retention: one booking far ahead does not pin the numbers made after it") {
+  Scenario g = given_world();
+  std::string t = token_of(g, "u1", kT0);
+  const ReservationReply pinned = hold(g, t, "later", "a1", kT0);
+  g.when(PayReservation{t, std::nullopt, pinned.reservation_id}, kT0);
+  t = token_of(g, "u1", kT0);
+  for (int i = 0; i < 6000; ++i) {
+    const ReservationReply r = hold(g, t, "later", "a2", kT0);
+    g.when(CancelReservation{t, r.reservation_id}, kT0);
+  }
+  touch(g, kT0 + kKeep + kMinute);
+  REQUIRE(g.state.reservations.size() == 1);
+  CHECK(g.state.reservation_by_seq.size() < 4096 + 16);  // the window shed its dead half
+  CHECK(g.state.find_reservation_seq(pinned.seq) ==
+        g.state.reservations.find(pinned.reservation_id));
+  for (int64_t seq = 2; seq <= 6001; ++seq) CHECK(g.state.find_reservation_seq(seq) == kNoId);
+  t = token_of(g, "u1", g.now);
+  const ReservationReply next = hold(g, t, "later", "a3", g.now);
+  CHECK(next.seq == 6002);
+  CHECK(g.state.find_reservation_seq(6002) == g.state.reservations.find(next.reservation_id));
+  g.when(PayReservation{t, std::nullopt, "", 0, std::nullopt, pinned.seq});
+  g.then_error(ErrorCode::ALREADY_PAID);  // found by its number
+  State restored;
+  REQUIRE(decode_state(encode_state(g.state), restored));
+  CHECK(encode_state(restored) == encode_state(g.state));
+  for (int64_t seq : {pinned.seq, int64_t{2}, int64_t{6001}, next.seq, int64_t{6003}}) {
+    CHECK(restored.find_reservation_seq(seq) == g.state.find_reservation_seq(seq));
+  }
 }
 
 // --- a long random run against a model ------------------------------------------------------

@@ -84,7 +84,8 @@ size_t counted_bytes(const concert::State& s) {
     n += vector_bytes(s.schedules[id].seats) + s.schedules[id].seat_index.memory_bytes();
   }
   n += vector_bytes(s.reservation_seats) + s.payment_ids.memory_bytes();
-  n += s.reservation_seq_index.memory_bytes() + s.token_id_index.memory_bytes();
+  n += deque_bytes(s.reservation_by_seq) + s.reservation_seq_stragglers.memory_bytes();
+  n += s.token_id_index.memory_bytes();
   n += deque_bytes(s.token_by_seq) + deque_bytes(s.waiting);
   n += deque_bytes(s.expired_tokens) + deque_bytes(s.finished_reservations);
   n += s.hold_deadlines.memory_bytes() + s.token_deadlines.memory_bytes() +
