@@ -215,7 +215,7 @@ Reply decide_issue_token(const State& s, const IssueToken& c, Context& ctx, Even
   issued.issued_at = ctx.now_ms;
   issued.token_id = new_token_id(s, ctx.random);
   issued.token_hash = secrets::token_hash(reply.token);
-  issued.token_seal = secrets::seal_token(ctx.key, reply.token, issued.token_hash);
+  issued.token_seal = secrets::seal_token(ctx.key, reply.token);
   reply.token_id = issued.token_id;
   reply.seq = issued.seq;
   reply.issued_at = issued.issued_at;

@@ -57,7 +57,7 @@ void Module::apply(const Event& event) {
     return;
   }
   events::TokenIssued sealed = *issued;
-  sealed.token_seal = secrets::seal_token(key_, sealed.legacy_token, sealed.token_hash);
+  sealed.token_seal = secrets::seal_token(key_, sealed.legacy_token);
   sealed.legacy_token.clear();
   state_.apply(Event(std::move(sealed)));
 }

@@ -43,10 +43,37 @@ TEST_CASE("secrets: SHA-256 of the FIPS 180-2 vectors") {
   CHECK(secrets::digest_of(std::string(64, 'G')).empty());
 }
 
+TEST_CASE("secrets: hex and token text parse only in their exact lower-case form") {
+  const std::string hash = secrets::token_hash("abc");
+  // Every byte that is not a lower-case hex digit, at every place, is refused
+  // (the parser works eight digits at a time).
+  for (size_t at = 0; at < hash.size(); at += 7) {
+    for (int c = 0; c < 256; ++c) {
+      std::string bad = hash;
+      bad[at] = static_cast<char>(c);
+      const bool digit = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      CHECK(secrets::digest_of(bad).empty() == !digit);
+    }
+  }
+  const std::string token = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  char bytes[secrets::kTokenBytes];
+  REQUIRE(secrets::token_bytes(token, bytes));
+  std::string text;
+  secrets::token_text_into(bytes, text);
+  CHECK(text == token);
+  CHECK_FALSE(secrets::token_bytes("0F8FAD5B-D9CB-469F-A165-70867728950E", bytes));
+  CHECK_FALSE(secrets::token_bytes("0f8fad5bd-9cb-469f-a165-70867728950e", bytes));
+  CHECK_FALSE(secrets::token_bytes("0f8fad5b-d9cb-469f-a165-70867728950", bytes));
+  CHECK_FALSE(secrets::token_bytes("t1", bytes));
+  std::string hex;
+  secrets::hex_into(std::string_view("\x00\x7f\x80\xff\x12", 5), hex);
+  CHECK(hex == "007f80ff12");
+}
+
 TEST_CASE("secrets: a seal opens under its key only, to the token its hash names") {
   const std::string token = "0f8fad5b-d9cb-469f-a165-70867728950e";
   const std::string hash = secrets::token_hash(token);
-  const std::string seal = secrets::seal_token(secrets::test_key(), token, hash);
+  const std::string seal = secrets::seal_token(secrets::test_key(), token);
   CHECK(seal.size() == secrets::kSealChars);
   CHECK(seal.find("0f8fad5b") == std::string::npos);
   CHECK(secrets::open_token(secrets::test_key(), seal, hash) == token);
@@ -57,7 +84,11 @@ TEST_CASE("secrets: a seal opens under its key only, to the token its hash names
   CHECK_FALSE(secrets::open_token(secrets::test_key(), "", hash));
   // Two tokens' seals under one key share no pad: each is keyed by its hash.
   const std::string token2 = "0f8fad5b-d9cb-469f-a165-70867728950f";
-  CHECK(secrets::seal_token(secrets::test_key(), token2, secrets::token_hash(token2)) != seal);
+  CHECK(secrets::seal_token(secrets::test_key(), token2) != seal);
+  // A hand-built test's short token is sealed too, and opens to itself.
+  const std::string t1 = secrets::seal_token(secrets::test_key(), "t1");
+  CHECK(secrets::open_token(secrets::test_key(), t1, secrets::token_hash("t1")) == "t1");
+  CHECK(secrets::seal_token(secrets::test_key(), std::string(17, 'x')).empty());
 }
 
 TEST_CASE("secrets: a token key is made once, then read back") {
