@@ -13,6 +13,12 @@ std::string_view token_key(std::string_view hash, char (&buf)[secrets::kDigestBy
   return {buf, sizeof buf};
 }
 
+// Two tokens' bytes compared in time independent of where they differ: a
+// guess presented learns nothing from how long a miss took.
+bool same_token(const char (&a)[secrets::kTokenBytes], const char (&b)[secrets::kTokenBytes]) {
+  return ((load8(a) ^ load8(b)) | (load8(a + 8) ^ load8(b + 8))) == 0;
+}
+
 }  // namespace
 
 void State::apply(const events::ConcertEvent& event) {
@@ -54,7 +60,7 @@ Id State::must_find_token(std::string_view hash, int64_t seq) const {
   char digest[secrets::kDigestBytes];
   const std::string_view key = token_key(hash, digest);
   const uint64_t hint = static_cast<uint64_t>(seq - 1);
-  if (seq >= 1 && hint < tokens.size() && tokens.key(static_cast<Id>(hint)) == key) {
+  if (seq >= 1 && hint < tokens.size() && equal_keys(tokens.key(static_cast<Id>(hint)), key)) {
     return static_cast<Id>(hint);
   }
   const Id t = tokens.find(key);
@@ -64,12 +70,31 @@ Id State::must_find_token(std::string_view hash, int64_t seq) const {
 
 Id State::find_token(std::string_view token) const {
   if (token.empty()) return kNoId;
-  if (const Id t = clear_tokens_.find(token); t != kNoId) return t;
+  char bytes[secrets::kTokenBytes];
+  const bool uuid = secrets::token_bytes(token, bytes);
+  if (uuid) {
+    const Id t = recent_tokens_.hint(bytes);
+    if (t < tokens.size() && tokens[t].has_clear && same_token(tokens[t].clear, bytes)) return t;
+  }
   char digest[secrets::kDigestBytes];
   secrets::token_digest_into(token, digest);
   const Id t = tokens.find(std::string_view(digest, sizeof digest));
-  if (t != kNoId) clear_tokens_.remember(t, token);
+  if (t != kNoId) remember_token(t, token);
   return t;
+}
+
+void State::remember_token(Id token, std::string_view clear) const {
+  const Token& t = tokens[token];
+  if (!secrets::token_bytes(clear, t.clear)) return;
+  t.has_clear = true;
+  recent_tokens_.put(t.clear, token);
+}
+
+bool State::clear_token(Id token, std::string& out) const {
+  const Token& t = tokens[token];
+  if (!t.has_clear) return false;
+  secrets::token_text_into(t.clear, out);
+  return true;
 }
 
 Id State::find_token_hash(std::string_view hash) const {

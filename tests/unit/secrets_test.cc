@@ -165,6 +165,41 @@ TEST_CASE("secrets: among many tokens each is found by its hash, and no other") 
   CHECK(g.state.find_token("") == kNoId);
 }
 
+TEST_CASE("secrets: tokens the writer issued are found by their bytes, or by their hash") {
+  // More tokens than RecentTokens has slots: some slots are taken by later
+  // tokens, and those earlier ones are found by their SHA-256 instead.
+  constexpr int kUsers = static_cast<int>(concert::RecentTokens::kSlots) + 5000;
+  concert::State s;
+  concert::Limits limits;
+  limits.active_tokens_max = kUsers;
+  SeededRandom random(7);
+  concert::Events out;
+  std::vector<std::string> tokens;
+  for (int u = 0; u < kUsers; ++u) {
+    const std::string id = "u" + std::to_string(u);
+    s.apply(ev::UserRegistered{id, id});
+    concert::Context ctx{kT0, random, limits};
+    out.clear();
+    const concert::Reply reply = concert::decide(s, IssueToken{id}, ctx, out);
+    concert::apply_decided(s, out, reply);
+    tokens.push_back(std::get<TokenReply>(reply).token);
+  }
+  std::string back;
+  for (int u = 0; u < kUsers; ++u) {
+    const Id t = s.find_token(tokens[static_cast<size_t>(u)]);
+    REQUIRE(t == static_cast<Id>(u));
+    REQUIRE(s.clear_token(t, back));
+    CHECK(back == tokens[static_cast<size_t>(u)]);
+  }
+  std::string near = tokens.back();
+  near[35] = near[35] == '0' ? '1' : '0';
+  CHECK(s.find_token(near) == kNoId);
+  // A copy of the state starts with no RecentTokens: it finds a token by
+  // its hash.
+  concert::State copy = s;
+  CHECK(copy.find_token(tokens.front()) == 0);
+}
+
 // The event as schema `version` wrote it: fields of that version only.
 template <class E>
 EventEnvelope envelope_at(const E& e, uint32_t version) {
