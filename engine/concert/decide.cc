@@ -192,30 +192,27 @@ Reply decide_issue_token(const State& s, const IssueToken& c, Context& ctx, Even
   if (user == kNoId) return error(ErrorCode::USER_NOT_FOUND, "user not found");
   auto reply = take<TokenReply>(ctx);
   if (const Id live = s.users[user].live_token; live != kNoId) {
-    // The same token back (SPEC §2), opened from its seal.
-    const Token& t = s.tokens[live];
-    std::optional<std::string> token;
-    if (const std::string_view seen = s.clear_token(live); !seen.empty()) {
-      token.emplace(seen);
-    } else {
-      token = secrets::open_token(ctx.key, t.seal_text(), s.token_hash(live));
-    }
-    if (!token) {
+    // The same token back (SPEC §2): as this process remembers it, else
+    // opened from its seal.
+    if (!s.clear_token(live, reply.token) &&
+        !secrets::open_into(ctx.key, s.tokens[live].seal_text(), s.tokens.key(live), reply.token)) {
       return error(ErrorCode::INTERNAL,
                    "the token key does not open this user's live token (see docs/SECURITY.md)");
     }
     fill_token_reply(s, live, ctx.limits, reply);
-    reply.token = std::move(*token);
     return reply;
   }
   auto& issued = out.add<events::TokenIssued>();
   new_uuid(ctx.random, reply.token);  // 122 random bits (SPEC §1)
+  char digest[secrets::kDigestBytes];
+  secrets::token_hash_into(reply.token, digest, issued.token_hash);
+  // Its index slot loads while the tokenId probe below waits for its own.
+  s.prefetch_new_token({digest, sizeof digest});
   set(issued.user_id, c.user_id);
   issued.seq = s.next_seq;
   issued.issued_at = ctx.now_ms;
   issued.token_id = new_token_id(s, ctx.random);
-  issued.token_hash = secrets::token_hash(reply.token);
-  issued.token_seal = secrets::seal_token(ctx.key, reply.token, issued.token_hash);
+  secrets::seal_into(ctx.key, reply.token, issued.token_seal);
   reply.token_id = issued.token_id;
   reply.seq = issued.seq;
   reply.issued_at = issued.issued_at;
@@ -391,7 +388,7 @@ Reply decide_pay(const State& s, const PayReservation& c, Context& ctx, Events& 
   paid.reservation_seq = r.seq;
   // Paying spends the token: its ACTIVE place goes to the next in line.
   auto& spent = out.add<events::TokenExpired>();
-  spent.token_hash = s.token_hash(token);
+  secrets::hex_into(s.tokens.key(token), spent.token_hash);
   spent.seq = s.tokens[token].seq;
   set(spent.user_id, paid.user_id);
   set(spent.reason, "PAID");
@@ -617,6 +614,16 @@ std::optional<events::ConcertEvent> next_clock_event(const State& s, int64_t now
                                   now + limits.token_ttl_ms};
   }
   return std::nullopt;
+}
+
+void apply_decided(State& s, const Events& events, const Reply& reply) {
+  for (const auto& e : events) {
+    s.apply(e);
+    // Only decide_issue_token issues, and its reply shows the token.
+    if (std::holds_alternative<events::TokenIssued>(e)) {
+      s.remember_token(s.newest_token, std::get<TokenReply>(reply).token);
+    }
+  }
 }
 
 int64_t next_due_ms(const State& s, const Limits& limits) {

@@ -54,6 +54,12 @@ Reply decide(const State& state, const Command& command, Context& ctx, Events& o
 std::optional<events::ConcertEvent> next_clock_event(const State& state, int64_t now,
                                                      const Limits& limits);
 
+// Applies the events decide returned for a command to `state`, in order,
+// and remembers the token a token issue's reply shows in clear
+// (State::remember_token), as the writer does: Module::execute and the core
+// bench apply through here.
+void apply_decided(State& state, const Events& events, const Reply& reply);
+
 // The earliest time a clock event can become due (INT64_MAX if none is
 // pending); admissions are due at once and so return INT64_MIN.
 int64_t next_due_ms(const State& state, const Limits& limits);

@@ -31,14 +31,8 @@ Reply Module::execute(const Command& command, int64_t now, Random& random,
   scratch_.clear();
   Context ctx{now, random, limits_, &spares_, key_};
   Reply reply = decide(state_, command, ctx, scratch_);
-  for (const auto& event : scratch_) {
-    state_.apply(event);
-    out.push_back(Catalog::encode(event, now));
-    if (std::holds_alternative<events::TokenIssued>(event)) {
-      // Issued just now: the newest token, whose clear form is the reply's.
-      state_.remember_token(state_.newest_token, std::get<TokenReply>(reply).token);
-    }
-  }
+  apply_decided(state_, scratch_, reply);
+  for (const auto& event : scratch_) out.push_back(Catalog::encode(event, now));
   // A payment frees an ACTIVE place: admit the next token in the same batch.
   advance_clock(now, out);
   return reply;
@@ -61,7 +55,7 @@ void Module::apply(const Event& event) {
     return;
   }
   events::TokenIssued sealed = *issued;
-  sealed.token_seal = secrets::seal_token(key_, sealed.legacy_token, sealed.token_hash);
+  sealed.token_seal = secrets::seal_token(key_, sealed.legacy_token);
   sealed.legacy_token.clear();
   state_.apply(Event(std::move(sealed)));
 }

@@ -55,6 +55,12 @@ std::string_view token_key(std::string_view hash, char (&buf)[secrets::kDigestBy
   return {buf, sizeof buf};
 }
 
+// Two tokens' bytes compared in time independent of where they differ: a
+// guess presented learns nothing from how long a miss took.
+bool same_token(const char (&a)[secrets::kTokenBytes], const char (&b)[secrets::kTokenBytes]) {
+  return ((load8(a) ^ load8(b)) | (load8(a + 8) ^ load8(b + 8))) == 0;
+}
+
 }  // namespace
 
 void State::apply(const events::ConcertEvent& event) {
@@ -102,7 +108,9 @@ Id State::must_find_token(std::string_view hash, int64_t seq) const {
   // numbers: the entry's key says whether the hint came true.
   char digest[secrets::kDigestBytes];
   const std::string_view key = token_key(hash, digest);
-  if (const Id hint = token_of_seq(seq); hint != kNoId && tokens.key(hint) == key) return hint;
+  if (const Id hint = token_of_seq(seq); hint != kNoId && equal_keys(tokens.key(hint), key)) {
+    return hint;
+  }
   const Id t = tokens.find(key);
   assert(t != kNoId);
   return t;
@@ -128,12 +136,31 @@ void State::index_token_seq(Id token) {
 
 Id State::find_token(std::string_view token) const {
   if (token.empty()) return kNoId;
-  if (const Id t = clear_tokens_.find(token); t != kNoId) return t;
+  char bytes[secrets::kTokenBytes];
+  const bool uuid = secrets::token_bytes(token, bytes);
+  if (uuid) {
+    const Id t = recent_tokens_.hint(bytes);
+    if (tokens.live(t) && tokens[t].has_clear && same_token(tokens[t].clear, bytes)) return t;
+  }
   char digest[secrets::kDigestBytes];
   secrets::token_digest_into(token, digest);
   const Id t = tokens.find(std::string_view(digest, sizeof digest));
-  if (t != kNoId) clear_tokens_.remember(t, token);
+  if (t != kNoId) remember_token(t, token);
   return t;
+}
+
+void State::remember_token(Id token, std::string_view clear) const {
+  const Token& t = tokens[token];
+  if (!secrets::token_bytes(clear, t.clear)) return;
+  t.has_clear = true;
+  recent_tokens_.put(t.clear, token);
+}
+
+bool State::clear_token(Id token, std::string& out) const {
+  const Token& t = tokens[token];
+  if (!t.has_clear) return false;
+  secrets::token_text_into(t.clear, out);
+  return true;
 }
 
 Id State::find_token_hash(std::string_view hash) const {
@@ -392,23 +419,6 @@ void State::on(const events::LimitsConfigured& e) {
 
 // --- Retention (state.h) ---------------------------------------------------------------------
 
-void ClearTokens::forget(Id id) {
-  const std::string_view token = of(id);
-  if (token.empty()) return;
-  [[maybe_unused]] const bool was = index_.erase(token, id);
-  assert(was);
-  by_id_[id] = {};
-  live_bytes_ -= token.size();
-  dead_bytes_ += token.size();
-  if (dead_bytes_ <= live_bytes_ || dead_bytes_ < StringArena::kChunkBytes) return;
-  StringArena fresh;
-  for (std::string_view& v : by_id_) {
-    if (!v.empty()) v = fresh.add(v);
-  }
-  arena_ = std::move(fresh);
-  dead_bytes_ = 0;
-}
-
 // A record is kept while now - finished <= kFinishedRetentionMs, as
 // IdempotencyTable keeps its answers. Each queue is in the order records
 // finished, which event times follow (the writer's clock never goes back).
@@ -433,7 +443,8 @@ void State::evict_token(Id id) {
   const Token& t = tokens[id];
   assert(t.state == TokenState::kExpired);
   assert(users[t.user].live_token != id && !token_deadlines.contains(id));
-  clear_tokens_.forget(id);
+  // Its clear form goes with the record; a RecentTokens slot that still
+  // names the Id is confirmed against the record before it is believed.
   if (t.token_id != 0 && find_token_id(t.token_id) == id) {
     token_id_index.erase(number_key(t.token_id), id);
   }

@@ -26,8 +26,9 @@
 // Tokens are keyed by the raw SHA-256 of the token (events/secrets.h), the
 // name the log gives them, and keep their seal, which decide opens with the
 // engine's key when it must answer with the token itself; nothing that
-// snapshots encode holds a token in clear. Only ClearTokens, a cache in
-// memory, does (docs/SECURITY.md).
+// snapshots encode holds a token in clear. Only Token::clear, kept in
+// memory for the tokens this process has seen in clear, does (never
+// encoded; docs/SECURITY.md).
 //
 // Thread safety: none; owned by the single writer (or a replaying tool).
 #pragma once
@@ -36,6 +37,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -131,6 +133,11 @@ struct Token {
     std::copy(text.begin(), text.end(), seal.begin());
     seal_len = static_cast<uint8_t>(text.size());
   }
+  // The token in clear, once this process issued it or had it presented
+  // (State::remember_token): memory only, never in snapshots. Mutable: a
+  // cache that a lookup may fill.
+  mutable char clear[secrets::kTokenBytes] = {};
+  mutable bool has_clear = false;
 };
 
 struct User {
@@ -150,50 +157,50 @@ struct Concert {
   std::string title;
 };
 
-// In memory only (never in events, snapshots or projections): the tokens
-// this process has seen in clear, by Id, with an index from the token to
-// its Id. The writer issues a token and gets it presented back a few
-// commands later; finding it here costs a probe (FlatIndex: 32 bits of
-// hash_id, then a key compare) instead of a SHA-256, and giving it back
-// costs no opening of its seal. A cache: a copy starts empty.
-class ClearTokens {
+// In memory only: the Ids of the tokens this process issued or was shown
+// most recently, by their clear form. The writer issues a token and gets it
+// presented back a few commands later; finding it here costs one slot of a
+// table that stays in the CPU's caches (256 KiB), where a SHA-256 (about
+// 70 ns) and a probe of the index of every token ever issued (a cache and
+// TLB miss, about 200 ns on this VM) would be paid otherwise. A slot holds
+// the last token whose bytes picked it (the token's random bytes pick it:
+// no hash-flooding vector) and is only a hint: the caller confirms the
+// token against Token::clear. A token whose slot was taken since is simply
+// not found here, and find_token takes the SHA-256 way. A copy starts
+// empty.
+class RecentTokens {
  public:
-  ClearTokens() = default;
-  ClearTokens(const ClearTokens&) {}
-  ClearTokens& operator=(const ClearTokens&) {
-    *this = ClearTokens();
+  static constexpr size_t kSlots = size_t{1} << 16;
+
+  RecentTokens() = default;
+  RecentTokens(const RecentTokens&) {}
+  RecentTokens& operator=(const RecentTokens&) {
+    slots_.reset();
     return *this;
   }
-  ClearTokens(ClearTokens&&) noexcept = default;
-  ClearTokens& operator=(ClearTokens&&) noexcept = default;
+  RecentTokens(RecentTokens&&) noexcept = default;
+  RecentTokens& operator=(RecentTokens&&) noexcept = default;
 
-  Id find(std::string_view token) const {
-    return index_.find(token, [this](Id id) { return of(id); });
+  // The Id last put for a token whose bytes pick the same slot, or kNoId.
+  Id hint(const char (&token)[secrets::kTokenBytes]) const {
+    return slots_ ? slots_[slot_of(token)] : kNoId;
   }
-  // "" when this process has not seen it.
-  std::string_view of(Id id) const { return id < by_id_.size() ? by_id_[id] : std::string_view(); }
-  void remember(Id id, std::string_view token) {
-    if (token.empty() || !of(id).empty()) return;
-    if (by_id_.size() <= id) by_id_.resize(size_t{id} + 1);
-    by_id_[id] = arena_.add(token);
-    live_bytes_ += token.size();
-    index_.insert(token, id, [this](Id i) { return of(i); });
+  void put(const char (&token)[secrets::kTokenBytes], Id id) {
+    if (!slots_) {
+      slots_ = std::make_unique<Id[]>(kSlots);
+      std::fill(slots_.get(), slots_.get() + kSlots, kNoId);
+    }
+    slots_[slot_of(token)] = id;
   }
-  // Bytes held, for memory accounting.
-  size_t memory_bytes() const {
-    return by_id_.capacity() * sizeof(std::string_view) + live_bytes_ + dead_bytes_ +
-           index_.memory_bytes();
-  }
-  // Drops the token `id` (evicted: its Id will name another token). Once
-  // the arena holds more dropped bytes than live ones, the live tokens move
-  // to a fresh arena: amortized O(1), memory at most twice the live tokens.
-  void forget(Id id);
+  // Bytes held, for memory accounting. An evicted token's slot may still
+  // name its Id, which then holds another token (or none): find_token
+  // confirms every hint against the record, so nothing is dropped here.
+  size_t memory_bytes() const { return slots_ ? kSlots * sizeof(Id) : 0; }
 
  private:
-  std::vector<std::string_view> by_id_;  // into arena_
-  StringArena arena_;
-  FlatIndex index_;
-  size_t live_bytes_ = 0, dead_bytes_ = 0;  // in arena_
+  static size_t slot_of(const char (&token)[secrets::kTokenBytes]) { return load4(token) % kSlots; }
+
+  std::unique_ptr<Id[]> slots_;  // kSlots, made on the first put
 };
 
 class State {
@@ -253,15 +260,24 @@ class State {
     return r.payment == kNoId ? std::string_view() : payment_ids[r.payment];
   }
   std::string_view token_user(Id token) const { return users.key(tokens[token].user); }
-  // The token presented in clear (a command's), or kNoId: from the tokens
-  // seen in clear, else by its SHA-256 (and then remembered).
+  // The token presented in clear (a command's), or kNoId: among the tokens
+  // remembered in clear, else by its SHA-256.
   Id find_token(std::string_view token) const;
-  // The token in clear if this process has seen it, else "" (ClearTokens).
-  std::string_view clear_token(Id token) const { return clear_tokens_.of(token); }
-  void remember_token(Id token, std::string_view clear) const {
-    clear_tokens_.remember(token, clear);
+  // Remembers `clear`, the token this process just issued as `token` (the
+  // writer does once it has applied the issue: apply_decided), so that
+  // find_token finds it without a SHA-256 and clear_token gives it back
+  // without opening its seal (docs/SECURITY.md: memory only).
+  void remember_token(Id token, std::string_view clear) const;
+  // The token in clear into `out`, if remembered; false otherwise (then its
+  // seal holds it).
+  bool clear_token(Id token, std::string& out) const;
+  // Starts loading the index slot a new token's digest goes into once
+  // applied: a cache miss in a large state, which decide overlaps with
+  // other work.
+  [[gnu::always_inline]] void prefetch_new_token(std::string_view digest) const {
+    tokens.prefetch(digest);
   }
-  size_t clear_tokens_memory_bytes() const { return clear_tokens_.memory_bytes(); }
+  size_t recent_tokens_memory_bytes() const { return recent_tokens_.memory_bytes(); }
   // The token an event names by tokenHash, or kNoId.
   Id find_token_hash(std::string_view hash) const;
   // tokenHash of a token, as events name it.
@@ -313,7 +329,7 @@ class State {
   Id must_find_reservation(std::string_view id) const;
   Id must_find_token(std::string_view hash, int64_t seq) const;
   // A cache, so a const lookup may fill it (the state has one thread).
-  mutable ClearTokens clear_tokens_;
+  mutable RecentTokens recent_tokens_;
 };
 
 }  // namespace reservoir::concert

@@ -133,8 +133,8 @@ class Simulation {
   void lose(std::vector<Req>& sent);
   void check_log();
   void check_state(const char* when);
-  Rendered unredacted(const events::IdempotencyRecorded& rec) const;
   void check_effects();
+  bool unredact(const std::string& hash, std::string& body) const;
   void fail(const std::string& what);
 
   SimConfig config_;
@@ -382,7 +382,12 @@ void Simulation<Driver>::check_log() {
         return fail("offset " + std::to_string(env.offset) + ": " + e.status().ToString());
       const auto& rec = std::get<events::IdempotencyRecorded>(*e);
       keys.push_back("idem:" + rec.key);
-      logged_answer_[rec.key] = unredacted(rec);
+      Rendered answer{static_cast<int>(rec.status), rec.body};
+      if (!unredact(rec.redacted, answer.body)) {
+        return fail("offset " + std::to_string(env.offset) + ": the log's answer names token " +
+                    rec.redacted + ", which the log's state cannot open");
+      }
+      logged_answer_[rec.key] = std::move(answer);
     } else {
       Status a = shadow_->apply(env);
       if (!a.ok()) return fail("the shadow cannot apply offset " + std::to_string(env.offset));
@@ -395,23 +400,23 @@ void Simulation<Driver>::check_log() {
   result_.stats.events = checked_end_;
 }
 
-// The writer's module equals the state folded from the durable log.
-// A recorded answer as its client got it: a secret the writer cut out
-// (events/engine_events.h) put back from the shadow, which has just applied
-// the events before the record (the token's issue among them).
+// An answer the writer stored with its token cut out (IdempotencyRecorded
+// version 2, docs/SECURITY.md) gets it back from the log's own state, as
+// the writer's replay of the answer does; false if that state cannot open it.
 template <class Driver>
-Rendered Simulation<Driver>::unredacted(const events::IdempotencyRecorded& rec) const {
-  Rendered a{static_cast<int>(rec.status), rec.body};
-  if constexpr (requires { shadow_->reveal(rec.redacted); }) {
-    const auto secret = rec.redacted.empty() ? std::nullopt : shadow_->reveal(rec.redacted);
-    if (!secret) return a;
-    for (size_t at = a.body.find(events::kSecretMark); at != std::string::npos;
-         at = a.body.find(events::kSecretMark, at + secret->size())) {
-      a.body.replace(at, events::kSecretMark.size(), *secret);
-    }
+bool Simulation<Driver>::unredact(const std::string& hash, std::string& body) const {
+  if (hash.empty()) return true;
+  std::optional<std::string> secret;
+  if constexpr (requires { shadow_->reveal(hash); }) secret = shadow_->reveal(hash);
+  if (!secret) return false;
+  for (size_t at = body.find(events::kSecretMark); at != std::string::npos;
+       at = body.find(events::kSecretMark, at + secret->size())) {
+    body.replace(at, events::kSecretMark.size(), *secret);
   }
-  return a;
+  return true;
 }
+
+// The writer's module equals the state folded from the durable log.
 
 template <class Driver>
 void Simulation<Driver>::check_state(const char* when) {

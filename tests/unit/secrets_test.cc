@@ -43,10 +43,37 @@ TEST_CASE("secrets: SHA-256 of the FIPS 180-2 vectors") {
   CHECK(secrets::digest_of(std::string(64, 'G')).empty());
 }
 
+TEST_CASE("secrets: hex and token text parse only in their exact lower-case form") {
+  const std::string hash = secrets::token_hash("abc");
+  // Every byte that is not a lower-case hex digit, at every place, is refused
+  // (the parser works eight digits at a time).
+  for (size_t at = 0; at < hash.size(); at += 7) {
+    for (int c = 0; c < 256; ++c) {
+      std::string bad = hash;
+      bad[at] = static_cast<char>(c);
+      const bool digit = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      CHECK(secrets::digest_of(bad).empty() == !digit);
+    }
+  }
+  const std::string token = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  char bytes[secrets::kTokenBytes];
+  REQUIRE(secrets::token_bytes(token, bytes));
+  std::string text;
+  secrets::token_text_into(bytes, text);
+  CHECK(text == token);
+  CHECK_FALSE(secrets::token_bytes("0F8FAD5B-D9CB-469F-A165-70867728950E", bytes));
+  CHECK_FALSE(secrets::token_bytes("0f8fad5bd-9cb-469f-a165-70867728950e", bytes));
+  CHECK_FALSE(secrets::token_bytes("0f8fad5b-d9cb-469f-a165-70867728950", bytes));
+  CHECK_FALSE(secrets::token_bytes("t1", bytes));
+  std::string hex;
+  secrets::hex_into(std::string_view("\x00\x7f\x80\xff\x12", 5), hex);
+  CHECK(hex == "007f80ff12");
+}
+
 TEST_CASE("secrets: a seal opens under its key only, to the token its hash names") {
   const std::string token = "0f8fad5b-d9cb-469f-a165-70867728950e";
   const std::string hash = secrets::token_hash(token);
-  const std::string seal = secrets::seal_token(secrets::test_key(), token, hash);
+  const std::string seal = secrets::seal_token(secrets::test_key(), token);
   CHECK(seal.size() == secrets::kSealChars);
   CHECK(seal.find("0f8fad5b") == std::string::npos);
   CHECK(secrets::open_token(secrets::test_key(), seal, hash) == token);
@@ -57,7 +84,11 @@ TEST_CASE("secrets: a seal opens under its key only, to the token its hash names
   CHECK_FALSE(secrets::open_token(secrets::test_key(), "", hash));
   // Two tokens' seals under one key share no pad: each is keyed by its hash.
   const std::string token2 = "0f8fad5b-d9cb-469f-a165-70867728950f";
-  CHECK(secrets::seal_token(secrets::test_key(), token2, secrets::token_hash(token2)) != seal);
+  CHECK(secrets::seal_token(secrets::test_key(), token2) != seal);
+  // A hand-built test's short token is sealed too, and opens to itself.
+  const std::string t1 = secrets::seal_token(secrets::test_key(), "t1");
+  CHECK(secrets::open_token(secrets::test_key(), t1, secrets::token_hash("t1")) == "t1");
+  CHECK(secrets::seal_token(secrets::test_key(), std::string(17, 'x')).empty());
 }
 
 TEST_CASE("secrets: a token key is made once, then read back") {
@@ -132,6 +163,41 @@ TEST_CASE("secrets: among many tokens each is found by its hash, and no other") 
   CHECK(g.state.find_token(near) == kNoId);
   CHECK(g.state.find_token(secrets::token_hash(tokens[0])) == kNoId);  // a hash is no token
   CHECK(g.state.find_token("") == kNoId);
+}
+
+TEST_CASE("secrets: tokens the writer issued are found by their bytes, or by their hash") {
+  // More tokens than RecentTokens has slots: some slots are taken by later
+  // tokens, and those earlier ones are found by their SHA-256 instead.
+  constexpr int kUsers = static_cast<int>(concert::RecentTokens::kSlots) + 5000;
+  concert::State s;
+  concert::Limits limits;
+  limits.active_tokens_max = kUsers;
+  SeededRandom random(7);
+  concert::Events out;
+  std::vector<std::string> tokens;
+  for (int u = 0; u < kUsers; ++u) {
+    const std::string id = "u" + std::to_string(u);
+    s.apply(ev::UserRegistered{id, id});
+    concert::Context ctx{kT0, random, limits};
+    out.clear();
+    const concert::Reply reply = concert::decide(s, IssueToken{id}, ctx, out);
+    concert::apply_decided(s, out, reply);
+    tokens.push_back(std::get<TokenReply>(reply).token);
+  }
+  std::string back;
+  for (int u = 0; u < kUsers; ++u) {
+    const Id t = s.find_token(tokens[static_cast<size_t>(u)]);
+    REQUIRE(t == static_cast<Id>(u));
+    REQUIRE(s.clear_token(t, back));
+    CHECK(back == tokens[static_cast<size_t>(u)]);
+  }
+  std::string near = tokens.back();
+  near[35] = near[35] == '0' ? '1' : '0';
+  CHECK(s.find_token(near) == kNoId);
+  // A copy of the state starts with no RecentTokens: it finds a token by
+  // its hash.
+  concert::State copy = s;
+  CHECK(copy.find_token(tokens.front()) == 0);
 }
 
 // The event as schema `version` wrote it: fields of that version only.

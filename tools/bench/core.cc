@@ -88,7 +88,7 @@ Reply Core::execute(const Command& command) {
   scratch_.clear();  // keeps the events' storage for this command's (as Module::execute)
   concert::Context ctx{now_, random_, limits_, &spares_};
   Reply reply = concert::decide(state_, command, ctx, scratch_);
-  for (const auto& e : scratch_) state_.apply(e);
+  concert::apply_decided(state_, scratch_, reply);
   events += static_cast<int64_t>(scratch_.size());
   ++commands;
   return reply;

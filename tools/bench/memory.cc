@@ -90,7 +90,7 @@ size_t counted_bytes(const concert::State& s) {
   n += deque_bytes(s.expired_tokens) + deque_bytes(s.finished_reservations);
   n += s.hold_deadlines.memory_bytes() + s.token_deadlines.memory_bytes() +
        s.sold_schedules.memory_bytes();
-  return n + s.clear_tokens_memory_bytes();
+  return n + s.recent_tokens_memory_bytes();
 }
 
 class MemoryRun {
