@@ -15,8 +15,8 @@
 // Tokens are keyed by the raw SHA-256 of the token (events/secrets.h), the
 // name the log gives them, and keep their seal, which decide opens with the
 // engine's key when it must answer with the token itself; nothing that
-// snapshots encode holds a token in clear. Only ClearTokens, a cache in
-// memory, does (docs/SECURITY.md).
+// snapshots encode holds a token in clear. Only Token::clear, a cache in
+// memory that RecentTokens indexes, does (docs/SECURITY.md).
 //
 // Thread safety: none; owned by the single writer (or a replaying tool).
 #pragma once
