@@ -161,7 +161,9 @@ bool MemoryRun::ok(Reply&& r) {
 // strings, so what RSS grows by is the engine's.
 std::string MemoryRun::token_of(size_t u) const {
   const concert::State& s = state();
-  return std::string(s.clear_token(s.users[static_cast<Id>(u)].live_token));
+  std::string token;
+  s.clear_token(s.users[static_cast<Id>(u)].live_token, token);  // "" if not seen in clear
+  return token;
 }
 
 std::string MemoryRun::newest_of(size_t u) const {
