@@ -497,13 +497,8 @@ ClinicViews::Decoded ClinicViews::decode(const EventEnvelope& env) {
 }
 
 Result<std::unique_ptr<ClinicViews>> ClinicViews::open(const std::string& path) {
-  const StoreSpec spec{"clinic views", kStoreFormat, &store_options,
-                       [&path](rocksdb::DB* db) -> Result<StoreCheckpoint> {
-                         Result<CheckpointRec> cp = read_checkpoint(db, path);
-                         if (!cp.ok()) return cp.status();
-                         return StoreCheckpoint{cp->next, cp->format};
-                       }};
-  Result<VersionedStore> store = open_versioned_store(path, spec);
+  Result<VersionedStore> store =
+      open_versioned_store(path, "clinic views", kStoreFormat, &store_options, &read_checkpoint);
   if (!store.ok()) return store.status();
   return std::unique_ptr<ClinicViews>(new ClinicViews(std::move(store->db), store->next));
 }

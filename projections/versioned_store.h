@@ -40,4 +40,19 @@ struct VersionedStore {
 
 Result<VersionedStore> open_versioned_store(const std::string& path, const StoreSpec& spec);
 
+// The same for a store whose checkpoint record `Rec` (fields `next`,
+// `format`) is read by `read(db, path)`.
+template <class Rec>
+Result<VersionedStore> open_versioned_store(const std::string& path, std::string what,
+                                            int64_t format, rocksdb::Options (*options)(),
+                                            Result<Rec> (*read)(rocksdb::DB*, const std::string&)) {
+  const StoreSpec spec{std::move(what), format, options,
+                       [&path, read](rocksdb::DB* db) -> Result<StoreCheckpoint> {
+                         Result<Rec> cp = read(db, path);
+                         if (!cp.ok()) return cp.status();
+                         return StoreCheckpoint{cp->next, cp->format};
+                       }};
+  return open_versioned_store(path, spec);
+}
+
 }  // namespace reservoir::projections

@@ -815,13 +815,8 @@ Result<CheckpointRec> read_checkpoint(rocksdb::DB* db, const std::string& path) 
 }  // namespace
 
 Result<std::unique_ptr<Projections>> Projections::open(const std::string& path) {
-  const StoreSpec spec{"projections", kStoreFormat, &store_options,
-                       [&path](rocksdb::DB* db) -> Result<StoreCheckpoint> {
-                         Result<CheckpointRec> cp = read_checkpoint(db, path);
-                         if (!cp.ok()) return cp.status();
-                         return StoreCheckpoint{cp->next, cp->format};
-                       }};
-  Result<VersionedStore> store = open_versioned_store(path, spec);
+  Result<VersionedStore> store =
+      open_versioned_store(path, "projections", kStoreFormat, &store_options, &read_checkpoint);
   if (!store.ok()) return store.status();
   return std::unique_ptr<Projections>(new Projections(std::move(store->db), store->next));
 }
