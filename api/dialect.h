@@ -22,6 +22,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -67,6 +68,9 @@ struct Call {
   const Dialect& dialect;
   const RouteSpec& route;
   PathParams params;
+  // The events the views reflected before the handler read them (await_writes
+  // raises it): the answer's Reservoir-Applied.
+  mutable uint64_t applied = 0;
   // `code` in this route's dialect (the route's overrides first).
   Rendered error(ErrorCode code, std::string_view detail) const;
 };

@@ -2,7 +2,10 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
+#include <cstdio>
 #include <vector>
 
 #include "api/json_util.h"
@@ -60,7 +63,14 @@ void append_lag_histogram(const projections::LagHistogram::Counts& c, std::strin
 
 Service::Service(ConcertWriter& writer, projections::Projections& views,
                  projections::Follower& follower, Clock& clock, ServiceConfig config)
-    : writer_(writer),
+    : Service(views, follower, clock, std::move(config)) {
+  writer_ = &writer;
+  link(Domain::kConcert, DomainLink{[&writer] { return writer.acknowledged_offset(); }, &follower});
+}
+
+Service::Service(projections::Projections& views, projections::Follower& follower, Clock& clock,
+                 ServiceConfig config)
+    : writer_(nullptr),
       views_(views),
       follower_(follower),
       clock_(clock),
@@ -68,7 +78,8 @@ Service::Service(ConcertWriter& writer, projections::Projections& views,
       cache_(config_.query_cache_bytes),
       canonical_router_({find_dialect("canonical")}),
       requests_(std::make_unique<StatusCounters[]>(Router::counter_slots())) {
-  link(Domain::kConcert, DomainLink{[&writer] { return writer.acknowledged_offset(); }, &follower});
+  // A replica has no acknowledged offset to wait for: only Reservoir-Min-Offset applies.
+  link(Domain::kConcert, DomainLink{[] { return uint64_t{0}; }, &follower});
 }
 
 void Service::link(Domain domain, DomainLink link) {
@@ -83,8 +94,7 @@ Answer Service::handle(const Request& req, const Router& router) {
   const Router::Match m = router.match(req.method, req.path);
   Answer out;
   if (m.kind == Router::Kind::kRoute) {
-    Call call{*this, req, *m.dialect, *m.route, m.params};
-    out = m.route->handler(call);
+    out = route(req, m);
   } else {
     out = shared_route(req, router, m);
   }
@@ -92,15 +102,72 @@ Answer Service::handle(const Request& req, const Router& router) {
   return out;
 }
 
+// Decided here, once for every dialect, from the route's kind: a GET is a
+// query, any other method a command (every route table keeps to that).
+Answer Service::route(const Request& req, const Router::Match& m) {
+  Call call{*this, req, *m.dialect, *m.route, m.params};
+  const DomainLink& link = links_[static_cast<size_t>(m.dialect->domain)];
+  if (std::string_view(m.route->method) != "GET") {
+    if (is_replica()) return refuse_command(call);
+    Answer out = m.route->handler(call);
+    // Read after the answer: at least the end of the command's own events.
+    if (link.acked) out.offset = link.acked();
+    return out;
+  }
+  if (auto stop = await_min_offset(call)) {
+    Answer out = std::move(*stop);
+    if (link.follower != nullptr) out.applied = link.follower->applied();
+    return out;
+  }
+  if (link.follower != nullptr) call.applied = link.follower->applied();
+  Answer out = m.route->handler(call);
+  if (link.follower != nullptr) out.applied = call.applied;
+  return out;
+}
+
+Answer Service::refuse_command(const Call& c) const {
+  if (!config_.writer_url) {
+    return c.error(ErrorCode::NOT_WRITER,
+                   "this node is a query replica; send commands to the writer");
+  }
+  const std::string_view target = c.req.target.empty() ? c.req.path : c.req.target;
+  // 307 keeps the method and body; the body names the error in the dialect's words.
+  Rendered r = c.error(ErrorCode::NOT_WRITER, "commands are decided by the writer");
+  Answer out(std::move(r));
+  out.status = 307;
+  out.location = *config_.writer_url + std::string(target);
+  return out;
+}
+
+std::optional<Rendered> Service::await_min_offset(const Call& c) const {
+  if (!c.req.min_offset) return std::nullopt;
+  const std::string_view text = *c.req.min_offset;
+  uint64_t wanted = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), wanted);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return c.error(ErrorCode::INVALID_REQUEST,
+                   "'Reservoir-Min-Offset' must be a non-negative integer");
+  }
+  const DomainLink& link = links_[static_cast<size_t>(c.dialect.domain)];
+  if (link.follower == nullptr) return std::nullopt;  // the handler answers 503 itself
+  if (link.follower->wait_applied(wanted, std::chrono::milliseconds(config_.min_offset_wait_ms))) {
+    return std::nullopt;
+  }
+  return c.error(ErrorCode::UNAVAILABLE,
+                 "this node has not applied event " + std::to_string(wanted) + " yet (at " +
+                     std::to_string(link.follower->applied()) + "); retry shortly");
+}
+
+Rendered Service::execute(concert::Command&& command, std::optional<IdempotencyRequest>&& idem,
+                          ConcertWriter::RenderFn render) {
+  if (writer_ == nullptr) return render_error(ErrorCode::NOT_WRITER, "not the writer");
+  return writer_->execute(std::move(command), std::move(idem), render);
+}
+
 Answer Service::shared_route(const Request& req, const Router& router, const Router::Match& m) {
   switch (m.kind) {
     case Router::Kind::kHealth:
-      return render_success([](JsonWriter& w) {
-        w.StartObject();
-        w.Key("status");
-        w.String("UP");
-        w.EndObject();
-      });
+      return Rendered{200, health()};
     case Router::Kind::kMetrics:
       return Rendered{200, metrics()};
     case Router::Kind::kApiDocs:
@@ -112,6 +179,26 @@ Answer Service::shared_route(const Request& req, const Router& router, const Rou
       return render_dialect_error(*m.dialect, ErrorCode::NOT_FOUND,
                                   "no such route: " + std::string(req.path));
   }
+}
+
+std::string Service::health() const {
+  return render_success([this](JsonWriter& w) {
+           w.StartObject();
+           w.Key("status");
+           w.String("UP");
+           w.Key("role");
+           w.String(is_replica() ? "replica" : "writer");
+           w.Key("applied");
+           w.Uint64(follower_.applied());
+           w.Key("writer");
+           if (is_replica() && config_.writer_url) {
+             w.String(config_.writer_url->c_str());
+           } else {
+             w.Null();
+           }
+           w.EndObject();
+         })
+      .body;
 }
 
 std::optional<Rendered> Service::check_admin(const Request& req) const {
@@ -170,6 +257,7 @@ std::optional<Rendered> Service::await_writes(const Call& c) const {
   const DomainLink& link = links_[static_cast<size_t>(c.dialect.domain)];
   if (link.follower != nullptr &&
       link.follower->wait_applied(link.acked(), std::chrono::milliseconds(config_.read_wait_ms))) {
+    c.applied = std::max(c.applied, link.follower->applied());
     return std::nullopt;
   }
   return c.error(ErrorCode::UNAVAILABLE, "projections are catching up; retry shortly");
@@ -192,8 +280,9 @@ std::string Service::metrics() const {
              "\",code=\"" + kCodes[s] + "\"} " + std::to_string(n) + "\n";
     }
   }
-  const WriterStats w = writer_.stats();
-  const uint64_t acked = writer_.acknowledged_offset(), applied = follower_.applied();
+  const WriterStats w = writer_ != nullptr ? writer_->stats() : WriterStats{};
+  const uint64_t applied = follower_.applied();
+  const uint64_t acked = writer_ != nullptr ? writer_->acknowledged_offset() : applied;
   const QueryCache::Stats c = cache_.stats();
   const std::pair<const char*, uint64_t> counters[] = {
       {"reservoir_commands_total", w.commands},
@@ -214,7 +303,27 @@ std::string Service::metrics() const {
       {"reservoir_projection_lag_events", acked > applied ? acked - applied : 0}};
   for (const auto& [name, value] : gauges) append_metric(name, "gauge", value, out);
   append_lag_histogram(follower_.lag().counts(), out);
+  append_role_metrics(out);
   return out;
+}
+
+void Service::append_role_metrics(std::string& out) const {
+  const DomainLink& link = links_[static_cast<size_t>(Domain::kConcert)];
+  const uint64_t applied = follower_.applied();
+  const uint64_t end = link.log_end ? link.log_end() : (link.acked ? link.acked() : applied);
+  const uint64_t behind = end > applied ? end - applied : 0;
+  const int64_t oldest = follower_.oldest_unapplied_ms();
+  const double lag_s = behind > 0 && oldest > 0
+                           ? static_cast<double>(std::max<int64_t>(0, now_ms() - oldest)) / 1000.0
+                           : 0.0;
+  out += std::string("# TYPE reservoir_role gauge\nreservoir_role{role=\"") +
+         (is_replica() ? "replica" : "writer") + "\"} 1\n";
+  append_metric("reservoir_applied_offset", "gauge", applied, out);
+  append_metric("reservoir_replica_lag_events", "gauge", behind, out);
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3f", lag_s);
+  out += std::string("# TYPE reservoir_replica_lag_seconds gauge\nreservoir_replica_lag_seconds ") +
+         seconds + "\n";
 }
 
 }  // namespace reservoir::api
