@@ -5,12 +5,14 @@
 // offset; Reservoir-Min-Offset gives read-your-writes across processes, and
 // one far in the future answers 503 + Retry-After; a command to a replica is
 // refused (421 NOT_WRITER, or 307 to --writer-url) and the log does not
-// grow; a replica killed with kill -9 catches up from its checkpoint.
+// grow; a replica killed with kill -9 catches up from its checkpoint, and
+// `reservoir rebuild` works on a replica's --data.
 #include <doctest/doctest.h>
 
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/clinic_client.h"
 #include "support/dialect_client.h"
@@ -155,6 +157,22 @@ TEST_CASE("replica: under a mixed load, every dialect's queries answer as the wr
 
   SUBCASE("a replica killed with kill -9 catches up from its checkpoint") {
     c.replica.kill9();
+    mixed_load(c.writer);
+    c.replica.start();
+    const uint64_t later = writer_end(c.writer);
+    CHECK(later > end);
+    for (const Query& q : queries) {
+      check_same(c.writer, c.replica, q, q.dialect == kClinicDialect ? clinic_end : later);
+    }
+  }
+
+  SUBCASE("`reservoir rebuild` rebuilds a replica's --data from the topics") {
+    c.replica.terminate();
+    std::vector<std::string> args = {"rebuild", "--data", c.replica.data_dir()};
+    for (const std::string& f : c.replica.log_flags()) args.push_back(f);
+    const RunResult rebuilt = run_reservoir(args);
+    INFO(rebuilt.out << rebuilt.err);
+    REQUIRE(rebuilt.status == 0);
     mixed_load(c.writer);
     c.replica.start();
     const uint64_t later = writer_end(c.writer);
