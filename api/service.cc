@@ -181,24 +181,31 @@ Answer Service::shared_route(const Request& req, const Router& router, const Rou
   }
 }
 
+// SPEC §7's {"role","applied","writer"}, beside the envelope and status the
+// canonical clients read (result SUCCESS, data.status UP).
 std::string Service::health() const {
-  return render_success([this](JsonWriter& w) {
-           w.StartObject();
-           w.Key("status");
-           w.String("UP");
-           w.Key("role");
-           w.String(is_replica() ? "replica" : "writer");
-           w.Key("applied");
-           w.Uint64(follower_.applied());
-           w.Key("writer");
-           if (is_replica() && config_.writer_url) {
-             w.String(config_.writer_url->c_str());
-           } else {
-             w.Null();
-           }
-           w.EndObject();
-         })
-      .body;
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("result");
+  w.String("SUCCESS");
+  w.Key("data");
+  w.StartObject();
+  w.Key("status");
+  w.String("UP");
+  w.EndObject();
+  w.Key("role");
+  w.String(is_replica() ? "replica" : "writer");
+  w.Key("applied");
+  w.Uint64(follower_.applied());
+  w.Key("writer");
+  if (is_replica() && config_.writer_url) {
+    w.String(config_.writer_url->c_str());
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
 }
 
 std::optional<Rendered> Service::check_admin(const Request& req) const {
