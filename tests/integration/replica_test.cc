@@ -300,6 +300,22 @@ TEST_CASE("replica: read-your-writes with Reservoir-Min-Offset, and commands ref
   CHECK(redirected.header("Location") == "http://127.0.0.1:" + std::to_string(c.writer.port()) +
                                              "/api/v1/users/1/wallet/charge?via=replica");
   CHECK(writer_end(c.writer) == end);
+
+  // What each node says it is.
+  const std::string writer_url = "http://127.0.0.1:" + std::to_string(c.writer.port());
+  const Reply health = send(c.redirecting, kCanonical, "GET", "/healthz");
+  CHECK(str(health.json, "role") == "replica");
+  CHECK(str(health.json, "writer") == writer_url);
+  CHECK(eventually([&] {
+    const Reply h = send(c.redirecting, kCanonical, "GET", "/healthz");
+    return num(h.json, "applied") == static_cast<int64_t>(end);
+  }));
+  CHECK(str(send(c.writer, kCanonical, "GET", "/healthz").json, "role") == "writer");
+  const Reply metrics = send(c.replica, kCanonical, "GET", "/metrics");
+  CHECK(metrics.body.find("reservoir_role{role=\"replica\"} 1\n") != std::string::npos);
+  CHECK(metrics.body.find("reservoir_applied_offset " + std::to_string(end) + "\n") !=
+        std::string::npos);
+  CHECK(metrics.body.find("reservoir_replica_lag_events 0\n") != std::string::npos);
 }
 
 }  // namespace
