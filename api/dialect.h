@@ -108,6 +108,8 @@ struct Dialect {
 Rendered render_dialect_error(const Dialect& d, ErrorCode code, std::string_view detail,
                               std::span<const ErrorRow> overrides = {});
 Rendered render_row(const Dialect& d, const ErrorRow& row, std::string_view detail);
+// The row render_dialect_error() renders `code` with (canonical's when none is listed).
+ErrorRow error_row(const Dialect& d, ErrorCode code, std::span<const ErrorRow> overrides = {});
 // The field an INVALID_REQUEST detail names: its first '…'-quoted word
 // ("field 'userId' is required" -> userId), else "body".
 std::string_view field_of(std::string_view detail);

@@ -131,10 +131,11 @@ Answer Service::refuse_command(const Call& c) const {
                    "this node is a query replica; send commands to the writer");
   }
   const std::string_view target = c.req.target.empty() ? c.req.path : c.req.target;
-  // 307 keeps the method and body; the body names the error in the dialect's words.
-  Rendered r = c.error(ErrorCode::NOT_WRITER, "commands are decided by the writer");
-  Answer out(std::move(r));
-  out.status = 307;
+  // 307 keeps the method and body; the body names the error in the dialect's
+  // words, with the redirect's status where its envelope has one.
+  ErrorRow row = error_row(c.dialect, ErrorCode::NOT_WRITER, c.route.errors);
+  row.status = 307;
+  Answer out(render_row(c.dialect, row, "commands are decided by the writer"));
   out.location = *config_.writer_url + std::string(target);
   return out;
 }

@@ -153,6 +153,13 @@ TEST_CASE("replica: with a writer URL, commands answer 307 to the same target th
   const Answer a = f.call(*f.replica_service, f.canonical, "DELETE", "/api/v1/reservations/r1");
   CHECK(a.status == 307);
   CHECK(a.location == "http://writer.example:8080/api/v1/reservations/r1");
+  CHECK(a.text().find(R"("code":"NOT_WRITER")") != std::string::npos);
+  // An envelope that carries the status carries the redirect's.
+  const Answer clinic = f.call(*f.replica_service, f.clinic, "POST",
+                               "/schedule/open/v1/commands/cancel-reservation", "{}");
+  CHECK(clinic.status == 307);
+  CHECK(clinic.text() == R"({"status":307,"message":"NotWriterException",)"
+                         R"("className":"NotWriterException","errorProperties":[]})");
   CHECK(f.log.end_offset() == 0);
 }
 
