@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "events/time_format.h"
@@ -156,6 +157,11 @@ Flags::Outcome Flags::parse(int argc, char** argv, int first) {
 }
 
 bool Flags::apply_config(const std::string& path, std::set<const Flag*>* lists_set) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    error_ = "config " + path + ": is a directory";
+    return false;
+  }
   std::ifstream in(path);
   if (!in) {
     error_ = "config " + path + ": cannot read: " + std::strerror(errno);
@@ -184,7 +190,8 @@ bool Flags::apply_config_line(const std::string& where, const std::string& raw,
   if (line.empty() || line[0] == '#') return true;
   const size_t eq = line.find('=');
   if (eq == std::string::npos) {
-    error_ = where + ": expected 'key = value', got '" + line + "'";
+    // The line itself is not echoed: it may be a secret missing its key.
+    error_ = where + ": expected 'key = value'";
     return false;
   }
   const std::string key = trim(line.substr(0, eq));

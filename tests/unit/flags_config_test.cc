@@ -125,9 +125,11 @@ TEST_CASE("flags config: a bad value, a line without '=' and a repeated key are 
   CHECK(p.outcome == Flags::Outcome::kError);
   CHECK(p.error.find(":1: --demo: 'yes' is not true or false") != std::string::npos);
 
-  p = parse({"--config", write_config(dir, "port 8080\n")});
+  // A line without '=' is not echoed: it may be a secret that lost its key.
+  p = parse({"--config", write_config(dir, "s3cret-admin-key\n")});
   CHECK(p.outcome == Flags::Outcome::kError);
   CHECK(p.error.find(":1: expected 'key = value'") != std::string::npos);
+  CHECK(p.error.find("s3cret") == std::string::npos);
 
   p = parse({"--config", write_config(dir, "port = 1\nport = 2\n")});
   CHECK(p.outcome == Flags::Outcome::kError);
@@ -146,11 +148,14 @@ TEST_CASE("flags config: a bad value in the file is refused even when the flag o
   CHECK(p.error.find(":1: --port: '99999' is not an integer in 0..65535") != std::string::npos);
 }
 
-TEST_CASE("flags config: a missing file is refused with its name") {
+TEST_CASE("flags config: a missing file or a directory is refused with its name") {
   test::TempDir dir;
-  const auto p = parse({"--config", dir.path() + "/absent.conf"});
+  auto p = parse({"--config", dir.path() + "/absent.conf"});
   CHECK(p.outcome == Flags::Outcome::kError);
   CHECK(p.error.rfind("config " + dir.path() + "/absent.conf: cannot read", 0) == 0);
+  p = parse({"--config", dir.path()});
+  CHECK(p.outcome == Flags::Outcome::kError);
+  CHECK(p.error == "config " + dir.path() + ": is a directory");
 }
 
 TEST_CASE("flags config: a secret such as the admin key is read from the file verbatim") {
