@@ -6,6 +6,9 @@ set -euo pipefail
 # kcat: the independent Kafka client of tests/integration/kafka_test.cc (docs/KAFKA.md).
 packages=(g++ cmake ninja-build pkg-config libcpp-httplib-dev rapidjson-dev librdkafka-dev
           librocksdb-dev libfmt-dev doctest-dev curl kcat)
+# The package stage (tools/package/test-package.sh): dpkg-shlibdeps computes the
+# .deb's Depends; systemd-analyze verifies its unit (systemd need not be running).
+packages+=(dpkg-dev systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
