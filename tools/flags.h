@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace reservoir::tools {
@@ -31,6 +32,9 @@ class Flags {
   Outcome parse(int argc, char** argv, int first);
   const std::string& error() const { return error_; }
   std::string usage() const;
+  // Every flag's current value as text (a list's values comma-separated),
+  // in declaration order: the effective configuration, for the start log.
+  std::vector<std::pair<std::string, std::string>> values() const;
 
  private:
   enum class Kind { kString, kInt, kDuration, kBool, kChoice, kList };
