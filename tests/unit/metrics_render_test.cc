@@ -92,9 +92,8 @@ TEST_CASE("oplog: text lines are key=value, quoted when needed; json lines are o
   CHECK(text.rfind("ts=", 0) == 0);
   CHECK(text.find(" level=warn event=slow_request route=charge "
                   "reason=\"cannot \\\"lock\\\" a=b\" empty=\"\"") != std::string::npos);
-  const std::string json =
-      oplog::format_line(oplog::Format::kJson, t, oplog::Level::kError, "fault",
-                         {{"error", "line1\nline2\t\x01"}});
+  const std::string json = oplog::format_line(oplog::Format::kJson, t, oplog::Level::kError,
+                                              "fault", {{"error", "line1\nline2\t\x01"}});
   CHECK(json.rfind("{\"ts\":\"", 0) == 0);
   CHECK(json.find(",\"level\":\"error\",\"event\":\"fault\","
                   "\"error\":\"line1\\nline2\\t\\u0001\"}") != std::string::npos);
