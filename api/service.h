@@ -29,6 +29,7 @@
 
 #include "api/dialect.h"
 #include "api/dialect_values.h"
+#include "api/metrics.h"
 #include "api/query_cache.h"
 #include "engine/concert/module.h"
 #include "engine/writer.h"
@@ -50,6 +51,7 @@ struct Answer {
   int status = 0;
   std::string body;
   std::shared_ptr<const std::string> shared;  // when set, the body instead of `body`
+  uint32_t route = 0;                         // the router's counter slot (metrics)
 
   Answer() = default;
   Answer(Rendered&& r) : status(r.status), body(std::move(r.body)) {}  // NOLINT: implicit
@@ -122,7 +124,13 @@ class Service {
   // On a router of the canonical dialect alone.
   Answer handle(const Request& req);
   Answer handle(const Request& req, const Router& router);
+  // GET /metrics: every family of api/metrics.h.
   std::string metrics() const;
+  // The HTTP layer's view of one request (api/metrics.h): `route` is
+  // Answer::route.
+  void observe_request(uint32_t route, int status, int64_t duration_ns) {
+    request_metrics_.observe(route, status, duration_ns);
+  }
 
   // ---- Shared steps for route handlers. Each returns the answer that ends
   // the request (in the call's dialect), or nullopt to go on.
@@ -196,6 +204,7 @@ class Service {
   static constexpr size_t kStatusSlots = 12;
   using StatusCounters = std::array<std::atomic<uint64_t>, kStatusSlots>;
   std::unique_ptr<StatusCounters[]> requests_;  // Router::counter_slots() of them
+  RequestMetrics request_metrics_;
 };
 
 }  // namespace reservoir::api

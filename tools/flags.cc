@@ -211,6 +211,35 @@ bool Flags::apply_config_line(const std::string& where, const std::string& raw,
   return true;
 }
 
+std::vector<std::pair<std::string, std::string>> Flags::values() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Flag& f : flags_) {
+    std::string text;
+    switch (f.kind) {
+      case Kind::kString:
+      case Kind::kChoice:
+        text = *static_cast<const std::string*>(f.out);
+        break;
+      case Kind::kInt:
+        text = std::to_string(*static_cast<const int64_t*>(f.out));
+        break;
+      case Kind::kDuration:
+        text = duration_text(*static_cast<const int64_t*>(f.out));
+        break;
+      case Kind::kBool:
+        text = *static_cast<const bool*>(f.out) ? "true" : "false";
+        break;
+      case Kind::kList:
+        for (const auto& v : *static_cast<const std::vector<std::string>*>(f.out)) {
+          text += (text.empty() ? "" : ",") + v;
+        }
+        break;
+    }
+    out.emplace_back(f.name, std::move(text));
+  }
+  return out;
+}
+
 std::string Flags::usage() const {
   std::string out = "usage: reservoir " + command_ + " [flags]\n\n" + summary_ + "\n\nflags:\n";
   for (const auto& f : flags_) {

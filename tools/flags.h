@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace reservoir::tools {
@@ -42,6 +43,9 @@ class Flags {
   Outcome parse(int argc, char** argv, int first);
   const std::string& error() const { return error_; }
   std::string usage() const;
+  // Every flag's current value as text (a list's values comma-separated),
+  // in declaration order: the effective configuration, for the start log.
+  std::vector<std::pair<std::string, std::string>> values() const;
 
  private:
   enum class Kind { kString, kInt, kDuration, kBool, kChoice, kList };

@@ -18,6 +18,11 @@ done
 if [ "${RESERVOIR_WITH_NPM:-0}" = 1 ] && ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
 fi
+# promtool (Debian's `prometheus` package): tests/integration/metrics_test.cc runs
+# `promtool check metrics` on /metrics, and fails without it under CI=true.
+if [ "${RESERVOIR_WITH_NPM:-0}" = 1 ] && ! command -v promtool >/dev/null; then
+  missing+=(prometheus)
+fi
 # The fuzz stage of the test command (tools/fuzz.sh) builds with clang and
 # links libFuzzer and the sanitizer runtimes from libclang-rt.
 if [ "${RESERVOIR_WITH_FUZZ:-0}" = 1 ]; then

@@ -21,7 +21,9 @@
 #include "events/clinic_time.h"
 #include "events/dir_lock.h"
 #include "events/embedded_log.h"
+#include "events/histogram.h"
 #include "events/kafka_log.h"
+#include "events/oplog.h"
 #include "events/secrets.h"
 #include "projections/clinic_views.h"
 #include "projections/store_dir.h"
@@ -63,6 +65,9 @@ struct ServeOptions {
   std::string clinic_api_key;
   std::string clinic_utc_offset = "+00:00";
   std::string kafka_clinic_topic;  // empty: <kafka-topic>-clinic
+  std::string metrics = "on";
+  std::string log_format = "text";
+  int64_t slow_request_ms = 500;
 };
 
 void declare(Flags& f, ServeOptions& o) {
@@ -119,6 +124,14 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_choice("writer-priority", &o.writer_priority, {"lowered", "normal"},
                "lowered: the single writer runs at nice 10, so under load more commands "
                "share each durable append (group commit); an idle core still runs it at once");
+  f.add_choice("metrics", &o.metrics, {"on", "off"},
+               "off: no latency, batch or sync histograms are observed (to measure their cost); "
+               "/metrics still serves the counters");
+  f.add_choice("log-format", &o.log_format, {"text", "json"},
+               "operator log lines on stderr (start, stop, slow request, fault): key=value text "
+               "or one JSON object per line");
+  f.add_int("slow-request-ms", &o.slow_request_ms, 0, 3'600'000,
+            "log a request answered in this many ms or more (0: every request)");
 }
 
 // SIGINT/SIGTERM are blocked in every thread and taken by one waiter thread,
@@ -141,6 +154,28 @@ constexpr int kLoweredWriterNice = 10;
 
 // Set by the writer thread when another engine fenced this one.
 std::atomic<bool> g_fenced{false};
+// Set once every listener is bound and announced: a failure before it is a
+// refused start, after it a stop.
+std::atomic<bool> g_started{false};
+
+// Flags whose values are secrets: the start line says only whether they are set.
+bool is_secret_flag(const std::string& name) {
+  return name == "admin-key" || name == "clinic-api-key";
+}
+
+// The start line: every flag's effective value (events/oplog.h).
+void log_start(const ServeOptions& o) {
+  ServeOptions copy = o;
+  Flags flags("serve", "");
+  declare(flags, copy);
+  const auto values = flags.values();
+  std::vector<oplog::Field> fields;
+  for (const auto& [name, value] : values) {
+    const bool hide = is_secret_flag(name) && !value.empty();
+    fields.emplace_back(name, hide ? std::string_view("(set)") : std::string_view(value));
+  }
+  oplog::log_event(oplog::Level::kInfo, "start", fields);
+}
 
 using ConcertHost = DomainHost<concert::Module, projections::Projections>;
 
@@ -318,6 +353,7 @@ int start_listeners(const ServeOptions& o, const std::vector<api::ListenerSpec>&
     hc.worker_threads = static_cast<int>(o.http_threads);
     hc.connections_max = connections_max;
     hc.request_timeout_ms = o.http_request_timeout_ms;
+    hc.slow_request_ms = o.slow_request_ms;
     out.http.push_back(std::make_unique<api::HttpServer>(service, hc, out.routers.back().get()));
     std::string error;
     if (!out.http.back()->bind(&error)) return fail(1, error);
@@ -327,6 +363,8 @@ int start_listeners(const ServeOptions& o, const std::vector<api::ListenerSpec>&
                 out.http[i]->bound_port(), joined(out.routers[i]->names()).c_str(), o.data.c_str());
   }
   std::fflush(stdout);
+  log_start(o);
+  g_started.store(true);
   return 0;
 }
 
@@ -351,11 +389,13 @@ bool serve_all(Listeners& listeners) {
 
 }  // namespace
 
-int run_serve(int argc, char** argv) {
+static int run_serve_inner(int argc, char** argv) {
   ServeOptions o;
   Flags flags("serve", "Runs the Reservoir HTTP server.");
   declare(flags, o);
   if (int rc = handle_flags(flags, argc, argv); rc >= 0) return rc;
+  oplog::set_format(o.log_format == "json" ? oplog::Format::kJson : oplog::Format::kText);
+  set_metrics_on(o.metrics == "on");
   if (o.log == "kafka" && o.kafka_brokers.empty()) {
     return fail(
         2, "--log kafka needs --kafka-brokers (e.g. the address `reservoir kafka-mock` prints)");
@@ -447,8 +487,22 @@ int run_serve(int argc, char** argv) {
                        (kafka != nullptr ? kafka->transactional_id() : std::string("?")) +
                        " (every command after the fence was answered 503)");
   }
-  std::fprintf(stderr, "reservoir: stopped\n");
   return served ? 0 : 1;
+}
+
+// The stop line, or the refused-start line (with the reason fail() gave).
+int run_serve(int argc, char** argv) {
+  const int rc = run_serve_inner(argc, argv);
+  const std::string code = std::to_string(rc);
+  const std::string reason = rc == 2 ? "bad flags or values (see above)" : last_failure();
+  if (g_started.load()) {
+    oplog::log_event(rc == 0 ? oplog::Level::kInfo : oplog::Level::kError, "stop",
+                     {{"exit_code", code}, {"reason", rc == 0 ? "signal" : reason}});
+  } else if (rc != 0) {
+    oplog::log_event(oplog::Level::kError, "start_refused",
+                     {{"exit_code", code}, {"reason", reason}});
+  }
+  return rc;
 }
 
 namespace {
