@@ -139,8 +139,9 @@ function push(series, value) {
 
 function fmt(v, unit) {
   if (v === null || v === undefined || Number.isNaN(v)) return "n/a";
-  if (unit === "s") return v < 1 ? `${(v * 1000).toFixed(1)} ms` : `${v.toFixed(2)} s`;
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}${unit ? " " + unit : ""}`;
+  if (unit === "s") return v < 1 ? `${(v * 1000).toPrecision(3)} ms` : `${v.toFixed(2)} s`;
+  const text = v >= 100 ? v.toFixed(0) : v >= 1 || v === 0 ? v.toFixed(1) : v.toPrecision(2);
+  return `${text}${unit ? " " + unit : ""}`;
 }
 
 function readScrape(samples, at) {
@@ -324,7 +325,8 @@ function drawTimeline(day) {
   for (let hour = 0; hour <= 24; hour += 3) {
     svg.append(svgEl("line", { class: "axis", x1: x(start + hour * 3600000), y1: top - 4,
                                x2: x(start + hour * 3600000), y2: top + h }));
-    svg.append(svgEl("text", { class: "label", x: x(start + hour * 3600000) - 6, y: 10 }, `${hour}h`));
+    const at = Math.min(Math.max(x(start + hour * 3600000) - 6, 1), W - 16);
+    svg.append(svgEl("text", { class: "label", x: at, y: 10 }, `${hour}h`));
   }
   for (const item of day.items || []) {
     const a = Date.parse(item.startDateTimeUtc), b = Date.parse(item.endDateTimeUtc);
