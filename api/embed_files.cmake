@@ -12,8 +12,6 @@ foreach(path IN LISTS FILES)
   string(LENGTH "${hex}" hex_length)
   math(EXPR bytes "${hex_length} / 2")
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," chars "${hex}")
-  # Lines of 16 bytes keep the generated file readable.
-  string(REGEX REPLACE "((('[^']*',){16}))" "\\1\n    " chars "${chars}")
   string(APPEND body "constexpr char kFile${index}[] = {\n    ${chars}'\\0'};\n")
   string(APPEND table "    {\"${name}\", {kFile${index}, ${bytes}}},\n")
   math(EXPR index "${index} + 1")

@@ -3,6 +3,7 @@
 // event browser's paging and filters over the log while the server writes
 // it (on the embedded log, and on Kafka under integration_kafka). The page
 // itself is driven in a real browser by tests/browser/console_test.mjs.
+#include <filesystem>
 #include <set>
 
 #include "support/server_process.h"
@@ -159,6 +160,38 @@ TEST_CASE("console: the event browser's filters, and no secret in what it shows"
   CHECK(all.reply.body.find(token) == std::string::npos);
   CHECK(all.reply.body.find("tokenSeal") == std::string::npos);
   CHECK(all.reply.body.find("tokenHash") != std::string::npos);
+}
+
+TEST_CASE("console: one request examines at most 10,000 events; `next` goes on from there") {
+  // A log longer than one request's scan, written by gen-log (embedded).
+  ServerProcess server(ServerOptions().on(Backend::kEmbedded).no_demo().admin(kKey));
+  const std::string data = server.data_dir();
+  REQUIRE(server.terminate() == 0);
+  std::filesystem::remove_all(data);
+  RunResult gen = run_reservoir({"gen-log", "--data", data, "--events", "25000"}, 60s);
+  REQUIRE_MESSAGE(gen.status == 0, gen.err);
+  server.start();
+  Api api(server);
+  // A filter nothing matches: each page is empty and moves 10,000 on.
+  std::vector<int64_t> nexts;
+  int64_t end = 0;
+  for (int64_t from = 0; nexts.size() < 10;) {
+    const Page p = events_page(api, "visitor=nobody&from=" + std::to_string(from));
+    CHECK(p.offsets.empty());
+    end = p.end;
+    nexts.push_back(p.next);
+    if (p.next == p.end) break;
+    from = p.next;
+  }
+  REQUIRE(end >= 25000);
+  REQUIRE(nexts.size() >= 3);
+  CHECK(nexts[0] == 10000);
+  CHECK(nexts[1] == 20000);
+  CHECK(nexts.back() == end);
+  // A filter that matches: the page ends at `limit`, `next` right after it.
+  const Page users = events_page(api, "type=UserRegistered&limit=5");
+  REQUIRE(users.offsets.size() == 5);
+  CHECK(users.next == users.offsets.back() + 1);
 }
 
 TEST_CASE("console: the waiting room counts WAITING tokens") {
