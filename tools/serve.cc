@@ -82,7 +82,8 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_duration("token-ttl", &o.token_ttl_ms, "how long a token stays ACTIVE");
   f.add_int("active-tokens", &o.active_tokens, 1, 1'000'000, "tokens ACTIVE at once");
   f.add_int("max-seats", &o.max_seats, 1, 64, "seats per user per schedule (and per hold)");
-  f.add_string("admin-key", &o.admin_key, "key for the admin API (empty: admin disabled)");
+  f.add_string("admin-key", &o.admin_key,
+               "key for the admin API and the console, /console (empty: both disabled)");
   f.add_string("token-key-file", &o.token_key_file,
                "the 32-byte key that seals queue tokens in the log (docs/SECURITY.md); created "
                "when missing; a standby needs the writer's (empty: DATA/token.key)");
