@@ -125,7 +125,7 @@ struct VisibleFields {
 };
 
 // Decodes with the engine's catalog or the domain's, then passes the typed
-// event to `f`; false when neither decodes it.
+// event to `f`; the decoding error when neither decodes it.
 template <class Catalog, class F>
 Status with_event(const EventEnvelope& env, F&& f) {
   if (events::EngineCatalog::knows(env.type)) {
