@@ -169,7 +169,16 @@ std::string request_id_of(const httplib::Request& req) {
 // where it is, through a content provider that keeps it alive.
 void send(httplib::Response& res, Answer&& a, bool prometheus = false) {
   res.status = a.status;
-  const char* type = prometheus ? "text/plain; version=0.0.4" : "application/json";
+  const char* type = prometheus       ? "text/plain; version=0.0.4"
+                     : a.content_type ? a.content_type
+                                      : "application/json";
+  if (a.content_type != nullptr) {
+    // The console's files: nothing from elsewhere, ever (SPEC §8).
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Cache-Control", "no-cache");
+  }
   if (a.shared) {
     const size_t bytes = a.shared->size();
     res.set_content_provider(

@@ -5,6 +5,7 @@
 #include <array>
 #include <vector>
 
+#include "api/console.h"
 #include "api/json_util.h"
 #include "api/openapi.h"
 #include "api/parse_commands.h"
@@ -88,6 +89,9 @@ Answer Service::shared_route(const Request& req, const Router& router, const Rou
       return Rendered{200, metrics()};
     case Router::Kind::kApiDocs:
       return Rendered{200, openapi_document(router.names())};
+    case Router::Kind::kConsole:
+      if (console_ != nullptr) return console_->handle(req, *this);
+      return render_dialect_error(*m.dialect, ErrorCode::NOT_FOUND, "the console is not served");
     case Router::Kind::kMethodNotAllowed:
       return render_dialect_error(*m.dialect, ErrorCode::METHOD_NOT_ALLOWED,
                                   std::string(req.method) + " is not allowed on this path");

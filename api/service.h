@@ -39,6 +39,7 @@
 namespace reservoir::api {
 
 struct ClinicBackend;  // api/clinic_backend.h
+class Console;         // api/console.h
 
 using ConcertWriter = Writer<concert::Module>;
 
@@ -52,6 +53,7 @@ struct Answer {
   std::string body;
   std::shared_ptr<const std::string> shared;  // when set, the body instead of `body`
   uint32_t route = 0;                         // the router's counter slot (metrics)
+  const char* content_type = nullptr;         // nullptr: application/json (console files)
 
   Answer() = default;
   Answer(Rendered&& r) : status(r.status), body(std::move(r.body)) {}  // NOLINT: implicit
@@ -120,6 +122,9 @@ class Service {
   // first called); nullptr: clinic routes answer 503.
   void set_clinic(const ClinicBackend* clinic) { clinic_ = clinic; }
   const ClinicBackend* clinic() const { return clinic_; }
+  // The console's page and admin routes (before handle() is first called);
+  // nullptr: they answer 404.
+  void set_console(Console* console) { console_ = console; }
 
   // On a router of the canonical dialect alone.
   Answer handle(const Request& req);
@@ -197,6 +202,7 @@ class Service {
   projections::Follower& follower_;
   std::array<DomainLink, kDomainCount> links_;  // by Domain
   const ClinicBackend* clinic_ = nullptr;
+  Console* console_ = nullptr;
   Clock& clock_;
   ServiceConfig config_;
   QueryCache cache_;

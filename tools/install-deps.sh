@@ -23,6 +23,12 @@ fi
 if [ "${RESERVOIR_WITH_NPM:-0}" = 1 ] && ! command -v promtool >/dev/null; then
   missing+=(prometheus)
 fi
+# The console's browser test (tools/browser-test.sh): Debian's headless-capable
+# Chromium, driven by puppeteer-core from npm (installed by the script itself).
+if [ "${RESERVOIR_WITH_NPM:-0}" = 1 ]; then
+  dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed" ||
+    missing+=(chromium)
+fi
 # The fuzz stage of the test command (tools/fuzz.sh) builds with clang and
 # links libFuzzer and the sanitizer runtimes from libclang-rt.
 if [ "${RESERVOIR_WITH_FUZZ:-0}" = 1 ]; then

@@ -14,6 +14,7 @@
 
 #include "api/clinic_backend.h"
 #include "api/clinic_render.h"
+#include "api/console.h"
 #include "api/http_server.h"
 #include "api/listeners.h"
 #include "api/render.h"
@@ -86,7 +87,8 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_duration("token-ttl", &o.token_ttl_ms, "how long a token stays ACTIVE");
   f.add_int("active-tokens", &o.active_tokens, 1, 1'000'000, "tokens ACTIVE at once");
   f.add_int("max-seats", &o.max_seats, 1, 64, "seats per user per schedule (and per hold)");
-  f.add_string("admin-key", &o.admin_key, "key for the admin API (empty: admin disabled)");
+  f.add_string("admin-key", &o.admin_key,
+               "key for the admin API and the console, /console (empty: both disabled)");
   f.add_string("token-key-file", &o.token_key_file,
                "the 32-byte key that seals queue tokens in the log (docs/SECURITY.md); created "
                "when missing; a standby needs the writer's (empty: DATA/token.key)");
@@ -368,6 +370,19 @@ int start_listeners(const ServeOptions& o, const std::vector<api::ListenerSpec>&
   return 0;
 }
 
+// Where the console is (SPEC §8), after the listeners' lines (tests read the
+// first line for the port). The key is named by where it comes from, never printed.
+void print_console_line(const ServeOptions& o, const api::HttpServer& http) {
+  const std::string where =
+      "http://" + o.host + ":" + std::to_string(http.bound_port()) + "/console";
+  if (o.admin_key.empty()) {
+    if (o.demo) std::printf("console: %s is off (start with --admin-key KEY)\n", where.c_str());
+  } else {
+    std::printf("console: %s (sign in with the --admin-key)\n", where.c_str());
+  }
+  std::fflush(stdout);
+}
+
 // Serves every listener until all stop; false if an accept loop failed
 // (which stops them all, as SIGTERM does).
 bool serve_all(Listeners& listeners) {
@@ -459,12 +474,15 @@ static int run_serve_inner(int argc, char** argv) {
                                  clinic.follower.get()});
     service.set_clinic(&clinic_backend);
   }
+  api::Console console({s.log.get(), with_clinic ? clinic.log.get() : nullptr});
+  service.set_console(&console);
   Listeners listeners;
   if (int rc =
           start_listeners(o, std::get<std::vector<api::ListenerSpec>>(plan), service, listeners);
       rc != 0) {
     return rc;
   }
+  print_console_line(o, *listeners.http.front());
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);

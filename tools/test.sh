@@ -5,7 +5,8 @@
 #                             listener's OpenAPI document through two npm validators,
 #                             then the .deb: built, installed with dpkg -i, its unit
 #                             checked by systemd-analyze verify, the installed server
-#                             run with the installed config, purged (tools/package/)
+#                             run with the installed config, purged (tools/package/),
+#                             then the console in headless Chromium (tools/browser-test.sh)
 #   2. ASan + UBSan         - unit + integration tests (ctest)
 #   3. TSan                 - unit tests (writer, log, follower, projections under threads);
 #                             not the server: Debian's RocksDB/httplib aren't TSan-built,
@@ -45,6 +46,9 @@ stage_done "openapi"
 echo "=== package: the .deb built, installed, verified, run and purged (tools/package/test-package.sh)"
 ./tools/package/test-package.sh build/default
 stage_done "package"
+echo "=== browser: the console in headless Chromium (tools/browser-test.sh)"
+./tools/browser-test.sh build/default
+stage_done "browser"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run_suite asan -DCMAKE_BUILD_TYPE=Debug -DRESERVOIR_SANITIZE=address
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
