@@ -123,7 +123,20 @@ BodyPlan body_plan(std::string_view head, size_t body_bytes_max) {
   return {bytes <= body_bytes_max ? bytes : 0};
 }
 
+// Process-wide totals (connection_totals()); relaxed: only counted.
+std::atomic<int64_t> g_open{0};
+std::atomic<uint64_t> g_refused{0};
+
+void count_open(int64_t delta) {
+  g_open.fetch_add(delta, std::memory_order_relaxed);
+}
+
 }  // namespace
+
+ConnectionTotals connection_totals() {
+  const int64_t open = g_open.load(std::memory_order_relaxed);
+  return {open > 0 ? static_cast<uint64_t>(open) : 0, g_refused.load(std::memory_order_relaxed)};
+}
 
 struct ConnectionLoop::Conn {
   int fd = -1;
@@ -252,6 +265,7 @@ ConnectionLoop::~ConnectionLoop() {
 
 void ConnectionLoop::adopt(int fd) {
   if (stopping_.load() || open_.load() >= limits_.connections_max) {
+    if (!stopping_.load()) g_refused.fetch_add(1, std::memory_order_relaxed);
     send_answer_and_close(fd, answers_.refusal);
     return;
   }
@@ -273,6 +287,7 @@ void ConnectionLoop::adopt(int fd) {
   c.deadline_ms = steady_ms() + limits_.idle_timeout_ms;
   c.state.store(ConnState::kParked, std::memory_order_release);  // publishes the above
   open_.fetch_add(1);
+  count_open(1);
   {
     std::lock_guard lock(conns_mu_);
     conns_.emplace(&c, std::move(owned));
@@ -465,6 +480,7 @@ void ConnectionLoop::close_conn(Conn& c) {
   if (std::unique_ptr<Conn> owned = take(c)) {
     ::close(owned->fd);  // also takes it out of the epoll set
     open_.fetch_sub(1);
+    count_open(-1);
   }
 }
 
@@ -472,6 +488,7 @@ void ConnectionLoop::answer_and_close(Conn& c, const std::string& bytes) {
   if (std::unique_ptr<Conn> owned = take(c)) {
     send_answer_and_close(owned->fd, bytes);
     open_.fetch_sub(1);
+    count_open(-1);
   }
 }
 
@@ -487,7 +504,7 @@ void ConnectionLoop::stop() {
   std::lock_guard lock(conns_mu_);
   for (auto& [c, owned] : conns_) ::close(c->fd);
   conns_.clear();
-  open_.store(0);
+  count_open(-static_cast<int64_t>(open_.exchange(0)));
   ::close(epoll_fd_);
   ::close(wake_fd_);
 }

@@ -55,6 +55,14 @@ struct ConnectionLimits {
   size_t keep_alive_requests_max = 1'000'000;
 };
 
+// Over every ConnectionLoop of the process (all listeners), for /metrics:
+// connections open now, and connections refused beyond connections_max.
+struct ConnectionTotals {
+  uint64_t open = 0;
+  uint64_t refused = 0;
+};
+ConnectionTotals connection_totals();
+
 class ConnectionLoop {
  public:
   // Runs one request on `stream`: httplib's process_request. `head` is the

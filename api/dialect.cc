@@ -1,5 +1,6 @@
 #include "api/dialect.h"
 
+#include "api/console.h"
 #include "api/render.h"
 #include "api/service.h"
 
@@ -43,8 +44,8 @@ bool is_parameter(std::string_view segment) {
 }
 
 // Slots after the dialects' routes, in this order.
-constexpr const char* kSharedSlots[] = {"healthz", "metrics", "api_docs", "not_found",
-                                        "method_not_allowed"};
+constexpr const char* kSharedSlots[] = {
+    "healthz", "metrics", "api_docs", "not_found", "method_not_allowed", "console"};
 
 size_t dialect_slots() {
   static const size_t n = [] {
@@ -166,6 +167,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
     if (path == "/healthz") m.kind = Kind::kHealth;
     if (path == "/metrics") m.kind = Kind::kMetrics;
     if (path == "/v3/api-docs") m.kind = Kind::kApiDocs;
+    if (is_console_path(path)) m.kind = Kind::kConsole;
     if (m.kind != Kind::kNotFound) return m.counter = shared_slot(m.kind), m;
   }
   const Segments segments = split_path(path);

@@ -128,7 +128,15 @@ bool patterns_collide(std::string_view a, std::string_view b);
 // The routes of one listener's dialects, matched without allocating.
 class Router {
  public:
-  enum class Kind { kRoute, kHealth, kMetrics, kApiDocs, kNotFound, kMethodNotAllowed };
+  enum class Kind {
+    kRoute,
+    kHealth,
+    kMetrics,
+    kApiDocs,
+    kNotFound,
+    kMethodNotAllowed,
+    kConsole,  // GET of a path is_console_path() accepts (api/console.h)
+  };
   struct Match {
     Kind kind = Kind::kNotFound;
     const Dialect* dialect = nullptr;  // the route's; for the others, whose envelope answers

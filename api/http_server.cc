@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -21,6 +22,8 @@
 
 #include "api/connections.h"
 #include "api/render.h"
+#include "events/histogram.h"
+#include "events/oplog.h"
 
 namespace reservoir::api {
 
@@ -144,13 +147,46 @@ void write_role_headers(const Answer& a, httplib::Response& res) {
   if (!a.location.empty()) res.set_header("Location", a.location);
 }
 
+// X-Request-Id (SPEC §8): the client's when it is 1..128 visible ASCII
+// characters, else a new random one (never derived from a secret), so a
+// log line about a request names it as the client and the answer do.
+constexpr size_t kRequestIdBytesMax = 128;
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > kRequestIdBytesMax) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(random()),
+                static_cast<unsigned long long>(random()));
+  return buf;
+}
+
+std::string request_id_of(const httplib::Request& req) {
+  static constexpr std::array<std::string_view, 1> kName = {"x-request-id"};
+  const auto [id] = find_headers(req, kName);
+  return id && valid_request_id(*id) ? std::string(*id) : new_request_id();
+}
+
 // Moves the body into the response (set_content would copy it; a seats
 // answer is ~32 KB); a body shared with the query cache is written from
 // where it is, through a content provider that keeps it alive.
 void send(httplib::Response& res, Answer&& a, bool prometheus = false) {
   res.status = a.status;
   write_role_headers(a, res);
-  const char* type = prometheus ? "text/plain; version=0.0.4" : "application/json";
+  const char* type = prometheus       ? "text/plain; version=0.0.4"
+                     : a.content_type ? a.content_type
+                                      : "application/json";
+  if (a.content_type != nullptr) {
+    // The console's files: nothing from elsewhere, ever (SPEC §8).
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Cache-Control", "no-cache");
+  }
   if (a.shared) {
     const size_t bytes = a.shared->size();
     res.set_content_provider(
@@ -237,7 +273,7 @@ void answer_and_close(const httplib::Request& req, const Answer& r) {
   std::string out =
       "HTTP/1.1 " + std::to_string(r.status) + (r.status == 200 ? " OK" : " Error") +
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(r.text().size()) +
-      "\r\nConnection: close\r\n\r\n";
+      "\r\nX-Request-Id: " + request_id_of(req) + "\r\nConnection: close\r\n\r\n";
   out += r.text();
   for (size_t done = 0; done < out.size();) {
     const ssize_t n = ::send(fd, out.data() + done, out.size() - done, MSG_NOSIGNAL);
@@ -273,6 +309,7 @@ httplib::Server::HandlerResponse render_library_error(const Router* router,
                 ? render_dialect_error(*router->match(req.method, req.path).dialect, code, message)
                 : render_error(code, message));
   res.status = status;
+  res.set_header("X-Request-Id", request_id_of(req));
   return httplib::Server::HandlerResponse::Handled;
 }
 
@@ -420,8 +457,14 @@ HttpServer::HttpServer(Service& service, HttpConfig config, const Router* router
       [router](const httplib::Request& req, httplib::Response& res) {
         return render_library_error(router, req, res);
       }));
-  s.set_exception_handler([router](const httplib::Request& req, httplib::Response& res,
-                                   std::exception_ptr) { send(res, internal_fault(router, req)); });
+  s.set_exception_handler(
+      [router](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+        const std::string id = request_id_of(req);
+        oplog::log_event(oplog::Level::kError, "fault",
+                         {{"kind", "internal_error"}, {"request_id", id}, {"method", req.method}});
+        send(res, internal_fault(router, req));
+        res.set_header("X-Request-Id", id);
+      });
 }
 
 HttpServer::~HttpServer() = default;
@@ -454,9 +497,38 @@ Answer HttpServer::answer(const Request& req) const {
 }
 
 void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
+  // Read even with metrics off: the slow-request log needs it.
+  const int64_t start_ns = metrics_now_ns();
+  std::string request_id = request_id_of(req);
   Request r = to_request(req);
   if (t_get_with_body) r.method = "GET";
-  send(res, answer(r), req.path == "/metrics");
+  Answer a = answer(r);
+  const uint32_t route = a.route;
+  const int status = a.status;
+  send(res, std::move(a), req.path == "/metrics");
+  res.set_header("X-Request-Id", request_id);
+  finish_request(req, route, status, start_ns, request_id);
+}
+
+// The request's duration into the metrics; a log line when it was slow or
+// answered an internal error (the route's template is logged, never the
+// path or a header).
+void HttpServer::finish_request(const httplib::Request& req, uint32_t route, int status,
+                                int64_t start_ns, const std::string& request_id) {
+  const int64_t took_ns = metrics_now_ns() - start_ns;
+  if (metrics_on()) service_.observe_request(route, status, took_ns);
+  const bool slow = took_ns >= config_.slow_request_ms * 1'000'000;
+  if (!slow && status != 500) return;
+  const std::string ms = scaled_decimal(took_ns / 1000, 3);  // µs precision
+  const std::string code = std::to_string(status);
+  const std::string method = t_get_with_body ? "GET" : req.method;
+  oplog::log_event(status == 500 ? oplog::Level::kError : oplog::Level::kWarn,
+                   status == 500 ? "fault" : "slow_request",
+                   {{"request_id", request_id},
+                    {"method", method},
+                    {"route", Router::counter_name(route)},
+                    {"status", code},
+                    {"duration_ms", ms}});
 }
 
 bool HttpServer::bind(std::string* error) {

@@ -48,6 +48,8 @@ struct HttpConfig {
   int64_t write_timeout_ms = 5'000;     // a worker writing one answer
   size_t head_bytes_max = 16 * 1024;    // request line and headers (then 431)
   size_t keep_alive_requests_max = 1'000'000;
+  // A request answered in this or more is logged (events/oplog.h); 0: every one.
+  int64_t slow_request_ms = 500;
 };
 
 class HttpServer {
@@ -74,6 +76,8 @@ class HttpServer {
   static Request to_request(const httplib::Request& req);
   std::unique_ptr<Impl> impl_;
   Answer answer(const Request& req) const;
+  void finish_request(const httplib::Request& req, uint32_t route, int status, int64_t start_ns,
+                      const std::string& request_id);
   Service& service_;
   const Router* router_;
   HttpConfig config_;

@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <vector>
 
+#include "api/console.h"
 #include "api/json_util.h"
 #include "api/openapi.h"
 #include "api/parse_commands.h"
 #include "api/render.h"
+#include "events/kafka_log.h"
 #include "events/secrets.h"
 
 namespace reservoir::api {
@@ -38,27 +40,6 @@ bool is_json(std::optional<std::string_view> content_type) {
   return ct.empty() || ct.front() == ';';
 }
 
-void append_metric(const char* name, const char* type, uint64_t value, std::string& out) {
-  out +=
-      std::string("# TYPE ") + name + " " + type + "\n" + name + " " + std::to_string(value) + "\n";
-}
-
-// Events by the time from decision to visibility in queries, as a
-// Prometheus histogram (cumulative buckets).
-void append_lag_histogram(const projections::LagHistogram::Counts& c, std::string& out) {
-  using H = projections::LagHistogram;
-  out += "# TYPE reservoir_projection_lag_ms histogram\n";
-  uint64_t cumulative = 0;
-  for (size_t b = 0; b < H::kBuckets; ++b) {
-    cumulative += c.per_bucket[b];
-    const std::string le = b < H::kBoundsMs.size() ? std::to_string(H::kBoundsMs[b]) : "+Inf";
-    out += "reservoir_projection_lag_ms_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) +
-           "\n";
-  }
-  out += "reservoir_projection_lag_ms_sum " + std::to_string(c.sum_ms) + "\n";
-  out += "reservoir_projection_lag_ms_count " + std::to_string(c.events) + "\n";
-}
-
 }  // namespace
 
 Service::Service(ConcertWriter& writer, projections::Projections& views,
@@ -77,7 +58,8 @@ Service::Service(projections::Projections& views, projections::Follower& followe
       config_(std::move(config)),
       cache_(config_.query_cache_bytes),
       canonical_router_({find_dialect("canonical")}),
-      requests_(std::make_unique<StatusCounters[]>(Router::counter_slots())) {
+      requests_(std::make_unique<StatusCounters[]>(Router::counter_slots())),
+      request_metrics_(Router::counter_slots()) {
   // A replica has no acknowledged offset to wait for: only Reservoir-Min-Offset applies.
   link(Domain::kConcert, DomainLink{[] { return uint64_t{0}; }, &follower});
 }
@@ -99,6 +81,8 @@ Answer Service::handle(const Request& req, const Router& router) {
     out = shared_route(req, router, m);
   }
   requests_[m.counter][status_slot(out.status)].fetch_add(1, std::memory_order_relaxed);
+  if (out.status >= 400) request_metrics_.count_refusal(out.text());
+  out.route = static_cast<uint32_t>(m.counter);
   return out;
 }
 
@@ -173,6 +157,9 @@ Answer Service::shared_route(const Request& req, const Router& router, const Rou
       return Rendered{200, metrics()};
     case Router::Kind::kApiDocs:
       return Rendered{200, openapi_document(router.names())};
+    case Router::Kind::kConsole:
+      if (console_ != nullptr) return console_->handle(req, *this);
+      return render_dialect_error(*m.dialect, ErrorCode::NOT_FOUND, "the console is not served");
     case Router::Kind::kMethodNotAllowed:
       return render_dialect_error(*m.dialect, ErrorCode::METHOD_NOT_ALLOWED,
                                   std::string(req.method) + " is not allowed on this path");
@@ -279,59 +266,60 @@ QueuePlace Service::queue_place(const projections::TokenView& t) const {
 std::string Service::metrics() const {
   static constexpr const char* kCodes[] = {"200", "400", "401", "403", "404", "405",
                                            "409", "413", "415", "422", "503", "other"};
-  std::string out = "# TYPE reservoir_http_requests_total counter\n";
+  std::string out;
+  MetricsWriter w(out);
+  constexpr std::string_view kRequests = "reservoir_http_requests_total";
+  w.family(kRequests, "counter", "HTTP requests answered, by route template and status code.");
   for (size_t r = 0; r < Router::counter_slots(); ++r) {
     for (size_t s = 0; s < kStatusSlots; ++s) {
       const uint64_t n = requests_[r][s].load(std::memory_order_relaxed);
       if (n == 0) continue;
-      out += std::string("reservoir_http_requests_total{route=\"") + Router::counter_name(r) +
-             "\",code=\"" + kCodes[s] + "\"} " + std::to_string(n) + "\n";
+      w.sample(kRequests,
+               std::string("route=\"") + Router::counter_name(r) + "\",code=\"" + kCodes[s] + "\"",
+               n);
     }
   }
-  const WriterStats w = writer_ != nullptr ? writer_->stats() : WriterStats{};
-  const uint64_t applied = follower_.applied();
-  const uint64_t acked = writer_ != nullptr ? writer_->acknowledged_offset() : applied;
-  const QueryCache::Stats c = cache_.stats();
-  const std::pair<const char*, uint64_t> counters[] = {
-      {"reservoir_commands_total", w.commands},
-      {"reservoir_batches_total", w.batches},
-      {"reservoir_events_total", w.events},
-      {"reservoir_overloaded_total", w.overloaded},
-      {"reservoir_append_failures_total", w.append_failures},
-      {"reservoir_query_cache_hits_total", c.hits},
-      {"reservoir_query_cache_misses_total", c.misses}};
-  for (const auto& [name, value] : counters) append_metric(name, "counter", value, out);
-  const std::pair<const char*, uint64_t> gauges[] = {
-      {"reservoir_command_queue_depth", w.queue_depth},
-      {"reservoir_log_recovering", w.recovering ? 1 : 0},
-      {"reservoir_fenced", w.fenced ? 1 : 0},
-      {"reservoir_log_end_offset", acked},
-      {"reservoir_projection_offset", applied},
-      {"reservoir_query_cache_bytes", c.bytes},
-      {"reservoir_projection_lag_events", acked > applied ? acked - applied : 0}};
-  for (const auto& [name, value] : gauges) append_metric(name, "gauge", value, out);
-  append_lag_histogram(follower_.lag().counts(), out);
-  append_role_metrics(out);
+  // A replica has no writer: its families read 0 there.
+  static const Histogram kNoBatches{kBatchBounds}, kNoAppends;
+  const DomainLink& concert = links_[static_cast<size_t>(Domain::kConcert)];
+  MetricsSources src;
+  src.batch_commands = &kNoBatches;
+  src.append_durations = &kNoAppends;
+  src.applied = follower_.applied();
+  src.acked = concert.log_end ? concert.log_end() : src.applied;
+  if (writer_ != nullptr) {
+    src.writer = writer_->stats();
+    src.batch_commands = &writer_->batch_commands();
+    src.append_durations = &writer_->append_durations();
+    if (const auto* kafka = dynamic_cast<const KafkaLog*>(&writer_->log())) {
+      src.kafka_commits = &kafka->commit_durations();
+    }
+    src.acked = writer_->acknowledged_offset();
+  }
+  src.lag = follower_.lag().counts();
+  src.cache = cache_.stats();
+  src.requests = &request_metrics_;
+  src.route_name = &Router::counter_name;
+  render_metrics(src, w);
+  append_role_metrics(w, out);
   return out;
 }
 
-void Service::append_role_metrics(std::string& out) const {
+void Service::append_role_metrics(MetricsWriter& w, std::string& out) const {
   const DomainLink& link = links_[static_cast<size_t>(Domain::kConcert)];
   const uint64_t applied = follower_.applied();
   const uint64_t end = link.log_end ? link.log_end() : (link.acked ? link.acked() : applied);
   const uint64_t behind = end > applied ? end - applied : 0;
   const int64_t oldest = follower_.oldest_unapplied_ms();
-  const double lag_s = behind > 0 && oldest > 0
-                           ? static_cast<double>(std::max<int64_t>(0, now_ms() - oldest)) / 1000.0
-                           : 0.0;
-  out += std::string("# TYPE reservoir_role gauge\nreservoir_role{role=\"") +
-         (is_replica() ? "replica" : "writer") + "\"} 1\n";
-  append_metric("reservoir_applied_offset", "gauge", applied, out);
-  append_metric("reservoir_replica_lag_events", "gauge", behind, out);
-  char seconds[32];
-  std::snprintf(seconds, sizeof seconds, "%.3f", lag_s);
-  out += std::string("# TYPE reservoir_replica_lag_seconds gauge\nreservoir_replica_lag_seconds ") +
-         seconds + "\n";
+  const int64_t lag_ms = behind > 0 && oldest > 0 ? std::max<int64_t>(0, now_ms() - oldest) : 0;
+  w.family("reservoir_role", "gauge", "This node's role (SPEC §7): writer or replica.");
+  w.sample("reservoir_role", is_replica() ? R"(role="replica")" : R"(role="writer")", 1);
+  w.gauge("reservoir_applied_offset", "Events the concert views have applied.", applied);
+  w.gauge("reservoir_replica_lag_events",
+          "The log end this node has seen minus the applied offset.", behind);
+  w.family("reservoir_replica_lag_seconds", "gauge",
+           "Age of the oldest event read but not yet applied (0 when none is).");
+  out += "reservoir_replica_lag_seconds " + scaled_decimal(lag_ms, 3) + "\n";
 }
 
 }  // namespace reservoir::api

@@ -42,6 +42,7 @@
 
 #include "api/dialect.h"
 #include "api/dialect_values.h"
+#include "api/metrics.h"
 #include "api/query_cache.h"
 #include "engine/concert/module.h"
 #include "engine/writer.h"
@@ -51,6 +52,7 @@
 namespace reservoir::api {
 
 struct ClinicBackend;  // api/clinic_backend.h
+class Console;         // api/console.h
 
 using ConcertWriter = Writer<concert::Module>;
 
@@ -63,6 +65,8 @@ struct Answer {
   int status = 0;
   std::string body;
   std::shared_ptr<const std::string> shared;  // when set, the body instead of `body`
+  uint32_t route = 0;                         // the router's counter slot (metrics)
+  const char* content_type = nullptr;         // nullptr: application/json (console files)
   // SPEC §7's headers, set by Service::handle() on route answers.
   std::optional<uint64_t> offset;   // Reservoir-Offset (commands)
   std::optional<uint64_t> applied;  // Reservoir-Applied (queries)
@@ -145,11 +149,20 @@ class Service {
   // first called); nullptr: clinic routes answer 503.
   void set_clinic(const ClinicBackend* clinic) { clinic_ = clinic; }
   const ClinicBackend* clinic() const { return clinic_; }
+  // The console's page and admin routes (before handle() is first called);
+  // nullptr: they answer 404.
+  void set_console(Console* console) { console_ = console; }
 
   // On a router of the canonical dialect alone.
   Answer handle(const Request& req);
   Answer handle(const Request& req, const Router& router);
+  // GET /metrics: every family of api/metrics.h.
   std::string metrics() const;
+  // The HTTP layer's view of one request (api/metrics.h): `route` is
+  // Answer::route.
+  void observe_request(uint32_t route, int status, int64_t duration_ns) {
+    request_metrics_.observe(route, status, duration_ns);
+  }
 
   // ---- Shared steps for route handlers. Each returns the answer that ends
   // the request (in the call's dialect), or nullopt to go on.
@@ -205,7 +218,7 @@ class Service {
   std::optional<Rendered> await_min_offset(const Call& c) const;
   std::string health() const;
   // SPEC §7's gauges: the role, the applied offset, the lag behind the log.
-  void append_role_metrics(std::string& out) const;
+  void append_role_metrics(MetricsWriter& w, std::string& out) const;
   Rendered queue_status(const Request& req);
   Rendered concerts();
   Rendered schedules(bool only_available, const std::string& concert_id, int64_t now_ms,
@@ -223,6 +236,7 @@ class Service {
   projections::Follower& follower_;
   std::array<DomainLink, kDomainCount> links_;  // by Domain
   const ClinicBackend* clinic_ = nullptr;
+  Console* console_ = nullptr;
   Clock& clock_;
   ServiceConfig config_;
   QueryCache cache_;
@@ -230,6 +244,7 @@ class Service {
   static constexpr size_t kStatusSlots = 12;
   using StatusCounters = std::array<std::atomic<uint64_t>, kStatusSlots>;
   std::unique_ptr<StatusCounters[]> requests_;  // Router::counter_slots() of them
+  RequestMetrics request_metrics_;
 };
 
 }  // namespace reservoir::api

@@ -72,6 +72,8 @@
 #include "engine/writer_snapshot.h"
 #include "events/engine_events.h"
 #include "events/event_log.h"
+#include "events/histogram.h"
+#include "events/oplog.h"
 #include "events/os.h"
 #include "events/replay.h"
 #include "events/secrets.h"
@@ -163,6 +165,11 @@ class Writer {
   // events lie below it (the read-your-writes target for queries).
   uint64_t acknowledged_offset() const { return acked_.load(std::memory_order_acquire); }
   WriterStats stats() const;
+  // Commands per durable append, and that append's duration (ns), while
+  // metrics_on() (events/histogram.h).
+  const Histogram& batch_commands() const { return batch_commands_; }
+  const Histogram& append_durations() const { return append_ns_; }
+  const EventLog& log() const { return log_; }
   bool fenced() const { return fenced_.load(std::memory_order_acquire); }
 
  private:
@@ -228,6 +235,8 @@ class Writer {
   int64_t last_snapshot_ms_ = 0;
   std::atomic<uint64_t> acked_{0};
   std::atomic<uint64_t> commands_{0}, batches_{0}, events_{0}, overloaded_{0}, failures_{0};
+  Histogram batch_commands_{kBatchBounds};
+  Histogram append_ns_{kDurationBoundsNs};
 };
 
 template <DomainModule Module>
@@ -544,7 +553,13 @@ void Writer<Module>::process(std::vector<Pending*>& batch) {
   module_.advance_clock(now, out);
   for (Pending* p : batch) p->answer = decide_one(*p, now, out);
   if (!out.empty()) {
+    const bool timed = metrics_on();
+    const int64_t start_ns = timed ? metrics_now_ns() : 0;
     Status s = log_.append(out);
+    if (timed) {
+      append_ns_.observe(metrics_now_ns() - start_ns);
+      batch_commands_.observe(static_cast<int64_t>(batch.size()));
+    }
     if (!s.ok()) {
       // State already holds what the log refused: answer nothing as done.
       append_failed(s);
@@ -576,7 +591,8 @@ template <DomainModule Module>
 void Writer<Module>::append_failed(const Status& s) {
   failures_.fetch_add(1, std::memory_order_relaxed);
   if (s.code() == Status::Code::kFenced) return fence(s);
-  std::fprintf(stderr, "reservoir: log append failed: %s\n", s.ToString().c_str());
+  oplog::log_event(oplog::Level::kError, "fault",
+                   {{"kind", "append_failed"}, {"error", s.ToString()}});
   needs_recovery_ = true;
   recovering_.store(true, std::memory_order_release);
   recovery_reported_ = false;
@@ -614,7 +630,7 @@ bool Writer<Module>::try_recover() {
 template <DomainModule Module>
 void Writer<Module>::fence(const Status& s) {
   if (fenced_.exchange(true, std::memory_order_acq_rel)) return;
-  std::fprintf(stderr, "reservoir: %s\n", s.ToString().c_str());
+  oplog::log_event(oplog::Level::kError, "fault", {{"kind", "fenced"}, {"error", s.ToString()}});
   if (config_.on_fenced) config_.on_fenced(s);
 }
 

@@ -675,7 +675,10 @@ Status KafkaLog::append(std::vector<EventEnvelope>& batch) {
     }
     return s;
   }
+  const bool timed = metrics_on();
+  const int64_t commit_start_ns = timed ? metrics_now_ns() : 0;
   s = finish_commit(config_.append_timeout_ms);
+  if (timed) commit_ns_.observe(metrics_now_ns() - commit_start_ns);
   if (txn_state_ == TxnState::kAbortPending) {
     [[maybe_unused]] const Status aborted = finish_abort(config_.append_timeout_ms);
   }

@@ -63,6 +63,7 @@
 #include <vector>
 
 #include "events/event_log.h"
+#include "events/histogram.h"
 #include "events/published_end.h"
 
 namespace reservoir {
@@ -113,6 +114,9 @@ class KafkaLog final : public EventLog {
   void close_waiters() override;
 
   const std::string& transactional_id() const { return config_.transactional_id; }
+  // The duration (ns) of each append's flush and transaction commit, while
+  // metrics_on() (events/histogram.h).
+  const Histogram& commit_durations() const { return commit_ns_; }
   const std::string& topic() const { return config_.topic; }
   // Transactions committed and aborted by this log (for metrics and tests).
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
@@ -184,6 +188,7 @@ class KafkaLog final : public EventLog {
   uint64_t pending_count_ = 0;
 
   std::atomic<uint64_t> commits_{0}, aborts_{0};
+  Histogram commit_ns_{kDurationBoundsNs};
 };
 
 }  // namespace reservoir

@@ -1,6 +1,10 @@
 #include "tools/flags.h"
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "events/time_format.h"
 
@@ -12,6 +16,13 @@ std::string duration_text(int64_t ms) {
   if (ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";
+}
+
+std::string trim(const std::string& s) {
+  const char* blanks = " \t\r\n";
+  const size_t begin = s.find_first_not_of(blanks);
+  if (begin == std::string::npos) return "";
+  return s.substr(begin, s.find_last_not_of(blanks) - begin + 1);
 }
 
 }  // namespace
@@ -74,13 +85,29 @@ bool Flags::assign(Flag& f, const std::string& value) {
       return true;
     }
     case Kind::kBool:
-      *static_cast<bool*>(f.out) = true;
+      if (value != "true" && value != "false") {
+        error_ = "--" + f.name + ": '" + value + "' is not true or false";
+        return false;
+      }
+      *static_cast<bool*>(f.out) = value == "true";
       return true;
   }
   return false;
 }
 
+Flags::Flag* Flags::find(const std::string& name) {
+  for (auto& f : flags_) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
 Flags::Outcome Flags::parse(int argc, char** argv, int first) {
+  // Read the whole command line first: --help and syntax errors win over a
+  // config file, and the file must be applied before the flags that override it.
+  std::vector<Setting> settings;
+  std::string config;
+  bool has_config = false;
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") return Outcome::kHelp;
@@ -95,22 +122,122 @@ Flags::Outcome Flags::parse(int argc, char** argv, int first) {
       value = name.substr(eq + 1);
       name.resize(eq);
     }
-    Flag* flag = nullptr;
-    for (auto& f : flags_) flag = f.name == name ? &f : flag;
-    if (flag == nullptr) {
+    Flag* flag = find(name);
+    if (flag == nullptr && name != "config") {
       error_ = "unknown flag --" + name;
       return Outcome::kError;
     }
-    if (flag->kind != Kind::kBool && !inline_value) {
+    if (flag != nullptr && flag->kind == Kind::kBool && !inline_value) {
+      value = "true";
+    } else if (!inline_value) {
       if (i + 1 >= argc) {
         error_ = "--" + name + " needs a value";
         return Outcome::kError;
       }
       value = argv[++i];
     }
-    if (!assign(*flag, value)) return Outcome::kError;
+    if (flag == nullptr) {
+      config = value;
+      has_config = true;
+    } else {
+      settings.push_back({flag, value});
+    }
+  }
+  std::set<const Flag*> lists_from_file, lists_replaced;
+  if (has_config && !apply_config(config, &lists_from_file)) return Outcome::kError;
+  for (auto& s : settings) {
+    // A list given on the command line replaces the file's values rather
+    // than adding to them: the command line wins, as for every other flag.
+    if (lists_from_file.count(s.flag) != 0 && lists_replaced.insert(s.flag).second) {
+      static_cast<std::vector<std::string>*>(s.flag->out)->clear();
+    }
+    if (!assign(*s.flag, s.value)) return Outcome::kError;
   }
   return Outcome::kRun;
+}
+
+bool Flags::apply_config(const std::string& path, std::set<const Flag*>* lists_set) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    error_ = "config " + path + ": is a directory";
+    return false;
+  }
+  std::ifstream in(path);
+  if (!in) {
+    error_ = "config " + path + ": cannot read: " + std::strerror(errno);
+    return false;
+  }
+  std::set<const Flag*> seen;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (!apply_config_line("config " + path + ":" + std::to_string(number), line, &seen)) {
+      return false;
+    }
+  }
+  if (in.bad()) {
+    error_ = "config " + path + ": read error: " + std::strerror(errno);
+    return false;
+  }
+  for (const Flag* f : seen) {
+    if (f->kind == Kind::kList) lists_set->insert(f);
+  }
+  return true;
+}
+
+bool Flags::apply_config_line(const std::string& where, const std::string& raw,
+                              std::set<const Flag*>* seen) {
+  const std::string line = trim(raw);
+  if (line.empty() || line[0] == '#') return true;
+  const size_t eq = line.find('=');
+  if (eq == std::string::npos) {
+    // The line itself is not echoed: it may be a secret missing its key.
+    error_ = where + ": expected 'key = value'";
+    return false;
+  }
+  const std::string key = trim(line.substr(0, eq));
+  Flag* flag = find(key);
+  if (flag == nullptr) {
+    error_ = where + ": unknown key '" + key + "' (keys are the flag names without --)";
+    return false;
+  }
+  if (!seen->insert(flag).second && flag->kind != Kind::kList) {
+    error_ = where + ": key '" + key + "' is set twice";
+    return false;
+  }
+  if (!assign(*flag, trim(line.substr(eq + 1)))) {
+    error_ = where + ": " + error_;
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::pair<std::string, std::string>> Flags::values() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Flag& f : flags_) {
+    std::string text;
+    switch (f.kind) {
+      case Kind::kString:
+      case Kind::kChoice:
+        text = *static_cast<const std::string*>(f.out);
+        break;
+      case Kind::kInt:
+        text = std::to_string(*static_cast<const int64_t*>(f.out));
+        break;
+      case Kind::kDuration:
+        text = duration_text(*static_cast<const int64_t*>(f.out));
+        break;
+      case Kind::kBool:
+        text = *static_cast<const bool*>(f.out) ? "true" : "false";
+        break;
+      case Kind::kList:
+        for (const auto& v : *static_cast<const std::vector<std::string>*>(f.out)) {
+          text += (text.empty() ? "" : ",") + v;
+        }
+        break;
+    }
+    out.emplace_back(f.name, std::move(text));
+  }
+  return out;
 }
 
 std::string Flags::usage() const {
@@ -124,6 +251,9 @@ std::string Flags::usage() const {
       out += " (default: " + (f.default_text.empty() ? "none" : f.default_text) + ")";
     out += "\n";
   }
+  out +=
+      "  --config FILE              read flags from FILE, one 'key = value' a line (the flag\n"
+      "                             name without --); a flag given here wins over the file\n";
   out += "  --help                     show this help\n";
   return out;
 }

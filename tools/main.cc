@@ -13,9 +13,18 @@ std::vector<Subcommand>& subcommands() {
   return all;
 }
 
+namespace {
+std::string g_last_failure;
+}  // namespace
+
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "reservoir: %s\n", message.c_str());
+  g_last_failure = message;
   return code;
+}
+
+const std::string& last_failure() {
+  return g_last_failure;
 }
 
 int handle_flags(Flags& flags, int argc, char** argv) {

@@ -14,6 +14,7 @@
 
 #include "api/clinic_backend.h"
 #include "api/clinic_render.h"
+#include "api/console.h"
 #include "api/http_server.h"
 #include "api/listeners.h"
 #include "api/render.h"
@@ -21,7 +22,9 @@
 #include "events/clinic_time.h"
 #include "events/dir_lock.h"
 #include "events/embedded_log.h"
+#include "events/histogram.h"
 #include "events/kafka_log.h"
+#include "events/oplog.h"
 #include "events/secrets.h"
 #include "projections/clinic_views.h"
 #include "projections/store_dir.h"
@@ -63,6 +66,9 @@ struct ServeOptions {
   std::string clinic_api_key;
   std::string clinic_utc_offset = "+00:00";
   std::string kafka_clinic_topic;  // empty: <kafka-topic>-clinic
+  std::string metrics = "on";
+  std::string log_format = "text";
+  int64_t slow_request_ms = 500;
   std::string role = "writer";
   std::string writer_url;  // a replica's 307 target (empty: 421 NOT_WRITER)
   int64_t min_offset_wait_ms = 1000;
@@ -84,7 +90,8 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_duration("token-ttl", &o.token_ttl_ms, "how long a token stays ACTIVE");
   f.add_int("active-tokens", &o.active_tokens, 1, 1'000'000, "tokens ACTIVE at once");
   f.add_int("max-seats", &o.max_seats, 1, 64, "seats per user per schedule (and per hold)");
-  f.add_string("admin-key", &o.admin_key, "key for the admin API (empty: admin disabled)");
+  f.add_string("admin-key", &o.admin_key,
+               "key for the admin API and the console, /console (empty: both disabled)");
   f.add_string("token-key-file", &o.token_key_file,
                "the 32-byte key that seals queue tokens in the log (docs/SECURITY.md); created "
                "when missing; a standby needs the writer's (empty: DATA/token.key)");
@@ -132,6 +139,14 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_choice("writer-priority", &o.writer_priority, {"lowered", "normal"},
                "lowered: the single writer runs at nice 10, so under load more commands "
                "share each durable append (group commit); an idle core still runs it at once");
+  f.add_choice("metrics", &o.metrics, {"on", "off"},
+               "off: no latency, batch or sync histograms are observed (to measure their cost); "
+               "/metrics still serves the counters");
+  f.add_choice("log-format", &o.log_format, {"text", "json"},
+               "operator log lines on stderr (start, stop, slow request, fault): key=value text "
+               "or one JSON object per line");
+  f.add_int("slow-request-ms", &o.slow_request_ms, 0, 3'600'000,
+            "log a request answered in this many ms or more (0: every request)");
 }
 
 // SIGINT/SIGTERM are blocked in every thread and taken by one waiter thread,
@@ -154,6 +169,28 @@ constexpr int kLoweredWriterNice = 10;
 
 // Set by the writer thread when another engine fenced this one.
 std::atomic<bool> g_fenced{false};
+// Set once every listener is bound and announced: a failure before it is a
+// refused start, after it a stop.
+std::atomic<bool> g_started{false};
+
+// Flags whose values are secrets: the start line says only whether they are set.
+bool is_secret_flag(const std::string& name) {
+  return name == "admin-key" || name == "clinic-api-key";
+}
+
+// The start line: every flag's effective value (events/oplog.h).
+void log_start(const ServeOptions& o) {
+  ServeOptions copy = o;
+  Flags flags("serve", "");
+  declare(flags, copy);
+  const auto values = flags.values();
+  std::vector<oplog::Field> fields;
+  for (const auto& [name, value] : values) {
+    const bool hide = is_secret_flag(name) && !value.empty();
+    fields.emplace_back(name, hide ? std::string_view("(set)") : std::string_view(value));
+  }
+  oplog::log_event(oplog::Level::kInfo, "start", fields);
+}
 
 using ConcertHost = DomainHost<concert::Module, projections::Projections>;
 
@@ -331,6 +368,7 @@ int start_listeners(const ServeOptions& o, const std::vector<api::ListenerSpec>&
     hc.worker_threads = static_cast<int>(o.http_threads);
     hc.connections_max = connections_max;
     hc.request_timeout_ms = o.http_request_timeout_ms;
+    hc.slow_request_ms = o.slow_request_ms;
     out.http.push_back(std::make_unique<api::HttpServer>(service, hc, out.routers.back().get()));
     std::string error;
     if (!out.http.back()->bind(&error)) return fail(1, error);
@@ -340,7 +378,22 @@ int start_listeners(const ServeOptions& o, const std::vector<api::ListenerSpec>&
                 out.http[i]->bound_port(), joined(out.routers[i]->names()).c_str(), o.data.c_str());
   }
   std::fflush(stdout);
+  log_start(o);
+  g_started.store(true);
   return 0;
+}
+
+// Where the console is (SPEC §8), after the listeners' lines (tests read the
+// first line for the port). The key is named by where it comes from, never printed.
+void print_console_line(const ServeOptions& o, const api::HttpServer& http) {
+  const std::string where =
+      "http://" + o.host + ":" + std::to_string(http.bound_port()) + "/console";
+  if (o.admin_key.empty()) {
+    if (o.demo) std::printf("console: %s is off (start with --admin-key KEY)\n", where.c_str());
+  } else {
+    std::printf("console: %s (sign in with the --admin-key)\n", where.c_str());
+  }
+  std::fflush(stdout);
 }
 
 // Serves every listener until all stop; false if an accept loop failed
@@ -369,6 +422,7 @@ bool serve_until_stopped(const ServeOptions& o, const std::vector<api::ListenerS
                          api::Service& service, const sigset_t& stop_signals, int* rc) {
   Listeners listeners;
   if (*rc = start_listeners(o, plan, service, listeners); *rc != 0) return false;
+  print_console_line(o, *listeners.http.front());
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -445,6 +499,8 @@ int run_writer(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan
                                  clinic.follower.get()});
     service.set_clinic(&clinic_backend);
   }
+  api::Console console({s.log.get(), with_clinic ? clinic.log.get() : nullptr});
+  service.set_console(&console);
   const bool served = serve_until_stopped(o, plan, service, stop_signals, &rc);
   if (rc != 0) return rc;
   Status st = s.stop();  // writer (answers every accepted command), follower, flush
@@ -461,7 +517,6 @@ int run_writer(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan
                        (kafka != nullptr ? kafka->transactional_id() : std::string("?")) +
                        " (every command after the fence was answered 503)");
   }
-  std::fprintf(stderr, "reservoir: stopped\n");
   return served ? 0 : 1;
 }
 
@@ -532,13 +587,14 @@ int run_replica(const ServeOptions& o, const std::vector<api::ListenerSpec>& pla
                                  [log = clinic.log.get()] { return log->end_offset(); }});
     service.set_clinic(&clinic_backend);
   }
+  api::Console console({s.log.get(), with_clinic ? clinic.log.get() : nullptr});
+  service.set_console(&console);
   int rc = 0;
   const bool served = serve_until_stopped(o, plan, service, stop_signals, &rc);
   if (rc != 0) return rc;
   for (Status st : {s.stop(), with_clinic ? clinic.stop() : Status::OK()}) {
     if (!st.ok()) std::fprintf(stderr, "reservoir: projection flush: %s\n", st.ToString().c_str());
   }
-  std::fprintf(stderr, "reservoir: stopped\n");
   return served ? 0 : 1;
 }
 
@@ -565,11 +621,13 @@ std::string invalid_options(const ServeOptions& o) {
 
 }  // namespace
 
-int run_serve(int argc, char** argv) {
+static int run_serve_inner(int argc, char** argv) {
   ServeOptions o;
   Flags flags("serve", "Runs the Reservoir HTTP server.");
   declare(flags, o);
   if (int rc = handle_flags(flags, argc, argv); rc >= 0) return rc;
+  oplog::set_format(o.log_format == "json" ? oplog::Format::kJson : oplog::Format::kText);
+  set_metrics_on(o.metrics == "on");
   if (std::string why = invalid_options(o); !why.empty()) return fail(2, why);
   while (!o.writer_url.empty() && o.writer_url.back() == '/') o.writer_url.pop_back();
   auto plan = api::plan_listeners(o.api, static_cast<int>(o.port), o.api_ports);
@@ -588,6 +646,21 @@ int run_serve(int argc, char** argv) {
   const auto& specs = std::get<std::vector<api::ListenerSpec>>(plan);
   return o.role == "replica" ? run_replica(o, specs, *utc_offset_min, stop_signals)
                              : run_writer(o, specs, *utc_offset_min, stop_signals);
+}
+
+// The stop line, or the refused-start line (with the reason fail() gave).
+int run_serve(int argc, char** argv) {
+  const int rc = run_serve_inner(argc, argv);
+  const std::string code = std::to_string(rc);
+  const std::string reason = rc == 2 ? "bad flags or values (see above)" : last_failure();
+  if (g_started.load()) {
+    oplog::log_event(rc == 0 ? oplog::Level::kInfo : oplog::Level::kError, "stop",
+                     {{"exit_code", code}, {"reason", rc == 0 ? "signal" : reason}});
+  } else if (rc != 0) {
+    oplog::log_event(oplog::Level::kError, "start_refused",
+                     {{"exit_code", code}, {"reason", reason}});
+  }
+  return rc;
 }
 
 namespace {

@@ -31,6 +31,9 @@ struct SubcommandRegistration {
 
 // Prints `message` to stderr and returns `code`.
 int fail(int code, const std::string& message);
+// The message of the last fail() (empty if none): serve's refused-start and
+// stop log lines (events/oplog.h) repeat it.
+const std::string& last_failure();
 
 // Parses flags from argv[2..]: -1 to go on, else the exit code (help: 0, bad: 2).
 int handle_flags(Flags& flags, int argc, char** argv);

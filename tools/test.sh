@@ -2,7 +2,11 @@
 # One command from a fresh Debian machine to every test passing: installs
 # what is missing, then builds and runs the whole suite three times:
 #   1. RelWithDebInfo       - unit + integration tests (ctest), then every
-#                             listener's OpenAPI document through two npm validators
+#                             listener's OpenAPI document through two npm validators,
+#                             then the .deb: built, installed with dpkg -i, its unit
+#                             checked by systemd-analyze verify, the installed server
+#                             run with the installed config, purged (tools/package/),
+#                             then the console in headless Chromium (tools/browser-test.sh)
 #   2. ASan + UBSan         - unit + integration tests (ctest)
 #   3. TSan                 - unit tests (writer, log, follower, projections under threads);
 #                             not the server: Debian's RocksDB/httplib aren't TSan-built,
@@ -39,6 +43,12 @@ rm -rf build/openapi && mkdir -p build/openapi
 RESERVOIR_OPENAPI_DIR=build/openapi build/default/tests/unit_tests -tc='openapi_document*'
 ./tools/check-openapi.sh build/openapi/*.json
 stage_done "openapi"
+echo "=== package: the .deb built, installed, verified, run and purged (tools/package/test-package.sh)"
+./tools/package/test-package.sh build/default
+stage_done "package"
+echo "=== browser: the console in headless Chromium (tools/browser-test.sh)"
+./tools/browser-test.sh build/default
+stage_done "browser"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run_suite asan -DCMAKE_BUILD_TYPE=Debug -DRESERVOIR_SANITIZE=address
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \

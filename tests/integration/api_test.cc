@@ -154,10 +154,10 @@ TEST_CASE("GET /healthz and GET /metrics") {
   CHECK(samples > 0);
   CHECK(contains(metrics.body, "reservoir_http_requests_total{route=\"healthz\",code=\"200\"} 1"));
   // The projection lag histogram (SPEC §4), read by `reservoir bench`.
-  CHECK(contains(metrics.body, "# TYPE reservoir_projection_lag_ms histogram\n"));
-  CHECK(contains(metrics.body, "reservoir_projection_lag_ms_bucket{le=\"50\"} "));
-  CHECK(contains(metrics.body, "reservoir_projection_lag_ms_bucket{le=\"+Inf\"} "));
-  CHECK(contains(metrics.body, "reservoir_projection_lag_ms_count "));
+  CHECK(contains(metrics.body, "# TYPE reservoir_projection_lag_seconds histogram\n"));
+  CHECK(contains(metrics.body, "reservoir_projection_lag_seconds_bucket{le=\"0.05\"} "));
+  CHECK(contains(metrics.body, "reservoir_projection_lag_seconds_bucket{le=\"+Inf\"} "));
+  CHECK(contains(metrics.body, "reservoir_projection_lag_seconds_count "));
 }
 
 TEST_CASE("serve: the writer runs at nice 10 unless --writer-priority normal") {

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <barrier>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -171,15 +173,15 @@ namespace {
 struct ServerCounters {
   bool seen = false;
   int64_t commands = 0, batches = 0, overloaded = 0, projection_lag = 0;
-  // reservoir_projection_lag_ms_bucket: (upper bound in ms or -1 for +Inf, cumulative events)
+  // reservoir_projection_lag_seconds_bucket: (upper bound in ms or -1 for +Inf, cumulative events)
   std::vector<std::pair<int64_t, int64_t>> lag_buckets;
 };
 
 void scrape_lag_buckets(const std::string& text, ServerCounters& c) {
-  const std::string key = "\nreservoir_projection_lag_ms_bucket{le=\"";
+  const std::string key = "\nreservoir_projection_lag_seconds_bucket{le=\"";
   for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
     const char* p = text.c_str() + at + key.size();
-    const int64_t bound = *p == '+' ? -1 : std::atoll(p);
+    const int64_t bound = *p == '+' ? -1 : std::llround(std::atof(p) * 1000);  // s -> ms
     const size_t value_at = text.find("} ", at);
     if (value_at == std::string::npos) break;
     c.lag_buckets.emplace_back(bound, std::atoll(text.c_str() + value_at + 2));
