@@ -39,6 +39,9 @@ Answer command(Call& c) {
 // request carrying that token.
 template <Route R>
 Answer query(Call& c) {
+  // Read-your-writes: every command acknowledged before this query arrived
+  // must be visible in the projections first.
+  if (auto stop = c.service.await_writes(c)) return std::move(*stop);
   Service::Match m{R, std::string(c.params[0]), std::string(c.params[1])};
   if (!needs_token(R) || c.req.queue_token || c.req.body.empty()) {
     return c.service.query(c.req, R, m);
@@ -150,7 +153,7 @@ Rendered Service::command(const Call& c, Route route) {
     if (auto denied = check_admin(req)) return *denied;
   }
   if (with_token && token.empty()) return render_row(c.dialect, c.dialect.token_absent, "");
-  return writer_.execute(std::move(std::get<concert::Command>(parsed)), std::move(idem));
+  return execute(std::move(std::get<concert::Command>(parsed)), std::move(idem), nullptr);
 }
 
 }  // namespace reservoir::api

@@ -58,14 +58,16 @@ std::optional<Rendered> check_admin_key(const Call& c, const ClinicBackend& b) {
   return std::nullopt;
 }
 
-// The clinic domain, or a 503 when this server does not host it.
-const ClinicBackend* backend(const Call& c) {
+// The clinic domain, or a 503 when this server does not host it. A query
+// replica has its views and no writer (it never runs a command handler).
+const ClinicBackend* backend(const Call& c, bool command = false) {
   const ClinicBackend* b = c.service.clinic();
-  return b != nullptr && b->writer != nullptr && b->views != nullptr ? b : nullptr;
+  if (b == nullptr || b->views == nullptr || (command && b->writer == nullptr)) return nullptr;
+  return b;
 }
 
 Answer command(Call& c, ClinicBody kind, ClinicWriter::RenderFn render) {
-  const ClinicBackend* b = backend(c);
+  const ClinicBackend* b = backend(c, true);
   if (b == nullptr) return c.error(ErrorCode::UNAVAILABLE, "the clinic domain is not served");
   if (auto stop = c.service.check_body_limits(c)) return std::move(*stop);
   const bool admin = kind == ClinicBody::kAdminVisitor || kind == ClinicBody::kAdminZone ||
@@ -207,6 +209,7 @@ constexpr ErrorRow kErrors[] = {
     {ErrorCode::OVERLOADED, 503, "ServiceUnavailableException", "[]"},
     {ErrorCode::UNAVAILABLE, 503, "ServiceUnavailableException", "[]"},
     {ErrorCode::INTERNAL, 500, "InternalServerException", "[]"},
+    {ErrorCode::NOT_WRITER, 421, "NotWriterException", "[]"},
 };
 
 // {"status":S,"message":E,"className":E,"errorProperties":[…]}

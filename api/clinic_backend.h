@@ -20,7 +20,7 @@ namespace reservoir::api {
 using ClinicWriter = Writer<clinic::Module>;
 
 struct ClinicBackend {
-  ClinicWriter* writer = nullptr;
+  ClinicWriter* writer = nullptr;  // nullptr on a query replica (SPEC §7)
   projections::ClinicViews* views = nullptr;
   std::optional<std::string> api_key;    // --clinic-api-key; nullopt: the API is open
   std::optional<std::string> admin_key;  // --admin-key; nullopt: admin routes answer 403

@@ -409,6 +409,7 @@ constexpr ErrorRow kErrors[] = {
     // The seed has one 503; a stopping engine or lagging projections answer it too.
     {ErrorCode::UNAVAILABLE, 503, "overloaded", "요청이 많습니다. 잠시 후 다시 시도해 주세요."},
     {ErrorCode::INTERNAL, 500, "internal_server_error", "서버 내부 오류가 발생했습니다."},
+    {ErrorCode::NOT_WRITER, 421, "not_writer", "명령은 쓰기 노드에서만 처리됩니다."},
 };
 
 }  // namespace

@@ -93,14 +93,18 @@ Rendered render_row(const Dialect& d, const ErrorRow& row, std::string_view deta
   return d.envelope(row.status, name, message);
 }
 
-Rendered render_dialect_error(const Dialect& d, ErrorCode code, std::string_view detail,
-                              std::span<const ErrorRow> overrides) {
+ErrorRow error_row(const Dialect& d, ErrorCode code, std::span<const ErrorRow> overrides) {
   for (const auto& table : {overrides, d.errors}) {
     for (const ErrorRow& row : table) {
-      if (row.code == code) return render_row(d, row, detail);
+      if (row.code == code) return row;
     }
   }
-  return d.envelope(http_status(code), error_name(code), detail);
+  return ErrorRow{code, http_status(code), nullptr, nullptr};
+}
+
+Rendered render_dialect_error(const Dialect& d, ErrorCode code, std::string_view detail,
+                              std::span<const ErrorRow> overrides) {
+  return render_row(d, error_row(d, code, overrides), detail);
 }
 
 const std::vector<const Dialect*>& all_dialects() {

@@ -22,6 +22,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -67,6 +68,9 @@ struct Call {
   const Dialect& dialect;
   const RouteSpec& route;
   PathParams params;
+  // The events the views reflected before the handler read them (await_writes
+  // raises it): the answer's Reservoir-Applied.
+  mutable uint64_t applied = 0;
   // `code` in this route's dialect (the route's overrides first).
   Rendered error(ErrorCode code, std::string_view detail) const;
 };
@@ -104,6 +108,8 @@ struct Dialect {
 Rendered render_dialect_error(const Dialect& d, ErrorCode code, std::string_view detail,
                               std::span<const ErrorRow> overrides = {});
 Rendered render_row(const Dialect& d, const ErrorRow& row, std::string_view detail);
+// The row render_dialect_error() renders `code` with (canonical's when none is listed).
+ErrorRow error_row(const Dialect& d, ErrorCode code, std::span<const ErrorRow> overrides = {});
 // The field an INVALID_REQUEST detail names: its first '…'-quoted word
 // ("field 'userId' is required" -> userId), else "body".
 std::string_view field_of(std::string_view detail);

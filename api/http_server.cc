@@ -140,6 +140,13 @@ std::array<std::optional<std::string_view>, N> find_headers(
   return found;
 }
 
+// SPEC §7's headers of a route answer: its offsets, and a replica's redirect.
+void write_role_headers(const Answer& a, httplib::Response& res) {
+  if (a.offset) res.set_header("Reservoir-Offset", std::to_string(*a.offset));
+  if (a.applied) res.set_header("Reservoir-Applied", std::to_string(*a.applied));
+  if (!a.location.empty()) res.set_header("Location", a.location);
+}
+
 // X-Request-Id (SPEC §8): the client's when it is 1..128 visible ASCII
 // characters, else a new random one (never derived from a secret), so a
 // log line about a request names it as the client and the answer do.
@@ -169,6 +176,7 @@ std::string request_id_of(const httplib::Request& req) {
 // where it is, through a content provider that keeps it alive.
 void send(httplib::Response& res, Answer&& a, bool prometheus = false) {
   res.status = a.status;
+  write_role_headers(a, res);
   const char* type = prometheus       ? "text/plain; version=0.0.4"
                      : a.content_type ? a.content_type
                                       : "application/json";
@@ -467,10 +475,13 @@ Request HttpServer::to_request(const httplib::Request& req) {
   r.path = req.path;
   r.body = req.body;
   r.params = &req.params;
-  static constexpr std::array<std::string_view, 6> kNames = {
-      "queue-token", "idempotency-key", "admin-key", "user-token", "token-id", "authorization"};
-  const auto [queue_token, idempotency_key, admin_key, user_token, token_id, authorization] =
-      find_headers(req, kNames);
+  static constexpr std::array<std::string_view, 7> kNames = {
+      "queue-token", "idempotency-key", "admin-key",           "user-token",
+      "token-id",    "authorization",   "reservoir-min-offset"};
+  const auto [queue_token, idempotency_key, admin_key, user_token, token_id, authorization,
+              min_offset] = find_headers(req, kNames);
+  r.min_offset = min_offset;
+  r.target = req.target;
   if (t_content_type) r.content_type = *t_content_type;
   r.queue_token = queue_token;
   r.user_token = user_token;

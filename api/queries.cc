@@ -94,12 +94,7 @@ Answer Service::cached(const std::string& key, projections::ViewScope scope, std
 }
 
 Answer Service::query(const Request& req, Route route, const Match& m) {
-  // Read-your-writes: every command acknowledged before this query arrived
-  // must be visible in the projections first.
-  if (!follower_.wait_applied(writer_.acknowledged_offset(),
-                              std::chrono::milliseconds(config_.read_wait_ms))) {
-    return render_error(ErrorCode::UNAVAILABLE, "projections are catching up; retry shortly");
-  }
+  // (The handler waited for read-your-writes: canonical.cc.)
   for (const std::string* id : {&m.a, &m.b}) {
     if (!id->empty() && !valid_id(*id)) return bad_request("'" + *id + "' is not a valid id");
   }

@@ -431,6 +431,7 @@ constexpr ErrorRow kErrors[] = {
     // The seed has one 503; a stopping engine or lagging projections answer it too.
     {ErrorCode::UNAVAILABLE, 503, nullptr, "server overloaded"},
     {ErrorCode::INTERNAL, 500, nullptr, "internal server error"},
+    {ErrorCode::NOT_WRITER, 421, nullptr, "not the writer"},
 };
 
 }  // namespace

@@ -175,6 +175,8 @@ int http_status(ErrorCode code) {
       return 503;
     case ErrorCode::INTERNAL:
       return 500;
+    case ErrorCode::NOT_WRITER:  // a command sent to a query replica (SPEC §7)
+      return 421;
   }
   return 500;
 }

@@ -2,7 +2,10 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
+#include <cstdio>
 #include <vector>
 
 #include "api/console.h"
@@ -41,7 +44,14 @@ bool is_json(std::optional<std::string_view> content_type) {
 
 Service::Service(ConcertWriter& writer, projections::Projections& views,
                  projections::Follower& follower, Clock& clock, ServiceConfig config)
-    : writer_(writer),
+    : Service(views, follower, clock, std::move(config)) {
+  writer_ = &writer;
+  link(Domain::kConcert, DomainLink{[&writer] { return writer.acknowledged_offset(); }, &follower});
+}
+
+Service::Service(projections::Projections& views, projections::Follower& follower, Clock& clock,
+                 ServiceConfig config)
+    : writer_(nullptr),
       views_(views),
       follower_(follower),
       clock_(clock),
@@ -50,7 +60,8 @@ Service::Service(ConcertWriter& writer, projections::Projections& views,
       canonical_router_({find_dialect("canonical")}),
       requests_(std::make_unique<StatusCounters[]>(Router::counter_slots())),
       request_metrics_(Router::counter_slots()) {
-  link(Domain::kConcert, DomainLink{[&writer] { return writer.acknowledged_offset(); }, &follower});
+  // A replica has no acknowledged offset to wait for: only Reservoir-Min-Offset applies.
+  link(Domain::kConcert, DomainLink{[] { return uint64_t{0}; }, &follower});
 }
 
 void Service::link(Domain domain, DomainLink link) {
@@ -65,8 +76,7 @@ Answer Service::handle(const Request& req, const Router& router) {
   const Router::Match m = router.match(req.method, req.path);
   Answer out;
   if (m.kind == Router::Kind::kRoute) {
-    Call call{*this, req, *m.dialect, *m.route, m.params};
-    out = m.route->handler(call);
+    out = route(req, m);
   } else {
     out = shared_route(req, router, m);
   }
@@ -76,15 +86,73 @@ Answer Service::handle(const Request& req, const Router& router) {
   return out;
 }
 
+// Decided here, once for every dialect, from the route's kind: a GET is a
+// query, any other method a command (every route table keeps to that).
+Answer Service::route(const Request& req, const Router::Match& m) {
+  Call call{*this, req, *m.dialect, *m.route, m.params};
+  const DomainLink& link = links_[static_cast<size_t>(m.dialect->domain)];
+  if (std::string_view(m.route->method) != "GET") {
+    if (is_replica()) return refuse_command(call);
+    Answer out = m.route->handler(call);
+    // Read after the answer: at least the end of the command's own events.
+    if (link.acked) out.offset = link.acked();
+    return out;
+  }
+  if (auto stop = await_min_offset(call)) {
+    Answer out = std::move(*stop);
+    if (link.follower != nullptr) out.applied = link.follower->applied();
+    return out;
+  }
+  if (link.follower != nullptr) call.applied = link.follower->applied();
+  Answer out = m.route->handler(call);
+  if (link.follower != nullptr) out.applied = call.applied;
+  return out;
+}
+
+Answer Service::refuse_command(const Call& c) const {
+  if (!config_.writer_url) {
+    return c.error(ErrorCode::NOT_WRITER,
+                   "this node is a query replica; send commands to the writer");
+  }
+  const std::string_view target = c.req.target.empty() ? c.req.path : c.req.target;
+  // 307 keeps the method and body; the body names the error in the dialect's
+  // words, with the redirect's status where its envelope has one.
+  ErrorRow row = error_row(c.dialect, ErrorCode::NOT_WRITER, c.route.errors);
+  row.status = 307;
+  Answer out(render_row(c.dialect, row, "commands are decided by the writer"));
+  out.location = *config_.writer_url + std::string(target);
+  return out;
+}
+
+std::optional<Rendered> Service::await_min_offset(const Call& c) const {
+  if (!c.req.min_offset) return std::nullopt;
+  const std::string_view text = *c.req.min_offset;
+  uint64_t wanted = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), wanted);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return c.error(ErrorCode::INVALID_REQUEST,
+                   "'Reservoir-Min-Offset' must be a non-negative integer");
+  }
+  const DomainLink& link = links_[static_cast<size_t>(c.dialect.domain)];
+  if (link.follower == nullptr) return std::nullopt;  // the handler answers 503 itself
+  if (link.follower->wait_applied(wanted, std::chrono::milliseconds(config_.min_offset_wait_ms))) {
+    return std::nullopt;
+  }
+  return c.error(ErrorCode::UNAVAILABLE,
+                 "this node has not applied event " + std::to_string(wanted) + " yet (at " +
+                     std::to_string(link.follower->applied()) + "); retry shortly");
+}
+
+Rendered Service::execute(concert::Command&& command, std::optional<IdempotencyRequest>&& idem,
+                          ConcertWriter::RenderFn render) {
+  if (writer_ == nullptr) return render_error(ErrorCode::NOT_WRITER, "not the writer");
+  return writer_->execute(std::move(command), std::move(idem), render);
+}
+
 Answer Service::shared_route(const Request& req, const Router& router, const Router::Match& m) {
   switch (m.kind) {
     case Router::Kind::kHealth:
-      return render_success([](JsonWriter& w) {
-        w.StartObject();
-        w.Key("status");
-        w.String("UP");
-        w.EndObject();
-      });
+      return Rendered{200, health()};
     case Router::Kind::kMetrics:
       return Rendered{200, metrics()};
     case Router::Kind::kApiDocs:
@@ -99,6 +167,33 @@ Answer Service::shared_route(const Request& req, const Router& router, const Rou
       return render_dialect_error(*m.dialect, ErrorCode::NOT_FOUND,
                                   "no such route: " + std::string(req.path));
   }
+}
+
+// SPEC §7's {"role","applied","writer"}, beside the envelope and status the
+// canonical clients read (result SUCCESS, data.status UP).
+std::string Service::health() const {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("result");
+  w.String("SUCCESS");
+  w.Key("data");
+  w.StartObject();
+  w.Key("status");
+  w.String("UP");
+  w.EndObject();
+  w.Key("role");
+  w.String(is_replica() ? "replica" : "writer");
+  w.Key("applied");
+  w.Uint64(follower_.applied());
+  w.Key("writer");
+  if (is_replica() && config_.writer_url) {
+    w.String(config_.writer_url->c_str());
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
 }
 
 std::optional<Rendered> Service::check_admin(const Request& req) const {
@@ -157,6 +252,7 @@ std::optional<Rendered> Service::await_writes(const Call& c) const {
   const DomainLink& link = links_[static_cast<size_t>(c.dialect.domain)];
   if (link.follower != nullptr &&
       link.follower->wait_applied(link.acked(), std::chrono::milliseconds(config_.read_wait_ms))) {
+    c.applied = std::max(c.applied, link.follower->applied());
     return std::nullopt;
   }
   return c.error(ErrorCode::UNAVAILABLE, "projections are catching up; retry shortly");
@@ -183,21 +279,47 @@ std::string Service::metrics() const {
                n);
     }
   }
+  // A replica has no writer: its families read 0 there.
+  static const Histogram kNoBatches{kBatchBounds}, kNoAppends;
+  const DomainLink& concert = links_[static_cast<size_t>(Domain::kConcert)];
   MetricsSources src;
-  src.writer = writer_.stats();
-  src.batch_commands = &writer_.batch_commands();
-  src.append_durations = &writer_.append_durations();
-  if (const auto* kafka = dynamic_cast<const KafkaLog*>(&writer_.log())) {
-    src.kafka_commits = &kafka->commit_durations();
-  }
-  src.acked = writer_.acknowledged_offset();
+  src.batch_commands = &kNoBatches;
+  src.append_durations = &kNoAppends;
   src.applied = follower_.applied();
+  src.acked = concert.log_end ? concert.log_end() : src.applied;
+  if (writer_ != nullptr) {
+    src.writer = writer_->stats();
+    src.batch_commands = &writer_->batch_commands();
+    src.append_durations = &writer_->append_durations();
+    if (const auto* kafka = dynamic_cast<const KafkaLog*>(&writer_->log())) {
+      src.kafka_commits = &kafka->commit_durations();
+    }
+    src.acked = writer_->acknowledged_offset();
+  }
   src.lag = follower_.lag().counts();
   src.cache = cache_.stats();
   src.requests = &request_metrics_;
   src.route_name = &Router::counter_name;
   render_metrics(src, w);
+  append_role_metrics(w, out);
   return out;
+}
+
+void Service::append_role_metrics(MetricsWriter& w, std::string& out) const {
+  const DomainLink& link = links_[static_cast<size_t>(Domain::kConcert)];
+  const uint64_t applied = follower_.applied();
+  const uint64_t end = link.log_end ? link.log_end() : (link.acked ? link.acked() : applied);
+  const uint64_t behind = end > applied ? end - applied : 0;
+  const int64_t oldest = follower_.oldest_unapplied_ms();
+  const int64_t lag_ms = behind > 0 && oldest > 0 ? std::max<int64_t>(0, now_ms() - oldest) : 0;
+  w.family("reservoir_role", "gauge", "This node's role (SPEC §7): writer or replica.");
+  w.sample("reservoir_role", is_replica() ? R"(role="replica")" : R"(role="writer")", 1);
+  w.gauge("reservoir_applied_offset", "Events the concert views have applied.", applied);
+  w.gauge("reservoir_replica_lag_events",
+          "The log end this node has seen minus the applied offset.", behind);
+  w.family("reservoir_replica_lag_seconds", "gauge",
+           "Age of the oldest event read but not yet applied (0 when none is).");
+  out += "reservoir_replica_lag_seconds " + scaled_decimal(lag_ms, 3) + "\n";
 }
 
 }  // namespace reservoir::api

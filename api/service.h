@@ -15,6 +15,19 @@
 // are then served from a QueryCache (query_cache.h) while the view part
 // they show is unchanged.
 //
+// Roles and offsets (SPEC §7; docs/SCALING.md): handle() decides, once for
+// every dialect, from the route's kind (GET: a query; any other method: a
+// command). A command answer carries Answer::offset, the writer's
+// acknowledged log end once it is answered (at least the end of the
+// command's own events; for one that appended nothing, the log end at the
+// time of answering). A query answer carries Answer::applied, the events the
+// domain's views reflected when it read them; a query with
+// `Reservoir-Min-Offset: N` first waits until the views applied N events, at
+// most min_offset_wait_ms (then 503). A Service built without a writer is a
+// query replica: it refuses every command before its handler runs (307 to
+// writer_url + the request target, else 421 NOT_WRITER), and its queries do
+// no read-your-writes wait of their own (there is no acknowledged offset).
+//
 // Thread safety: handle() and metrics() from any number of threads.
 #pragma once
 
@@ -54,6 +67,10 @@ struct Answer {
   std::shared_ptr<const std::string> shared;  // when set, the body instead of `body`
   uint32_t route = 0;                         // the router's counter slot (metrics)
   const char* content_type = nullptr;         // nullptr: application/json (console files)
+  // SPEC §7's headers, set by Service::handle() on route answers.
+  std::optional<uint64_t> offset;   // Reservoir-Offset (commands)
+  std::optional<uint64_t> applied;  // Reservoir-Applied (queries)
+  std::string location;             // Location (a 307 from a replica)
 
   Answer() = default;
   Answer(Rendered&& r) : status(r.status), body(std::move(r.body)) {}  // NOLINT: implicit
@@ -74,11 +91,15 @@ struct Request {
   std::optional<std::string_view> idempotency_key;
   std::optional<std::string_view> admin_key;
   std::optional<std::string_view> authorization;  // `Authorization`; a credential: never logged
+  std::optional<std::string_view> min_offset;     // `Reservoir-Min-Offset`
+  std::string_view target;  // the raw request target (path and query); empty: `path`
 };
 
 struct ServiceConfig {
-  std::optional<std::string> admin_key;  // nullopt: admin endpoints disabled
-  int64_t read_wait_ms = 2000;           // read-your-writes wait before 503
+  std::optional<std::string> admin_key;   // nullopt: admin endpoints disabled
+  int64_t read_wait_ms = 2000;            // read-your-writes wait before 503
+  int64_t min_offset_wait_ms = 1000;      // Reservoir-Min-Offset wait before 503
+  std::optional<std::string> writer_url;  // a replica's 307 target; nullopt: 421 NOT_WRITER
   size_t query_cache_bytes = QueryCache::kBytesDefault;
   concert::Limits limits;
 };
@@ -106,6 +127,8 @@ enum class Route {
 struct DomainLink {
   std::function<uint64_t()> acked;
   projections::Follower* follower = nullptr;
+  // The log end this node has seen (a replica's lag); empty: `acked`.
+  std::function<uint64_t()> log_end;
 };
 
 class Service {
@@ -114,6 +137,10 @@ class Service {
   // linked with link().
   Service(ConcertWriter& writer, projections::Projections& views, projections::Follower& follower,
           Clock& clock, ServiceConfig config);
+  // A query replica: no writer; every command is refused (see above).
+  Service(projections::Projections& views, projections::Follower& follower, Clock& clock,
+          ServiceConfig config);
+  bool is_replica() const { return writer_ == nullptr; }
 
   // Links `domain` (before handle() is first called). A query of a dialect
   // whose domain is not linked answers 503.
@@ -160,10 +187,9 @@ class Service {
   // after read_wait_ms).
   std::optional<Rendered> await_writes(const Call& c) const;
   // Decides a command; `render` renders every answer to it, replays included.
+  // (On a replica handle() never gets here: it answers NOT_WRITER.)
   Rendered execute(concert::Command&& command, std::optional<IdempotencyRequest>&& idem,
-                   ConcertWriter::RenderFn render) {
-    return writer_.execute(std::move(command), std::move(idem), render);
-  }
+                   ConcertWriter::RenderFn render);
   QueuePlace queue_place(const projections::TokenView& t) const;
   projections::Projections& views() const { return views_; }
   int64_t now_ms() const { return clock_.now_ms(); }
@@ -185,6 +211,14 @@ class Service {
                 Render&& render);
 
   Answer shared_route(const Request& req, const Router& router, const Router::Match& m);
+  // A dialect route with SPEC §7's role and offset rules around its handler.
+  Answer route(const Request& req, const Router::Match& m);
+  Answer refuse_command(const Call& c) const;
+  // Reservoir-Min-Offset: 400 when malformed, 503 when not applied in time.
+  std::optional<Rendered> await_min_offset(const Call& c) const;
+  std::string health() const;
+  // SPEC §7's gauges: the role, the applied offset, the lag behind the log.
+  void append_role_metrics(MetricsWriter& w, std::string& out) const;
   Rendered queue_status(const Request& req);
   Rendered concerts();
   Rendered schedules(bool only_available, const std::string& concert_id, int64_t now_ms,
@@ -197,7 +231,7 @@ class Service {
   Rendered balance(const std::string& user_id);
   std::optional<Rendered> check_admin(const Request& req) const;
 
-  ConcertWriter& writer_;
+  ConcertWriter* writer_;  // nullptr: a query replica
   projections::Projections& views_;
   projections::Follower& follower_;
   std::array<DomainLink, kDomainCount> links_;  // by Domain

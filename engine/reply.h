@@ -43,7 +43,8 @@ namespace reservoir {
   X(METHOD_NOT_ALLOWED)          \
   X(OVERLOADED)                  \
   X(UNAVAILABLE)                 \
-  X(INTERNAL)
+  X(INTERNAL)                    \
+  X(NOT_WRITER)
 
 enum class ErrorCode {
 #define RESERVOIR_ENUM(name) name,

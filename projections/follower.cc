@@ -83,9 +83,11 @@ void Follower::run() {
       idle(next);
       continue;
     }
+    oldest_unapplied_ms_.store(batch.front().time_ms, std::memory_order_release);
     if (Status s = views_.apply_batch(batch); !s.ok()) return fail(s);
     next += batch.size();
     publish(next);
+    oldest_unapplied_ms_.store(0, std::memory_order_release);
     count_lag(batch);
     if (should_exit(next, /*log_drained=*/false)) return;
   }

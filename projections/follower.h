@@ -62,6 +62,12 @@ class Follower {
 
   const LagHistogram& lag() const { return lag_; }
 
+  // The decision time (Unix ms) of the oldest event read but not yet
+  // applied, 0 when none is: a query replica's lag in time (SPEC §7).
+  int64_t oldest_unapplied_ms() const {
+    return oldest_unapplied_ms_.load(std::memory_order_acquire);
+  }
+
   // The last error that stopped the follower (OK while healthy). Transient
   // log errors (Unavailable, Busy) are retried after kIdlePoll instead.
   Status error() const;
@@ -82,6 +88,7 @@ class Follower {
   const Options options_;
   LagHistogram lag_;
   std::atomic<uint64_t> applied_{0};
+  std::atomic<int64_t> oldest_unapplied_ms_{0};
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;

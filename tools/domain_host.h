@@ -12,6 +12,12 @@
 //   stop()   writer (answers every accepted command), then follower (applies
 //            what the log holds), then flushes the views
 //
+// ReplicaHost<V>: what a query replica (`serve --role replica`, SPEC §7)
+// runs for one domain: its log opened read-only (a Kafka topic, read
+// committed), its own view store under <root>, and the follower tailing the
+// one into the other from the store's checkpoint. No module, no writer, no
+// snapshots: nothing is decided there.
+//
 // Thread safety: open/start/stop from the owning thread; the members are
 // used as their own headers say once started.
 #pragma once
@@ -118,5 +124,42 @@ Status DomainHost<M, V>::stop() {
   follower->stop();
   return views->flush();
 }
+
+template <class V>
+struct ReplicaHost {
+  static_assert(std::derived_from<V, projections::ViewStore>, "the follower tails into V");
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<V> views;
+  std::unique_ptr<projections::Follower> follower;
+
+  // `open_log` opens the domain's log read-only.
+  Status open(const std::string& root, const LogTarget& target, const LogOpener& open_log,
+              const projections::FollowerOptions& options) {
+    auto opened = open_log(target);
+    if (!opened.ok()) {
+      return Status::IOError("cannot open the event log: " + opened.status().ToString());
+    }
+    log = std::move(*opened);
+    auto store = V::open(projections::current_store_dir(root));
+    if (!store.ok()) {
+      return Status::IOError("cannot open the projections: " + store.status().ToString());
+    }
+    views = std::move(*store);
+    if (views->checkpoint() > log->end_offset()) {
+      return Status::InvalidArgument("the projections under " + root + " are at event " +
+                                     std::to_string(views->checkpoint()) + " but the log ends at " +
+                                     std::to_string(log->end_offset()) +
+                                     ": they were built from another log (use a fresh --data)");
+    }
+    follower = std::make_unique<projections::Follower>(*log, *views, options);
+    return Status::OK();
+  }
+  void start() { follower->start(); }
+  // Applies what the log holds, then flushes the views.
+  Status stop() {
+    follower->stop();
+    return views->flush();
+  }
+};
 
 }  // namespace reservoir::tools

@@ -69,6 +69,9 @@ struct ServeOptions {
   std::string metrics = "on";
   std::string log_format = "text";
   int64_t slow_request_ms = 500;
+  std::string role = "writer";
+  std::string writer_url;  // a replica's 307 target (empty: 421 NOT_WRITER)
+  int64_t min_offset_wait_ms = 1000;
 };
 
 void declare(Flags& f, ServeOptions& o) {
@@ -120,6 +123,16 @@ void declare(Flags& f, ServeOptions& o) {
                "on one calendar day there (recorded in the clinic log)");
   f.add_string("kafka-clinic-topic", &o.kafka_clinic_topic,
                "Kafka topic of the clinic domain's log (empty: KAFKA_TOPIC-clinic)");
+  f.add_choice("role", &o.role, {"writer", "replica", "standby"},
+               "writer: decides commands; replica: a query replica of the writer's Kafka "
+               "topics (needs --log kafka and its own --data; commands answer 307 to "
+               "--writer-url, else 421 NOT_WRITER); standby: not yet supported (exit 2)");
+  f.add_string("writer-url", &o.writer_url,
+               "with --role replica: the writer's base URL (http://HOST:PORT), where commands "
+               "are redirected (307); empty: they answer 421 NOT_WRITER");
+  f.add_duration("min-offset-wait", &o.min_offset_wait_ms,
+                 "how long a query with Reservoir-Min-Offset waits for the views to apply that "
+                 "many events before it answers 503");
   f.add_choice("follower-priority", &o.follower_priority, {"raised", "normal"},
                "raised: the projection follower runs real-time (SCHED_FIFO) when permitted, "
                "else at nice -10, so queries stay fresh under full load");
@@ -402,41 +415,32 @@ bool serve_all(Listeners& listeners) {
   return ok.load();
 }
 
-}  // namespace
+// What every role shares once its domains are open: the listeners, the
+// signal waiter, serving until a stop. Returns whether every accept loop
+// ran well (false: one failed); *rc is set when listening failed.
+bool serve_until_stopped(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan,
+                         api::Service& service, const sigset_t& stop_signals, int* rc) {
+  Listeners listeners;
+  if (*rc = start_listeners(o, plan, service, listeners); *rc != 0) return false;
+  print_console_line(o, *listeners.http.front());
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::fprintf(stderr, "reservoir: signal %d, stopping\n", sig);
+    for (auto& http : listeners.http) http->stop();
+  });
+  const bool served = serve_all(listeners);
+  waiter.join();
+  return served;
+}
 
-static int run_serve_inner(int argc, char** argv) {
-  ServeOptions o;
-  Flags flags("serve", "Runs the Reservoir HTTP server.");
-  declare(flags, o);
-  if (int rc = handle_flags(flags, argc, argv); rc >= 0) return rc;
-  oplog::set_format(o.log_format == "json" ? oplog::Format::kJson : oplog::Format::kText);
-  set_metrics_on(o.metrics == "on");
-  if (o.log == "kafka" && o.kafka_brokers.empty()) {
-    return fail(
-        2, "--log kafka needs --kafka-brokers (e.g. the address `reservoir kafka-mock` prints)");
-  }
-  if (o.kafka_timeout_ms <= 0) return fail(2, "--kafka-timeout must be positive");
-  auto plan = api::plan_listeners(o.api, static_cast<int>(o.port), o.api_ports);
-  if (auto* error = std::get_if<std::string>(&plan)) return fail(2, *error);
-  const auto utc_offset_min = clinic_time::parse_utc_offset(o.clinic_utc_offset);
-  if (!utc_offset_min) {
-    return fail(2, "--clinic-utc-offset must be +HH:MM or -HH:MM within -12:00..+14:00, not '" +
-                       o.clinic_utc_offset + "'");
-  }
-  const bool with_clinic = serves_clinic(std::get<std::vector<api::ListenerSpec>>(plan));
-  std::error_code ec;
-  std::filesystem::create_directories(o.data, ec);
-  if (ec) return fail(1, "cannot create --data " + o.data + ": " + ec.message());
-  auto lock = DirLock::acquire(o.data);
-  if (!lock.ok()) return fail(1, lock.status().message());
-  const sigset_t stop_signals = block_stop_signals();
-  SystemClock clock;
-  OsRandom random;
-  ConcertHost s;
-  if (int rc = open_server(o, s, clock, random); rc != 0) return rc;
+void load_demo_if(const ServeOptions& o, ConcertHost& s, SystemClock& clock, int* rc) {
   if (o.demo && s.log->end_offset() == 0) {
     auto users = load_demo(*s.writer, clock.now_ms());
-    if (!users.ok()) return fail(1, users.status().ToString());
+    if (!users.ok()) {
+      *rc = fail(1, users.status().ToString());
+      return;
+    }
     std::printf(
         "demo data loaded: concert demo-concert, schedules demo-schedule-1 and demo-schedule-2;\n"
         "  concert 1, schedules 1 and 2 (seats 1..50) for the numeric dialects\n");
@@ -449,22 +453,43 @@ static int run_serve_inner(int argc, char** argv) {
   } else if (o.demo) {
     std::printf("demo: the log already has events; nothing loaded\n");
   }
+}
+
+api::ServiceConfig service_config(const ServeOptions& o) {
+  api::ServiceConfig sc;
+  if (!o.admin_key.empty()) sc.admin_key = o.admin_key;
+  sc.limits = concert::Limits{o.hold_ttl_ms, o.token_ttl_ms, o.active_tokens, o.max_seats};
+  sc.min_offset_wait_ms = o.min_offset_wait_ms;
+  if (!o.writer_url.empty()) sc.writer_url = o.writer_url;
+  return sc;
+}
+
+void fill_clinic_backend(const ServeOptions& o, int64_t utc_offset_min, api::ClinicBackend& b) {
+  if (!o.clinic_api_key.empty()) b.api_key = o.clinic_api_key;
+  if (!o.admin_key.empty()) b.admin_key = o.admin_key;
+  b.utc_offset_min = utc_offset_min;
+}
+
+int run_writer(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan,
+               int64_t utc_offset_min, const sigset_t& stop_signals) {
+  SystemClock clock;
+  OsRandom random;
+  ConcertHost s;
+  if (int rc = open_server(o, s, clock, random); rc != 0) return rc;
+  int rc = 0;
+  if (load_demo_if(o, s, clock, &rc); rc != 0) return rc;
+  const bool with_clinic = serves_clinic(plan);
   ClinicHost clinic;
   api::ClinicBackend clinic_backend;
   if (with_clinic) {
     bool fresh = false;
-    if (int rc = open_clinic(o, *utc_offset_min, clinic, clock, random, &fresh); rc != 0) {
-      return rc;
-    }
-    if (int rc = load_clinic_demo_if(o, clinic, fresh); rc != 0) return rc;
+    if (rc = open_clinic(o, utc_offset_min, clinic, clock, random, &fresh); rc != 0) return rc;
+    if (rc = load_clinic_demo_if(o, clinic, fresh); rc != 0) return rc;
     clinic_backend.writer = clinic.writer.get();
     clinic_backend.views = clinic.views.get();
-    if (!o.clinic_api_key.empty()) clinic_backend.api_key = o.clinic_api_key;
-    if (!o.admin_key.empty()) clinic_backend.admin_key = o.admin_key;
-    clinic_backend.utc_offset_min = *utc_offset_min;
+    fill_clinic_backend(o, utc_offset_min, clinic_backend);
   }
-  api::ServiceConfig sc;
-  if (!o.admin_key.empty()) sc.admin_key = o.admin_key;
+  api::ServiceConfig sc = service_config(o);
   sc.limits = s.module->limits();
   api::Service service(*s.writer, *s.views, *s.follower, clock, sc);
   if (with_clinic) {
@@ -476,21 +501,8 @@ static int run_serve_inner(int argc, char** argv) {
   }
   api::Console console({s.log.get(), with_clinic ? clinic.log.get() : nullptr});
   service.set_console(&console);
-  Listeners listeners;
-  if (int rc =
-          start_listeners(o, std::get<std::vector<api::ListenerSpec>>(plan), service, listeners);
-      rc != 0) {
-    return rc;
-  }
-  print_console_line(o, *listeners.http.front());
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    std::fprintf(stderr, "reservoir: signal %d, stopping\n", sig);
-    for (auto& http : listeners.http) http->stop();
-  });
-  const bool served = serve_all(listeners);
-  waiter.join();
+  const bool served = serve_until_stopped(o, plan, service, stop_signals, &rc);
+  if (rc != 0) return rc;
   Status st = s.stop();  // writer (answers every accepted command), follower, flush
   if (!st.ok()) std::fprintf(stderr, "reservoir: projection flush: %s\n", st.ToString().c_str());
   if (with_clinic) {
@@ -506,6 +518,134 @@ static int run_serve_inner(int argc, char** argv) {
                        " (every command after the fence was answered 503)");
   }
   return served ? 0 : 1;
+}
+
+// A domain's topic, opened read-only (isolation.level=read_committed).
+Result<std::unique_ptr<EventLog>> open_replica_log(const ServeOptions& o, const LogTarget& t) {
+  KafkaLogConfig kc;
+  kc.brokers = o.kafka_brokers;
+  kc.topic = t.topic;
+  kc.read_timeout_ms = o.kafka_timeout_ms;
+  kc.open_timeout_ms = kOpenTimeoutFactor * o.kafka_timeout_ms;
+  auto log = KafkaLog::open(kc, KafkaLog::Mode::kReadOnly);
+  if (!log.ok()) {
+    return Status::IOError(log.status().ToString() +
+                           " (a replica reads the topics its writer created: start it first)");
+  }
+  std::fprintf(stderr, "reservoir: replica of Kafka topic '%s' at %s, %llu events\n",
+               kc.topic.c_str(), kc.brokers.c_str(),
+               static_cast<unsigned long long>((*log)->end_offset()));
+  return std::unique_ptr<EventLog>(std::move(*log));
+}
+
+template <class V>
+int open_replica(const ServeOptions& o, const std::string& root, const LogTarget& target,
+                 const char* thread_name, SystemClock& clock, ReplicaHost<V>& host) {
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) return fail(1, "cannot create " + root + ": " + ec.message());
+  projections::FollowerOptions fo;
+  fo.clock = &clock;
+  fo.raise_priority = o.follower_priority == "raised";
+  fo.thread_name = thread_name;
+  Status st = host.open(
+      root, target, [&o](const LogTarget& t) { return open_replica_log(o, t); }, fo);
+  if (!st.ok()) return fail(1, st.message());
+  host.start();
+  return 0;
+}
+
+// --role replica: every query route of every configured dialect and domain
+// from views of its own; no engine (SPEC §7, docs/SCALING.md).
+int run_replica(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan,
+                int64_t utc_offset_min, const sigset_t& stop_signals) {
+  SystemClock clock;
+  ReplicaHost<projections::Projections> s;
+  if (int rc = open_replica(o, o.data, concert_log_target(o), "rsv-follower", clock, s); rc != 0) {
+    return rc;
+  }
+  const bool with_clinic = serves_clinic(plan);
+  ReplicaHost<projections::ClinicViews> clinic;
+  api::ClinicBackend clinic_backend;
+  if (with_clinic) {
+    if (int rc =
+            open_replica(o, clinic_root(o), clinic_log_target(o), "rsv-cl-follow", clock, clinic);
+        rc != 0) {
+      return rc;
+    }
+    clinic_backend.views = clinic.views.get();
+    fill_clinic_backend(o, utc_offset_min, clinic_backend);
+  }
+  api::Service service(*s.views, *s.follower, clock, service_config(o));
+  EventLog* concert_log = s.log.get();
+  service.link(api::Domain::kConcert,
+               api::DomainLink{[] { return uint64_t{0}; }, s.follower.get(),
+                               [concert_log] { return concert_log->end_offset(); }});
+  if (with_clinic) {
+    service.link(api::Domain::kClinic,
+                 api::DomainLink{[] { return uint64_t{0}; }, clinic.follower.get(),
+                                 [log = clinic.log.get()] { return log->end_offset(); }});
+    service.set_clinic(&clinic_backend);
+  }
+  api::Console console({s.log.get(), with_clinic ? clinic.log.get() : nullptr});
+  service.set_console(&console);
+  int rc = 0;
+  const bool served = serve_until_stopped(o, plan, service, stop_signals, &rc);
+  if (rc != 0) return rc;
+  for (Status st : {s.stop(), with_clinic ? clinic.stop() : Status::OK()}) {
+    if (!st.ok()) std::fprintf(stderr, "reservoir: projection flush: %s\n", st.ToString().c_str());
+  }
+  return served ? 0 : 1;
+}
+
+// The flags' combinations that cannot run (exit 2), or "".
+std::string invalid_options(const ServeOptions& o) {
+  if (o.role == "standby") {
+    return "--role standby is not yet supported (SPEC §7; use writer or replica)";
+  }
+  if (o.log == "kafka" && o.kafka_brokers.empty()) {
+    return "--log kafka needs --kafka-brokers (e.g. the address `reservoir kafka-mock` prints)";
+  }
+  if (o.role == "replica" && o.log != "kafka") {
+    return "--role replica needs --log kafka: a replica tails the writer's topics";
+  }
+  if (o.role == "replica" && o.demo) return "--demo loads data through a writer, not a replica";
+  if (o.role != "replica" && !o.writer_url.empty()) return "--writer-url is for --role replica";
+  if (!o.writer_url.empty() && o.writer_url.rfind("http://", 0) != 0 &&
+      o.writer_url.rfind("https://", 0) != 0) {
+    return "--writer-url must start with http:// or https://, not '" + o.writer_url + "'";
+  }
+  if (o.kafka_timeout_ms <= 0) return "--kafka-timeout must be positive";
+  return "";
+}
+
+}  // namespace
+
+static int run_serve_inner(int argc, char** argv) {
+  ServeOptions o;
+  Flags flags("serve", "Runs the Reservoir HTTP server.");
+  declare(flags, o);
+  if (int rc = handle_flags(flags, argc, argv); rc >= 0) return rc;
+  oplog::set_format(o.log_format == "json" ? oplog::Format::kJson : oplog::Format::kText);
+  set_metrics_on(o.metrics == "on");
+  if (std::string why = invalid_options(o); !why.empty()) return fail(2, why);
+  while (!o.writer_url.empty() && o.writer_url.back() == '/') o.writer_url.pop_back();
+  auto plan = api::plan_listeners(o.api, static_cast<int>(o.port), o.api_ports);
+  if (auto* error = std::get_if<std::string>(&plan)) return fail(2, *error);
+  const auto utc_offset_min = clinic_time::parse_utc_offset(o.clinic_utc_offset);
+  if (!utc_offset_min) {
+    return fail(2, "--clinic-utc-offset must be +HH:MM or -HH:MM within -12:00..+14:00, not '" +
+                       o.clinic_utc_offset + "'");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.data, ec);
+  if (ec) return fail(1, "cannot create --data " + o.data + ": " + ec.message());
+  auto lock = DirLock::acquire(o.data);
+  if (!lock.ok()) return fail(1, lock.status().message());
+  const sigset_t stop_signals = block_stop_signals();
+  const auto& specs = std::get<std::vector<api::ListenerSpec>>(plan);
+  return o.role == "replica" ? run_replica(o, specs, *utc_offset_min, stop_signals)
+                             : run_writer(o, specs, *utc_offset_min, stop_signals);
 }
 
 // The stop line, or the refused-start line (with the reason fail() gave).
