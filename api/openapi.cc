@@ -147,7 +147,9 @@ std::map<int, std::string> error_codes(const Dialect& d, const Operation& op) {
         std::string(d.not_writer) + ": the writer decides commands (replica with --writer-url)";
     out[421] = std::string(d.not_writer) + " (replica without --writer-url)";
   } else {
-    out[503] += ", or Reservoir-Min-Offset not applied within --min-offset-wait";
+    const std::string late = " when Reservoir-Min-Offset was not applied within --min-offset-wait";
+    const bool same = std::string_view(d.unavailable) == d.overloaded;
+    out[503] += same ? ", also" + late : "; " + std::string(d.unavailable) + late;
   }
   return out;
 }

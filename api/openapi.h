@@ -76,6 +76,7 @@ struct Dialect {
   const char* internal;     // 500
   const char* overloaded;   // 503
   const char* not_writer;   // 421 (and the 307 body) of a command sent to a replica (SPEC §7)
+  const char* unavailable;  // 503 of a query whose Reservoir-Min-Offset was not applied in time
   std::span<const Operation> operations;
 };
 

@@ -801,16 +801,18 @@ const std::vector<Dialect>& dialects() {
   static const std::vector<Dialect> kDialects = {
       {"canonical", "canonical", Envelope::kCanonical, kCanonicalComponents, "CanonicalError",
        "INVALID_REQUEST", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "SERVER_ERROR",
-       "OVERLOADED", "NOT_WRITER", kCanonicalOps},
+       "OVERLOADED", "NOT_WRITER", "UNAVAILABLE", kCanonicalOps},
       {"concert-events", "concertEvents", Envelope::kConcertEvents, kConcertEventsComponents,
        "CeError", "invalid_request", "payload_too_large", "unsupported_media_type",
-       "internal_server_error", "overloaded", "not_writer", kConcertEventsOps},
+       "internal_server_error", "overloaded", "not_writer", "overloaded", kConcertEventsOps},
       {"queue-tokens", "queueTokens", Envelope::kQueueTokens, kQueueTokensComponents, "QtError",
        "invalid request: {field}", "payload too large", "unsupported media type",
-       "internal server error", "server overloaded", "not the writer", kQueueTokensOps},
+       "internal server error", "server overloaded", "not the writer", "server overloaded",
+       kQueueTokensOps},
       {"clinic", "clinic", Envelope::kClinic, kClinicComponents, "ClinicError",
        "InvalidCommandException", "PayloadTooLargeException", "UnsupportedMediaTypeException",
-       "InternalServerException", "ServiceUnavailableException", "NotWriterException", kClinicOps},
+       "InternalServerException", "ServiceUnavailableException", "NotWriterException",
+       "ServiceUnavailableException", kClinicOps},
   };
   return kDialects;
 }

@@ -291,6 +291,13 @@ TEST_CASE("openapi_document: answers and errors in each dialect's envelope") {
                 .GetString())
             .find("SEAT_UNAVAILABLE") != std::string::npos);
 
+  // SPEC §7: a replica's refusal in the dialect's words; a late Min-Offset's own code.
+  const auto& charge = canonical["paths"]["/api/v1/balance/charge"]["post"]["responses"];
+  CHECK(std::string(charge["421"]["description"].GetString()).find("NOT_WRITER") == 0);
+  CHECK(std::string(canonical["paths"]["/api/v1/concerts"]["get"]["responses"]["503"]["description"]
+                        .GetString())
+            .find("UNAVAILABLE when Reservoir-Min-Offset") != std::string::npos);
+
   const auto events = parse(openapi_document({"concert-events"}));
   const auto& seats =
       answer(events, "/api/v1/concert-events/{concertEventId}/available-seats", "get", "200");

@@ -8,6 +8,8 @@
 # usage: tools/bench/replica.sh BINARY [RUNS] [extra bench flags...]
 #   e.g. tools/bench/replica.sh build/default/tools/reservoir 3 --duration 5s --warmup 2s
 # Ports: REPLICA_BENCH_PORT (writer, default 18190) and the next one (replica).
+# REPLICA_BENCH_WRITER_QUERY=1: also the same query stream on the writer with
+# --compare after each run, to tell the replica's cost from the machine's.
 set -euo pipefail
 
 bin=${1:?usage: replica.sh BINARY [RUNS] [bench flags...]}
@@ -57,6 +59,11 @@ for run in $(seq "$runs"); do
   "$bin" bench --scenario replica --url "http://127.0.0.1:$wport" \
     --replica-url "http://127.0.0.1:$rport" --admin-key "$key" "$@" 2>/dev/null |
     grep -E '^ *(replica_query_rps|ceiling_(before|after)_rps|ratio_to_ceiling|meets_[a-z_]+|writer_command_rps|lag_[a-z0-9_]+) ' || true
+  if [[ -n "${REPLICA_BENCH_WRITER_QUERY:-}" ]]; then  # the same query stream on the writer
+    echo "   the writer's own queries (--scenario query --compare), for reference:"
+    "$bin" bench --scenario query --compare --url "http://127.0.0.1:$wport" --admin-key "$key" \
+      "$@" 2>/dev/null | grep -E '^(throughput_rps|ratio_to_ceiling) ' | sed 's/^/   writer_/' || true
+  fi
   echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   stop_all
 done
