@@ -120,10 +120,15 @@ class LagProbe {
     auto res = writer_.Post("/api/v1/admin/users", {{"Admin-Key", o_.admin_key}},
                             "{\"userId\":\"" + user_ + "\"}", "application/json");
     if (!res) return "probe: POST /api/v1/admin/users: " + httplib::to_string(res.error());
-    if (res->status != 200)
+    if (res->status != 200) {
       return "probe: POST /api/v1/admin/users: HTTP " + std::to_string(res->status);
+    }
     return "";
   }
+
+  ~LagProbe() { stop(); }
+  LagProbe(const LagProbe&) = delete;
+  LagProbe& operator=(const LagProbe&) = delete;
 
   void start() {
     thread_ = std::thread([this] { loop(); });
