@@ -92,12 +92,29 @@ Value json_content(Value schema, Alloc& a) {
   return content;
 }
 
-Value error_response(const Dialect& d, int status, const std::string& codes, Alloc& a) {
+// The headers of SPEC §7 an answer may carry: a command's Reservoir-Offset
+// (every answer its handler gives on the writer; a 413 is cut before any
+// handler, and a replica refuses with 307 or 421 without one), a query's
+// Reservoir-Applied (any answer but a 500), a 307's Location, a 503's
+// Retry-After. An empty object when none.
+Value answer_headers(bool command, int status, Alloc& a) {
+  Value headers(rapidjson::kObjectType);
+  if (status == 307) add(headers, "Location", ref("headers", "Location", a), a);
+  if (status == 503) add(headers, "Retry-After", ref("headers", "RetryAfter", a), a);
+  if (command && status < 500 && status != 307 && status != 413 && status != 421) {
+    add(headers, "Reservoir-Offset", ref("headers", "ReservoirOffset", a), a);
+  }
+  if (!command && status != 500) {
+    add(headers, "Reservoir-Applied", ref("headers", "ReservoirApplied", a), a);
+  }
+  return headers;
+}
+
+Value error_response(const Dialect& d, bool command, int status, const std::string& codes,
+                     Alloc& a) {
   Value r(rapidjson::kObjectType);
   add(r, "description", str(codes, a), a);
-  if (status == 503) {
-    Value headers(rapidjson::kObjectType);
-    add(headers, "Retry-After", ref("headers", "RetryAfter", a), a);
+  if (Value headers = answer_headers(command, status, a); !headers.ObjectEmpty()) {
     add(r, "headers", std::move(headers), a);
   }
   add(r, "content", json_content(ref("schemas", d.error_schema, a), a), a);
@@ -125,17 +142,28 @@ std::map<int, std::string> error_codes(const Dialect& d, const Operation& op) {
   }
   out.emplace(500, d.internal);  // unless the operation names its own
   out[503] = d.overloaded;
+  if (std::string_view(op.method) != "GET") {  // a command sent to a query replica (SPEC §7)
+    out[307] =
+        std::string(d.not_writer) + ": the writer decides commands (replica with --writer-url)";
+    out[421] = std::string(d.not_writer) + " (replica without --writer-url)";
+  } else {
+    const std::string late = " when Reservoir-Min-Offset was not applied within --min-offset-wait";
+    const bool same = std::string_view(d.unavailable) == d.overloaded;
+    out[503] += same ? ", also" + late : "; " + std::string(d.unavailable) + late;
+  }
   return out;
 }
 
 Value responses(const Dialect& d, const Operation& op, Alloc& a) {
   Value r(rapidjson::kObjectType);
   Value ok(rapidjson::kObjectType);
+  const bool command = std::string_view(op.method) != "GET";
   add(ok, "description", str("OK", a), a);
+  add(ok, "headers", answer_headers(command, 200, a), a);
   add(ok, "content", json_content(answer_schema(d, op.ok, a), a), a);
   add(r, "200", std::move(ok), a);
   for (const auto& [status, codes] : error_codes(d, op)) {
-    add(r, std::to_string(status), error_response(d, status, codes, a), a);
+    add(r, std::to_string(status), error_response(d, command, status, codes, a), a);
   }
   return r;
 }
@@ -161,6 +189,9 @@ Value operation(const Dialect& d, const Operation& op, Alloc& a) {
     const size_t space = rest.find(' ');
     params.PushBack(ref("parameters", rest.substr(0, space), a), a);
     rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  }
+  if (std::string_view(op.method) == "GET") {  // read-your-writes on any node (SPEC §7)
+    params.PushBack(ref("parameters", "ReservoirMinOffset", a), a);
   }
   if (!params.Empty()) add(o, "parameters", std::move(params), a);
   if (*op.body) {

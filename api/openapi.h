@@ -7,7 +7,11 @@
 // --clinic-api-key, except on admin routes, which take Admin-Key), its JSON
 // request body, its 200 answer in the dialect's envelope and its error answers
 // (statuses and codes of §2, §5.5 and §6.2, 413/415 where a body is read, 503
-// with Retry-After, 500) in the dialect's error shape. GET /healthz, GET /metrics
+// with Retry-After, 500) in the dialect's error shape. SPEC §7's offsets: every
+// command answers with `Reservoir-Offset` and may be refused by a query
+// replica (307 to the writer, 421 NOT_WRITER); every query takes
+// `Reservoir-Min-Offset` and answers with `Reservoir-Applied` (503 when the
+// offset was not applied in time). GET /healthz, GET /metrics
 // and GET /v3/api-docs are always described. The document is generated from
 // the static route tables of openapi_dialects.cc; operation ids are prefixed
 // with the dialect, so they are unique within a document; a document holds
@@ -71,10 +75,13 @@ struct Dialect {
   const char* unsupported;  // 415
   const char* internal;     // 500
   const char* overloaded;   // 503
+  const char* not_writer;   // 421 (and the 307 body) of a command sent to a replica (SPEC §7)
+  const char* unavailable;  // 503 of a query whose Reservoir-Min-Offset was not applied in time
   std::span<const Operation> operations;
 };
 
-// Components every document holds (ids, path parameters, Retry-After).
+// Components every document holds (ids, path parameters, Retry-After, the
+// offsets of SPEC §7).
 const char* common_components();
 // The known dialects, in a fixed order.
 const std::vector<Dialect>& dialects();

@@ -31,11 +31,23 @@ constexpr char kCommonComponents[] = R"json({
     "Limit": {"name": "limit", "in": "query", "required": false,
               "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
     "Cursor": {"name": "cursor", "in": "query", "required": false,
-               "description": "nextCursor of the previous page", "schema": {"type": "string"}}
+               "description": "nextCursor of the previous page", "schema": {"type": "string"}},
+    "ReservoirMinOffset": {"name": "Reservoir-Min-Offset", "in": "header", "required": false,
+      "description":
+        "Answer once this node applied this many events (a command's Reservoir-Offset)",
+      "schema": {"type": "integer", "minimum": 0}}
   },
   "headers": {
     "RetryAfter": {"description": "Seconds to wait before retrying", "schema": {"type": "integer",
-      "minimum": 0}}
+      "minimum": 0}},
+    "ReservoirOffset": {"description":
+        "Events in the domain's log once the command's events are in it",
+      "schema": {"type": "integer", "minimum": 0}},
+    "ReservoirApplied": {"description":
+        "Events of the domain's log the answering node's views reflected",
+      "schema": {"type": "integer", "minimum": 0}},
+    "Location": {"description": "The same path and query string on the writer (--writer-url)",
+      "schema": {"type": "string", "format": "uri"}}
   }
 })json";
 
@@ -789,16 +801,18 @@ const std::vector<Dialect>& dialects() {
   static const std::vector<Dialect> kDialects = {
       {"canonical", "canonical", Envelope::kCanonical, kCanonicalComponents, "CanonicalError",
        "INVALID_REQUEST", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "SERVER_ERROR",
-       "OVERLOADED", kCanonicalOps},
+       "OVERLOADED", "NOT_WRITER", "UNAVAILABLE", kCanonicalOps},
       {"concert-events", "concertEvents", Envelope::kConcertEvents, kConcertEventsComponents,
        "CeError", "invalid_request", "payload_too_large", "unsupported_media_type",
-       "internal_server_error", "overloaded", kConcertEventsOps},
+       "internal_server_error", "overloaded", "not_writer", "overloaded", kConcertEventsOps},
       {"queue-tokens", "queueTokens", Envelope::kQueueTokens, kQueueTokensComponents, "QtError",
        "invalid request: {field}", "payload too large", "unsupported media type",
-       "internal server error", "server overloaded", kQueueTokensOps},
+       "internal server error", "server overloaded", "not the writer", "server overloaded",
+       kQueueTokensOps},
       {"clinic", "clinic", Envelope::kClinic, kClinicComponents, "ClinicError",
        "InvalidCommandException", "PayloadTooLargeException", "UnsupportedMediaTypeException",
-       "InternalServerException", "ServiceUnavailableException", kClinicOps},
+       "InternalServerException", "ServiceUnavailableException", "NotWriterException",
+       "ServiceUnavailableException", kClinicOps},
   };
   return kDialects;
 }

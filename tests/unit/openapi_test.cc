@@ -10,6 +10,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -105,9 +106,37 @@ bool is_common(const std::string& path) {
   return false;
 }
 
+// SPEC §7: a command answers with Reservoir-Offset, and a query replica
+// refuses it with 307 (Location) or 421; a query takes Reservoir-Min-Offset
+// and answers with Reservoir-Applied, or 503 when it was not applied in time.
+void check_offsets(const rapidjson::Document& doc, const rapidjson::Value& op, bool command) {
+  const auto& responses = op["responses"];
+  const auto& ok_headers = responses["200"]["headers"];
+  bool min_offset = false;
+  if (op.HasMember("parameters")) {
+    for (const auto& p : op["parameters"].GetArray()) {
+      const rapidjson::Value* param = resolve(doc, p);
+      REQUIRE(param != nullptr);
+      min_offset =
+          min_offset || std::string_view((*param)["name"].GetString()) == "Reservoir-Min-Offset";
+    }
+  }
+  CHECK(min_offset == !command);
+  CHECK(ok_headers.HasMember("Reservoir-Offset") == command);
+  CHECK(ok_headers.HasMember("Reservoir-Applied") == !command);
+  CHECK(responses.HasMember("307") == command);
+  CHECK(responses.HasMember("421") == command);
+  if (command) {
+    CHECK(responses["307"]["headers"].HasMember("Location"));
+    CHECK_FALSE(responses["421"].HasMember("headers"));
+  } else {
+    CHECK(responses["503"]["headers"].HasMember("Reservoir-Applied"));
+  }
+}
+
 // What every operation of a document must hold: unique ids, a 200, path
-// parameters matching the template; a dialect's also a 400, a 500 and a 503
-// with Retry-After.
+// parameters matching the template; a dialect's also a 400, a 500, a 503
+// with Retry-After and SPEC §7's offsets.
 void check_operations(const rapidjson::Document& doc) {
   std::set<std::string> ids;
   for (const auto& path : doc["paths"].GetObject()) {
@@ -125,6 +154,7 @@ void check_operations(const rapidjson::Document& doc) {
       CHECK(op["responses"].HasMember("500"));
       REQUIRE(op["responses"].HasMember("503"));
       CHECK(op["responses"]["503"]["headers"].HasMember("Retry-After"));
+      check_offsets(doc, op, std::string_view(m) != "get");
     }
   }
   CHECK(ids.size() >= 3);
@@ -261,6 +291,13 @@ TEST_CASE("openapi_document: answers and errors in each dialect's envelope") {
                 .GetString())
             .find("SEAT_UNAVAILABLE") != std::string::npos);
 
+  // SPEC §7: a replica's refusal in the dialect's words; a late Min-Offset's own code.
+  const auto& charge = canonical["paths"]["/api/v1/balance/charge"]["post"]["responses"];
+  CHECK(std::string(charge["421"]["description"].GetString()).find("NOT_WRITER") == 0);
+  CHECK(std::string(canonical["paths"]["/api/v1/concerts"]["get"]["responses"]["503"]["description"]
+                        .GetString())
+            .find("UNAVAILABLE when Reservoir-Min-Offset") != std::string::npos);
+
   const auto events = parse(openapi_document({"concert-events"}));
   const auto& seats =
       answer(events, "/api/v1/concert-events/{concertEventId}/available-seats", "get", "200");
@@ -347,7 +384,7 @@ void check_clinic_operation(const rapidjson::Document& doc, const Route& route) 
   std::set<std::string> statuses;
   for (const auto& r : op["responses"].GetObject()) statuses.insert(r.name.GetString());
   std::set<std::string> expected = {"200", "400", "401", "500", "503"};
-  if (command) expected.insert({"409", "413", "415"});
+  if (command) expected.insert({"307", "409", "413", "415", "421"});
   if (admin) expected.insert("403");
   if (!command) expected.insert("404");
   CHECK(statuses == expected);
@@ -427,9 +464,9 @@ TEST_CASE("openapi_document: the clinic dialect alone, its routes and seed compo
             answer(doc, "/schedule/open/v1/commands/cancel-reservation", "post", "200")["$ref"]
                 .GetString()) == "#/components/schemas/Empty");
   const auto& page = doc["paths"]["/schedule/open/v1/visitors/{visitorId}/schedules"]["get"];
-  CHECK(parameter_names(doc, page) == std::set<std::string>{"path:visitorId", "query:from",
-                                                            "query:to", "query:limit",
-                                                            "query:cursor"});
+  CHECK(parameter_names(doc, page) ==
+        std::set<std::string>{"path:visitorId", "query:from", "query:to", "query:limit",
+                              "query:cursor", "header:Reservoir-Min-Offset"});
   const auto& day = doc["paths"]["/schedule/open/v1/zones/{zoneId}/occupancy"]["get"];
   const rapidjson::Value* date = resolve(doc, day["parameters"][1]);
   CHECK(std::string((*date)["name"].GetString()) == "date");

@@ -51,7 +51,11 @@ constexpr const char* kSummary =
     "            all succeed; reserves/s, p99 against SPEC §4's 20 ms\n"
     "  clinic-hot  every visitor reserves overlapping intervals of one zone of capacity 8;\n"
     "            winners cancel at once (400 InvalidRequestException NotAvailable counts\n"
-    "            as expected, not as an error)\n\n"
+    "            as expected, not as an error)\n"
+    "  replica   a writer at --url and its query replica at --replica-url (SPEC §7): the\n"
+    "            query stream on the replica between two ceilings (ratio, target 0.9), then\n"
+    "            charges on the writer while a probe measures the lag from a command's\n"
+    "            Reservoir-Offset to the replica answering at it (p99, target 100 ms)\n\n"
     "booking, charge, query and hot create their own users (and concerts) through the\n"
     "admin API: the server needs --admin-key, and --active-tokens >= --users. clinic and\n"
     "clinic-hot create --users visitors, their zones and groups through the clinic admin\n"
@@ -77,8 +81,9 @@ void declare(Flags& f, BenchOptions& o, RawFlags& raw) {
   f.add_string("admin-key", &o.admin_key, "the server's --admin-key, to create users and concerts");
   f.add_choice("scenario", &o.scenario,
                {"booking", "charge", "query", "hot", "burst", "slowloris", "ceiling", "core",
-                "memory", "clinic", "clinic-hot"},
-               "booking|charge|query|hot|burst|slowloris|ceiling|core|memory|clinic|clinic-hot");
+                "memory", "clinic", "clinic-hot", "replica"},
+               "booking|charge|query|hot|burst|slowloris|ceiling|core|memory|clinic|clinic-hot|"
+               "replica");
   f.add_int("connections", &o.connections, 1, kConnectionsMax,
             "keep-alive connections, one thread each (burst: connections opened at once)");
   f.add_int("slow-connections", &o.slow_connections, 1, kConnectionsMax,
@@ -107,6 +112,8 @@ void declare(Flags& f, BenchOptions& o, RawFlags& raw) {
   f.add_string("compare-dialect", &o.compare_dialect,
                "concert-events|queue-tokens: run canonical and it alternately, print the ratio");
   f.add_int("pairs", &o.pairs, 1, kPairsMax, "--compare-dialect: alternating pairs of runs");
+  f.add_string("replica-url", &o.replica_url,
+               "replica: a query replica (serve --role replica) of the writer at --url");
 }
 
 // "" and the value set, or what is wrong.
@@ -156,6 +163,24 @@ std::string validate_dialect(const BenchOptions& o) {
   return "";
 }
 
+// "" when --scenario replica has what it needs, else what is wrong.
+std::string validate_replica(const BenchOptions& o) {
+  std::string host;
+  int port = 0;
+  if (o.replica_url.empty() || !split_url(o.replica_url, host, port)) {
+    return "replica: give --replica-url http://host:port (serve --role replica)";
+  }
+  if (o.replica_url == o.url) return "replica: --replica-url must differ from the writer's --url";
+  if (o.compare || !o.compare_dialect.empty() || o.dialect != "canonical") {
+    return "replica runs its own ceilings, canonical only: drop --compare and the dialect flags";
+  }
+  if (o.users < o.connections) {
+    return "--users must be at least --connections (each connection owns its users)";
+  }
+  if (o.admin_key.empty()) return "replica creates its users on the writer: give --admin-key";
+  return "";
+}
+
 // "" when the options make sense together, else what is wrong.
 std::string validate(const BenchOptions& o) {
   if (o.duration_ms <= 0 || o.duration_ms > kDurationMaxMs) return "--duration must be in 1ms..1h";
@@ -170,6 +195,7 @@ std::string validate(const BenchOptions& o) {
   std::string host;
   int port = 0;
   if (!split_url(o.url, host, port)) return "--url must look like http://host:port";
+  if (o.scenario == "replica") return validate_replica(o);
   if (o.compare && !is_http_flow(o.scenario)) {
     return "--compare works with booking, charge, query, hot, clinic or clinic-hot";
   }
@@ -378,6 +404,7 @@ bool dispatch(const BenchOptions& o, Report& report, std::string& error) {
   if (o.scenario == "core") return run_core(o, report, error);
   if (o.scenario == "memory") return run_memory(o, report, error);
   if (o.scenario == "burst") return run_burst(o, report, error);
+  if (o.scenario == "replica") return run_replica(o, report, error);
   if (!o.compare_dialect.empty()) return run_dialect_compare(o, report, error);
   const Dialect dialect = parse_dialect(o.dialect).value_or(Dialect::kCanonical);
   const Catalog catalog = Catalog::make(o.users, o.schedules, o.seats_per_schedule);

@@ -46,6 +46,7 @@ struct BenchOptions {
   std::string dialect_url;      // the dialect's own listener; "" for --url
   std::string compare_dialect;  // "" for none; else canonical and it, alternately
   int64_t pairs = 3;
+  std::string replica_url;  // replica: a query replica of the writer at `url` (SPEC §7)
 };
 
 }  // namespace reservoir::tools::bench

@@ -1,6 +1,7 @@
 // The scenarios of `reservoir bench` that are not the HTTP load loop of
 // load.h alone: `burst` (many connections opened at once), `core` (the pure
-// state machine in process) and `slowloris` (the load loop beside slow clients). Each fills a
+// state machine in process) `slowloris` (the load loop beside slow clients) and `replica`
+// (a query replica's rate and lag). Each fills a
 // Report, or returns false with why it could not run.
 //
 // Thread safety: each blocks its caller and owns the threads it starts.
@@ -33,6 +34,12 @@ bool run_memory(const BenchOptions& options, Report& report, std::string& error)
 // and how the server ended the slow connections.
 bool run_slowloris(const BenchOptions& options, const LoadPlan& charge, Report& report,
                    std::string& error);
+
+// Against the writer at --url and the query replica at --replica-url (SPEC
+// §7): the replica's query rate over the HTTP ceiling of the same run, then
+// its lag (writer acknowledgement -> replica answer at that offset) under
+// the charge load on the writer.
+bool run_replica(const BenchOptions& options, Report& report, std::string& error);
 
 // "http://host:port[/]" -> host and port; false when it is not that shape.
 bool split_url(const std::string& url, std::string& host, int& port);
