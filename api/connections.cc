@@ -14,8 +14,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <optional>
+#include <random>
 #include <string_view>
 
 #include "events/os.h"
@@ -69,7 +71,25 @@ void drain(int fd) {
 }
 
 // Best effort, without waiting: the answer fits the socket's send buffer.
-void send_answer_and_close(int fd, const std::string& bytes) {
+// The loop's own answers (503, 408, 431) go out before any request is
+// parsed: each gets a new random X-Request-Id after its status line, as a
+// worker's answer would (SPEC §8), so a client's report of one names it.
+// Only these paths pay for the copy; the normal path never comes here.
+std::string with_request_id(const std::string& bytes) {
+  const size_t eol = bytes.find("\r\n");
+  if (eol == std::string::npos) return bytes;
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  char id[33];
+  std::snprintf(id, sizeof id, "%016llx%016llx", static_cast<unsigned long long>(random()),
+                static_cast<unsigned long long>(random()));
+  std::string out;
+  out.reserve(bytes.size() + 48);
+  out.append(bytes, 0, eol + 2).append("X-Request-Id: ").append(id, 32).append("\r\n");
+  return out.append(bytes, eol + 2);
+}
+
+void send_answer_and_close(int fd, const std::string& canned) {
+  const std::string bytes = with_request_id(canned);
   drain(fd);
   [[maybe_unused]] const ssize_t n =
       ::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);

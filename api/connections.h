@@ -18,6 +18,8 @@
 //   epoll thread (keep-alive), or is closed;
 // - at most `connections_max` connections are open: beyond it a new one is
 //   answered `refusal` (a 503) at once and closed, without reading it.
+//   Each of the loop's own answers (503, 408, 431) goes out with a new
+//   random X-Request-Id header (inserted when sent; not on the normal path).
 //
 // Thread safety: adopt() from one thread (the accept loop); stop() once,
 // from any thread, after the last adopt(). `serve` runs on the workers,

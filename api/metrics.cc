@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "api/connections.h"
+#include "api/dialect.h"
 
 namespace reservoir::api {
 
@@ -61,6 +62,17 @@ void RequestMetrics::count_refusal(std::string_view body) {
 std::string_view RequestMetrics::code_name(size_t code_slot) {
   if (code_slot < kKnownCodes) return kCodeNames[code_slot];
   return code_slot == kKnownCodes ? "OTHER" : "";
+}
+
+std::string_view route_kind(size_t slot) {
+  // Router::counter_name's order: each dialect's routes, then the shared slots.
+  for (const Dialect* d : all_dialects()) {
+    if (slot < d->routes.size()) {
+      return std::string_view(d->routes[slot].method) == "GET" ? "query" : "command";
+    }
+    slot -= d->routes.size();
+  }
+  return "other";
 }
 
 std::string scaled_decimal(int64_t value, int decimals) {
@@ -144,8 +156,8 @@ void render_requests(const MetricsSources& src, MetricsWriter& w) {
       const Histogram& h = r.duration(route, static_cast<StatusClass>(c));
       const Histogram::Snapshot s = h.snapshot();
       if (s.count == 0) continue;
-      const std::string labels = std::string("route=\"") + src.route_name(route) +
-                                 "\",status_class=\"" +
+      const std::string labels = std::string("route=\"") + src.route_name(route) + "\",kind=\"" +
+                                 std::string(route_kind(route)) + "\",status_class=\"" +
                                  std::string(status_class_name(static_cast<StatusClass>(c))) + "\"";
       w.histogram(kDuration, labels, h.bounds(), s, 9);
     }
@@ -159,40 +171,80 @@ void render_requests(const MetricsSources& src, MetricsWriter& w) {
   }
 }
 
-void render_writer(const MetricsSources& src, MetricsWriter& w) {
-  const WriterStats& s = src.writer;
-  w.counter("reservoir_commands_total", "Commands the writer decided (or answered 503).",
-            s.commands);
-  w.counter("reservoir_batches_total", "Batches the writer decided.", s.batches);
-  w.counter("reservoir_events_total", "Events appended to the log.", s.events);
-  w.counter("reservoir_overloaded_total", "Commands refused because the queue was full.",
-            s.overloaded);
-  w.counter("reservoir_append_failures_total", "Durable appends that failed.", s.append_failures);
-  w.gauge("reservoir_command_queue_depth", "Commands waiting for the writer.", s.queue_depth);
-  w.gauge("reservoir_log_recovering", "1 while the writer rebuilds its state after a failure.",
-          s.recovering ? 1 : 0);
-  w.gauge("reservoir_fenced", "1 once another writer took the log over.", s.fenced ? 1 : 0);
-  w.gauge("reservoir_log_end_offset", "End offset of the last durable append.", src.acked);
-  constexpr std::string_view kBatch = "reservoir_group_commit_batch_commands";
-  w.family(kBatch, "histogram", "Commands sharing one durable append (group commit).");
-  w.histogram(kBatch, "", src.batch_commands->bounds(), src.batch_commands->snapshot(), 0);
-  constexpr std::string_view kSync = "reservoir_log_sync_duration_seconds";
-  w.family(kSync, "histogram", "Duration of one durable append (write and sync, or commit).");
-  w.histogram(kSync, "", src.append_durations->bounds(), src.append_durations->snapshot(), 9);
-  if (src.kafka_commits != nullptr) {
-    constexpr std::string_view kKafka = "reservoir_kafka_commit_duration_seconds";
-    w.family(kKafka, "histogram", "Duration of one Kafka flush and transaction commit.");
-    w.histogram(kKafka, "", src.kafka_commits->bounds(), src.kafka_commits->snapshot(), 9);
+std::string domain_label(const DomainMetrics& d) {
+  return "domain=\"" + std::string(d.domain) + "\"";
+}
+
+// A family with one sample per domain: `value(d)` of each.
+template <class Value>
+void per_domain(const MetricsSources& src, MetricsWriter& w, std::string_view name,
+                std::string_view type, std::string_view help, Value&& value) {
+  w.family(name, type, help);
+  for (const DomainMetrics& d : src.domains) w.sample(name, domain_label(d), value(d));
+}
+
+// A histogram family with one series per domain: `hist(d)` of each (null: none).
+template <class Hist>
+void per_domain_histogram(const MetricsSources& src, MetricsWriter& w, std::string_view name,
+                          std::string_view help, int decimals, Hist&& hist) {
+  bool any = false;
+  for (const DomainMetrics& d : src.domains) any = any || hist(d) != nullptr;
+  if (!any) return;
+  w.family(name, "histogram", help);
+  for (const DomainMetrics& d : src.domains) {
+    if (const Histogram* h = hist(d)) {
+      w.histogram(name, domain_label(d), h->bounds(), h->snapshot(), decimals);
+    }
   }
 }
 
+void render_writer(const MetricsSources& src, MetricsWriter& w) {
+  using D = const DomainMetrics&;
+  per_domain(src, w, "reservoir_commands_total", "counter",
+             "Commands the writer decided (or answered 503), by domain.",
+             [](D d) { return d.writer.commands; });
+  per_domain(src, w, "reservoir_batches_total", "counter", "Batches the writer decided.",
+             [](D d) { return d.writer.batches; });
+  per_domain(src, w, "reservoir_events_total", "counter", "Events appended to the log.",
+             [](D d) { return d.writer.events; });
+  per_domain(src, w, "reservoir_overloaded_total", "counter",
+             "Commands refused because the queue was full.",
+             [](D d) { return d.writer.overloaded; });
+  per_domain(src, w, "reservoir_append_failures_total", "counter", "Durable appends that failed.",
+             [](D d) { return d.writer.append_failures; });
+  per_domain(src, w, "reservoir_command_queue_depth", "gauge", "Commands waiting for the writer.",
+             [](D d) { return d.writer.queue_depth; });
+  per_domain(src, w, "reservoir_log_recovering", "gauge",
+             "1 while the writer rebuilds its state after a failure.",
+             [](D d) { return uint64_t{d.writer.recovering ? 1u : 0u}; });
+  per_domain(src, w, "reservoir_fenced", "gauge", "1 once another writer took the log over.",
+             [](D d) { return uint64_t{d.writer.fenced ? 1u : 0u}; });
+  per_domain(src, w, "reservoir_log_end_offset", "gauge", "End offset of the last durable append.",
+             [](D d) { return d.acked; });
+  per_domain_histogram(src, w, "reservoir_group_commit_batch_commands",
+                       "Commands sharing one durable append (group commit).", 0,
+                       [](D d) { return d.batch_commands; });
+  per_domain_histogram(src, w, "reservoir_log_sync_duration_seconds",
+                       "Duration of one durable append (write and sync, or commit).", 9,
+                       [](D d) { return d.append_durations; });
+  per_domain_histogram(src, w, "reservoir_kafka_commit_duration_seconds",
+                       "Duration of one Kafka flush and transaction commit.", 9,
+                       [](D d) { return d.kafka_commits; });
+}
+
 void render_views(const MetricsSources& src, MetricsWriter& w) {
-  w.gauge("reservoir_projection_offset", "Log offset the projections have applied.", src.applied);
-  w.gauge("reservoir_projection_lag_events", "Acknowledged events not yet visible to queries.",
-          src.acked > src.applied ? src.acked - src.applied : 0);
+  using D = const DomainMetrics&;
+  per_domain(src, w, "reservoir_projection_offset", "gauge",
+             "Log offset the projections have applied.", [](D d) { return d.applied; });
+  per_domain(src, w, "reservoir_projection_lag_events", "gauge",
+             "Acknowledged events not yet visible to queries.",
+             [](D d) { return d.acked > d.applied ? d.acked - d.applied : 0; });
   constexpr std::string_view kLag = "reservoir_projection_lag_seconds";
   w.family(kLag, "histogram", "Time from an event's decision to its visibility in queries.");
-  w.histogram(kLag, "", projections::LagHistogram::kBoundsMs, lag_snapshot(src.lag), 3);
+  for (const DomainMetrics& d : src.domains) {
+    w.histogram(kLag, domain_label(d), projections::LagHistogram::kBoundsMs, lag_snapshot(d.lag),
+                3);
+  }
   w.counter("reservoir_query_cache_hits_total", "Query answers served from the cache.",
             src.cache.hits);
   w.counter("reservoir_query_cache_misses_total", "Query answers rendered anew.", src.cache.misses);

@@ -85,19 +85,32 @@ class MetricsWriter {
   std::string& out_;
 };
 
-// What render_metrics() shows besides the request counters.
-struct MetricsSources {
-  WriterStats writer;
+// One domain's engine (writer, log, projections): every engine family has
+// a sample per domain, labelled domain="concert" or domain="clinic".
+struct DomainMetrics {
+  std::string_view domain;  // the label's value
+  WriterStats writer;       // zero on a replica (no writer)
   const Histogram* batch_commands = nullptr;
   const Histogram* append_durations = nullptr;
   const Histogram* kafka_commits = nullptr;  // null: the log is not Kafka
   uint64_t acked = 0, applied = 0;           // log end, projection offset
   projections::LagHistogram::Counts lag;
+};
+
+// What render_metrics() shows besides the request counters.
+struct MetricsSources {
+  std::span<const DomainMetrics> domains;  // the concert domain first
   QueryCache::Stats cache;
   const RequestMetrics* requests = nullptr;
   const char* (*route_name)(size_t slot) = nullptr;
 };
 void render_metrics(const MetricsSources& src, MetricsWriter& w);
+
+// The `kind` label of a request counter slot (Router::counter_name's
+// order): "query" for a dialect's GET route, "command" for its other
+// routes, "other" for the shared ones (health, metrics, console, 404…).
+// The console sums queries/s by it, so a new GET route needs no edit there.
+std::string_view route_kind(size_t slot);
 
 // `value` / 10^decimals as an exact decimal ("0.00005", "2.5", "10").
 std::string scaled_decimal(int64_t value, int decimals);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "api/clinic_backend.h"
 #include "api/console.h"
 #include "api/json_util.h"
 #include "api/openapi.h"
@@ -263,6 +264,30 @@ QueuePlace Service::queue_place(const projections::TokenView& t) const {
                           config_.limits.active_tokens_max);
 }
 
+// One domain's engine families; `writer` null on a replica (they read 0).
+template <class DomainWriter>
+DomainMetrics Service::domain_metrics(Domain domain, const DomainWriter* writer) const {
+  static const Histogram kNoBatches{kBatchBounds}, kNoAppends;
+  const DomainLink& link = links_[static_cast<size_t>(domain)];
+  DomainMetrics d;
+  d.domain = domain == Domain::kClinic ? "clinic" : "concert";
+  d.batch_commands = &kNoBatches;
+  d.append_durations = &kNoAppends;
+  d.applied = link.follower != nullptr ? link.follower->applied() : 0;
+  d.acked = link.log_end ? link.log_end() : d.applied;
+  if (link.follower != nullptr) d.lag = link.follower->lag().counts();
+  if (writer != nullptr) {
+    d.writer = writer->stats();
+    d.batch_commands = &writer->batch_commands();
+    d.append_durations = &writer->append_durations();
+    if (const auto* kafka = dynamic_cast<const KafkaLog*>(&writer->log())) {
+      d.kafka_commits = &kafka->commit_durations();
+    }
+    d.acked = writer->acknowledged_offset();
+  }
+  return d;
+}
+
 std::string Service::metrics() const {
   static constexpr const char* kCodes[] = {"200", "400", "401", "403", "404", "405",
                                            "409", "413", "415", "422", "503", "other"};
@@ -275,28 +300,19 @@ std::string Service::metrics() const {
       const uint64_t n = requests_[r][s].load(std::memory_order_relaxed);
       if (n == 0) continue;
       w.sample(kRequests,
-               std::string("route=\"") + Router::counter_name(r) + "\",code=\"" + kCodes[s] + "\"",
+               std::string("route=\"") + Router::counter_name(r) + "\",kind=\"" +
+                   std::string(route_kind(r)) + "\",code=\"" + kCodes[s] + "\"",
                n);
     }
   }
-  // A replica has no writer: its families read 0 there.
-  static const Histogram kNoBatches{kBatchBounds}, kNoAppends;
-  const DomainLink& concert = links_[static_cast<size_t>(Domain::kConcert)];
-  MetricsSources src;
-  src.batch_commands = &kNoBatches;
-  src.append_durations = &kNoAppends;
-  src.applied = follower_.applied();
-  src.acked = concert.log_end ? concert.log_end() : src.applied;
-  if (writer_ != nullptr) {
-    src.writer = writer_->stats();
-    src.batch_commands = &writer_->batch_commands();
-    src.append_durations = &writer_->append_durations();
-    if (const auto* kafka = dynamic_cast<const KafkaLog*>(&writer_->log())) {
-      src.kafka_commits = &kafka->commit_durations();
-    }
-    src.acked = writer_->acknowledged_offset();
+  std::array<DomainMetrics, kDomainCount> domains;
+  size_t n = 0;
+  domains[n++] = domain_metrics(Domain::kConcert, writer_);
+  if (links_[static_cast<size_t>(Domain::kClinic)].follower != nullptr) {
+    domains[n++] = domain_metrics(Domain::kClinic, clinic_ != nullptr ? clinic_->writer : nullptr);
   }
-  src.lag = follower_.lag().counts();
+  MetricsSources src;
+  src.domains = std::span<const DomainMetrics>(domains.data(), n);
   src.cache = cache_.stats();
   src.requests = &request_metrics_;
   src.route_name = &Router::counter_name;

@@ -219,6 +219,8 @@ class Service {
   std::string health() const;
   // SPEC §7's gauges: the role, the applied offset, the lag behind the log.
   void append_role_metrics(MetricsWriter& w, std::string& out) const;
+  template <class DomainWriter>
+  DomainMetrics domain_metrics(Domain domain, const DomainWriter* writer) const;
   Rendered queue_status(const Request& req);
   Rendered concerts();
   Rendered schedules(bool only_available, const std::string& concert_id, int64_t now_ms,

@@ -282,15 +282,18 @@ uint64_t Writer<Module>::restore_snapshot(uint64_t log_end) {
     if (why.empty()) {
       idempotency_ = std::move(snap.answers);
       last_now_ = snap.last_now;
-      std::fprintf(stderr, "reservoir: restored the snapshot at offset %llu\n",
-                   static_cast<unsigned long long>(offset));
+      oplog::log_event(oplog::Level::kInfo, "snapshot_restored",
+                       {{"writer", config_.thread_name}, {"offset", std::to_string(offset)}});
       return offset;
     }
-    std::fprintf(stderr, "reservoir: snapshot at offset %llu unusable (%s); trying an older one\n",
-                 static_cast<unsigned long long>(offset), why.c_str());
+    // The writer then tries an older one.
+    oplog::log_event(
+        oplog::Level::kWarn, "snapshot_unusable",
+        {{"writer", config_.thread_name}, {"offset", std::to_string(offset)}, {"reason", why}});
     module_.reset();
   }
-  std::fprintf(stderr, "reservoir: no usable snapshot; replaying the whole log\n");
+  oplog::log_event(oplog::Level::kInfo, "snapshot_none",
+                   {{"writer", config_.thread_name}, {"action", "replaying the whole log"}});
   return 0;
 }
 
@@ -351,7 +354,10 @@ void Writer<Module>::run_snapshots() {
       snap_job_.reset();
     }
     Status s = config_.snapshots->save(job.first, job.second);
-    if (!s.ok()) std::fprintf(stderr, "reservoir: snapshot failed: %s\n", s.ToString().c_str());
+    if (!s.ok()) {
+      oplog::log_event(oplog::Level::kError, "snapshot_failed",
+                       {{"writer", config_.thread_name}, {"error", s.ToString()}});
+    }
     std::lock_guard lock(snap_mu_);
     snap_busy_ = false;
   }
@@ -438,7 +444,10 @@ std::vector<Rendered> Writer<Module>::execute_batch(std::vector<Submission> batc
   }
   if (job) {
     Status s = config_.snapshots->save(job->first, job->second);
-    if (!s.ok()) std::fprintf(stderr, "reservoir: snapshot failed: %s\n", s.ToString().c_str());
+    if (!s.ok()) {
+      oplog::log_event(oplog::Level::kError, "snapshot_failed",
+                       {{"writer", config_.thread_name}, {"error", s.ToString()}});
+    }
     std::lock_guard lock(snap_mu_);
     snap_busy_ = false;
   }
@@ -453,7 +462,8 @@ void Writer<Module>::run() {
   name_this_thread(config_.thread_name.c_str());
   if (config_.nice > 0) {
     const std::string got = lower_this_thread_priority(config_.nice);
-    std::fprintf(stderr, "writer: running at %s\n", got.c_str());
+    oplog::log_event(oplog::Level::kInfo, "thread_priority",
+                     {{"thread", config_.thread_name}, {"priority", got}});
   }
   std::vector<Pending*> batch;
   for (;;) {
@@ -613,14 +623,16 @@ bool Writer<Module>::try_recover() {
   if (s.ok()) s = recover();
   if (!s.ok()) {
     if (!recovery_reported_) {
-      std::fprintf(stderr, "reservoir: recovery failed (retried before each batch): %s\n",
-                   s.ToString().c_str());
+      // Retried before each batch; reported once per failure.
+      oplog::log_event(oplog::Level::kError, "recovery_failed",
+                       {{"writer", config_.thread_name}, {"error", s.ToString()}});
       recovery_reported_ = true;
     }
     return false;
   }
-  std::fprintf(stderr, "reservoir: state rebuilt from the log (%llu events)\n",
-               static_cast<unsigned long long>(log_.end_offset()));
+  oplog::log_event(
+      oplog::Level::kInfo, "state_rebuilt",
+      {{"writer", config_.thread_name}, {"events", std::to_string(log_.end_offset())}});
   needs_recovery_ = false;
   recovering_.store(false, std::memory_order_release);
   starting_ = true;

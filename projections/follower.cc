@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "events/oplog.h"
+
 namespace reservoir::projections {
 
 namespace {
@@ -60,7 +62,8 @@ void Follower::run() {
   name_this_thread(options_.thread_name.c_str());
   if (options_.raise_priority) {
     const std::string got = raise_this_thread_priority();
-    std::fprintf(stderr, "follower: running at %s\n", got.c_str());
+    oplog::log_event(oplog::Level::kInfo, "thread_priority",
+                     {{"thread", options_.thread_name}, {"priority", got}});
   }
   std::vector<EventEnvelope> batch;
   batch.reserve(kBatchEventsMax);
@@ -70,8 +73,10 @@ void Follower::run() {
     batch.clear();
     if (Status s = log_.read(next, kBatchEventsMax, &batch); !s.ok()) {
       if (!transient(s)) return fail(s);
-      if (!log_down)
-        std::fprintf(stderr, "follower: log unavailable, retrying: %s\n", s.ToString().c_str());
+      if (!log_down) {
+        oplog::log_event(oplog::Level::kWarn, "log_unavailable",
+                         {{"thread", options_.thread_name}, {"error", s.ToString()}});
+      }
       log_down = true;
       if (should_exit(next, /*log_drained=*/true)) return;
       nap(kIdlePoll);
@@ -140,8 +145,10 @@ void Follower::count_lag(const std::vector<EventEnvelope>& batch) {
 }
 
 void Follower::fail(const Status& s) {
-  std::fprintf(stderr, "follower: stopped applying at offset %llu: %s\n",
-               static_cast<unsigned long long>(applied()), s.ToString().c_str());
+  oplog::log_event(oplog::Level::kError, "follower_stopped",
+                   {{"thread", options_.thread_name},
+                    {"offset", std::to_string(applied())},
+                    {"error", s.ToString()}});
   std::lock_guard<std::mutex> lock(mu_);
   error_ = s;
 }

@@ -33,6 +33,7 @@
 #include "engine/snapshot_store.h"
 #include "engine/writer.h"
 #include "events/event_log.h"
+#include "events/oplog.h"
 #include "events/os.h"
 #include "events/status.h"
 #include "projections/follower.h"
@@ -110,8 +111,8 @@ Status DomainHost<M, V>::open(const Config& config, std::unique_ptr<M> domain_mo
   snapshots = std::make_unique<FileSnapshotStore>(config.root + "/snapshots");
   wc.snapshots = snapshots.get();
   writer = std::make_unique<DomainWriter>(*module, *log, clock, random, config.render, wc);
-  std::fprintf(stderr, "reservoir: replaying %llu events...\n",
-               static_cast<unsigned long long>(log->end_offset()));
+  oplog::log_event(oplog::Level::kInfo, "replaying",
+                   {{"root", config.root}, {"events", std::to_string(log->end_offset())}});
   Status st = writer->recover();
   if (!st.ok()) return Status::Corruption("cannot recover state from the log: " + st.ToString());
   follower = std::make_unique<projections::Follower>(*log, *views, config.follower);

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "events/oplog.h"
 #include "tools/subcommands.h"
 
 namespace reservoir::tools {
@@ -18,7 +19,11 @@ std::string g_last_failure;
 }  // namespace
 
 int fail(int code, const std::string& message) {
-  std::fprintf(stderr, "reservoir: %s\n", message.c_str());
+  // Under `serve --log-format json` the start_refused or stop line carries
+  // the message: stderr stays one JSON object a line.
+  if (oplog::format() == oplog::Format::kText) {
+    std::fprintf(stderr, "reservoir: %s\n", message.c_str());
+  }
   g_last_failure = message;
   return code;
 }

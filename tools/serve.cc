@@ -231,8 +231,10 @@ Result<std::unique_ptr<EventLog>> open_log(const ServeOptions& o, const LogTarge
   kc.open_timeout_ms = kOpenTimeoutFactor * o.kafka_timeout_ms;
   auto log = KafkaLog::open(kc, KafkaLog::Mode::kReadWrite);
   if (!log.ok()) return log.status();
-  std::fprintf(stderr, "reservoir: event log on Kafka topic '%s' at %s (transactional.id %s)\n",
-               kc.topic.c_str(), kc.brokers.c_str(), (*log)->transactional_id().c_str());
+  oplog::log_event(oplog::Level::kInfo, "kafka_log",
+                   {{"topic", kc.topic},
+                    {"brokers", kc.brokers},
+                    {"transactional_id", (*log)->transactional_id()}});
   return std::unique_ptr<EventLog>(std::move(*log));
 }
 
@@ -347,10 +349,9 @@ size_t fit_connections(int64_t wanted, size_t listeners) {
   const uint64_t files = r.rlim_cur == RLIM_INFINITY ? UINT64_MAX : r.rlim_cur;
   const uint64_t fit = files > kFilesReserved ? (files - kFilesReserved) / listeners : 1;
   if (static_cast<uint64_t>(wanted) <= fit) return static_cast<size_t>(wanted);
-  std::fprintf(stderr,
-               "reservoir: --http-connections-max lowered to %llu per listener (open-file limit "
-               "%llu)\n",
-               static_cast<unsigned long long>(fit), static_cast<unsigned long long>(files));
+  oplog::log_event(
+      oplog::Level::kWarn, "connections_max_lowered",
+      {{"http_connections_max", std::to_string(fit)}, {"open_file_limit", std::to_string(files)}});
   return static_cast<size_t>(fit);
 }
 
@@ -426,7 +427,7 @@ bool serve_until_stopped(const ServeOptions& o, const std::vector<api::ListenerS
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    std::fprintf(stderr, "reservoir: signal %d, stopping\n", sig);
+    oplog::log_event(oplog::Level::kInfo, "stopping", {{"signal", std::to_string(sig)}});
     for (auto& http : listeners.http) http->stop();
   });
   const bool served = serve_all(listeners);
@@ -462,6 +463,13 @@ api::ServiceConfig service_config(const ServeOptions& o) {
   sc.min_offset_wait_ms = o.min_offset_wait_ms;
   if (!o.writer_url.empty()) sc.writer_url = o.writer_url;
   return sc;
+}
+
+// A domain's views failed to flush at stop (the next start replays them).
+void log_flush_failure(const char* domain, const Status& st) {
+  if (st.ok()) return;
+  oplog::log_event(oplog::Level::kError, "fault",
+                   {{"kind", "projection_flush"}, {"domain", domain}, {"error", st.ToString()}});
 }
 
 void fill_clinic_backend(const ServeOptions& o, int64_t utc_offset_min, api::ClinicBackend& b) {
@@ -504,13 +512,8 @@ int run_writer(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan
   const bool served = serve_until_stopped(o, plan, service, stop_signals, &rc);
   if (rc != 0) return rc;
   Status st = s.stop();  // writer (answers every accepted command), follower, flush
-  if (!st.ok()) std::fprintf(stderr, "reservoir: projection flush: %s\n", st.ToString().c_str());
-  if (with_clinic) {
-    st = clinic.stop();
-    if (!st.ok()) {
-      std::fprintf(stderr, "reservoir: clinic projection flush: %s\n", st.ToString().c_str());
-    }
-  }
+  log_flush_failure("concert", st);
+  if (with_clinic) log_flush_failure("clinic", clinic.stop());
   if (g_fenced.load()) {
     const auto* kafka = dynamic_cast<const KafkaLog*>(s.log.get());
     return fail(1, "stopped: fenced by another engine with transactional.id " +
@@ -532,9 +535,10 @@ Result<std::unique_ptr<EventLog>> open_replica_log(const ServeOptions& o, const 
     return Status::IOError(log.status().ToString() +
                            " (a replica reads the topics its writer created: start it first)");
   }
-  std::fprintf(stderr, "reservoir: replica of Kafka topic '%s' at %s, %llu events\n",
-               kc.topic.c_str(), kc.brokers.c_str(),
-               static_cast<unsigned long long>((*log)->end_offset()));
+  oplog::log_event(oplog::Level::kInfo, "replica_log",
+                   {{"topic", kc.topic},
+                    {"brokers", kc.brokers},
+                    {"events", std::to_string((*log)->end_offset())}});
   return std::unique_ptr<EventLog>(std::move(*log));
 }
 
@@ -592,9 +596,8 @@ int run_replica(const ServeOptions& o, const std::vector<api::ListenerSpec>& pla
   int rc = 0;
   const bool served = serve_until_stopped(o, plan, service, stop_signals, &rc);
   if (rc != 0) return rc;
-  for (Status st : {s.stop(), with_clinic ? clinic.stop() : Status::OK()}) {
-    if (!st.ok()) std::fprintf(stderr, "reservoir: projection flush: %s\n", st.ToString().c_str());
-  }
+  log_flush_failure("concert", s.stop());
+  if (with_clinic) log_flush_failure("clinic", clinic.stop());
   return served ? 0 : 1;
 }
 
@@ -652,7 +655,10 @@ static int run_serve_inner(int argc, char** argv) {
 int run_serve(int argc, char** argv) {
   const int rc = run_serve_inner(argc, argv);
   const std::string code = std::to_string(rc);
-  const std::string reason = rc == 2 ? "bad flags or values (see above)" : last_failure();
+  // fail()'s message; a flag error printed with the usage has none.
+  const std::string reason = !last_failure().empty() ? last_failure()
+                             : rc == 2               ? "bad flags or values (see above)"
+                                                     : "";
   if (g_started.load()) {
     oplog::log_event(rc == 0 ? oplog::Level::kInfo : oplog::Level::kError, "stop",
                      {{"exit_code", code}, {"reason", rc == 0 ? "signal" : reason}});

@@ -9,17 +9,13 @@ const HISTORY_POINTS = 120; // two minutes of one-second samples
 const SEATS_DRAWN_MAX = 5000; // a bigger schedule shows its first seats
 const DATA_SHOWN_CHARS = 240; // of an event's data in the table
 
-// Metric route names of the read-only routes of every dialect (api/*.cc
-// route tables): their requests are the queries; commands come from
-// reservoir_commands_total.
-const QUERY_ROUTES = new Set([
-  "queue_status", "concerts", "schedules", "seats", "reservation", "user_reservations",
-  "user_payments", "balance", "cl_schedule", "cl_visitor_schedules", "cl_occupancy",
-  "ce_queue_status", "ce_available_events", "ce_available_seats", "ce_payments", "ce_wallet",
-  "qt_find_token", "qt_queue_status", "qt_schedules", "qt_seats", "qt_balance",
-]);
-// The console's own polling is not traffic worth charting.
-const OWN_ROUTES = new Set(["metrics", "console", "healthz", "api_docs"]);
+// The server labels each request series by kind (api/metrics.h route_kind):
+// "query" (a dialect's GET route), "command", or "other" (health, metrics,
+// the console itself, unknown paths). Queries/s sums kind="query"; commands
+// come from reservoir_commands_total (every domain's writer).
+const isQuery = (l) => l.kind === "query";
+// The console's own polling (and 404s) is not traffic worth charting.
+const traffic = (l) => l.kind === "query" || l.kind === "command";
 
 const $ = (id) => document.getElementById(id);
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -128,7 +124,6 @@ function quantile(now, before, q) {
   return les[les.length - 2] || null;
 }
 
-const traffic = (l) => !OWN_ROUTES.has(l.route);
 const history = { rates: [[], []], latency: [[], []], lag: [[], []] };
 let lastScrape = null;
 
@@ -148,7 +143,7 @@ function readScrape(samples, at) {
   return {
     at,
     commands: sumOf(samples, "reservoir_commands_total"),
-    queries: sumOf(samples, "reservoir_http_requests_total", (l) => QUERY_ROUTES.has(l.route)),
+    queries: sumOf(samples, "reservoir_http_requests_total", isQuery),
     latency: bucketsOf(samples, "reservoir_http_request_duration_seconds", traffic),
     lagEvents: sumOf(samples, "reservoir_projection_lag_events"),
     lagSeconds: bucketsOf(samples, "reservoir_projection_lag_seconds") ||

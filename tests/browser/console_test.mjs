@@ -2,7 +2,7 @@
 // puppeteer-core: the page loads without console errors, its seat map
 // turns a seat from free to held after a hold made through the HTTP API,
 // the event browser filtered by that reservation shows the hold's events,
-// and a wrong key is refused. Run by tools/browser-test.sh:
+// queries/s counts GETs made through the API, and a wrong key is refused. Run by tools/browser-test.sh:
 //   RESERVOIR_BIN=… PUPPETEER_DIR=… CHROMIUM=… node console_test.mjs [--screenshot FILE]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -123,6 +123,19 @@ async function run(browser, base) {
   await page.waitForFunction(() => document.querySelectorAll("#chart-rates path").length > 0,
     { timeout: BOUND_MS });
   check(true, "the rate chart draws");
+  // Queries/s comes from the request counter's kind="query" label: a steady
+  // trickle of GETs through the API shows up there.
+  const trickle = setInterval(() => { api(base, "/api/v1/concerts").catch(() => {}); }, 100);
+  try {
+    await page.waitForFunction(() => {
+      const m = /queries ([\d.]+)/.exec(document.getElementById("rates-now").textContent);
+      return m !== null && Number(m[1]) > 0;
+    }, { timeout: BOUND_MS });
+  } finally {
+    clearInterval(trickle);
+  }
+  const rates = await page.$eval("#rates-now", (el) => el.textContent);
+  check(true, `queries/s counts the API's GETs (${rates})`);
   const waiting = await page.$eval("#waiting", (el) => el.textContent);
   check(/^\d+$/.test(waiting), `the waiting room shows a number (${waiting})`);
   if (screenshot) {

@@ -152,12 +152,15 @@ TEST_CASE("GET /healthz and GET /metrics") {
     CHECK_MESSAGE(is_sample(line), line);
   }
   CHECK(samples > 0);
-  CHECK(contains(metrics.body, "reservoir_http_requests_total{route=\"healthz\",code=\"200\"} 1"));
+  CHECK(contains(metrics.body,
+                 "reservoir_http_requests_total{route=\"healthz\",kind=\"other\",code=\"200\"} 1"));
   // The projection lag histogram (SPEC §4), read by `reservoir bench`.
   CHECK(contains(metrics.body, "# TYPE reservoir_projection_lag_seconds histogram\n"));
-  CHECK(contains(metrics.body, "reservoir_projection_lag_seconds_bucket{le=\"0.05\"} "));
-  CHECK(contains(metrics.body, "reservoir_projection_lag_seconds_bucket{le=\"+Inf\"} "));
-  CHECK(contains(metrics.body, "reservoir_projection_lag_seconds_count "));
+  CHECK(contains(metrics.body,
+                 "reservoir_projection_lag_seconds_bucket{domain=\"concert\",le=\"0.05\"} "));
+  CHECK(contains(metrics.body,
+                 "reservoir_projection_lag_seconds_bucket{domain=\"concert\",le=\"+Inf\"} "));
+  CHECK(contains(metrics.body, "reservoir_projection_lag_seconds_count{domain=\"concert\"} "));
 }
 
 TEST_CASE("serve: the writer runs at nice 10 unless --writer-priority normal") {
@@ -165,9 +168,11 @@ TEST_CASE("serve: the writer runs at nice 10 unless --writer-priority normal") {
   lowered.no_demo();
   ServerProcess a(lowered);
   // Printed by the writer thread as it starts, possibly after "listening".
-  CHECK_MESSAGE(
-      eventually([&] { return contains(a.stderr_text(), "writer: running at nice 10\n"); }),
-      a.stderr_text());
+  CHECK_MESSAGE(eventually([&] {
+                  return contains(a.stderr_text(),
+                                  "event=thread_priority thread=rsv-writer priority=\"nice 10\"\n");
+                }),
+                a.stderr_text());
   CHECK_OK(Api(a).get("/healthz"));
   CHECK(a.terminate() == 0);
 
@@ -177,7 +182,7 @@ TEST_CASE("serve: the writer runs at nice 10 unless --writer-priority normal") {
   ServerProcess b(normal);
   CHECK_OK(Api(b).get("/healthz"));
   CHECK(b.terminate() == 0);
-  CHECK_FALSE(contains(b.stderr_text(), "writer: running at"));
+  CHECK_FALSE(contains(b.stderr_text(), "event=thread_priority thread=rsv-writer"));
 }
 
 // The stop signal can come at any moment of start-up; httplib drops a stop

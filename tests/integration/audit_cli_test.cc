@@ -885,9 +885,9 @@ TEST_CASE(
 
   // From the snapshot and the tail.
   a.start();
-  CHECK_MESSAGE(
-      contains(a.stderr_text(), "restored the snapshot at offset " + std::to_string(newest) + "\n"),
-      a.stderr_text());
+  CHECK_MESSAGE(contains(a.stderr_text(), "event=snapshot_restored writer=rsv-writer offset=" +
+                                              std::to_string(newest) + "\n"),
+                a.stderr_text());
   Answers from_snapshot;
   {
     Api api(a);
@@ -905,7 +905,7 @@ TEST_CASE(
   replace_data(b, copy);
   fs::remove_all(b.data_dir() + "/snapshots");
   b.start();
-  CHECK(contains(b.stderr_text(), "no usable snapshot; replaying the whole log"));
+  CHECK(contains(b.stderr_text(), "event=snapshot_none"));
   Answers full;
   {
     Api api(b);
@@ -926,11 +926,13 @@ TEST_CASE(
   c.start();
   const std::string err = c.stderr_text();
   INFO("stderr:\n", err);
-  CHECK(contains(err, "snapshot at offset " + std::to_string(newest) + " unusable"));
+  CHECK(contains(
+      err, "event=snapshot_unusable writer=rsv-writer offset=" + std::to_string(newest) + " "));
   if (snaps.size() > 1) {
-    CHECK(contains(err, "restored the snapshot at offset " + std::to_string(snaps[1]) + "\n"));
+    CHECK(contains(err, "event=snapshot_restored writer=rsv-writer offset=" +
+                            std::to_string(snaps[1]) + "\n"));
   } else {
-    CHECK(contains(err, "no usable snapshot"));
+    CHECK(contains(err, "event=snapshot_none"));
   }
   Answers fallback;
   {
@@ -979,9 +981,8 @@ TEST_CASE("snapshot: kill -9 while snapshots are being written; every restart wo
     server.start();  // fails the test unless it listens
     const std::string err = server.stderr_text();
     CHECK_MESSAGE(
-        (contains(err, "restored the snapshot at offset") || contains(err, "no usable snapshot")),
-        err);
-    restored += contains(err, "restored the snapshot at offset");
+        (contains(err, "event=snapshot_restored") || contains(err, "event=snapshot_none")), err);
+    restored += contains(err, "event=snapshot_restored");
     // The engine's state (from a snapshot) agrees with the projections (from the log).
     Api api(server);
     for (const auto& u : users) {

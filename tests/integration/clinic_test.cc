@@ -476,9 +476,9 @@ TEST_CASE("clinic: a restart restores the clinic snapshot and replays only the t
   // Both domains restore a snapshot of their own (the demo's concert log is
   // past 4 events too).
   const std::string err = server.stderr_text();
-  const size_t first = err.find("restored the snapshot at offset");
+  const size_t first = err.find("event=snapshot_restored");
   REQUIRE(first != std::string::npos);
-  CHECK(err.find("restored the snapshot at offset", first + 1) != std::string::npos);
+  CHECK(err.find("event=snapshot_restored", first + 1) != std::string::npos);
   ClinicApi clinic(server);
   // The state after the restart is the state before it: the cancelled slot
   // is free, the others are still taken.

@@ -306,10 +306,10 @@ TEST_CASE("kafka: broker down answers 503 within the bound; the engine recovers 
   const auto t1 = Clock::now();
   CHECK(api.charge("bob", 100).status == 503);
   CHECK(Clock::now() - t1 < 5s);
-  CHECK(contains(api.get("/metrics").body, "reservoir_log_recovering 1"));
+  CHECK(contains(api.get("/metrics").body, "reservoir_log_recovering{domain=\"concert\"} 1"));
   server.mock().command("up");
   CHECK(eventually([&] { return api.charge("bob", 10).ok(); }, 20s));
-  CHECK(contains(api.get("/metrics").body, "reservoir_log_recovering 0"));
+  CHECK(contains(api.get("/metrics").body, "reservoir_log_recovering{domain=\"concert\"} 0"));
   // Whatever committed is in the state: the balance equals the log's charges.
   verify_ok(server);
   const int64_t balance = api.balance_of("bob");

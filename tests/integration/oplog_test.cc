@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -168,6 +169,17 @@ TEST_CASE("oplog: X-Request-Id is echoed when valid, else replaced, and logged")
   CHECK(generated_logged);
 }
 
+TEST_CASE("oplog: the connection loop's 431 carries a new X-Request-Id") {
+  ServerProcess server(ServerOptions().no_demo());
+  Api api(server);
+  // A head over the loop's 16 KiB bound is answered before it is parsed.
+  const Reply big = api.get("/healthz", {{"X-Padding", std::string(20 * 1024, 'a')}});
+  CHECK(big.status == 431);
+  const std::string id = big.header("X-Request-Id");
+  CHECK(id.size() == 32);
+  CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+}
+
 TEST_CASE("oplog: a refused start is one line with its reason") {
   ServerProcess holder(ServerOptions().no_demo());
   const RunResult r = run_reservoir({"serve", "--data", holder.data_dir(), "--port", "0"});
@@ -179,6 +191,73 @@ TEST_CASE("oplog: a refused start is one line with its reason") {
   const RunResult bad = run_reservoir({"serve", "--log-format", "yaml"});
   CHECK(bad.status == 2);
   CHECK(events(bad.err, "start_refused").size() == 1);
+}
+
+// Every line of `err` is one JSON object with ts, level and event; returns
+// the events in order.
+std::vector<std::string> json_events(const std::string& err) {
+  std::vector<std::string> out;
+  for (const auto& line : lines_of(err)) {
+    rapidjson::Document d;
+    d.Parse(line.c_str());
+    CHECK_MESSAGE(!d.HasParseError(), "not JSON: " << line);
+    if (d.HasParseError()) continue;
+    CHECK_MESSAGE(d.IsObject(), line);
+    if (!d.IsObject()) continue;
+    for (const char* key : {"ts", "level", "event"}) {
+      CHECK_MESSAGE((d.HasMember(key) && d[key].IsString()), key << " missing: " << line);
+    }
+    if (d.HasMember("event") && d["event"].IsString()) out.emplace_back(d["event"].GetString());
+  }
+  return out;
+}
+
+bool has(const std::vector<std::string>& events, const std::string& event) {
+  return std::find(events.begin(), events.end(), event) != events.end();
+}
+
+TEST_CASE("oplog: under --log-format json every stderr line is JSON, from start to stop") {
+  // The demo (both domains), the writer at nice 10 and the follower raised
+  // (their thread_priority lines), a restart (replaying, snapshots).
+  ServerProcess server(ServerOptions().with(
+      {"--log-format", "json", "--slow-request-ms", "0", "--snapshot-every-events", "2"}));
+  {
+    Api api(server);
+    REQUIRE(api.charge("alice", 100).ok());
+    REQUIRE(api.balance("alice").ok());
+    CHECK(api.status("not-a-token").status == 401);  // a refused request
+    CHECK(api.get("/api/v1/nowhere").status == 404);
+    ClinicApi clinic(server);
+    REQUIRE(clinic.reserve_v1("v1", at("10:00"), at("11:00")).ok());
+  }
+  CHECK(server.terminate() == 0);  // SIGTERM
+  std::string err = server.stderr_text();
+  server.start();  // a stderr file of its own
+  REQUIRE(Api(server).balance("alice").ok());
+  CHECK(server.terminate() == 0);
+  err += server.stderr_text();
+  INFO("stderr:\n", err);
+  const auto seen = json_events(err);
+  for (const char* event : {"start", "replaying", "slow_request", "stopping", "stop"}) {
+    CHECK_MESSAGE(has(seen, event), event);
+  }
+  CHECK((has(seen, "snapshot_restored") || has(seen, "snapshot_none")));
+}
+
+TEST_CASE("oplog: a refused start under --log-format json is JSON too") {
+  ServerProcess holder(ServerOptions().no_demo());
+  // The data directory is locked by `holder`: exit 1.
+  const RunResult locked =
+      run_reservoir({"serve", "--log-format", "json", "--data", holder.data_dir(), "--port", "0"});
+  CHECK(locked.status == 1);
+  CHECK(json_events(locked.err) == std::vector<std::string>{"start_refused"});
+  CHECK(locked.err.find("\"exit_code\":\"1\"") != std::string::npos);
+  // A flag combination that cannot run: exit 2, its reason in the line.
+  const RunResult invalid =
+      run_reservoir({"serve", "--log-format", "json", "--role", "replica", "--port", "0"});
+  CHECK(invalid.status == 2);
+  CHECK(json_events(invalid.err) == std::vector<std::string>{"start_refused"});
+  CHECK(invalid.err.find("--role replica needs --log kafka") != std::string::npos);
 }
 
 }  // namespace reservoir::test

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/dialect.h"
 #include "api/metrics.h"
 #include "events/histogram.h"
 #include "events/oplog.h"
@@ -81,6 +82,71 @@ TEST_CASE("metrics: refusals are counted by the error code an answer names") {
   }
   CHECK(seat == 2);
   CHECK(other == 1);
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST_CASE("metrics: every engine family has one TYPE and a series per domain") {
+  Histogram concert_batches(kBatchBounds), concert_syncs, clinic_batches(kBatchBounds),
+      clinic_syncs;
+  concert_batches.observe(3);
+  clinic_batches.observe(1);
+  clinic_syncs.observe(2'000'000);
+  std::array<api::DomainMetrics, 2> domains;
+  domains[0].domain = "concert";
+  domains[0].writer.commands = 5;
+  domains[0].batch_commands = &concert_batches;
+  domains[0].append_durations = &concert_syncs;
+  domains[0].acked = 9;
+  domains[0].applied = 7;
+  domains[1].domain = "clinic";
+  domains[1].writer.commands = 2;
+  domains[1].batch_commands = &clinic_batches;
+  domains[1].append_durations = &clinic_syncs;
+  domains[1].acked = domains[1].applied = 4;
+  const api::RequestMetrics requests(api::Router::counter_slots());
+  api::MetricsSources src;
+  src.domains = domains;
+  src.requests = &requests;
+  src.route_name = &api::Router::counter_name;
+  std::string out;
+  api::MetricsWriter w(out);
+  api::render_metrics(src, w);
+  CHECK(occurrences(out, "# TYPE reservoir_commands_total counter\n") == 1);
+  CHECK(occurrences(out, "reservoir_commands_total{domain=\"concert\"} 5\n") == 1);
+  CHECK(occurrences(out, "reservoir_commands_total{domain=\"clinic\"} 2\n") == 1);
+  CHECK(occurrences(out, "# TYPE reservoir_log_sync_duration_seconds histogram\n") == 1);
+  CHECK(occurrences(out, "reservoir_log_sync_duration_seconds_count{domain=\"clinic\"} 1\n") == 1);
+  CHECK(occurrences(out, "reservoir_log_sync_duration_seconds_sum{domain=\"clinic\"} 0.002\n") ==
+        1);
+  CHECK(occurrences(out, "reservoir_group_commit_batch_commands_sum{domain=\"concert\"} 3\n") == 1);
+  CHECK(occurrences(out, "reservoir_projection_lag_events{domain=\"concert\"} 2\n") == 1);
+  CHECK(occurrences(out, "reservoir_projection_lag_events{domain=\"clinic\"} 0\n") == 1);
+  CHECK(occurrences(out, "# TYPE reservoir_projection_lag_seconds histogram\n") == 1);
+  // No Kafka log in either domain: no Kafka family at all.
+  CHECK(occurrences(out, "reservoir_kafka_commit_duration_seconds") == 0);
+}
+
+TEST_CASE("metrics: a route's kind is query for a GET route, command for others") {
+  std::vector<std::pair<std::string, std::string_view>> seen;
+  for (size_t slot = 0; slot < api::Router::counter_slots(); ++slot) {
+    const std::string name = api::Router::counter_name(slot);
+    if (name == "charge" || name == "balance" || name == "cl_reserve_v1" ||
+        name == "cl_occupancy" || name == "healthz" || name == "metrics") {
+      seen.emplace_back(name, api::route_kind(slot));
+    }
+  }
+  REQUIRE(seen.size() == 6);
+  for (const auto& [name, kind] : seen) {
+    CAPTURE(name);
+    if (name == "charge" || name == "cl_reserve_v1") CHECK(kind == "command");
+    if (name == "balance" || name == "cl_occupancy") CHECK(kind == "query");
+    if (name == "healthz" || name == "metrics") CHECK(kind == "other");
+  }
 }
 
 TEST_CASE("oplog: text lines are key=value, quoted when needed; json lines are objects") {

@@ -521,9 +521,9 @@ TEST_CASE("snapshot: Writer::recover restores the newest snapshot, then replays 
   REQUIRE_MESSAGE(s.ok(), s.ToString());
   INFO("stderr: ", err);
   if (expect_restored.empty()) {
-    CHECK(err.find("no usable snapshot") != std::string::npos);
+    CHECK(err.find("event=snapshot_none") != std::string::npos);
   } else {
-    CHECK(err.find("restored the snapshot at offset " + expect_restored + "\n") !=
+    CHECK(err.find("event=snapshot_restored writer=rsv-writer offset=" + expect_restored + "\n") !=
           std::string::npos);
   }
   CHECK(concert::encode_state(rw.module.state()) == full.state());
@@ -608,8 +608,10 @@ TEST_CASE("snapshot: a format-1 state does not decode; recovery replays the whol
   const std::string err = capture.text();
   REQUIRE_MESSAGE(s.ok(), s.ToString());
   INFO("stderr: ", err);
-  CHECK(err.find("snapshot at offset 15 unusable (it does not decode)") != std::string::npos);
-  CHECK(err.find("no usable snapshot") != std::string::npos);
+  CHECK(err.find(
+            "event=snapshot_unusable writer=rsv-writer offset=15 reason=\"it does not decode\"") !=
+        std::string::npos);
+  CHECK(err.find("event=snapshot_none") != std::string::npos);
   CHECK(concert::encode_state(rw.module.state()) == full.state());
   const concert::State& st = rw.module.state();
   CHECK(st.users.at("u1").balance == 9000);
@@ -774,8 +776,10 @@ TEST_CASE("snapshot: a format-2 state does not decode; recovery replays the whol
   const std::string err = capture.text();
   REQUIRE_MESSAGE(s.ok(), s.ToString());
   INFO("stderr: ", err);
-  CHECK(err.find("snapshot at offset 15 unusable (it does not decode)") != std::string::npos);
-  CHECK(err.find("no usable snapshot") != std::string::npos);
+  CHECK(err.find(
+            "event=snapshot_unusable writer=rsv-writer offset=15 reason=\"it does not decode\"") !=
+        std::string::npos);
+  CHECK(err.find("event=snapshot_none") != std::string::npos);
   CHECK(concert::encode_state(rw.module.state()) == full.state());
   const concert::State& st = rw.module.state();
   CHECK(st.concerts.at("c1").title == "v1");

@@ -6,7 +6,7 @@
 # Starts `reservoir serve` on a fresh data directory, attaches
 # `perf stat -e task-clock,context-switches` to it for the whole
 # `reservoir bench` run (set-up, warm-up and measured window), reads
-# reservoir_commands_total from /metrics before and after, stops the server
+# reservoir_commands_total (every domain's, summed) from /metrics before and after, stops the server
 # and prints one line:
 #   LABEL us/cmd=… cs/cmd=… cmds=… rps=… p99=… load=…
 # us/cmd is the server's task-clock (every thread) over the commands it
@@ -37,7 +37,7 @@ for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
   sleep 0.1
 done
-commands() { curl -s "http://127.0.0.1:$port/metrics" | awk '/^reservoir_commands_total/ { print $2 }'; }
+commands() { curl -s "http://127.0.0.1:$port/metrics" | awk '/^reservoir_commands_total/ { n += $2 } END { print n + 0 }'; }
 
 before=$(commands)
 load=$(cut -d' ' -f1 /proc/loadavg)

@@ -178,7 +178,8 @@ struct ServerCounters {
 };
 
 void scrape_lag_buckets(const std::string& text, ServerCounters& c) {
-  const std::string key = "\nreservoir_projection_lag_seconds_bucket{le=\"";
+  // The concert domain's series (engine families are labelled by domain).
+  const std::string key = "\nreservoir_projection_lag_seconds_bucket{domain=\"concert\",le=\"";
   for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
     const char* p = text.c_str() + at + key.size();
     const int64_t bound = *p == '+' ? -1 : std::llround(std::atof(p) * 1000);  // s -> ms
@@ -219,10 +220,17 @@ void report_lag(const ServerCounters& before, const ServerCounters& after, Repor
   }
 }
 
+// The sum of a family's samples: unlabelled, or one per domain ({domain="…"}).
 int64_t metric(const std::string& text, const char* name) {
-  const std::string key = std::string("\n") + name + " ";
-  const size_t at = text.find(key);
-  return at == std::string::npos ? 0 : std::atoll(text.c_str() + at + key.size());
+  const std::string key = std::string("\n") + name;
+  int64_t sum = 0;
+  for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
+    size_t value_at = at + key.size();
+    if (text[value_at] == '{') value_at = text.find("} ", value_at) + 1;
+    if (value_at == 0 || text[value_at] != ' ') continue;  // another family's prefix
+    sum += std::atoll(text.c_str() + value_at + 1);
+  }
+  return sum;
 }
 
 ServerCounters scrape(const std::string& url) {
