@@ -210,6 +210,8 @@ std::string validate(const BenchOptions& o) {
   return validate_dialect(o);
 }
 
+}  // namespace
+
 LoadPlan plan_for(const BenchOptions& o, const std::string& flow, const Catalog& catalog,
                   Dialect dialect) {
   LoadPlan p;
@@ -248,8 +250,6 @@ bool run_ceiling(const BenchOptions& o, const std::string& flow, const Catalog& 
   server.stop();
   return ok;
 }
-
-}  // namespace
 
 namespace {
 

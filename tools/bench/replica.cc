@@ -20,7 +20,6 @@
 #include <cstdlib>
 #include <thread>
 
-#include "tools/bench/ceiling.h"
 #include "tools/bench/clock.h"
 #include "tools/bench/replica_lag.h"
 #include "tools/bench/scenarios.h"
@@ -28,7 +27,6 @@
 namespace reservoir::tools::bench {
 namespace {
 
-constexpr int kCeilingSpareThreads = 8;         // beyond one per connection, as bench.cc
 constexpr double kQueryRatioTarget = 0.90;      // SPEC §7: replica queries >= 0.9 x ceiling
 constexpr double kLagP99TargetMs = 100;         // SPEC §7: replica lag p99 under full load
 constexpr int64_t kProbePeriodMs = 10;          // one probe command per period: ~1% of the load
@@ -43,49 +41,19 @@ double number(const Report& r, const char* name) {
   return 0;
 }
 
-LoadPlan plan(const BenchOptions& o, const std::string& flow, const Catalog& catalog) {
-  LoadPlan p;
-  p.scenario = flow;
-  p.label = flow;
-  p.url = o.url;  // set-up through the writer's admin API
-  p.admin_key = o.admin_key;
-  p.connections = static_cast<int>(o.connections);
-  p.warmup_ms = o.warmup_ms;
-  p.duration_ms = o.duration_ms;
-  p.rate = o.rate;
-  p.seed = static_cast<uint64_t>(o.seed);
-  p.catalog = catalog;
-  return p;
-}
-
-bool run_query_ceiling(const BenchOptions& o, const Catalog& catalog, Report& report,
-                       std::string& error) {
-  CeilingServer server(static_cast<int>(o.connections) + kCeilingSpareThreads);
-  if (!server.start(error)) return false;
-  LoadPlan p = plan(o, "query", catalog);
-  p.label = "ceiling(query)";
-  p.url = server.url();
-  p.admin_key = "ceiling";
-  p.scrape_metrics = false;
-  p.ceiling = true;
-  const bool ok = run_load(p, report, error);
-  server.stop();
-  return ok;
-}
-
 // Part 1: the ceiling, the query stream on the replica (users and concerts
 // created on the writer; the warm-up lets the replica apply them), the
 // ceiling again.
 bool run_query_part(const BenchOptions& o, Report& report, std::string& error) {
   const Catalog catalog = Catalog::make(o.users, o.schedules, o.seats_per_schedule);
   Report before, queries, after;
-  if (!run_query_ceiling(o, catalog, before, error)) return false;
-  LoadPlan p = plan(o, "query", catalog);
+  if (!run_ceiling(o, "query", catalog, Dialect::kCanonical, before, error)) return false;
+  LoadPlan p = plan_for(o, "query", catalog, Dialect::kCanonical);
   p.label = "query(replica)";
   p.flow_url = o.replica_url;
   p.scrape_metrics = false;  // /metrics would be the writer's
   if (!run_load(p, queries, error)) return false;
-  if (!run_query_ceiling(o, catalog, after, error)) return false;
+  if (!run_ceiling(o, "query", catalog, Dialect::kCanonical, after, error)) return false;
   const double rps = number(queries, "throughput_rps");
   const double b = number(before, "throughput_rps"), a = number(after, "throughput_rps");
   const double ratio = ratio_to_ceilings(rps, b, a);
@@ -189,7 +157,7 @@ bool run_lag_part(const BenchOptions& o, Report& report, std::string& error) {
   if (error = probe.set_up(); !error.empty()) return false;
   probe.start();
   Report load;
-  const bool ok = run_load(plan(o, "charge", catalog), load, error);
+  const bool ok = run_load(plan_for(o, "charge", catalog, Dialect::kCanonical), load, error);
   const int64_t end_ns = now_ns();
   probe.stop();
   if (!ok) return false;

@@ -41,6 +41,16 @@ bool run_slowloris(const BenchOptions& options, const LoadPlan& charge, Report& 
 // the charge load on the writer.
 bool run_replica(const BenchOptions& options, Report& report, std::string& error);
 
+// The load plan of one flow (booking, charge, query, ...) from the options:
+// --url, the connections, warm-up, duration, rate and seed, in `dialect`.
+LoadPlan plan_for(const BenchOptions& o, const std::string& flow, const Catalog& catalog,
+                  Dialect dialect);
+
+// The flow's request stream against the in-process trivial server (the
+// HTTP ceiling of SPEC §4), measured into `report`.
+bool run_ceiling(const BenchOptions& o, const std::string& flow, const Catalog& catalog,
+                 Dialect dialect, Report& report, std::string& error);
+
 // "http://host:port[/]" -> host and port; false when it is not that shape.
 bool split_url(const std::string& url, std::string& host, int& port);
 
