@@ -174,14 +174,7 @@ Status scan_events(EventLog& log, const EventQuery& q, codec::JsonWriter& w, uin
         if (!passes(e, q.filters)) return;
         ++found;
         w.StartObject();
-        w.Key("offset");
-        w.Uint64(env.offset);
-        w.Key("type");
-        w.String(env.type.c_str());
-        w.Key("version");
-        w.Uint(env.version);
-        w.Key("time");
-        write_time(w, env.time_ms);
+        codec::write_envelope_keys(w, env);
         w.Key("data");
         w.StartObject();
         std::remove_cvref_t<decltype(e)>::fields(e, VisibleFields{w});

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "events/codec.h"
+#include "events/envelope.h"
 #include "events/status.h"
 #include "events/time_format.h"
 
@@ -25,6 +26,21 @@ inline bool is_time_field(std::string_view name) {
 
 template <class T>
 void write_json_value(JsonWriter& w, const T& v);
+
+// The keys an event rendered as JSON opens with, the same in `replay --format
+// json` and the console's event browser: offset, type, version and time
+// (ISO 8601, UTC, ms). The caller writes "data" and closes the object.
+inline void write_envelope_keys(JsonWriter& w, const EventEnvelope& env) {
+  w.Key("offset");
+  w.Uint64(env.offset);
+  w.Key("type");
+  w.String(env.type.c_str());
+  w.Key("version");
+  w.Uint(env.version);
+  w.Key("time");
+  const std::string time = format_iso8601_ms(env.time_ms);
+  w.String(time.c_str());
+}
 
 struct JsonFields {
   JsonWriter& w;

@@ -102,19 +102,11 @@ template <class Any>
 void print_event(const EventEnvelope& env, const Any& any, const ReplayOptions& o,
                  std::string_view domain, std::string& line) {
   line.clear();
-  const std::string time = format_iso8601_ms(env.time_ms);
   if (o.format == "json") {
     rapidjson::StringBuffer buf;
     codec::JsonWriter w(buf);
     w.StartObject();
-    w.Key("offset");
-    w.Uint64(env.offset);
-    w.Key("type");
-    w.String(env.type.c_str());
-    w.Key("version");
-    w.Uint(env.version);
-    w.Key("time");
-    w.String(time.c_str());
+    codec::write_envelope_keys(w, env);
     w.Key("data");
     visit_any(any, [&](const auto& e) { codec::write_json_value(w, e); });
     w.Key("domain");
@@ -124,7 +116,7 @@ void print_event(const EventEnvelope& env, const Any& any, const ReplayOptions& 
   } else {
     // Concert lines keep their old form; clinic lines name their log.
     line = (domain == "concert" ? std::string() : std::string(domain)) + "#" +
-           std::to_string(env.offset) + " " + time + " " + env.type + " ";
+           std::to_string(env.offset) + " " + format_iso8601_ms(env.time_ms) + " " + env.type + " ";
     visit_any(any, [&](const auto& e) {
       std::string fields;
       std::remove_cvref_t<decltype(e)>::fields(e, codec::TextFields{fields});
