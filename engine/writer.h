@@ -138,6 +138,11 @@ class Writer {
   // Rebuilds module state and remembered answers: from the newest usable
   // snapshot plus the log's tail, or from the whole log.
   Status recover();
+
+  // While not started: applies the log's events beyond the state (a
+  // standby keeps its engine warm this way, SPEC §7), or recover()s when
+  // the log dropped events it had applied (EventLog::rewrites).
+  Status catch_up();
   void start();
   // Answers every accepted command, then stops; later execute() calls get UNAVAILABLE.
   void stop();
@@ -234,6 +239,7 @@ class Writer {
   uint64_t last_snapshot_offset_ = 0;
   int64_t last_snapshot_ms_ = 0;
   std::atomic<uint64_t> acked_{0};
+  uint64_t caught_up_rewrites_ = 0;  // catch_up(): the log's rewrites() it saw
   std::atomic<uint64_t> commands_{0}, batches_{0}, events_{0}, overloaded_{0}, failures_{0};
   Histogram batch_commands_{kBatchBounds};
   Histogram append_ns_{kDurationBoundsNs};
@@ -305,6 +311,25 @@ Status Writer<Module>::recover() {
   // The tail: read and decoded on a second thread while this one applies.
   Status s = replay_log<Decoded>(
       log_, next, end, config_.replay_chunk_events,
+      [](const EventEnvelope& env) { return decode(env); },
+      [this](const EventEnvelope& env, Decoded& d) { return replay(env, d); });
+  if (!s.ok()) return s;
+  acked_.store(end, std::memory_order_release);
+  return Status::OK();
+}
+
+template <DomainModule Module>
+Status Writer<Module>::catch_up() {
+  const uint64_t rewrites = log_.rewrites();
+  const uint64_t from = acked_.load(std::memory_order_acquire);
+  const uint64_t end = log_.end_offset();
+  if (rewrites != caught_up_rewrites_ || end < from) {
+    caught_up_rewrites_ = rewrites;
+    return recover();
+  }
+  if (end == from) return Status::OK();
+  Status s = replay_log<Decoded>(
+      log_, from, end, config_.replay_chunk_events,
       [](const EventEnvelope& env) { return decode(env); },
       [this](const EventEnvelope& env, Decoded& d) { return replay(env, d); });
   if (!s.ok()) return s;
