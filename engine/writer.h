@@ -192,6 +192,7 @@ class Writer {
   void finish(std::vector<Pending*>& batch);
   void append_failed(const Status& s);
   bool try_recover();
+  Status apply_tail(uint64_t from, uint64_t end);
   void fence(const Status& s);
   uint64_t restore_snapshot(uint64_t log_end);
   void maybe_snapshot(int64_t now);
@@ -309,12 +310,24 @@ Status Writer<Module>::recover() {
   uint64_t next = config_.snapshots != nullptr && end > 0 ? restore_snapshot(end) : 0;
   last_snapshot_offset_ = next;
   // The tail: read and decoded on a second thread while this one applies.
+  return apply_tail(next, end);
+}
+
+// Applies [from, end) of the log, and what the last read returned beyond
+// `end` (a log another node appends to grows meanwhile: a standby's);
+// acked_ becomes the end of what was applied.
+template <DomainModule Module>
+Status Writer<Module>::apply_tail(uint64_t from, uint64_t end) {
+  uint64_t applied = from;
   Status s = replay_log<Decoded>(
-      log_, next, end, config_.replay_chunk_events,
+      log_, from, end, config_.replay_chunk_events,
       [](const EventEnvelope& env) { return decode(env); },
-      [this](const EventEnvelope& env, Decoded& d) { return replay(env, d); });
+      [this, &applied](const EventEnvelope& env, Decoded& d) {
+        applied = env.offset + 1;
+        return replay(env, d);
+      });
   if (!s.ok()) return s;
-  acked_.store(end, std::memory_order_release);
+  acked_.store(std::max(applied, end), std::memory_order_release);
   return Status::OK();
 }
 
@@ -327,14 +340,7 @@ Status Writer<Module>::catch_up() {
     caught_up_rewrites_ = rewrites;
     return recover();
   }
-  if (end == from) return Status::OK();
-  Status s = replay_log<Decoded>(
-      log_, from, end, config_.replay_chunk_events,
-      [](const EventEnvelope& env) { return decode(env); },
-      [this](const EventEnvelope& env, Decoded& d) { return replay(env, d); });
-  if (!s.ok()) return s;
-  acked_.store(end, std::memory_order_release);
-  return Status::OK();
+  return apply_tail(from, end);
 }
 
 template <DomainModule Module>

@@ -79,6 +79,30 @@ struct ServeOptions {
   std::string node;  // empty: HOSTNAME:PID
 };
 
+// The scale-out flags (SPEC §7): roles, replicas, standby and failover.
+void declare_roles(Flags& f, ServeOptions& o) {
+  f.add_choice("role", &o.role, {"writer", "replica", "standby"},
+               "writer: decides commands; replica: a query replica of the writer's Kafka "
+               "topics (needs --log kafka and its own --data; commands answer 307 to "
+               "--writer-url, else 421 NOT_WRITER); standby: a replica that keeps a warm engine "
+               "and takes over as writer when the "
+               "writer's heartbeats stop for --failover-timeout (docs/SCALING.md)");
+  f.add_bool("ha", &o.ha,
+             "with --role writer on Kafka: standbys may take over. At start it takes the log "
+             "over (a takeover marker fences the writer before it); it confirms every batch "
+             "valid before answering and sends heartbeats to KAFKA_TOPIC-election");
+  f.add_duration("failover-timeout", &o.failover_timeout_ms,
+                 "a standby takes over after the writer's heartbeats are silent this long; an "
+                 "--ha writer sends one every quarter of it");
+  f.add_string("node", &o.node,
+               "this node's name in takeover markers, heartbeats and the log (empty: "
+               "HOSTNAME:PID)");
+  f.add_string(
+      "writer-url", &o.writer_url,
+      "with --role replica or standby: the writer's base URL (http://HOST:PORT), where commands "
+      "are redirected (307); empty: they answer 421 NOT_WRITER");
+}
+
 void declare(Flags& f, ServeOptions& o) {
   f.add_string("data", &o.data, "data directory (created if missing)");
   f.add_string("host", &o.host, "address to listen on");
@@ -128,26 +152,7 @@ void declare(Flags& f, ServeOptions& o) {
                "on one calendar day there (recorded in the clinic log)");
   f.add_string("kafka-clinic-topic", &o.kafka_clinic_topic,
                "Kafka topic of the clinic domain's log (empty: KAFKA_TOPIC-clinic)");
-  f.add_choice("role", &o.role, {"writer", "replica", "standby"},
-               "writer: decides commands; replica: a query replica of the writer's Kafka "
-               "topics (needs --log kafka and its own --data; commands answer 307 to "
-               "--writer-url, else 421 NOT_WRITER); standby: a replica that keeps a warm engine "
-               "and takes over as writer when the "
-               "writer's heartbeats stop for --failover-timeout (docs/SCALING.md)");
-  f.add_bool("ha", &o.ha,
-             "with --role writer on Kafka: standbys may take over. At start it takes the log "
-             "over (a takeover marker fences the writer before it); it confirms every batch "
-             "valid before answering and sends heartbeats to KAFKA_TOPIC-election");
-  f.add_duration("failover-timeout", &o.failover_timeout_ms,
-                 "a standby takes over after the writer's heartbeats are silent this long; an "
-                 "--ha writer sends one every quarter of it");
-  f.add_string("node", &o.node,
-               "this node's name in takeover markers, heartbeats and the log (empty: "
-               "HOSTNAME:PID)");
-  f.add_string(
-      "writer-url", &o.writer_url,
-      "with --role replica or standby: the writer's base URL (http://HOST:PORT), where commands "
-      "are redirected (307); empty: they answer 421 NOT_WRITER");
+  declare_roles(f, o);
   f.add_duration("min-offset-wait", &o.min_offset_wait_ms,
                  "how long a query with Reservoir-Min-Offset waits for the views to apply that "
                  "many events before it answers 503");

@@ -1,6 +1,7 @@
 // KafkaLog against librdkafka's mock cluster (the real protocol over
 // loopback), one cluster per test case: round trips, multi-message batches,
-// restart, aborted transactions, fencing, broker down and up, topic checks.
+// restart, aborted transactions, fencing, broker down and up, topic checks,
+// and the failover epochs (takeover markers, the reader rule, confirm).
 #include <doctest/doctest.h>
 
 #include <chrono>
