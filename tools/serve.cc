@@ -597,6 +597,7 @@ int serve_writer(const ServeOptions& o, const std::vector<api::ListenerSpec>& pl
     heartbeat = std::move(*started);
   }
   api::ServiceConfig sc = service_config(o);
+  sc.writer_url.reset();  // a standby that took over is the writer now
   sc.limits = s.module->limits();
   api::Service service(*s.writer, *s.views, *s.follower, clock, sc);
   if (with_clinic) {
