@@ -138,6 +138,11 @@ class Writer {
   // Rebuilds module state and remembered answers: from the newest usable
   // snapshot plus the log's tail, or from the whole log.
   Status recover();
+
+  // While not started: applies the log's events beyond the state (a
+  // standby keeps its engine warm this way, SPEC §7), or recover()s when
+  // the log dropped events it had applied (EventLog::rewrites).
+  Status catch_up();
   void start();
   // Answers every accepted command, then stops; later execute() calls get UNAVAILABLE.
   void stop();
@@ -187,6 +192,7 @@ class Writer {
   void finish(std::vector<Pending*>& batch);
   void append_failed(const Status& s);
   bool try_recover();
+  Status apply_tail(uint64_t from, uint64_t end);
   void fence(const Status& s);
   uint64_t restore_snapshot(uint64_t log_end);
   void maybe_snapshot(int64_t now);
@@ -234,6 +240,7 @@ class Writer {
   uint64_t last_snapshot_offset_ = 0;
   int64_t last_snapshot_ms_ = 0;
   std::atomic<uint64_t> acked_{0};
+  uint64_t caught_up_rewrites_ = 0;  // catch_up(): the log's rewrites() it saw
   std::atomic<uint64_t> commands_{0}, batches_{0}, events_{0}, overloaded_{0}, failures_{0};
   Histogram batch_commands_{kBatchBounds};
   Histogram append_ns_{kDurationBoundsNs};
@@ -306,13 +313,37 @@ Status Writer<Module>::recover() {
   uint64_t next = config_.snapshots != nullptr && end > 0 ? restore_snapshot(end) : 0;
   last_snapshot_offset_ = next;
   // The tail: read and decoded on a second thread while this one applies.
+  return apply_tail(next, end);
+}
+
+// Applies [from, end) of the log, and what the last read returned beyond
+// `end` (a log another node appends to grows meanwhile: a standby's);
+// acked_ becomes the end of what was applied.
+template <DomainModule Module>
+Status Writer<Module>::apply_tail(uint64_t from, uint64_t end) {
+  uint64_t applied = from;
   Status s = replay_log<Decoded>(
-      log_, next, end, config_.replay_chunk_events,
+      log_, from, end, config_.replay_chunk_events,
       [](const EventEnvelope& env) { return decode(env); },
-      [this](const EventEnvelope& env, Decoded& d) { return replay(env, d); });
+      [this, &applied](const EventEnvelope& env, Decoded& d) {
+        applied = env.offset + 1;
+        return replay(env, d);
+      });
   if (!s.ok()) return s;
-  acked_.store(end, std::memory_order_release);
+  acked_.store(std::max(applied, end), std::memory_order_release);
   return Status::OK();
+}
+
+template <DomainModule Module>
+Status Writer<Module>::catch_up() {
+  const uint64_t rewrites = log_.rewrites();
+  const uint64_t from = acked_.load(std::memory_order_acquire);
+  const uint64_t end = log_.end_offset();
+  if (rewrites != caught_up_rewrites_ || end < from) {
+    caught_up_rewrites_ = rewrites;
+    return recover();
+  }
+  return apply_tail(from, end);
 }
 
 template <DomainModule Module>

@@ -52,6 +52,12 @@ class EventLog {
   // Wakes every wait_beyond() now and makes later ones return at once
   // (shutdown).
   virtual void close_waiters() = 0;
+
+  // How many times events once read as part of the log were dropped since
+  // open (a broker showed an aborted batch that a later message replaced).
+  // A reader that keeps state across reads (a standby's warm engine)
+  // rebuilds it when this changes. 0 for logs that never drop.
+  virtual uint64_t rewrites() const { return 0; }
 };
 
 }  // namespace reservoir

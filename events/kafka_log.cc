@@ -77,6 +77,33 @@ bool message_header(const rd_kafka_message_t* m, MessageHeader* h) {
   return decode_header(static_cast<const char*>(value), size, h);
 }
 
+// The epoch and takeover-marker headers of `m` (absent epoch: 0, a topic
+// written before failover existed).
+struct EpochTag {
+  uint64_t epoch = 0;
+  bool marker = false;  // a takeover marker (KafkaLog::take_over)
+  std::string node;     // the marker's node name
+};
+
+EpochTag epoch_tag(const rd_kafka_message_t* m) {
+  EpochTag t;
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return t;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(headers, KafkaLog::kEpochHeaderKey, &value, &size) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR &&
+      size == 8) {
+    t.epoch = get_u64(static_cast<const char*>(value));
+  }
+  if (rd_kafka_header_get_last(headers, KafkaLog::kMarkerHeaderKey, &value, &size) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    t.marker = true;
+    if (value != nullptr) t.node.assign(static_cast<const char*>(value), size);
+  }
+  return t;
+}
+
 int64_t ms_left(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   return std::max<int64_t>(0, left.count());
@@ -307,6 +334,9 @@ struct KafkaLog::Scan {
   bool in_batch = false;
   uint64_t batch_first = 0, batch_end = 0, next_event = 0;
   int64_t batch_kafka = 0;
+  // The highest valid epoch so far and where its marker is (-1: none).
+  uint64_t epoch = 0;
+  int64_t epoch_kafka = -1;
 };
 
 struct KafkaLog::ReadPlan {
@@ -338,6 +368,8 @@ Result<std::unique_ptr<KafkaLog>> KafkaLog::open(const KafkaLogConfig& config, M
     // takes its event offsets.
     log->scan_->in_batch = false;
     log->scan_->reader->unassign();
+    log->write_epoch_ = log->scan_->epoch;  // a writer restarted after a takeover
+    log->confirmed_kafka_ = log->scan_->next_kafka;
   }
   return log;
 }
@@ -461,6 +493,23 @@ Status create_topic(rd_kafka_t* rk, const KafkaLogConfig& c, int brokers) {
 
 }  // namespace
 
+Status KafkaLog::ensure_topic(const KafkaLogConfig& config) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (Status s = set_all(conf, {{"bootstrap.servers", config.brokers}}); !s.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return s;
+  }
+  auto rk = new_client(RD_KAFKA_PRODUCER, conf);
+  if (!rk.ok()) return rk.status();
+  auto found = lookup_topic(*rk, config);
+  Status s = found.status();
+  if (found.ok() && found->partitions < 0) {
+    s = found->mock ? create_on_mock(*rk, config) : create_topic(*rk, config, found->brokers);
+  }
+  rd_kafka_destroy(*rk);
+  return s;
+}
+
 // Checks (kReadWrite: creates) the topic; kReadWrite then starts the
 // transactional producer, which fences any older one.
 Status KafkaLog::connect() {
@@ -547,7 +596,7 @@ Status KafkaLog::scan_to_end(int64_t timeout_ms) {
         MessageHeader h;
         deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);  // progress
         s = message_header(m, &h)
-                ? accept_message(scan, m->offset, h.first, h.count, h.batch_end)
+                ? accept_epoch(scan, m, h.first, h.count, h.batch_end)
                 : Status::Corruption(kafka_where(config_) + ": Kafka offset " +
                                      std::to_string(m->offset) +
                                      " has no valid 'reservoir' header (not written by us)");
@@ -562,6 +611,33 @@ Status KafkaLog::scan_to_end(int64_t timeout_ms) {
   }
   scan.reader->next = scan.next_kafka;
   return Status::OK();
+}
+
+// The reader rule of epochs (docs/KAFKA.md, "Failover"), checked before
+// any other: a takeover marker is valid only if its epoch is above the
+// highest valid one so far (else a node that raced to the same epoch lost);
+// a message whose epoch is below it is void, written by a fenced writer.
+Status KafkaLog::accept_epoch(Scan& scan, const void* message, uint64_t first, uint32_t count,
+                              uint64_t batch_end) {
+  const auto* m = static_cast<const rd_kafka_message_t*>(message);
+  const EpochTag tag = epoch_tag(m);
+  if (tag.marker) {
+    if (tag.epoch > scan.epoch) {
+      scan.epoch = tag.epoch;
+      scan.epoch_kafka = m->offset;
+      scan.in_batch = false;  // the rest of an old writer's batch is void
+      epoch_.store(tag.epoch, std::memory_order_relaxed);
+      std::fprintf(stderr, "reservoir: %s: node '%s' took over as writer (epoch %llu)\n",
+                   kafka_where(config_).c_str(), tag.node.c_str(),
+                   static_cast<unsigned long long>(tag.epoch));
+    }
+    return Status::OK();  // a marker holds no events and voids none
+  }
+  if (tag.epoch < scan.epoch) {
+    voided_.fetch_add(1, std::memory_order_relaxed);
+    return Status::OK();  // a fenced writer's message: skipped, as if aborted
+  }
+  return accept_message(scan, m->offset, first, count, batch_end);
 }
 
 // One message of the scan. It continues the batch being assembled, or starts
@@ -625,6 +701,7 @@ bool KafkaLog::is_batch_start(uint64_t event_offset) const {
 // batch, and a later one takes its offsets).
 void KafkaLog::truncate_to(uint64_t event_offset) {
   std::unique_lock lock(index_mu_);
+  rewrites_.fetch_add(1, std::memory_order_relaxed);
   const uint64_t old_end = end_offset_.load(std::memory_order_relaxed);
   while (!index_.empty() && index_.back().first_offset >= event_offset) index_.pop_back();
   end_offset_.publish(event_offset);
@@ -683,7 +760,133 @@ Status KafkaLog::append(std::vector<EventEnvelope>& batch) {
     [[maybe_unused]] const Status aborted = finish_abort(config_.append_timeout_ms);
   }
   if (!s.ok()) return s;
+  if (config_.confirm_appends) {
+    const auto& d = producer_->deliveries;  // finish_commit checked them
+    if (s = confirm(d.front().offset, d.back().offset + 1); !s.ok()) return s;
+  }
   for (size_t i = 0; i < batch.size(); ++i) batch[i].offset = first + i;
+  return Status::OK();
+}
+
+// confirm_appends: reads the topic over [confirmed_kafka_, batch_kafka),
+// what others may have committed since our last confirmed batch. A takeover
+// marker there with an epoch above ours makes our batch void for every
+// reader: Fenced, so that nothing of it is acknowledged. Unavailable when the
+// read does not finish in time (nothing acknowledged either; the writer
+// recovers from the log).
+Status KafkaLog::confirm(int64_t batch_kafka, int64_t next_kafka) {
+  uint64_t higher = 0;
+  if (batch_kafka > confirmed_kafka_) {
+    auto taken = take_reader(confirmed_kafka_);
+    if (!taken.ok()) return taken.status();
+    Reader& reader = **taken;
+    Status s = reader.seek(confirmed_kafka_);
+    const auto deadline = Clock::now() + std::chrono::milliseconds(config_.read_timeout_ms);
+    rd_kafka_message_t* msgs[kConsumeBatchMax];
+    bool done = false;
+    while (s.ok() && !done) {
+      if (ms_left(deadline) == 0) {
+        s = Status::Unavailable("timed out confirming a batch on " + kafka_where(config_));
+        break;
+      }
+      const size_t n = reader.poll(static_cast<int>(ms_left(deadline)), msgs, kConsumeBatchMax);
+      for (size_t i = 0; i < n; ++i) {
+        const rd_kafka_message_t* m = msgs[i];
+        const bool here = m->offset >= confirmed_kafka_ && m->offset < batch_kafka;
+        if (m->offset >= batch_kafka) done = true;
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && here) {
+          const EpochTag tag = epoch_tag(m);
+          if (tag.marker && tag.epoch > write_epoch_) higher = std::max(higher, tag.epoch);
+        }
+        rd_kafka_message_destroy(msgs[i]);
+      }
+    }
+    reader.unassign();
+    give_back(std::move(*taken));
+    if (!s.ok()) return s;
+  }
+  if (higher > 0) {
+    txn_state_ = TxnState::kFenced;
+    fenced_why_ = "a takeover marker with epoch " + std::to_string(higher) + " (ours " +
+                  std::to_string(write_epoch_) + ") precedes our batch at Kafka offset " +
+                  std::to_string(batch_kafka) + "; it is void";
+    return fenced_status();
+  }
+  confirmed_kafka_ = next_kafka;
+  return Status::OK();
+}
+
+// ------------------------------------------------------------ takeover ---
+
+// Commits the takeover marker in a transaction of its own; *kafka_offset
+// is where it landed.
+Status KafkaLog::commit_marker(const std::string& node, uint64_t epoch, int64_t* kafka_offset) {
+  if (rd_kafka_error_t* err = rd_kafka_begin_transaction(producer_->rk); err != nullptr) {
+    return classify("begin_transaction", err);
+  }
+  const uint64_t at = end_offset_.load(std::memory_order_relaxed);
+  char header[kHeaderBytes];
+  encode_header(MessageHeader{at, 0, at}, header);
+  char epoch_bytes[8];
+  put_u64(epoch_bytes, epoch);
+  producer_->expect(1);
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer_->rk, RD_KAFKA_V_TOPIC(config_.topic.c_str()), RD_KAFKA_V_PARTITION(0),
+      RD_KAFKA_V_HEADER(kHeaderKey, header, static_cast<ssize_t>(kHeaderBytes)),
+      RD_KAFKA_V_HEADER(kEpochHeaderKey, epoch_bytes, ssize_t{8}),
+      RD_KAFKA_V_HEADER(kMarkerHeaderKey, node.data(), static_cast<ssize_t>(node.size())),
+      RD_KAFKA_V_OPAQUE(producer_->tag(0)), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(std::string("cannot produce the takeover marker: ") +
+                               rd_kafka_err2str(err));
+  }
+  const int timeout_ms = static_cast<int>(config_.append_timeout_ms);
+  rd_kafka_flush(producer_->rk, timeout_ms);
+  if (rd_kafka_error_t* e = rd_kafka_commit_transaction(producer_->rk, timeout_ms); e != nullptr) {
+    return classify("commit_transaction (takeover marker)", e);
+  }
+  rd_kafka_poll(producer_->rk, 0);
+  const auto& d = producer_->deliveries;
+  if (d.empty() || d.front().err != RD_KAFKA_RESP_ERR_NO_ERROR || d.front().offset < 0) {
+    return Status::Unavailable("the takeover marker committed without a delivery report");
+  }
+  *kafka_offset = d.front().offset;
+  return Status::OK();
+}
+
+Status KafkaLog::take_over(const std::string& node) {
+  if (mode_ == Mode::kReadWrite) return Status::InvalidArgument("already the writer");
+  const int64_t timeout_ms = config_.open_timeout_ms;
+  std::lock_guard lock(scan_mu_);
+  Status s = scan_to_end(timeout_ms);
+  auto producer = s.ok() ? Producer::create(config_) : Result<std::unique_ptr<Producer>>(s);
+  if (!producer.ok()) return producer.status();
+  producer_ = std::move(*producer);
+  txn_state_ = TxnState::kReady;
+  int64_t marker_kafka = -1;
+  const uint64_t epoch = scan_->epoch + 1;
+  if (rd_kafka_error_t* err =
+          rd_kafka_init_transactions(producer_->rk, static_cast<int>(timeout_ms));
+      err != nullptr) {
+    s = classify("init_transactions", err);
+  } else {
+    s = commit_marker(node, epoch, &marker_kafka);
+  }
+  if (s.ok()) s = scan_to_end(timeout_ms);  // (c): to the end, through the reader rule
+  scan_->reader->unassign();
+  const bool won = s.ok() && scan_->epoch == epoch && scan_->epoch_kafka == marker_kafka;
+  if (!won) {
+    producer_.reset();
+    txn_state_ = TxnState::kReady;
+    if (!s.ok())
+      return Status::Unavailable("takeover of " + kafka_where(config_) + ": " + s.message());
+    return Status::Busy("another node's takeover marker won on " + kafka_where(config_));
+  }
+  scan_->in_batch =
+      false;  // an incomplete batch at the end never committed: ours takes its offsets
+  write_epoch_ = epoch;
+  confirmed_kafka_ = scan_->next_kafka;
+  mode_ = Mode::kReadWrite;
   return Status::OK();
 }
 
@@ -707,6 +910,8 @@ Status KafkaLog::produce_batch(const std::vector<EventEnvelope>& batch, uint64_t
   }
   producer_->expect(values.size());
   const uint64_t batch_end = first + batch.size();
+  char epoch[8];
+  put_u64(epoch, write_epoch_);
   for (size_t m = 0; m < values.size(); ++m) {
     char header[kHeaderBytes];
     encode_header(MessageHeader{first + runs[m].first,
@@ -716,6 +921,7 @@ Status KafkaLog::produce_batch(const std::vector<EventEnvelope>& batch, uint64_t
         producer_->rk, RD_KAFKA_V_TOPIC(config_.topic.c_str()), RD_KAFKA_V_PARTITION(0),
         RD_KAFKA_V_VALUE(values[m].data(), values[m].size()),
         RD_KAFKA_V_HEADER(kHeaderKey, header, static_cast<ssize_t>(kHeaderBytes)),
+        RD_KAFKA_V_HEADER(kEpochHeaderKey, epoch, ssize_t{8}),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(producer_->tag(m)),
         RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
@@ -795,11 +1001,14 @@ void KafkaLog::write_void(uint64_t at) {
   }
   char header[kHeaderBytes];
   encode_header(MessageHeader{at, 0, at}, header);
+  char epoch[8];
+  put_u64(epoch, write_epoch_);
   producer_->expect(1);
   const rd_kafka_resp_err_t err = rd_kafka_producev(
       producer_->rk, RD_KAFKA_V_TOPIC(config_.topic.c_str()), RD_KAFKA_V_PARTITION(0),
       RD_KAFKA_V_HEADER(kHeaderKey, header, static_cast<ssize_t>(kHeaderBytes)),
-      RD_KAFKA_V_OPAQUE(producer_->tag(0)), RD_KAFKA_V_END);
+      RD_KAFKA_V_HEADER(kEpochHeaderKey, epoch, ssize_t{8}), RD_KAFKA_V_OPAQUE(producer_->tag(0)),
+      RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     txn_state_ = TxnState::kAbortPending;  // settle() aborts it (and writes no void)
     return;

@@ -47,6 +47,16 @@
 //   instead produces the topic's name there, the mock creates it with one
 //   partition, and open() waits until the metadata shows it.
 //
+// - Failover (docs/KAFKA.md, "Failover"): every message carries the header
+//   "reservoir-epoch" = u64 epoch of its writer (absent: 0). take_over()
+//   commits a takeover marker (a "reservoir" header with count 0, plus
+//   "reservoir-marker" = the node's name, epoch = highest valid + 1). The
+//   reader rule, applied by the scan before the re-use rule above: a marker
+//   is valid only if its epoch is above the highest valid epoch so far; a
+//   message whose epoch is below it is void (skipped). With
+//   confirm_appends, append() reads the topic up to its batch and returns
+//   Fenced (nothing acknowledged) when a valid higher marker precedes it.
+//
 // Thread safety: as EventLog: one appender (append, settle) at a time; any
 // number of concurrent readers and waiters. Each concurrent read() uses a
 // consumer of its own from a small pool (kReadersMax).
@@ -83,6 +93,10 @@ struct KafkaLogConfig {
   int64_t read_timeout_ms = 5'000;          // one read()
   int64_t open_timeout_ms = 30'000;         // each step of open(); the scan: without progress
   size_t message_bytes_max = 900 * 1024;    // events per message, under the broker's 1 MB default
+  // A standby may take over (serve --ha, --role standby): each append is
+  // confirmed valid (no higher takeover marker precedes it) before append()
+  // returns OK, at the cost of one read-back per append.
+  bool confirm_appends = false;
 };
 
 class KafkaLog final : public EventLog {
@@ -92,6 +106,8 @@ class KafkaLog final : public EventLog {
   static constexpr size_t kReadersMax = 4;  // consumers for concurrent read() calls
   static constexpr size_t kHeaderBytes = 20;
   static constexpr const char* kHeaderKey = "reservoir";
+  static constexpr const char* kEpochHeaderKey = "reservoir-epoch";       // u64, little-endian
+  static constexpr const char* kMarkerHeaderKey = "reservoir-marker";     // the node's name
   static constexpr std::chrono::milliseconds kReadOnlyPollInterval{100};  // wait_beyond, kReadOnly
   static constexpr int kFetchWaitMaxMs = 10;  // an idle fetch's wait: follower latency
 
@@ -101,6 +117,10 @@ class KafkaLog final : public EventLog {
   // topic has more than one partition; Unavailable when Kafka cannot be
   // reached in time; Corruption when the topic holds what we did not write.
   static Result<std::unique_ptr<KafkaLog>> open(const KafkaLogConfig& config, Mode mode);
+
+  // Creates config.topic (1 partition) when it is missing, as open() does,
+  // for a topic that is not an event log (serve's election topic).
+  static Status ensure_topic(const KafkaLogConfig& config);
 
   ~KafkaLog() override;
   KafkaLog(const KafkaLog&) = delete;
@@ -112,6 +132,21 @@ class KafkaLog final : public EventLog {
   Status read(uint64_t from, size_t max_events, std::vector<EventEnvelope>* out) override;
   uint64_t wait_beyond(uint64_t offset, std::chrono::milliseconds timeout) override;
   void close_waiters() override;
+  uint64_t rewrites() const override { return rewrites_.load(std::memory_order_relaxed); }
+
+  // A log opened kReadOnly becomes the writer (SPEC §7 takeover): starts a
+  // transactional producer (init_transactions fences the old one on a real
+  // broker), commits a takeover marker with epoch = highest valid + 1,
+  // reads the topic to its end and checks that its marker is valid. OK: the
+  // log is kReadWrite from here on, end_offset() is the log's end. Aborted:
+  // another node's marker won the race (the log stays kReadOnly).
+  // Unavailable: Kafka did not answer in time (it stays kReadOnly). From the
+  // owning thread, with no concurrent append.
+  Status take_over(const std::string& node);
+  // The highest valid epoch this log has seen (its own, once it writes).
+  uint64_t epoch() const { return epoch_.load(std::memory_order_relaxed); }
+  // Messages skipped as void by the epoch rule.
+  uint64_t voided() const { return voided_.load(std::memory_order_relaxed); }
 
   const std::string& transactional_id() const { return config_.transactional_id; }
   // The duration (ns) of each append's flush and transaction commit, while
@@ -143,6 +178,10 @@ class KafkaLog final : public EventLog {
   Status accept_void(Scan& scan, int64_t kafka_offset, uint64_t first);
   bool is_batch_start(uint64_t event_offset) const;
   void truncate_to(uint64_t event_offset);
+  Status accept_epoch(Scan& scan, const void* message, uint64_t first, uint32_t count,
+                      uint64_t batch_end);
+  Status confirm(int64_t batch_kafka, int64_t next_kafka);
+  Status commit_marker(const std::string& node, uint64_t epoch, int64_t* kafka_offset);
   void publish(const IndexEntry& entry, uint64_t end_offset, int64_t next_kafka);
   Status produce_batch(const std::vector<EventEnvelope>& batch, uint64_t first);
   Status finish_commit(int64_t timeout_ms);
@@ -161,7 +200,7 @@ class KafkaLog final : public EventLog {
   Status refresh();
 
   KafkaLogConfig config_;
-  const Mode mode_;
+  std::atomic<Mode> mode_;
 
   // The published log: index_ and end_offset_ change together under index_mu_.
   mutable std::shared_mutex index_mu_;
@@ -188,6 +227,11 @@ class KafkaLog final : public EventLog {
   uint64_t pending_count_ = 0;
 
   std::atomic<uint64_t> commits_{0}, aborts_{0};
+  std::atomic<uint64_t> epoch_{0};     // highest valid epoch seen (the scan's)
+  std::atomic<uint64_t> voided_{0};    // messages skipped by the epoch rule
+  std::atomic<uint64_t> rewrites_{0};  // truncate_to calls (EventLog::rewrites)
+  uint64_t write_epoch_ = 0;           // the appender's epoch, carried by its messages
+  int64_t confirmed_kafka_ = 0;        // confirm_appends: checked up to here
   Histogram commit_ns_{kDurationBoundsNs};
 };
 

@@ -12,6 +12,11 @@
 //   stop()   writer (answers every accepted command), then follower (applies
 //            what the log holds), then flushes the views
 //
+// A standby (`serve --role standby`, SPEC §7) runs a DomainHost over a
+// Kafka log opened read-only and starts only its follower; its writer,
+// recovered at open(), is kept warm with Writer::catch_up() and started
+// once the log was taken over (KafkaLog::take_over).
+//
 // ReplicaHost<V>: what a query replica (`serve --role replica`, SPEC §7)
 // runs for one domain: its log opened read-only (a Kafka topic, read
 // committed), its own view store under <root>, and the follower tailing the

@@ -2,8 +2,8 @@
 // local development and tests (in memory, not durable). Prints the bootstrap
 // address as the first line of stdout and runs until SIGINT/SIGTERM.
 //
-// A development and test tool, not a broker: it pre-creates --topic and
-// --topic-clinic with one partition. The mock implements no CreateTopics,
+// A development and test tool, not a broker: it pre-creates --topic,
+// --topic-clinic and --topic-election with one partition. The mock implements no CreateTopics,
 // and the topics it creates by itself have 4 partitions, so it creates any
 // other topic a client names in a message on kKafkaMockRequestTopic
 // (KafkaLog does so for a missing topic: serve --kafka-topic NAME just
@@ -127,8 +127,9 @@ int run_kafka_mock(int argc, char** argv) {
   Flags f("kafka-mock",
           "Starts librdkafka's mock Kafka cluster on loopback (in memory, not durable), prints\n"
           "its bootstrap address as the first line of stdout, and runs until SIGINT/SIGTERM.\n"
-          "Creates --topic and --topic-clinic (the clinic domain's log, which serve derives\n"
-          "from --kafka-topic) with one partition each, and any topic a client asks for\n"
+          "Creates --topic, --topic-clinic (the clinic domain's log, which serve derives\n"
+          "from --kafka-topic) and --topic-election (the writer's heartbeats for standbys)\n"
+          "with one partition each, and any topic a client asks for\n"
           "(serve --kafka-topic NAME creates NAME and NAME-clinic here). Reads fault commands on "
           "stdin (see\n"
           "docs/KAFKA.md): down [ID], up [ID], rtt ID MS, fence, abort, topic NAME.");
@@ -153,6 +154,11 @@ int run_kafka_mock(int argc, char** argv) {
   const std::string clinic_topic = topic.empty() ? "" : topic + "-clinic";
   if (!clinic_topic.empty() && !create_topic(m, clinic_topic)) {
     return fail(1, "cannot create topic " + clinic_topic);
+  }
+  // The writer's heartbeats for its standbys (serve --ha, --role standby).
+  const std::string election_topic = topic.empty() ? "" : topic + "-election";
+  if (!election_topic.empty() && !create_topic(m, election_topic)) {
+    return fail(1, "cannot create topic " + election_topic);
   }
   if (!create_topic(m, kKafkaMockRequestTopic)) {
     return fail(1, std::string("cannot create topic ") + kKafkaMockRequestTopic);

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -31,6 +32,7 @@
 #include "tools/clinic_demo.h"
 #include "tools/demo.h"
 #include "tools/domain_host.h"
+#include "tools/election.h"
 #include "tools/flags.h"
 #include "tools/subcommands.h"
 
@@ -72,7 +74,34 @@ struct ServeOptions {
   std::string role = "writer";
   std::string writer_url;  // a replica's 307 target (empty: 421 NOT_WRITER)
   int64_t min_offset_wait_ms = 1000;
+  bool ha = false;  // a standby may take over: confirm batches, send heartbeats
+  int64_t failover_timeout_ms = 10'000;
+  std::string node;  // empty: HOSTNAME:PID
 };
+
+// The scale-out flags (SPEC §7): roles, replicas, standby and failover.
+void declare_roles(Flags& f, ServeOptions& o) {
+  f.add_choice("role", &o.role, {"writer", "replica", "standby"},
+               "writer: decides commands; replica: a query replica of the writer's Kafka "
+               "topics (needs --log kafka and its own --data; commands answer 307 to "
+               "--writer-url, else 421 NOT_WRITER); standby: a replica that keeps a warm engine "
+               "and takes over as writer when the "
+               "writer's heartbeats stop for --failover-timeout (docs/SCALING.md)");
+  f.add_bool("ha", &o.ha,
+             "with --role writer on Kafka: standbys may take over. At start it takes the log "
+             "over (a takeover marker fences the writer before it); it confirms every batch "
+             "valid before answering and sends heartbeats to KAFKA_TOPIC-election");
+  f.add_duration("failover-timeout", &o.failover_timeout_ms,
+                 "a standby takes over after the writer's heartbeats are silent this long; an "
+                 "--ha writer sends one every quarter of it");
+  f.add_string("node", &o.node,
+               "this node's name in takeover markers, heartbeats and the log (empty: "
+               "HOSTNAME:PID)");
+  f.add_string(
+      "writer-url", &o.writer_url,
+      "with --role replica or standby: the writer's base URL (http://HOST:PORT), where commands "
+      "are redirected (307); empty: they answer 421 NOT_WRITER");
+}
 
 void declare(Flags& f, ServeOptions& o) {
   f.add_string("data", &o.data, "data directory (created if missing)");
@@ -123,13 +152,7 @@ void declare(Flags& f, ServeOptions& o) {
                "on one calendar day there (recorded in the clinic log)");
   f.add_string("kafka-clinic-topic", &o.kafka_clinic_topic,
                "Kafka topic of the clinic domain's log (empty: KAFKA_TOPIC-clinic)");
-  f.add_choice("role", &o.role, {"writer", "replica", "standby"},
-               "writer: decides commands; replica: a query replica of the writer's Kafka "
-               "topics (needs --log kafka and its own --data; commands answer 307 to "
-               "--writer-url, else 421 NOT_WRITER); standby: not yet supported (exit 2)");
-  f.add_string("writer-url", &o.writer_url,
-               "with --role replica: the writer's base URL (http://HOST:PORT), where commands "
-               "are redirected (307); empty: they answer 421 NOT_WRITER");
+  declare_roles(f, o);
   f.add_duration("min-offset-wait", &o.min_offset_wait_ms,
                  "how long a query with Reservoir-Min-Offset waits for the views to apply that "
                  "many events before it answers 503");
@@ -215,6 +238,44 @@ LogTarget clinic_log_target(const ServeOptions& o) {
   return LogTarget{clinic_root(o) + "/log", topic, txid};
 }
 
+// A standby may take over from this node, or this node from another.
+bool is_ha(const ServeOptions& o) {
+  return o.log == "kafka" && (o.ha || o.role == "standby");
+}
+
+std::string node_name(const ServeOptions& o) {
+  if (!o.node.empty()) return o.node;
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+ElectionConfig election_config(const ServeOptions& o) {
+  return ElectionConfig{o.kafka_brokers, o.kafka_topic + "-election", node_name(o)};
+}
+
+// HA: the log opens read-only (a standby's stays so until it takes over);
+// an --ha writer takes it over at once, fencing any writer before it.
+Result<std::unique_ptr<EventLog>> open_ha_log(const ServeOptions& o, const KafkaLogConfig& kc) {
+  auto log = KafkaLog::open(kc, KafkaLog::Mode::kReadOnly);
+  if (!log.ok()) return log.status();
+  if (o.role == "writer") {
+    if (Status s = (*log)->take_over(node_name(o)); !s.ok()) return s;
+    oplog::log_event(oplog::Level::kInfo, "failover",
+                     {{"kind", "writer"},
+                      {"topic", kc.topic},
+                      {"node", node_name(o)},
+                      {"epoch", std::to_string((*log)->epoch())}});
+  }
+  oplog::log_event(oplog::Level::kInfo, "kafka_log",
+                   {{"role", o.role == "writer" ? "ha-writer" : "standby"},
+                    {"topic", kc.topic},
+                    {"brokers", kc.brokers},
+                    {"events", std::to_string((*log)->end_offset())},
+                    {"epoch", std::to_string((*log)->epoch())}});
+  return std::unique_ptr<EventLog>(std::move(*log));
+}
+
 Result<std::unique_ptr<EventLog>> open_log(const ServeOptions& o, const LogTarget& target) {
   if (o.log == "embedded") {
     auto log = EmbeddedLog::open(target.dir, EmbeddedLog::Mode::kReadWrite,
@@ -229,6 +290,8 @@ Result<std::unique_ptr<EventLog>> open_log(const ServeOptions& o, const LogTarge
   kc.append_timeout_ms = o.kafka_timeout_ms;
   kc.read_timeout_ms = o.kafka_timeout_ms;
   kc.open_timeout_ms = kOpenTimeoutFactor * o.kafka_timeout_ms;
+  kc.confirm_appends = is_ha(o);
+  if (is_ha(o)) return open_ha_log(o, kc);
   auto log = KafkaLog::open(kc, KafkaLog::Mode::kReadWrite);
   if (!log.ok()) return log.status();
   oplog::log_event(oplog::Level::kInfo, "kafka_log",
@@ -238,8 +301,20 @@ Result<std::unique_ptr<EventLog>> open_log(const ServeOptions& o, const LogTarge
   return std::unique_ptr<EventLog>(std::move(*log));
 }
 
+// Starts a domain's follower, and its writer unless this is a standby
+// (whose writer starts when it takes over).
+template <class Host>
+void start_host(const ServeOptions& o, Host& host) {
+  if (o.role == "standby") {
+    host.follower->start();
+  } else {
+    host.start();
+  }
+}
+
 // The writer, on being fenced: stop serving (serve then exits 1).
-void on_fenced(const Status&) {
+void on_fenced(const Status& s) {
+  oplog::log_event(oplog::Level::kError, "failover", {{"kind", "fenced"}, {"error", s.message()}});
   g_fenced.store(true);
   kill(getpid(), SIGTERM);
 }
@@ -264,7 +339,7 @@ int open_server(const ServeOptions& o, ConcertHost& host, SystemClock& clock, Os
       hc, std::make_unique<concert::Module>(limits, *key),
       [&o](const LogTarget& target) { return open_log(o, target); }, clock, random);
   if (!st.ok()) return fail(1, st.message());
-  host.start();
+  start_host(o, host);
   return 0;
 }
 
@@ -294,7 +369,7 @@ int open_clinic(const ServeOptions& o, int64_t utc_offset_min, ClinicHost& host,
       [&o](const LogTarget& target) { return open_log(o, target); }, clock, random);
   if (!st.ok()) return fail(1, "clinic: " + st.message());
   *fresh = host.log->end_offset() == 0;
-  host.start();
+  start_host(o, host);
   return 0;
 }
 
@@ -416,18 +491,33 @@ bool serve_all(Listeners& listeners) {
   return ok.load();
 }
 
+// How often the signal waiter looks at a standby's takeover flag.
+constexpr long kSwitchPollNs = 100'000'000;
+
 // What every role shares once its domains are open: the listeners, the
-// signal waiter, serving until a stop. Returns whether every accept loop
-// ran well (false: one failed); *rc is set when listening failed.
+// signal waiter, serving until a stop (a signal, or *switch_now turning
+// true: a standby took over and serves again as the writer, on the ports
+// it stores in *ports). Returns whether every accept loop ran well (false:
+// one failed); *rc is set when listening failed.
 bool serve_until_stopped(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan,
-                         api::Service& service, const sigset_t& stop_signals, int* rc) {
+                         api::Service& service, const sigset_t& stop_signals, int* rc,
+                         const std::atomic<bool>* switch_now = nullptr,
+                         std::vector<int>* ports = nullptr) {
   Listeners listeners;
   if (*rc = start_listeners(o, plan, service, listeners); *rc != 0) return false;
+  for (const auto& http : listeners.http) {
+    if (ports != nullptr) ports->push_back(http->bound_port());
+  }
   print_console_line(o, *listeners.http.front());
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    oplog::log_event(oplog::Level::kInfo, "stopping", {{"signal", std::to_string(sig)}});
+    const timespec tick{0, kSwitchPollNs};
+    int sig = -1;
+    while (sig < 0 && !(switch_now != nullptr && switch_now->load())) {
+      sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    }
+    if (sig > 0) {
+      oplog::log_event(oplog::Level::kInfo, "stopping", {{"signal", std::to_string(sig)}});
+    }
     for (auto& http : listeners.http) http->stop();
   });
   const bool served = serve_all(listeners);
@@ -478,6 +568,10 @@ void fill_clinic_backend(const ServeOptions& o, int64_t utc_offset_min, api::Cli
   b.utc_offset_min = utc_offset_min;
 }
 
+int serve_writer(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan,
+                 const sigset_t& stop_signals, SystemClock& clock, ConcertHost& s,
+                 ClinicHost* clinic_host, api::ClinicBackend& clinic_backend);
+
 int run_writer(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan,
                int64_t utc_offset_min, const sigset_t& stop_signals) {
   SystemClock clock;
@@ -497,23 +591,44 @@ int run_writer(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan
     clinic_backend.views = clinic.views.get();
     fill_clinic_backend(o, utc_offset_min, clinic_backend);
   }
+  return serve_writer(o, plan, stop_signals, clock, s, with_clinic ? &clinic : nullptr,
+                      clinic_backend);
+}
+
+// Serves commands and queries on open, started domains until a stop, then
+// stops them (the writer answers every accepted command). With HA it sends
+// the heartbeats its standbys watch.
+int serve_writer(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan,
+                 const sigset_t& stop_signals, SystemClock& clock, ConcertHost& s,
+                 ClinicHost* clinic_host, api::ClinicBackend& clinic_backend) {
+  const bool with_clinic = clinic_host != nullptr;
+  std::unique_ptr<Heartbeat> heartbeat;
+  if (is_ha(o)) {
+    auto started = Heartbeat::start(election_config(o), o.failover_timeout_ms / 4);
+    if (!started.ok()) return fail(1, "cannot send heartbeats: " + started.status().ToString());
+    heartbeat = std::move(*started);
+  }
   api::ServiceConfig sc = service_config(o);
+  sc.writer_url.reset();  // a standby that took over is the writer now
   sc.limits = s.module->limits();
   api::Service service(*s.writer, *s.views, *s.follower, clock, sc);
   if (with_clinic) {
+    ClinicHost& clinic = *clinic_host;
     api::ClinicWriter* clinic_writer = clinic.writer.get();
     service.link(api::Domain::kClinic,
                  api::DomainLink{[clinic_writer] { return clinic_writer->acknowledged_offset(); },
                                  clinic.follower.get()});
     service.set_clinic(&clinic_backend);
   }
-  api::Console console({s.log.get(), with_clinic ? clinic.log.get() : nullptr});
+  api::Console console({s.log.get(), with_clinic ? clinic_host->log.get() : nullptr});
   service.set_console(&console);
+  int rc = 0;
   const bool served = serve_until_stopped(o, plan, service, stop_signals, &rc);
+  heartbeat.reset();
   if (rc != 0) return rc;
   Status st = s.stop();  // writer (answers every accepted command), follower, flush
   log_flush_failure("concert", st);
-  if (with_clinic) log_flush_failure("clinic", clinic.stop());
+  if (with_clinic) log_flush_failure("clinic", clinic_host->stop());
   if (g_fenced.load()) {
     const auto* kafka = dynamic_cast<const KafkaLog*>(s.log.get());
     return fail(1, "stopped: fenced by another engine with transactional.id " +
@@ -555,7 +670,7 @@ int open_replica(const ServeOptions& o, const std::string& root, const LogTarget
   Status st = host.open(
       root, target, [&o](const LogTarget& t) { return open_replica_log(o, t); }, fo);
   if (!st.ok()) return fail(1, st.message());
-  host.start();
+  start_host(o, host);
   return 0;
 }
 
@@ -601,11 +716,170 @@ int run_replica(const ServeOptions& o, const std::vector<api::ListenerSpec>& pla
   return served ? 0 : 1;
 }
 
+// ------------------------------------------------------------- standby ---
+
+// How often a standby applies the log's tail to its engines, and looks at
+// the writer's heartbeats.
+constexpr int64_t kStandbyTickMs = 100;
+// Tries at the clinic takeover once the concert one succeeded.
+constexpr int kClinicTakeoverTries = 3;
+
+// A standby's domains: open, followers running, writers not started.
+struct StandbyDomains {
+  ConcertHost concert;
+  ClinicHost clinic;
+  bool with_clinic = false;
+};
+
+KafkaLog& kafka_of(EventLog& log) {
+  return dynamic_cast<KafkaLog&>(log);  // a standby's logs are always Kafka's
+}
+
+// Takes both domains' logs over (markers in both topics); false when
+// another node won (or Kafka did not answer): the standby watches again.
+bool take_over_all(const ServeOptions& o, StandbyDomains& d) {
+  const std::string node = node_name(o);
+  Status st = kafka_of(*d.concert.log).take_over(node);
+  if (!st.ok()) {
+    oplog::log_event(oplog::Level::kWarn, "failover",
+                     {{"kind", st.code() == Status::Code::kBusy ? "lost" : "failed"},
+                      {"node", node},
+                      {"error", st.message()}});
+    return false;
+  }
+  for (int i = 0; d.with_clinic && i < kClinicTakeoverTries; ++i) {
+    st = kafka_of(*d.clinic.log).take_over(node);
+    if (st.ok()) break;
+  }
+  if (!st.ok()) {
+    // The concert marker is written: the old writer is fenced there. Exit,
+    // so that another standby takes both over (their epochs go higher).
+    oplog::log_event(oplog::Level::kError, "failover",
+                     {{"kind", "failed"}, {"node", node}, {"error", "clinic: " + st.message()}});
+    kill(getpid(), SIGTERM);
+    return false;
+  }
+  return true;
+}
+
+// The standby's loop (its own thread): keeps each engine warm from the log
+// and takes over when the heartbeats stop for --failover-timeout; sets
+// *took_over once both engines are at the log's end as its writer.
+void keep_standby(const ServeOptions& o, StandbyDomains& d, HeartbeatWatch& watch,
+                  std::atomic<bool>& took_over, const std::atomic<bool>& stopping) {
+  while (!stopping.load()) {
+    const int64_t silent_ms = watch.silent_ms(kStandbyTickMs);
+    for (Status st : {d.concert.writer->catch_up(),
+                      d.with_clinic ? d.clinic.writer->catch_up() : Status::OK()}) {
+      if (!st.ok()) {
+        oplog::log_event(oplog::Level::kWarn, "failover",
+                         {{"kind", "catch_up_failed"}, {"error", st.ToString()}});
+      }
+    }
+    if (silent_ms < o.failover_timeout_ms) continue;
+    oplog::log_event(oplog::Level::kWarn, "failover",
+                     {{"kind", "takeover"},
+                      {"node", node_name(o)},
+                      {"silent_ms", std::to_string(silent_ms)},
+                      {"last_writer", watch.last_node()}});
+    if (!take_over_all(o, d)) {
+      watch.reset();
+      continue;
+    }
+    Status st = d.concert.writer->catch_up();  // (d): the last few hundred ms of log
+    if (st.ok() && d.with_clinic) st = d.clinic.writer->catch_up();
+    if (!st.ok()) {
+      oplog::log_event(oplog::Level::kError, "failover",
+                       {{"kind", "failed"}, {"error", st.ToString()}});
+      kill(getpid(), SIGTERM);
+      return;
+    }
+    oplog::log_event(oplog::Level::kInfo, "failover",
+                     {{"kind", "writer"},
+                      {"node", node_name(o)},
+                      {"epoch", std::to_string(kafka_of(*d.concert.log).epoch())},
+                      {"offset", std::to_string(d.concert.log->end_offset())}});
+    took_over.store(true);
+    return;
+  }
+}
+
+// Serves as a replica (queries; commands 307/421) until a stop or a takeover.
+bool serve_as_standby(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan,
+                      const sigset_t& stop_signals, SystemClock& clock, StandbyDomains& d,
+                      api::ClinicBackend& clinic_backend, const std::atomic<bool>& took_over,
+                      std::vector<int>* ports, int* rc) {
+  api::Service service(*d.concert.views, *d.concert.follower, clock, service_config(o));
+  EventLog* concert_log = d.concert.log.get();
+  service.link(api::Domain::kConcert,
+               api::DomainLink{[] { return uint64_t{0}; }, d.concert.follower.get(),
+                               [concert_log] { return concert_log->end_offset(); }});
+  if (d.with_clinic) {
+    service.link(api::Domain::kClinic,
+                 api::DomainLink{[] { return uint64_t{0}; }, d.clinic.follower.get(),
+                                 [log = d.clinic.log.get()] { return log->end_offset(); }});
+    service.set_clinic(&clinic_backend);
+  }
+  api::Console console({d.concert.log.get(), d.with_clinic ? d.clinic.log.get() : nullptr});
+  service.set_console(&console);
+  return serve_until_stopped(o, plan, service, stop_signals, rc, &took_over, ports);
+}
+
+// --role standby (SPEC §7, docs/SCALING.md "Standby and failover").
+int run_standby(const ServeOptions& o, const std::vector<api::ListenerSpec>& plan,
+                int64_t utc_offset_min, const sigset_t& stop_signals) {
+  SystemClock clock;
+  OsRandom random;
+  StandbyDomains d;
+  if (int rc = open_server(o, d.concert, clock, random); rc != 0) return rc;
+  d.with_clinic = serves_clinic(plan);
+  api::ClinicBackend clinic_backend;
+  if (d.with_clinic) {
+    bool fresh = false;
+    if (int rc = open_clinic(o, utc_offset_min, d.clinic, clock, random, &fresh); rc != 0) {
+      return rc;
+    }
+    clinic_backend.views = d.clinic.views.get();
+    fill_clinic_backend(o, utc_offset_min, clinic_backend);
+  }
+  auto watch = HeartbeatWatch::open(election_config(o));
+  if (!watch.ok()) return fail(1, "cannot watch the writer: " + watch.status().ToString());
+  std::atomic<bool> took_over{false}, stopping{false};
+  std::thread keeper(keep_standby, std::cref(o), std::ref(d), std::ref(**watch),
+                     std::ref(took_over), std::cref(stopping));
+  std::vector<int> ports;
+  int rc = 0;
+  const bool served =
+      serve_as_standby(o, plan, stop_signals, clock, d, clinic_backend, took_over, &ports, &rc);
+  stopping.store(true);
+  keeper.join();
+  if (rc != 0 || !took_over.load()) {
+    log_flush_failure("concert", d.concert.stop());
+    if (d.with_clinic) log_flush_failure("clinic", d.clinic.stop());
+    return rc != 0 ? rc : served ? 0 : 1;
+  }
+  // The writer now, on the same ports.
+  std::vector<api::ListenerSpec> writer_plan = plan;
+  for (size_t i = 0; i < writer_plan.size() && i < ports.size(); ++i) {
+    writer_plan[i].port = ports[i];
+  }
+  d.concert.writer->start();
+  if (d.with_clinic) {
+    d.clinic.writer->start();
+    clinic_backend.writer = d.clinic.writer.get();
+  }
+  return serve_writer(o, writer_plan, stop_signals, clock, d.concert,
+                      d.with_clinic ? &d.clinic : nullptr, clinic_backend);
+}
+
 // The flags' combinations that cannot run (exit 2), or "".
 std::string invalid_options(const ServeOptions& o) {
-  if (o.role == "standby") {
-    return "--role standby is not yet supported (SPEC §7; use writer or replica)";
+  if (o.role == "standby" && o.log != "kafka") {
+    return "--role standby needs --log kafka: a standby tails the writer's topics";
   }
+  if (o.ha && o.log != "kafka") return "--ha needs --log kafka";
+  if (o.role == "standby" && o.demo) return "--demo loads data through a writer, not a standby";
+  if (o.failover_timeout_ms < 200) return "--failover-timeout must be at least 200ms";
   if (o.log == "kafka" && o.kafka_brokers.empty()) {
     return "--log kafka needs --kafka-brokers (e.g. the address `reservoir kafka-mock` prints)";
   }
@@ -613,7 +887,9 @@ std::string invalid_options(const ServeOptions& o) {
     return "--role replica needs --log kafka: a replica tails the writer's topics";
   }
   if (o.role == "replica" && o.demo) return "--demo loads data through a writer, not a replica";
-  if (o.role != "replica" && !o.writer_url.empty()) return "--writer-url is for --role replica";
+  if (o.role == "writer" && !o.writer_url.empty()) {
+    return "--writer-url is for --role replica or standby";
+  }
   if (!o.writer_url.empty() && o.writer_url.rfind("http://", 0) != 0 &&
       o.writer_url.rfind("https://", 0) != 0) {
     return "--writer-url must start with http:// or https://, not '" + o.writer_url + "'";
@@ -647,6 +923,7 @@ static int run_serve_inner(int argc, char** argv) {
   if (!lock.ok()) return fail(1, lock.status().message());
   const sigset_t stop_signals = block_stop_signals();
   const auto& specs = std::get<std::vector<api::ListenerSpec>>(plan);
+  if (o.role == "standby") return run_standby(o, specs, *utc_offset_min, stop_signals);
   return o.role == "replica" ? run_replica(o, specs, *utc_offset_min, stop_signals)
                              : run_writer(o, specs, *utc_offset_min, stop_signals);
 }

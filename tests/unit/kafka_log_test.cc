@@ -1,6 +1,7 @@
 // KafkaLog against librdkafka's mock cluster (the real protocol over
 // loopback), one cluster per test case: round trips, multi-message batches,
-// restart, aborted transactions, fencing, broker down and up, topic checks.
+// restart, aborted transactions, fencing, broker down and up, topic checks,
+// and the failover epochs (takeover markers, the reader rule, confirm).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -8,6 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include <librdkafka/rdkafka.h>
+
+#include "events/envelope_codec.h"
 #include "events/kafka_log.h"
 #include "support/mock_cluster.h"
 
@@ -320,6 +324,139 @@ TEST_CASE("kafka log: no broker at all fails open within the bound") {
   CHECK(Clock::now() - t0 < 5s);
   REQUIRE_FALSE(log.ok());
   CHECK(log.status().code() == Status::Code::kUnavailable);
+}
+
+// ------------------------------------------------------------ failover ---
+
+void put_le(char* p, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+
+// Commits one raw message, as another (or an older) writer would: the
+// "reservoir" header (first, count, batch end), the epoch header when
+// epoch >= 0, the marker header when node is not empty.
+void produce_raw(const MockCluster& cluster, const std::vector<EventEnvelope>& events,
+                 uint64_t first, int64_t epoch, const std::string& node = "") {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", cluster.bootstraps().c_str(), err,
+                            sizeof err) == RD_KAFKA_CONF_OK);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  REQUIRE(rk != nullptr);
+  std::string value;
+  for (const auto& e : events) envelope_codec::encode(e, value);
+  char header[KafkaLog::kHeaderBytes];
+  put_le(header, first, 8);
+  put_le(header + 8, events.size(), 4);
+  put_le(header + 12, first + events.size(), 8);
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(3);
+  rd_kafka_header_add(headers, KafkaLog::kHeaderKey, -1, header, sizeof header);
+  char epoch_bytes[8];
+  put_le(epoch_bytes, static_cast<uint64_t>(epoch), 8);
+  if (epoch >= 0) rd_kafka_header_add(headers, KafkaLog::kEpochHeaderKey, -1, epoch_bytes, 8);
+  if (!node.empty()) {
+    rd_kafka_header_add(headers, KafkaLog::kMarkerHeaderKey, -1, node.data(),
+                        static_cast<ssize_t>(node.size()));
+  }
+  REQUIRE(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("events"), RD_KAFKA_V_PARTITION(0),
+                            RD_KAFKA_V_VALUE(value.empty() ? nullptr : value.data(), value.size()),
+                            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  REQUIRE(rd_kafka_flush(rk, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(rk);
+}
+
+TEST_CASE("kafka log: a topic written before epochs existed reads as before") {
+  MockCluster cluster;
+  const KafkaLogConfig c = config_for(cluster);
+  produce_raw(cluster, batch_of(0, 3), 0, -1);  // no epoch header at all
+  produce_raw(cluster, batch_of(3, 2), 3, -1);
+  auto reader = open_log(c, Mode::kReadOnly);
+  check_log(*reader, range(0, 5));
+  CHECK(reader->epoch() == 0);
+  auto writer = open_log(c);
+  auto b = batch_of(5, 1);
+  REQUIRE(writer->append(b).ok());
+  check_log(*open_log(c, Mode::kReadOnly), range(0, 6));
+}
+
+TEST_CASE(
+    "kafka log: a takeover marker keeps earlier batches and voids the old writer's later ones") {
+  MockCluster cluster;
+  const KafkaLogConfig c = config_for(cluster);
+  auto old_writer = open_log(c);  // no confirm_appends: it does not look
+  auto a = batch_of(0, 3);
+  REQUIRE(old_writer->append(a).ok());
+  auto standby = open_log(c, Mode::kReadOnly);
+  auto b = batch_of(3, 2);
+  REQUIRE(old_writer->append(b).ok());  // committed before the marker: valid
+  REQUIRE(standby->take_over("node-b").ok());
+  CHECK(standby->epoch() == 1);
+  CHECK(standby->end_offset() == 5);
+  // The mock does not fence the old producer: its batch commits, after the marker.
+  auto late = batch_of(900, 2);
+  REQUIRE(old_writer->append(late).ok());
+  auto next = batch_of(5, 2);
+  REQUIRE(standby->append(next).ok());
+  CHECK(next[0].offset == 5);
+  auto reader = open_log(c, Mode::kReadOnly);
+  check_log(*reader, range(0, 7));
+  CHECK(reader->epoch() == 1);
+  CHECK(reader->voided() == 1);
+  // A writer restarted later writes with the valid epoch: its batches count.
+  standby.reset();
+  auto restarted = open_log(c);
+  auto more = batch_of(7, 1);
+  REQUIRE(restarted->append(more).ok());
+  check_log(*open_log(c, Mode::kReadOnly), range(0, 8));
+}
+
+TEST_CASE("kafka log: with confirm_appends the old writer's append after a takeover is Fenced") {
+  MockCluster cluster;
+  KafkaLogConfig c = config_for(cluster);
+  c.confirm_appends = true;
+  auto a_log = open_log(c);
+  auto a = batch_of(0, 2);
+  REQUIRE(a_log->append(a).ok());
+  auto b_log = open_log(c, Mode::kReadOnly);
+  REQUIRE(b_log->take_over("node-b").ok());
+  // Same transactional.id; the mock lets A commit, but A reads the marker
+  // before its batch and acknowledges nothing.
+  auto lost = batch_of(900, 3);
+  const Status s = a_log->append(lost);
+  CHECK(s.code() == Status::Code::kFenced);
+  CHECK(s.message().find("epoch 1") != std::string::npos);
+  auto again = batch_of(901, 1);
+  CHECK(a_log->append(again).code() == Status::Code::kFenced);
+  auto b = batch_of(2, 2);
+  REQUIRE(b_log->append(b).ok());  // the new writer's own confirm passes
+  check_log(*open_log(c, Mode::kReadOnly), range(0, 4));
+}
+
+TEST_CASE("kafka log: a second marker with an epoch already taken is ignored") {
+  MockCluster cluster;
+  KafkaLogConfig c = config_for(cluster);
+  c.confirm_appends = true;
+  auto writer = open_log(c);
+  auto a = batch_of(0, 2);
+  REQUIRE(writer->append(a).ok());
+  auto b_log = open_log(c, Mode::kReadOnly);
+  REQUIRE(b_log->take_over("node-b").ok());
+  // node-c raced to the same epoch and lost: its marker is not valid, so it
+  // neither voids node-b's batches nor fences node-b.
+  produce_raw(cluster, {}, 2, 1, "node-c");
+  auto b = batch_of(2, 2);
+  REQUIRE(b_log->append(b).ok());
+  auto reader = open_log(c, Mode::kReadOnly);
+  check_log(*reader, range(0, 4));
+  CHECK(reader->epoch() == 1);
+  // A node that takes over next gets the epoch above the valid one.
+  auto c_log = open_log(c, Mode::kReadOnly);
+  REQUIRE(c_log->take_over("node-c").ok());
+  CHECK(c_log->epoch() == 2);
+  auto late = batch_of(900, 1);
+  CHECK(b_log->append(late).code() == Status::Code::kFenced);
+  check_log(*open_log(c, Mode::kReadOnly), range(0, 4));
 }
 
 }  // namespace
