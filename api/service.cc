@@ -184,7 +184,7 @@ std::string Service::health() const {
   w.String("UP");
   w.EndObject();
   w.Key("role");
-  w.String(is_replica() ? "replica" : "writer");
+  w.String(role());
   w.Key("applied");
   w.Uint64(follower_.applied());
   w.Key("writer");
@@ -328,8 +328,8 @@ void Service::append_role_metrics(MetricsWriter& w, std::string& out) const {
   const uint64_t behind = end > applied ? end - applied : 0;
   const int64_t oldest = follower_.oldest_unapplied_ms();
   const int64_t lag_ms = behind > 0 && oldest > 0 ? std::max<int64_t>(0, now_ms() - oldest) : 0;
-  w.family("reservoir_role", "gauge", "This node's role (SPEC §7): writer or replica.");
-  w.sample("reservoir_role", is_replica() ? R"(role="replica")" : R"(role="writer")", 1);
+  w.family("reservoir_role", "gauge", "This node's role (SPEC §7): writer, replica or standby.");
+  w.sample("reservoir_role", std::string("role=\"") + role() + "\"", 1);
   w.gauge("reservoir_applied_offset", "Events the concert views have applied.", applied);
   w.gauge("reservoir_replica_lag_events",
           "The log end this node has seen minus the applied offset.", behind);

@@ -100,6 +100,7 @@ struct ServiceConfig {
   int64_t read_wait_ms = 2000;            // read-your-writes wait before 503
   int64_t min_offset_wait_ms = 1000;      // Reservoir-Min-Offset wait before 503
   std::optional<std::string> writer_url;  // a replica's 307 target; nullopt: 421 NOT_WRITER
+  bool standby = false;                   // a replica that may take over (/healthz, /metrics)
   size_t query_cache_bytes = QueryCache::kBytesDefault;
   concert::Limits limits;
 };
@@ -141,6 +142,10 @@ class Service {
   Service(projections::Projections& views, projections::Follower& follower, Clock& clock,
           ServiceConfig config);
   bool is_replica() const { return writer_ == nullptr; }
+  // SPEC §7's role name: writer, replica, or standby (a replica that may take over).
+  const char* role() const {
+    return !is_replica() ? "writer" : config_.standby ? "standby" : "replica";
+  }
 
   // Links `domain` (before handle() is first called). A query of a dialect
   // whose domain is not linked answers 503.

@@ -809,7 +809,9 @@ bool serve_as_standby(const ServeOptions& o, const std::vector<api::ListenerSpec
                       const sigset_t& stop_signals, SystemClock& clock, StandbyDomains& d,
                       api::ClinicBackend& clinic_backend, const std::atomic<bool>& took_over,
                       std::vector<int>* ports, int* rc) {
-  api::Service service(*d.concert.views, *d.concert.follower, clock, service_config(o));
+  api::ServiceConfig sc = service_config(o);
+  sc.standby = true;
+  api::Service service(*d.concert.views, *d.concert.follower, clock, sc);
   EventLog* concert_log = d.concert.log.get();
   service.link(api::Domain::kConcert,
                api::DomainLink{[] { return uint64_t{0}; }, d.concert.follower.get(),

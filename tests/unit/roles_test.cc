@@ -197,5 +197,20 @@ TEST_CASE("replica: /healthz and /metrics tell the role and the applied offset")
   CHECK(f.service->metrics().find("reservoir_role{role=\"writer\"} 1\n") != std::string::npos);
 }
 
+TEST_CASE("standby: /healthz and /metrics say standby; commands are refused as on a replica") {
+  Fixture f;
+  ServiceConfig config;
+  config.admin_key = "k";
+  config.standby = true;
+  Service standby(*f.replica.views, *f.replica.follower, f.clock, config);
+  CHECK(f.call(standby, f.canonical, "GET", "/healthz").text().find(R"("role":"standby")") !=
+        std::string::npos);
+  CHECK(standby.metrics().find("reservoir_role{role=\"standby\"} 1\n") != std::string::npos);
+  const Answer charged =
+      f.call(standby, f.ce, "PATCH", "/api/v1/users/1/wallet/charge", R"({"amount":700})");
+  CHECK(charged.status == 421);
+  CHECK(f.log.end_offset() == 0);
+}
+
 }  // namespace
 }  // namespace reservoir::api
