@@ -1,10 +1,10 @@
 #include "events/kafka_log.h"
+#include "events/oplog.h"
 
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <cassert>
-#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <thread>
@@ -484,10 +484,13 @@ Status create_topic(rd_kafka_t* rk, const KafkaLogConfig& c, int brokers) {
     return Status::Unavailable("cannot create " + kafka_where(c) + ": " + s.message() +
                                " (create it with exactly 1 partition)");
   }
-  std::fprintf(stderr,
-               "reservoir: created Kafka topic '%s' (1 partition, replication factor %d, "
-               "min.insync.replicas %d, cleanup.policy=delete, retention.ms=-1)\n",
-               c.topic.c_str(), replicas, min_isr);
+  oplog::log_event(oplog::Level::kInfo, "kafka_topic_created",
+                   {{"topic", c.topic},
+                    {"partitions", "1"},
+                    {"replication_factor", std::to_string(replicas)},
+                    {"min_insync_replicas", std::to_string(min_isr)},
+                    {"cleanup_policy", "delete"},
+                    {"retention_ms", "-1"}});
   return Status::OK();
 }
 
@@ -532,8 +535,8 @@ Status KafkaLog::connect() {
     if (Status s = create_on_mock(rk, config_); !s.ok()) {
       return Status::Unavailable("cannot create " + kafka_where(config_) + ": " + s.message());
     }
-    std::fprintf(stderr, "reservoir: created Kafka topic '%s' (1 partition, on kafka-mock)\n",
-                 config_.topic.c_str());
+    oplog::log_event(oplog::Level::kInfo, "kafka_topic_created",
+                     {{"topic", config_.topic}, {"partitions", "1"}, {"on", "kafka-mock"}});
   } else if (found->partitions < 0) {
     if (Status s = create_topic(rk, config_, found->brokers); !s.ok()) return s;
   } else if (found->partitions != 1) {
@@ -627,9 +630,11 @@ Status KafkaLog::accept_epoch(Scan& scan, const void* message, uint64_t first, u
       scan.epoch_kafka = m->offset;
       scan.in_batch = false;  // the rest of an old writer's batch is void
       epoch_.store(tag.epoch, std::memory_order_relaxed);
-      std::fprintf(stderr, "reservoir: %s: node '%s' took over as writer (epoch %llu)\n",
-                   kafka_where(config_).c_str(), tag.node.c_str(),
-                   static_cast<unsigned long long>(tag.epoch));
+      oplog::log_event(oplog::Level::kWarn, "failover",
+                       {{"kind", "marker_seen"},
+                        {"log", kafka_where(config_)},
+                        {"node", tag.node},
+                        {"epoch", std::to_string(tag.epoch)}});
     }
     return Status::OK();  // a marker holds no events and voids none
   }
@@ -705,11 +710,10 @@ void KafkaLog::truncate_to(uint64_t event_offset) {
   const uint64_t old_end = end_offset_.load(std::memory_order_relaxed);
   while (!index_.empty() && index_.back().first_offset >= event_offset) index_.pop_back();
   end_offset_.publish(event_offset);
-  std::fprintf(stderr,
-               "reservoir: %s shows events %llu..%llu of an aborted transaction (a later "
-               "message says so); they are not part of the log\n",
-               kafka_where(config_).c_str(), static_cast<unsigned long long>(event_offset),
-               static_cast<unsigned long long>(old_end - 1));
+  oplog::log_event(oplog::Level::kWarn, "kafka_aborted_batch_dropped",
+                   {{"log", kafka_where(config_)},
+                    {"from", std::to_string(event_offset)},
+                    {"to", std::to_string(old_end - 1)}});
 }
 
 void KafkaLog::publish(const IndexEntry& entry, uint64_t end_offset, int64_t next_kafka) {

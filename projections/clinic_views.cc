@@ -9,7 +9,6 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -18,6 +17,7 @@
 #include "events/clinic_time.h"
 #include "events/codec.h"
 #include "events/engine_events.h"
+#include "events/oplog.h"
 #include "projections/keys.h"
 #include "projections/versioned_store.h"
 
@@ -232,11 +232,16 @@ bool get_rec(rocksdb::DB* db, const rocksdb::ReadOptions& ro, const std::string&
   const rocksdb::Status s = db->Get(ro, db->DefaultColumnFamily(), key, &value);
   if (s.IsNotFound()) return false;
   if (!s.ok()) {
-    std::fprintf(stderr, "clinic views: reading %s: %s\n", key.c_str(), s.ToString().c_str());
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "clinic_view_read"},
+                      {"what", "read_failed"},
+                      {"key", key},
+                      {"error", s.ToString()}});
     return false;
   }
   if (!codec::decode(std::string_view(value.data(), value.size()), *rec)) {
-    std::fprintf(stderr, "clinic views: malformed record at %s\n", key.c_str());
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "clinic_view_read"}, {"what", "malformed_record"}, {"key", key}});
     return false;
   }
   return true;
@@ -591,7 +596,9 @@ std::optional<ClinicScheduleView> ClinicViews::schedule(std::string_view schedul
   ScheduleRec rec;
   if (!get_rec(db_.get(), rocksdb::ReadOptions(), key, &rec)) return std::nullopt;
   std::optional<ClinicScheduleView> v = to_view(std::move(rec));
-  if (!v) std::fprintf(stderr, "clinic views: malformed status at %s\n", key.c_str());
+  if (!v)
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "clinic_view_read"}, {"what", "malformed_status"}, {"key", key}});
   return v;
 }
 
@@ -690,7 +697,9 @@ std::optional<ZoneDayView> ClinicViews::zone_day(std::string_view zone_id, int64
         OccupancyRec rec;
         if (!at || k.size() <= kHexChars + kIndexHexChars + 2 || k[kHexChars] != '/' ||
             k[id_end] != '/' || !codec::decode(value, rec)) {
-          std::fprintf(stderr, "clinic views: malformed entry under %s\n", prefix.c_str());
+          oplog::log_event(
+              oplog::Level::kError, "fault",
+              {{"kind", "clinic_view_read"}, {"what", "malformed_entry"}, {"key", prefix}});
           return true;
         }
         view.items.push_back(OccupancyItem{
@@ -699,7 +708,11 @@ std::optional<ZoneDayView> ClinicViews::zone_day(std::string_view zone_id, int64
         return true;
       });
   if (!s.ok())
-    std::fprintf(stderr, "clinic views: listing %s: %s\n", prefix.c_str(), s.ToString().c_str());
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "clinic_view_read"},
+                      {"what", "list_failed"},
+                      {"key", prefix},
+                      {"error", s.ToString()}});
   return view;
 }
 

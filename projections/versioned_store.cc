@@ -1,6 +1,7 @@
 #include "projections/versioned_store.h"
 
-#include <cstdio>
+
+#include "events/oplog.h"
 
 namespace reservoir::projections {
 namespace {
@@ -25,8 +26,11 @@ Result<VersionedStore> open_versioned_store(const std::string& path, const Store
                               std::to_string(spec.format) + "; run `reservoir rebuild`");
   }
   if (cp->format < spec.format) {
-    std::fprintf(stderr, "%s at %s: format %lld store dropped, rebuilding from the log\n",
-                 spec.what.c_str(), path.c_str(), static_cast<long long>(cp->format));
+    oplog::log_event(oplog::Level::kWarn, "store_format_dropped",
+                     {{"store", spec.what},
+                      {"path", path},
+                      {"format", std::to_string(cp->format)},
+                      {"action", "rebuilding from the log"}});
     db->reset();
     const rocksdb::Status d = rocksdb::DestroyDB(path, spec.options());
     if (!d.ok()) {

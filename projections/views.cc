@@ -13,7 +13,6 @@
 #include <array>
 #include <cassert>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <initializer_list>
 #include <memory_resource>
@@ -23,6 +22,7 @@
 #include <utility>
 
 #include "events/codec.h"
+#include "events/oplog.h"
 #include "events/secrets.h"
 #include "projections/keys.h"
 #include "projections/versioned_store.h"
@@ -297,11 +297,16 @@ bool get_rec(rocksdb::DB* db, const rocksdb::ReadOptions& ro, const std::string&
   const rocksdb::Status s = db->Get(ro, db->DefaultColumnFamily(), key, &value);
   if (s.IsNotFound()) return false;
   if (!s.ok()) {
-    std::fprintf(stderr, "projections: reading %s: %s\n", key.c_str(), s.ToString().c_str());
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "projection_read"},
+                      {"what", "read_failed"},
+                      {"key", key},
+                      {"error", s.ToString()}});
     return false;
   }
   if (!codec::decode(std::string_view(value.data(), value.size()), *rec)) {
-    std::fprintf(stderr, "projections: malformed record at %s\n", key.c_str());
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "projection_read"}, {"what", "malformed_record"}, {"key", key}});
     return false;
   }
   return true;
@@ -311,7 +316,11 @@ bool get_rec(rocksdb::DB* db, const rocksdb::ReadOptions& ro, const std::string&
 bool get_index(rocksdb::DB* db, const std::string& key, std::string* value) {
   const rocksdb::Status s = db->Get(rocksdb::ReadOptions(), key, value);
   if (!s.ok() && !s.IsNotFound()) {
-    std::fprintf(stderr, "projections: reading %s: %s\n", key.c_str(), s.ToString().c_str());
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "projection_read"},
+                      {"what", "read_failed"},
+                      {"key", key},
+                      {"error", s.ToString()}});
   }
   return s.ok();
 }
@@ -320,7 +329,11 @@ bool key_exists(rocksdb::DB* db, const rocksdb::ReadOptions& ro, const std::stri
   rocksdb::PinnableSlice value;
   const rocksdb::Status s = db->Get(ro, db->DefaultColumnFamily(), key, &value);
   if (!s.ok() && !s.IsNotFound()) {
-    std::fprintf(stderr, "projections: reading %s: %s\n", key.c_str(), s.ToString().c_str());
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "projection_read"},
+                      {"what", "read_failed"},
+                      {"key", key},
+                      {"error", s.ToString()}});
   }
   return s.ok();
 }
@@ -1116,7 +1129,13 @@ std::vector<ConcertSummary> Projections::concerts() const {
              out.push_back(ConcertSummary{std::move(id), std::move(rec.title), rec.schedule_count});
              return true;
            });
-  if (!s.ok()) std::fprintf(stderr, "projections: listing concerts: %s\n", s.ToString().c_str());
+  if (!s.ok()) {
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "projection_read"},
+                      {"what", "list_failed"},
+                      {"key", "concerts"},
+                      {"error", s.ToString()}});
+  }
   return out;
 }
 
@@ -1142,7 +1161,13 @@ std::optional<std::vector<ScheduleView>> Projections::schedules(
                                    keys.push_back(schedule_key(k.substr(k.rfind('/') + 1)));
                                    return true;
                                  });
-  if (!s.ok()) std::fprintf(stderr, "projections: listing schedules: %s\n", s.ToString().c_str());
+  if (!s.ok()) {
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "projection_read"},
+                      {"what", "list_failed"},
+                      {"key", "schedules"},
+                      {"error", s.ToString()}});
+  }
   std::vector<rocksdb::Status> statuses;
   std::vector<rocksdb::PinnableSlice> values = multi_get(db_.get(), ro, keys, &statuses);
   std::vector<ScheduleView> out;
@@ -1151,7 +1176,9 @@ std::optional<std::vector<ScheduleView>> Projections::schedules(
     ScheduleRec rec;
     if (!statuses[i].ok() ||
         !codec::decode(std::string_view(values[i].data(), values[i].size()), rec)) {
-      std::fprintf(stderr, "projections: unreadable %s\n", keys[i].c_str());
+      oplog::log_event(
+          oplog::Level::kError, "fault",
+          {{"kind", "projection_read"}, {"what", "unreadable_record"}, {"key", keys[i]}});
       continue;
     }
     out.push_back(to_view(keys[i].substr(2), std::move(rec)));
@@ -1185,7 +1212,9 @@ std::optional<std::vector<SeatView>> Projections::seats(const std::string& sched
              if (!number || k.size() <= kHexChars + 1 ||
                  !codec::decode(std::string_view(value.data(), value.size()), rec) ||
                  !to_enum(rec.status, SeatStatus::kSold, &v.status)) {
-               std::fprintf(stderr, "projections: malformed seat under %s\n", prefix.c_str());
+               oplog::log_event(
+                   oplog::Level::kError, "fault",
+                   {{"kind", "projection_read"}, {"what", "malformed_seat"}, {"key", prefix}});
                return true;
              }
              v.seat_id = std::string(k.substr(kHexChars + 1));
@@ -1194,7 +1223,13 @@ std::optional<std::vector<SeatView>> Projections::seats(const std::string& sched
              out.push_back(std::move(v));
              return true;
            });
-  if (!s.ok()) std::fprintf(stderr, "projections: listing seats: %s\n", s.ToString().c_str());
+  if (!s.ok()) {
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "projection_read"},
+                      {"what", "list_failed"},
+                      {"key", "seats"},
+                      {"error", s.ToString()}});
+  }
   return out;
 }
 

@@ -129,8 +129,8 @@ TEST_CASE("kafka: serve --kafka-topic orders works on a default kafka-mock; rest
     rid = api.hold_ok(token, kSchedule1, {"A1"});
     REQUIRE(api.charge("bob", 5, "bob-1").ok());
   }
-  CHECK(contains(server.stderr_text(), "created Kafka topic 'orders'"));
-  CHECK(contains(server.stderr_text(), "created Kafka topic 'orders-clinic'"));
+  CHECK(contains(server.stderr_text(), "event=kafka_topic_created topic=orders "));
+  CHECK(contains(server.stderr_text(), "event=kafka_topic_created topic=orders-clinic "));
   REQUIRE(server.terminate() == 0);
   server.start();  // the topics exist now
   {
