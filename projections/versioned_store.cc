@@ -1,6 +1,5 @@
 #include "projections/versioned_store.h"
 
-
 #include "events/oplog.h"
 
 namespace reservoir::projections {

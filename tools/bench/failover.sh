@@ -18,25 +18,9 @@ wport=${FAILOVER_BENCH_PORT:-18290}
 sport=$((wport + 1))
 key=bench
 dir=$(mktemp -d /tmp/failover-bench.XXXXXX)
-pids=()
-
-stop_all() {  # the standby, the writer, then the mock: a node stops slowly without its cluster
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[i]}" 2>/dev/null || true
-    wait "${pids[i]}" 2>/dev/null || true
-  done
-  pids=()
-}
+# shellcheck source=tools/bench/nodes.sh
+source "$(dirname "$0")/nodes.sh"
 trap 'stop_all; rm -rf "$dir"' EXIT
-
-wait_up() {  # URL: until /healthz answers, at most 60 s
-  for _ in $(seq 600); do
-    curl -sf -o /dev/null "$1/healthz" && return 0
-    sleep 0.1
-  done
-  echo "failover.sh: $1 did not come up" >&2
-  return 1
-}
 
 charge() {  # URL -> the HTTP status of one charge of alice's balance (000: no answer)
   curl -s -o /dev/null -w '%{http_code}' -m 2 -X POST "$1/api/v1/balance/charge" \
@@ -48,10 +32,7 @@ now_ms() { date +%s%3N; }
 results=()
 for run in $(seq "$runs"); do
   rm -rf "${dir:?}"/*
-  "$bin" kafka-mock --brokers 3 >"$dir/mock.out" 2>"$dir/mock.err" &
-  pids+=($!)
-  for _ in $(seq 200); do [[ -s "$dir/mock.out" ]] && break; sleep 0.1; done
-  brokers=$(head -1 "$dir/mock.out")
+  start_mock "$dir"
   common=(--log kafka --kafka-brokers "$brokers" --admin-key "$key" --failover-timeout "$timeout")
   "$bin" serve "${common[@]}" --ha --node w1 --demo --data "$dir/writer" --port "$wport" \
     >"$dir/writer.out" 2>"$dir/writer.err" &

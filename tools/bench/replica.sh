@@ -19,32 +19,13 @@ wport=${REPLICA_BENCH_PORT:-18190}
 rport=$((wport + 1))
 key=bench
 dir=$(mktemp -d /tmp/replica-bench.XXXXXX)
-pids=()
-
-stop_all() {  # the replica, the writer, then the mock: a node stops slowly without its cluster
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[i]}" 2>/dev/null || true
-    wait "${pids[i]}" 2>/dev/null || true
-  done
-  pids=()
-}
+# shellcheck source=tools/bench/nodes.sh
+source "$(dirname "$0")/nodes.sh"
 trap 'stop_all; rm -rf "$dir"' EXIT
 
-wait_up() {  # URL: until /healthz answers, at most 60 s
-  for _ in $(seq 600); do
-    curl -sf -o /dev/null "$1/healthz" && return 0
-    sleep 0.1
-  done
-  echo "replica.sh: $1 did not come up" >&2
-  return 1
-}
-
 for run in $(seq "$runs"); do
-  rm -rf "$dir"/*
-  "$bin" kafka-mock --brokers 3 >"$dir/mock.out" 2>"$dir/mock.err" &
-  pids+=($!)
-  for _ in $(seq 200); do [[ -s "$dir/mock.out" ]] && break; sleep 0.1; done
-  brokers=$(head -1 "$dir/mock.out")
+  rm -rf "${dir:?}"/*
+  start_mock "$dir"
   common=(--log kafka --kafka-brokers "$brokers" --admin-key "$key" --active-tokens 100000
           --hold-ttl 5m)
   "$bin" serve "${common[@]}" --data "$dir/writer" --port "$wport" \
