@@ -557,6 +557,33 @@ Status KafkaLog::connect() {
 
 // ---------------------------------------------------------------- scan ---
 
+namespace {
+
+// The partition's first and end offsets, by the deadline. Not through
+// rd_kafka_query_watermark_offsets: before librdkafka 2.3 it never returns
+// while the partition's leader is unreachable (librdkafka issues #2588 and
+// #4460), which kept a replica from stopping with Kafka down.
+// rd_kafka_offsets_for_times sends the same ListOffsets requests (timestamps
+// -2 and -1, the consumer's isolation level) and keeps to its timeout.
+rd_kafka_resp_err_t watermarks(rd_kafka_t* rk, const std::string& topic, Clock::time_point deadline,
+                               int64_t* low, int64_t* high) {
+  const std::pair<int64_t, int64_t*> asks[] = {{RD_KAFKA_OFFSET_BEGINNING, low},
+                                               {RD_KAFKA_OFFSET_END, high}};
+  for (const auto& [timestamp, out] : asks) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = timestamp;
+    const int timeout_ms = static_cast<int>(std::max<int64_t>(1, ms_left(deadline)));
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, list, timeout_ms);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) *out = list->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return err;
+  }
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+}  // namespace
+
 // Reads the topic from scan_->next_kafka to its end (the last stable offset
 // when asked), indexing every complete batch; Unavailable after timeout_ms
 // without a message. Callers hold scan_mu_.
@@ -564,8 +591,7 @@ Status KafkaLog::scan_to_end(int64_t timeout_ms) {
   Scan& scan = *scan_;
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   int64_t low = 0, high = 0;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-      scan.reader->rk, config_.topic.c_str(), 0, &low, &high, static_cast<int>(timeout_ms));
+  rd_kafka_resp_err_t err = watermarks(scan.reader->rk, config_.topic, deadline, &low, &high);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Unavailable("cannot read the end of " + kafka_where(config_) + ": " +
                                rd_kafka_err2str(err));

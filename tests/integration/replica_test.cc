@@ -318,5 +318,18 @@ TEST_CASE("replica: read-your-writes with Reservoir-Min-Offset, and commands ref
   CHECK(metrics.body.find("reservoir_replica_lag_events 0\n") != std::string::npos);
 }
 
+// librdkafka before 2.3 waits forever for a partition's watermarks while its
+// leader is unreachable; a replica polling for new events then never stopped.
+TEST_CASE("replica: SIGTERM stops it while Kafka is down") {
+  auto mock = std::make_shared<KafkaMock>();
+  ServerProcess writer{node_options(mock)};
+  ServerProcess replica{node_options(mock).no_demo().with({"--role", "replica"})};
+  REQUIRE(eventually([&] {  // tailing the topic: the demo data is applied
+    return num(send(replica, kCanonical, "GET", "/healthz").json, "applied") > 0;
+  }));
+  mock->command("down");
+  CHECK(replica.terminate() == 0);
+}
+
 }  // namespace
 }  // namespace reservoir::test
