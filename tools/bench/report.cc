@@ -39,7 +39,7 @@ void OutcomeTable::record(int status, std::string_view code, Verdict verdict, ui
   Entry e;
   e.status = status;
   const size_t len = std::min(code.size(), e.code.size() - 1);
-  std::memcpy(e.code.data(), code.data(), len);
+  if (len > 0) std::memcpy(e.code.data(), code.data(), len);  // an empty view's data() may be null
   e.verdict = verdict;
   e.count = n;
   entries_.push_back(e);
