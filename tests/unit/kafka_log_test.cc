@@ -459,5 +459,51 @@ TEST_CASE("kafka log: a second marker with an epoch already taken is ignored") {
   check_log(*open_log(c, Mode::kReadOnly), range(0, 4));
 }
 
+// Waits on a read-only log (its long-poll of the tail) until its end is
+// `end`, or 10 s pass; returns the end it reached.
+uint64_t follow_to(KafkaLog& log, uint64_t end) {
+  const auto deadline = Clock::now() + 10s;
+  while (log.end_offset() != end && Clock::now() < deadline) log.wait_beyond(log.end_offset(), 1s);
+  return log.end_offset();
+}
+
+TEST_CASE("kafka log: a follower at the tail keeps the epoch rule and drops aborted batches") {
+  MockCluster cluster;
+  const KafkaLogConfig c = config_for(cluster);
+  auto old_writer = open_log(c);
+  // Given a read-only log that follows the topic from its start,
+  auto follower = open_log(c, Mode::kReadOnly);
+  auto a = batch_of(0, 3);
+  REQUIRE(old_writer->append(a).ok());
+  REQUIRE(follow_to(*follower, 3) == 3);
+  // when a standby takes over, the old writer's late batch commits after
+  // the marker, and the new writer appends,
+  auto standby = open_log(c, Mode::kReadOnly);
+  REQUIRE(standby->take_over("node-b").ok());
+  auto late = batch_of(900, 2);
+  REQUIRE(old_writer->append(late).ok());
+  auto b = batch_of(3, 2);
+  REQUIRE(standby->append(b).ok());
+  // then the follower takes the marker's epoch and voids the late batch,
+  REQUIRE(follow_to(*follower, 5) == 5);
+  CHECK(follower->epoch() == 1);
+  CHECK(follower->voided() == 1);
+  check_log(*follower, range(0, 5));
+  // and an aborted batch the mock still shows is dropped at its void marker.
+  cluster.push_errors(test::kApiEndTxn, {RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID});
+  auto lost = batch_of(100, 3);
+  CHECK(standby->append(lost).code() == Status::Code::kUnavailable);
+  REQUIRE(standby->settle().ok());
+  auto d = batch_of(5, 2);
+  REQUIRE(standby->append(d).ok());
+  REQUIRE(follow_to(*follower, 7) == 7);
+  check_log(*follower, range(0, 7));
+  // close_waiters() ends a long wait on the tail.
+  std::thread waiter([&] { CHECK(follower->wait_beyond(7, 1h) == 7); });
+  std::this_thread::sleep_for(200ms);  // let it reach the long-poll (not needed for the check)
+  follower->close_waiters();
+  waiter.join();
+}
+
 }  // namespace
 }  // namespace reservoir
