@@ -728,7 +728,9 @@ Status KafkaLog::accept_message(Scan& scan, int64_t kafka_offset, uint64_t first
                               std::to_string(scan.batch_end));
   }
   if (scan.next_event == scan.batch_end) {
-    publish(IndexEntry{scan.batch_first, scan.batch_kafka}, scan.batch_end, kafka_offset + 1);
+    // scan.epoch is the batch's: a valid marker in it would have ended it.
+    publish(IndexEntry{scan.batch_first, scan.batch_kafka, scan.epoch}, scan.batch_end,
+            kafka_offset + 1);
     scan.in_batch = false;
   }
   return Status::OK();
@@ -1022,8 +1024,8 @@ Status KafkaLog::finish_commit(int64_t timeout_ms) {
     return Status::Unavailable("committed without a delivery report; re-reading the topic");
   }
   if (pending_count_ > 0) {  // else it was a void marker: nothing to index
-    publish(IndexEntry{pending_first_, d.front().offset}, pending_first_ + pending_count_,
-            d.back().offset + 1);
+    publish(IndexEntry{pending_first_, d.front().offset, write_epoch_},
+            pending_first_ + pending_count_, d.back().offset + 1);
   }
   commits_.fetch_add(1, std::memory_order_relaxed);
   txn_state_ = TxnState::kReady;
@@ -1198,8 +1200,22 @@ Status KafkaLog::read(uint64_t from, size_t max_events, std::vector<EventEnvelop
   return s;
 }
 
+namespace {
+
+// Whether `m`, met among the messages of indexed batch `batch`, is not one
+// of them though the scan indexed the batch around it: an older writer's
+// message committed between two messages of a batch split over several
+// (void by the epoch rule), or a takeover marker that lost its race.
+bool is_void_in(const rd_kafka_message_t* m, const KafkaLog::IndexEntry& batch) {
+  const EpochTag tag = epoch_tag(m);
+  return tag.marker || tag.epoch < batch.epoch;
+}
+
+}  // namespace
+
 // Consumes the plan's batches: each from its indexed Kafka offset, skipping
-// whatever lies between them (aborted records a broker still shows).
+// whatever lies between them (aborted records a broker still shows) and,
+// within a batch, what the epoch rule voids (is_void_in).
 Status KafkaLog::read_plan(Reader& reader, const ReadPlan& plan,
                            std::vector<EventEnvelope>* out) const {
   const auto deadline = Clock::now() + std::chrono::milliseconds(config_.read_timeout_ms);
@@ -1228,6 +1244,8 @@ Status KafkaLog::read_plan(Reader& reader, const ReadPlan& plan,
       } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         last_error = consume_error(m, "read of " + kafka_where(config_));
         if (last_error.code() != Status::Code::kUnavailable) s = last_error;
+      } else if (m->offset >= wanted && is_void_in(m, plan.batches[j])) {
+        reader.next = m->offset + 1;  // inside the batch, but not of it
       } else if (m->offset >= wanted) {
         reader.next = m->offset + 1;
         s = take_message(m, plan, j, next_event, out);

@@ -187,6 +187,9 @@ class KafkaLog final : public EventLog {
   struct IndexEntry {
     uint64_t first_offset;  // event offset of the batch's first event
     int64_t kafka_offset;   // Kafka offset of the batch's first message
+    // The highest valid epoch where the batch lies: a message below it
+    // among the batch's messages (an old writer's, void) is skipped by read().
+    uint64_t epoch = 0;
   };
   struct Reader;    // a consumer with its position
   struct Scan;      // the scan's state between calls
