@@ -130,6 +130,7 @@ Status set_all(rd_kafka_conf_t* conf,
 // Creates a client; takes `conf` in every case.
 Result<rd_kafka_t*> new_client(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
   char err[512];
+  route_kafka_logs(conf);
   rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);
@@ -142,7 +143,22 @@ std::string kafka_where(const KafkaLogConfig& c) {
   return "Kafka topic '" + c.topic + "' at " + c.brokers;
 }
 
+// librdkafka's log_cb: runs on its internal threads, so it calls no
+// librdkafka function and does one write (oplog::log_event).
+void kafka_log_line(const rd_kafka_t*, int level, const char* facility, const char* line) {
+  const oplog::Level ours = level <= 3   ? oplog::Level::kError  // emerg, alert, crit, err
+                            : level == 4 ? oplog::Level::kWarn   // warning
+                                         : oplog::Level::kInfo;  // notice, info, debug
+  oplog::log_event(ours, "kafka_client",
+                   {{"facility", facility != nullptr ? facility : ""},
+                    {"message", line != nullptr ? line : ""}});
+}
+
 }  // namespace
+
+void route_kafka_logs(rd_kafka_conf_s* conf) {
+  rd_kafka_conf_set_log_cb(conf, &kafka_log_line);
+}
 
 // ------------------------------------------------------------ consumers ---
 
@@ -150,13 +166,15 @@ std::string kafka_where(const KafkaLogConfig& c) {
 // unassigned while next < 0).
 struct KafkaLog::Reader {
   rd_kafka_t* rk = nullptr;
-  int64_t next = -1;  // the Kafka offset it delivers next; -1: unassigned
+  rd_kafka_queue_t* queue = nullptr;  // the consumer's queue: close_waiters() yields it
+  int64_t next = -1;                  // the Kafka offset it delivers next; -1: unassigned
   std::string topic;
   // Polled but not used by the last read: the next poll returns them first.
   std::deque<rd_kafka_message_t*> stash;
 
   ~Reader() {
     drop_stash();
+    if (queue != nullptr) rd_kafka_queue_destroy(queue);
     if (rk != nullptr) rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
 
@@ -179,6 +197,7 @@ struct KafkaLog::Reader {
                               {"enable.partition.eof", "true"},
                               {"auto.offset.reset", "error"},
                               {"fetch.wait.max.ms", std::to_string(kFetchWaitMaxMs)},
+                              {"fetch.error.backoff.ms", std::to_string(kFetchErrorBackoffMs)},
                               {"queued.max.messages.kbytes", kReaderQueueKBytes},
                               {"socket.nagle.disable", "true"},
                               {"reconnect.backoff.max.ms", kReconnectBackoffMaxMs},
@@ -192,6 +211,7 @@ struct KafkaLog::Reader {
     auto r = std::make_unique<Reader>();
     r->rk = *rk;
     rd_kafka_poll_set_consumer(r->rk);
+    r->queue = rd_kafka_queue_get_consumer(r->rk);
     r->topic = c.topic;
     return r;
   }
@@ -613,33 +633,42 @@ Status KafkaLog::scan_to_end(int64_t timeout_ms) {
                                  (last_error.ok() ? "" : ": " + last_error.message()));
     }
     const size_t n = scan.reader->poll(static_cast<int>(left), msgs, kConsumeBatchMax);
-    Status s;
-    for (size_t i = 0; i < n; ++i) {
-      const rd_kafka_message_t* m = msgs[i];
-      if (s.ok() && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        scan.next_kafka = std::max(scan.next_kafka, m->offset);  // past any markers
-      } else if (s.ok() && m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        last_error = consume_error(m, "scan of " + kafka_where(config_));
-        if (last_error.code() != Status::Code::kUnavailable) s = last_error;
-      } else if (s.ok() && m->offset >= scan.next_kafka) {
-        MessageHeader h;
-        deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);  // progress
-        s = message_header(m, &h)
-                ? accept_epoch(scan, m, h.first, h.count, h.batch_end)
-                : Status::Corruption(kafka_where(config_) + ": Kafka offset " +
-                                     std::to_string(m->offset) +
-                                     " has no valid 'reservoir' header (not written by us)");
-        scan.next_kafka = m->offset + 1;
-      }
-      rd_kafka_message_destroy(msgs[i]);
-    }
-    if (!s.ok()) {
+    const int64_t before = scan.next_kafka;
+    if (Status s = take_scanned(msgs, n, &last_error); !s.ok()) {
       scan.reader->unassign();
       return s;
     }
+    if (scan.next_kafka > before) deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   }
   scan.reader->next = scan.next_kafka;
   return Status::OK();
+}
+
+// The scan's part of what the reader polled: indexes msgs[0, n) from
+// scan_->next_kafka on and destroys them all. A fetch error librdkafka
+// retries (Unavailable) goes to *last_error; any other stops the scan.
+Status KafkaLog::take_scanned(rd_kafka_message_s** msgs, size_t n, Status* last_error) {
+  Scan& scan = *scan_;
+  Status s;
+  for (size_t i = 0; i < n; ++i) {
+    const rd_kafka_message_t* m = msgs[i];
+    if (s.ok() && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      scan.next_kafka = std::max(scan.next_kafka, m->offset);  // past any markers
+    } else if (s.ok() && m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      *last_error = consume_error(m, "scan of " + kafka_where(config_));
+      if (last_error->code() != Status::Code::kUnavailable) s = *last_error;
+    } else if (s.ok() && m->offset >= scan.next_kafka) {
+      MessageHeader h;
+      s = message_header(m, &h)
+              ? accept_epoch(scan, m, h.first, h.count, h.batch_end)
+              : Status::Corruption(kafka_where(config_) + ": Kafka offset " +
+                                   std::to_string(m->offset) +
+                                   " has no valid 'reservoir' header (not written by us)");
+      scan.next_kafka = m->offset + 1;
+    }
+    rd_kafka_message_destroy(msgs[i]);
+  }
+  return s;
 }
 
 // The reader rule of epochs (docs/KAFKA.md, "Failover"), checked before
@@ -699,7 +728,9 @@ Status KafkaLog::accept_message(Scan& scan, int64_t kafka_offset, uint64_t first
                               std::to_string(scan.batch_end));
   }
   if (scan.next_event == scan.batch_end) {
-    publish(IndexEntry{scan.batch_first, scan.batch_kafka}, scan.batch_end, kafka_offset + 1);
+    // scan.epoch is the batch's: a valid marker in it would have ended it.
+    publish(IndexEntry{scan.batch_first, scan.batch_kafka, scan.epoch}, scan.batch_end,
+            kafka_offset + 1);
     scan.in_batch = false;
   }
   return Status::OK();
@@ -993,8 +1024,8 @@ Status KafkaLog::finish_commit(int64_t timeout_ms) {
     return Status::Unavailable("committed without a delivery report; re-reading the topic");
   }
   if (pending_count_ > 0) {  // else it was a void marker: nothing to index
-    publish(IndexEntry{pending_first_, d.front().offset}, pending_first_ + pending_count_,
-            d.back().offset + 1);
+    publish(IndexEntry{pending_first_, d.front().offset, write_epoch_},
+            pending_first_ + pending_count_, d.back().offset + 1);
   }
   commits_.fetch_add(1, std::memory_order_relaxed);
   txn_state_ = TxnState::kReady;
@@ -1169,8 +1200,22 @@ Status KafkaLog::read(uint64_t from, size_t max_events, std::vector<EventEnvelop
   return s;
 }
 
+namespace {
+
+// Whether `m`, met among the messages of indexed batch `batch`, is not one
+// of them though the scan indexed the batch around it: an older writer's
+// message committed between two messages of a batch split over several
+// (void by the epoch rule), or a takeover marker that lost its race.
+bool is_void_in(const rd_kafka_message_t* m, const KafkaLog::IndexEntry& batch) {
+  const EpochTag tag = epoch_tag(m);
+  return tag.marker || tag.epoch < batch.epoch;
+}
+
+}  // namespace
+
 // Consumes the plan's batches: each from its indexed Kafka offset, skipping
-// whatever lies between them (aborted records a broker still shows).
+// whatever lies between them (aborted records a broker still shows) and,
+// within a batch, what the epoch rule voids (is_void_in).
 Status KafkaLog::read_plan(Reader& reader, const ReadPlan& plan,
                            std::vector<EventEnvelope>* out) const {
   const auto deadline = Clock::now() + std::chrono::milliseconds(config_.read_timeout_ms);
@@ -1199,6 +1244,8 @@ Status KafkaLog::read_plan(Reader& reader, const ReadPlan& plan,
       } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         last_error = consume_error(m, "read of " + kafka_where(config_));
         if (last_error.code() != Status::Code::kUnavailable) s = last_error;
+      } else if (m->offset >= wanted && is_void_in(m, plan.batches[j])) {
+        reader.next = m->offset + 1;  // inside the batch, but not of it
       } else if (m->offset >= wanted) {
         reader.next = m->offset + 1;
         s = take_message(m, plan, j, next_event, out);
@@ -1269,24 +1316,65 @@ void KafkaLog::give_back(std::unique_ptr<Reader> reader) {
 
 // ---------------------------------------------------------------- wait ---
 
-// kReadOnly: reads what was committed since the last look.
-Status KafkaLog::refresh() {
-  std::lock_guard lock(scan_mu_);
-  Status s = scan_to_end(config_.read_timeout_ms);
-  scan_->reader->unassign();
-  return s;
+// kReadOnly: one long-poll of the topic's tail, up to wait_ms. The scan's
+// reader stays assigned where the scan stopped and the broker's fetch
+// returns as soon as a batch commits, so each batch is indexed (and the
+// waiters woken) when it arrives. A reader not at the tail (after open's
+// error, a failed poll, or take_over's lost race) first catches up with a
+// scan to the topic's end (its watermark), bounded by read_timeout_ms.
+// Callers hold scan_mu_.
+Status KafkaLog::follow(int64_t wait_ms) {
+  Scan& scan = *scan_;
+  if (scan.reader->next != scan.next_kafka) {
+    Status s = scan_to_end(config_.read_timeout_ms);
+    // scan_to_end() seeks only when there was something to read.
+    if (s.ok()) s = scan.reader->seek(scan.next_kafka);
+    return s;
+  }
+  rd_kafka_message_t* msgs[kConsumeBatchMax];
+  const size_t n = scan.reader->poll(static_cast<int>(wait_ms), msgs, kConsumeBatchMax);
+  Status last_error;
+  if (Status s = take_scanned(msgs, n, &last_error); !s.ok()) {
+    scan.reader->unassign();
+    return s;
+  }
+  scan.reader->next = scan.next_kafka;
+  return last_error;  // Unavailable: librdkafka retries the fetch by itself
 }
 
 uint64_t KafkaLog::wait_beyond(uint64_t offset, std::chrono::milliseconds timeout) {
-  if (mode_ == Mode::kReadWrite) return end_offset_.wait_beyond(offset, timeout);
-  // No one notifies across processes: look at the topic again.
-  return end_offset_.wait_beyond(
-      offset, timeout, [this] { [[maybe_unused]] const Status s = refresh(); },
-      kReadOnlyPollInterval);
+  const auto wait = std::clamp<std::chrono::milliseconds>(timeout, std::chrono::milliseconds(0),
+                                                          PublishedEnd::kWaitForever);
+  const Clock::time_point deadline = Clock::now() + wait;
+  for (;;) {
+    const uint64_t end = end_offset_.load(std::memory_order_acquire);
+    const int64_t left_ms = ms_left(deadline);
+    if (end > offset || left_ms == 0 || waiters_closed_.load(std::memory_order_acquire)) return end;
+    if (mode_ == Mode::kReadWrite) {
+      return end_offset_.wait_beyond(offset, std::chrono::milliseconds(left_ms));
+    }
+    // No one notifies across processes: one waiter long-polls the topic, the
+    // others are woken by what it publishes.
+    const auto slice =
+        std::min<std::chrono::milliseconds>(std::chrono::milliseconds(left_ms), kTailWaitMax);
+    std::unique_lock scan_lock(scan_mu_, std::try_to_lock);
+    Status s;
+    if (scan_lock.owns_lock() && mode_ == Mode::kReadOnly) s = follow(slice.count());
+    if (scan_lock.owns_lock() && s.ok()) continue;
+    if (scan_lock.owns_lock()) scan_lock.unlock();
+    // Another waiter polls, or the poll failed (Kafka away): wait a slice
+    // for a publish rather than spin.
+    end_offset_.wait_beyond(offset, slice);
+  }
 }
 
 void KafkaLog::close_waiters() {
+  waiters_closed_.store(true, std::memory_order_release);
   end_offset_.close_waiters();
+  // Wakes a long-poll of the scan's reader now (else within kTailWaitMax).
+  if (scan_->reader != nullptr && scan_->reader->queue != nullptr) {
+    rd_kafka_queue_yield(scan_->reader->queue);
+  }
 }
 
 }  // namespace reservoir

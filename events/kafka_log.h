@@ -57,6 +57,16 @@
 //   confirm_appends, append() reads the topic up to its batch and returns
 //   Fenced (nothing acknowledged) when a valid higher marker precedes it.
 //
+// - Following (kReadOnly): the scan's consumer stays assigned at the topic's
+//   tail and wait_beyond() long-polls it: a batch is indexed as soon as the
+//   broker delivers it (read_committed; the reader rules above apply), not at
+//   the next look. One waiter at a time polls, at most kTailWaitMax per
+//   poll; the others wait to be woken by what it publishes. close_waiters()
+//   wakes the poll at once.
+// - librdkafka's own log lines go through oplog (event "kafka_client"), in
+//   the operator's log format, on every client this process creates
+//   (route_kafka_logs()).
+//
 // Thread safety: as EventLog: one appender (append, settle) at a time; any
 // number of concurrent readers and waiters. Each concurrent read() uses a
 // consumer of its own from a small pool (kReadersMax).
@@ -76,7 +86,18 @@
 #include "events/histogram.h"
 #include "events/published_end.h"
 
+struct rd_kafka_conf_s;
+struct rd_kafka_message_s;
+
 namespace reservoir {
+
+// Sends the log lines of the librdkafka client made from `conf` to oplog
+// (event "kafka_client", syslog levels 0-3 error, 4 warn, 5-7 info; fields
+// facility and message) instead of librdkafka's own stderr lines, which
+// ignore --log-format. Call before rd_kafka_new(). librdkafka's lines name
+// brokers, topics and errors, never a configuration value such as
+// sasl.password.
+void route_kafka_logs(rd_kafka_conf_s* conf);
 
 // The topic on which `reservoir kafka-mock` takes topic names to create (the
 // mock implements no CreateTopics); its presence marks a cluster as the mock.
@@ -106,10 +127,16 @@ class KafkaLog final : public EventLog {
   static constexpr size_t kReadersMax = 4;  // consumers for concurrent read() calls
   static constexpr size_t kHeaderBytes = 20;
   static constexpr const char* kHeaderKey = "reservoir";
-  static constexpr const char* kEpochHeaderKey = "reservoir-epoch";       // u64, little-endian
-  static constexpr const char* kMarkerHeaderKey = "reservoir-marker";     // the node's name
-  static constexpr std::chrono::milliseconds kReadOnlyPollInterval{100};  // wait_beyond, kReadOnly
+  static constexpr const char* kEpochHeaderKey = "reservoir-epoch";    // u64, little-endian
+  static constexpr const char* kMarkerHeaderKey = "reservoir-marker";  // the node's name
+  // kReadOnly wait_beyond(): the longest single long-poll of the topic's tail
+  // (it returns as soon as data arrives); between polls the waiter looks at
+  // its deadline and at take_over(), which waits for the scan lock.
+  static constexpr std::chrono::milliseconds kTailWaitMax{100};
   static constexpr int kFetchWaitMaxMs = 10;  // an idle fetch's wait: follower latency
+  // After a fetch error (a broker down), the next fetch; librdkafka's
+  // default is 500 ms, which a replica would add to its lag on recovery.
+  static constexpr int kFetchErrorBackoffMs = 50;
 
   // kReadWrite creates a missing topic, initialises the transactional
   // producer and reads the topic to its end; kReadOnly never writes and
@@ -160,6 +187,9 @@ class KafkaLog final : public EventLog {
   struct IndexEntry {
     uint64_t first_offset;  // event offset of the batch's first event
     int64_t kafka_offset;   // Kafka offset of the batch's first message
+    // The highest valid epoch where the batch lies: a message below it
+    // among the batch's messages (an old writer's, void) is skipped by read().
+    uint64_t epoch = 0;
   };
   struct Reader;    // a consumer with its position
   struct Scan;      // the scan's state between calls
@@ -197,7 +227,8 @@ class KafkaLog final : public EventLog {
                       std::vector<EventEnvelope>* out) const;
   Result<std::unique_ptr<Reader>> take_reader(int64_t kafka_offset);
   void give_back(std::unique_ptr<Reader> reader);
-  Status refresh();
+  Status follow(int64_t wait_ms);
+  Status take_scanned(rd_kafka_message_s** msgs, size_t n, Status* last_error);
 
   KafkaLogConfig config_;
   std::atomic<Mode> mode_;
@@ -205,10 +236,11 @@ class KafkaLog final : public EventLog {
   // The published log: index_ and end_offset_ change together under index_mu_.
   mutable std::shared_mutex index_mu_;
   std::vector<IndexEntry> index_;
-  PublishedEnd end_offset_;             // also wakes wait_beyond()
+  PublishedEnd end_offset_;  // also wakes wait_beyond()
+  std::atomic<bool> waiters_closed_{false};
   std::atomic<int64_t> tail_kafka_{0};  // Kafka offset after the last indexed message
 
-  // The scan (open, kReadOnly refresh, rescan after a producer was recreated).
+  // The scan (open, kReadOnly follow, rescan after a producer was recreated).
   std::mutex scan_mu_;
   std::unique_ptr<Scan> scan_;
 

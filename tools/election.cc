@@ -26,6 +26,7 @@ Result<rd_kafka_t*> client(rd_kafka_type_t type,
       return Status::InvalidArgument(std::string("kafka setting ") + name + ": " + err);
     }
   }
+  route_kafka_logs(conf);  // its lines in the operator's log format
   rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);

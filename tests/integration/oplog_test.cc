@@ -260,4 +260,30 @@ TEST_CASE("oplog: a refused start under --log-format json is JSON too") {
   CHECK(invalid.err.find("--role replica needs --log kafka") != std::string::npos);
 }
 
+TEST_CASE("oplog: librdkafka's own lines are JSON too when Kafka goes away") {
+  // Given a writer and a replica on a Kafka mock, both --log-format json,
+  auto mock = std::make_shared<KafkaMock>();
+  const auto node = [&] { return ServerOptions().on_mock(mock).with({"--log-format", "json"}); };
+  ServerProcess writer(node());
+  ServerProcess replica(node().no_demo().with({"--role", "replica"}));
+  // when the brokers go down, librdkafka logs the failed connections
+  // (its `%3|…|FAIL|…` lines on stderr by default);
+  mock->command("down");
+  const auto logged = [](const ServerProcess& p) {
+    return p.stderr_text().find("\"event\":\"kafka_client\"") != std::string::npos;
+  };
+  CHECK(eventually([&] { return logged(writer) && logged(replica); }, 20s));
+  mock->command("up");
+  CHECK(writer.terminate() == 0);
+  CHECK(replica.terminate() == 0);
+  // then they came through oplog: every stderr line is one JSON event.
+  for (const ServerProcess* p : {&writer, &replica}) {
+    const std::string err = p->stderr_text();
+    INFO("stderr:\n", err);
+    const auto seen = json_events(err);
+    CHECK(has(seen, "kafka_client"));
+    CHECK(err.find("%3|") == std::string::npos);
+  }
+}
+
 }  // namespace reservoir::test

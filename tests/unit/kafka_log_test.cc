@@ -334,9 +334,11 @@ void put_le(char* p, uint64_t v, int bytes) {
 
 // Commits one raw message, as another (or an older) writer would: the
 // "reservoir" header (first, count, batch end), the epoch header when
-// epoch >= 0, the marker header when node is not empty.
+// epoch >= 0, the marker header when node is not empty. batch_end 0: the
+// message is a whole batch; else it is the part of one ending there.
 void produce_raw(const MockCluster& cluster, const std::vector<EventEnvelope>& events,
-                 uint64_t first, int64_t epoch, const std::string& node = "") {
+                 uint64_t first, int64_t epoch, const std::string& node = "",
+                 uint64_t batch_end = 0) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", cluster.bootstraps().c_str(), err,
@@ -348,7 +350,7 @@ void produce_raw(const MockCluster& cluster, const std::vector<EventEnvelope>& e
   char header[KafkaLog::kHeaderBytes];
   put_le(header, first, 8);
   put_le(header + 8, events.size(), 4);
-  put_le(header + 12, first + events.size(), 8);
+  put_le(header + 12, batch_end != 0 ? batch_end : first + events.size(), 8);
   rd_kafka_headers_t* headers = rd_kafka_headers_new(3);
   rd_kafka_header_add(headers, KafkaLog::kHeaderKey, -1, header, sizeof header);
   char epoch_bytes[8];
@@ -457,6 +459,80 @@ TEST_CASE("kafka log: a second marker with an epoch already taken is ignored") {
   auto late = batch_of(900, 1);
   CHECK(b_log->append(late).code() == Status::Code::kFenced);
   check_log(*open_log(c, Mode::kReadOnly), range(0, 4));
+}
+
+TEST_CASE("kafka log: an old writer's message inside a new writer's split batch is skipped") {
+  MockCluster cluster;
+  const KafkaLogConfig c = config_for(cluster);
+  // Given epoch 0's batch, node-b's takeover marker (epoch 1), and node-b's
+  // batch [3, 5) split over two messages, between which an old writer
+  // (epoch 0) committed a message and node-c's marker lost its race,
+  produce_raw(cluster, batch_of(0, 3), 0, 0);
+  produce_raw(cluster, {}, 3, 1, "node-b");
+  produce_raw(cluster, batch_of(3, 1), 3, 1, "", 5);
+  produce_raw(cluster, batch_of(900, 1), 3, 0);  // void: epoch 0 < 1
+  produce_raw(cluster, {}, 4, 1, "node-c");      // not valid: epoch 1 is taken
+  produce_raw(cluster, batch_of(4, 1), 4, 1, "", 5);
+  // when a reader reads it (seeking to each batch's first message),
+  auto reader = open_log(c, Mode::kReadOnly);
+  // then it reads the batch's own two messages and nothing of the others,
+  check_log(*reader, range(0, 5));
+  CHECK(reader->voided() == 1);
+  std::vector<EventEnvelope> tail;
+  REQUIRE(reader->read(4, 10, &tail).ok());  // from inside the batch, too
+  REQUIRE(tail.size() == 1);
+  CHECK(tail[0].time_ms == 4);
+  // and the new writer appends after it.
+  auto writer = open_log(c);
+  auto b = batch_of(5, 2);
+  REQUIRE(writer->append(b).ok());
+  check_log(*open_log(c, Mode::kReadOnly), range(0, 7));
+}
+
+// Waits on a read-only log (its long-poll of the tail) until its end is
+// `end`, or 10 s pass; returns the end it reached.
+uint64_t follow_to(KafkaLog& log, uint64_t end) {
+  const auto deadline = Clock::now() + 10s;
+  while (log.end_offset() != end && Clock::now() < deadline) log.wait_beyond(log.end_offset(), 1s);
+  return log.end_offset();
+}
+
+TEST_CASE("kafka log: a follower at the tail keeps the epoch rule and drops aborted batches") {
+  MockCluster cluster;
+  const KafkaLogConfig c = config_for(cluster);
+  auto old_writer = open_log(c);
+  // Given a read-only log that follows the topic from its start,
+  auto follower = open_log(c, Mode::kReadOnly);
+  auto a = batch_of(0, 3);
+  REQUIRE(old_writer->append(a).ok());
+  REQUIRE(follow_to(*follower, 3) == 3);
+  // when a standby takes over, the old writer's late batch commits after
+  // the marker, and the new writer appends,
+  auto standby = open_log(c, Mode::kReadOnly);
+  REQUIRE(standby->take_over("node-b").ok());
+  auto late = batch_of(900, 2);
+  REQUIRE(old_writer->append(late).ok());
+  auto b = batch_of(3, 2);
+  REQUIRE(standby->append(b).ok());
+  // then the follower takes the marker's epoch and voids the late batch,
+  REQUIRE(follow_to(*follower, 5) == 5);
+  CHECK(follower->epoch() == 1);
+  CHECK(follower->voided() == 1);
+  check_log(*follower, range(0, 5));
+  // and an aborted batch the mock still shows is dropped at its void marker.
+  cluster.push_errors(test::kApiEndTxn, {RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID});
+  auto lost = batch_of(100, 3);
+  CHECK(standby->append(lost).code() == Status::Code::kUnavailable);
+  REQUIRE(standby->settle().ok());
+  auto d = batch_of(5, 2);
+  REQUIRE(standby->append(d).ok());
+  REQUIRE(follow_to(*follower, 7) == 7);
+  check_log(*follower, range(0, 7));
+  // close_waiters() ends a long wait on the tail.
+  std::thread waiter([&] { CHECK(follower->wait_beyond(7, 1h) == 7); });
+  std::this_thread::sleep_for(200ms);  // let it reach the long-poll (not needed for the check)
+  follower->close_waiters();
+  waiter.join();
 }
 
 }  // namespace
