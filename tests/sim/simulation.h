@@ -212,7 +212,8 @@ class Simulation {
   std::unique_ptr<Module> module_;
   std::unique_ptr<SeededRandom> random_;
   std::unique_ptr<Writer<Module>> writer_;
-  Node standby_;  // failover only
+  Node standby_;                  // failover only
+  uint64_t appends_retired_ = 0;  // by log handles of processes that ended
   std::unique_ptr<SimReplica<Driver>> replica_;
   std::unique_ptr<Module> shadow_;  // the log's state, applied event by event
   typename Driver::Checker checker_;
@@ -268,8 +269,12 @@ SimResult Simulation<Driver>::run() {
     ++result_.stats.steps;
   }
   if (result_.ok && restart()) check_effects();
-  result_.stats.appends = log_->appends();
+  result_.stats.appends = log_->appends() + appends_retired_;
   result_.stats.snapshots_saved = snapshots_->saved();
+  if (config_.failover) {
+    result_.stats.appends += standby_.log->appends();
+    result_.stats.snapshots_saved += standby_.snapshots->saved();
+  }
   result_.stats.voided = disk_.voided();
   if (replica_) result_.stats.replica = replica_->stats();
   return result_;
@@ -330,6 +335,7 @@ template <class Driver>
 void Simulation<Driver>::start_standby() {
   Node& n = standby_;
   n.writer.reset();
+  if (n.log) appends_retired_ += n.log->appends();
   n.log = std::make_unique<SimLog>(&clock_, &disk_);
   n.log->confirm_appends();
   n.module = driver_.make_module();
