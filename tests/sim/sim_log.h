@@ -204,6 +204,11 @@ class SimLog final : public EventLog {
     std::lock_guard lock(mu_);
     return epoch_;
   }
+  // A commit of unknown outcome waits for settle().
+  bool pending() const {
+    std::lock_guard lock(mu_);
+    return pending_.has_value();
+  }
   // The index of this handle's last message in the partition (-1: none).
   int64_t last_message() const {
     std::lock_guard lock(mu_);

@@ -54,6 +54,9 @@
 // before the marker, it is valid, the new writer has it, and the answers
 // are judged as any others. The resumed writer then wakes once more (an
 // append it makes now is void: it must find itself fenced) and exits.
+// Likewise a writer left with a commit of unknown outcome may stop before
+// settling it: the standby takes over, and the old commit, decided after
+// the marker, must be void if it lands.
 // Every check of the single mode runs on the valid log, and after a
 // takeover the new writer's state must equal the log's.
 //
@@ -112,11 +115,12 @@ struct SimConfig {
   bool verbose = false;  // print each step's outline
   // Failover: a standby node, takeovers, paused writers (see above).
   bool failover = false;
-  int takeover_permille = 500;  // a crash: the standby takes over (else a restart)
-  int pause_permille = 25;      // a fault-free append pauses mid-way
-  int catch_up_permille = 300;  // the standby applies the log's tail this step
-  bool replica = false;         // a lagging replica answers queries
-  int queries = 3;              // per step at most
+  int takeover_permille = 500;            // a crash: the standby takes over (else a restart)
+  int pause_permille = 25;                // a fault-free append pauses mid-way
+  int catch_up_permille = 300;            // the standby applies the log's tail this step
+  int undecided_takeover_permille = 300;  // a commit of unknown outcome: the standby takes over
+  bool replica = false;                   // a lagging replica answers queries
+  int queries = 3;                        // per step at most
 };
 
 struct SimStats {
@@ -126,7 +130,7 @@ struct SimStats {
   uint64_t events = 0, appends = 0, snapshots_saved = 0, idle_wakes = 0;
   uint64_t faults[kAppendFaultKinds] = {};
   uint64_t takeovers = 0, pauses_void = 0, pauses_valid = 0, fenced_checked = 0;
-  uint64_t voided = 0, catch_ups = 0;
+  uint64_t voided = 0, catch_ups = 0, undecided_takeovers = 0;
   ReplicaStats replica;
   uint64_t log_digest = 0;  // FNV-1a over every durable event: equal runs, equal digests
   std::map<std::string, uint64_t> answers;  // acknowledged answers by their first two words
@@ -190,6 +194,8 @@ class Simulation {
   AppendPlan plan_faults();
   void plan_pause(const std::vector<Req>& sent);
   void during_pause(std::vector<Req> timed_out);
+  void new_writer_batches();
+  void take_over_undecided();
   void after_pause(std::vector<Req>& sent, std::vector<Rendered>& answers);
   void judge(std::vector<Req>& sent, std::vector<Rendered>& answers);
   void judge_one(Req& r, const Rendered& a);
@@ -432,7 +438,36 @@ bool Simulation<Driver>::run_batch(std::vector<Req>& sent) {
   }
   answer_offset_ = writer_->acknowledged_offset();
   judge(sent, answers);
+  if (config_.failover && log_->pending() && rng_.chance(config_.undecided_takeover_permille)) {
+    take_over_undecided();
+  }
   return true;
+}
+
+// The active writer's commit is undecided (a Kafka timeout) and it stops
+// before settling it; the standby takes over and decides. When the old
+// writer resumes, its commit is decided after the marker: void if it
+// lands. It wakes once (settle, recover, an append of clock events if due:
+// void, and then it must be fenced) and exits.
+template <class Driver>
+void Simulation<Driver>::take_over_undecided() {
+  ++result_.stats.undecided_takeovers;
+  if (!take_over("after a takeover from a writer with an undecided commit")) return;
+  new_writer_batches();
+  if (!result_.ok) return;
+  Writer<Module>& old = *standby_.writer;
+  SimLog& old_log = *standby_.log;
+  const int64_t last = old_log.last_message();
+  const uint64_t appends = old_log.appends();
+  old.execute_batch({});
+  if (old_log.last_message() != last && old_log.last_verdict() != EpochVerdict::kVoid) {
+    return fail("a batch the old writer landed after the takeover is not void");
+  }
+  if (old_log.appends() != appends && !old.fenced()) {
+    return fail("an old writer appended after the takeover and is not fenced");
+  }
+  check_log();
+  if (result_.ok) start_standby();
 }
 
 template <class Driver>
@@ -514,7 +549,12 @@ void Simulation<Driver>::during_pause(std::vector<Req> timed_out) {
     ++result_.stats.lost;
     retry_.push_back(std::move(r));
   }
-  if (!take_over("after a takeover from a paused writer")) return;
+  if (take_over("after a takeover from a paused writer")) new_writer_batches();
+}
+
+// Up to two batches through the new writer while the old one is stopped.
+template <class Driver>
+void Simulation<Driver>::new_writer_batches() {
   const uint64_t batches = rng_.below(3);
   for (uint64_t i = 0; i < batches && result_.ok; ++i) {
     clock_.advance_ms(rng_.below(3000));
@@ -774,10 +814,11 @@ inline std::string SimStats::summary() const {
   if (takeovers > 0) {
     std::snprintf(buf, sizeof buf,
                   "; takeovers %llu, paused writers %llu void (%llu answers checked 503) + "
-                  "%llu valid, void messages %llu, standby catch-ups %llu",
+                  "%llu valid, undecided commits %llu, void messages %llu, standby catch-ups %llu",
                   (unsigned long long)takeovers, (unsigned long long)pauses_void,
                   (unsigned long long)fenced_checked, (unsigned long long)pauses_valid,
-                  (unsigned long long)voided, (unsigned long long)catch_ups);
+                  (unsigned long long)undecided_takeovers, (unsigned long long)voided,
+                  (unsigned long long)catch_ups);
     out += buf;
   }
   if (replica.answered + replica.unavailable > 0) {

@@ -48,6 +48,7 @@ void run_seeds(const char* domain, Mode mode = Mode::kSingle) {
     total.takeovers += r.stats.takeovers;
     total.pauses_void += r.stats.pauses_void;
     total.pauses_valid += r.stats.pauses_valid;
+    total.undecided_takeovers += r.stats.undecided_takeovers;
     total.replica.answered += r.stats.replica.answered;
     total.replica.read_your_writes += r.stats.replica.read_your_writes;
     total.replica.unavailable += r.stats.replica.unavailable;
@@ -70,13 +71,15 @@ void run_seeds(const char* domain, Mode mode = Mode::kSingle) {
   if (failover) {
     MESSAGE("sim " << std::string(domain) << " failover: " << total.takeovers << " takeovers, "
                    << total.pauses_void << " paused writers with a void batch, "
-                   << total.pauses_valid << " with a valid one; replica queries "
-                   << total.replica.answered << " answered (" << total.replica.read_your_writes
-                   << " read-your-writes), " << total.replica.unavailable << " 503");
+                   << total.pauses_valid << " with a valid one, " << total.undecided_takeovers
+                   << " with an undecided commit; replica queries " << total.replica.answered
+                   << " answered (" << total.replica.read_your_writes << " read-your-writes), "
+                   << total.replica.unavailable << " 503");
     // The run exercised what it claims to check.
     CHECK(total.takeovers > 0);
     CHECK(total.pauses_void > 0);
     CHECK(total.pauses_valid > 0);
+    CHECK(total.undecided_takeovers > 0);
     CHECK(total.replica.read_your_writes > 0);
     CHECK(total.replica.unavailable > 0);
   }
