@@ -163,7 +163,10 @@ std::string SimReplica<Driver>::apply_to(uint64_t end) {
 template <class Driver>
 void SimReplica<Driver>::reset_to(uint64_t offset, const std::string& bytes) {
   module_ = driver_.make_module();
-  if (!bytes.empty() && !module_->restore(bytes)) offset = 0, module_ = driver_.make_module();
+  if (!bytes.empty() && !module_->restore(bytes)) {
+    offset = 0;  // an unreadable checkpoint: the replica rebuilds from the start
+    module_ = driver_.make_module();
+  }
   checker_ = std::make_unique<typename Driver::Checker>();
   effects_.clear();
   std::vector<EventEnvelope> below;
