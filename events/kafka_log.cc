@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "events/envelope_codec.h"
+#include "events/epoch_rule.h"
 
 namespace reservoir {
 namespace {
@@ -679,8 +680,9 @@ Status KafkaLog::accept_epoch(Scan& scan, const void* message, uint64_t first, u
                               uint64_t batch_end) {
   const auto* m = static_cast<const rd_kafka_message_t*>(message);
   const EpochTag tag = epoch_tag(m);
+  const EpochVerdict verdict = epoch_verdict(scan.epoch, tag.epoch, tag.marker);
   if (tag.marker) {
-    if (tag.epoch > scan.epoch) {
+    if (verdict == EpochVerdict::kTakeover) {
       scan.epoch = tag.epoch;
       scan.epoch_kafka = m->offset;
       scan.in_batch = false;  // the rest of an old writer's batch is void
@@ -693,7 +695,7 @@ Status KafkaLog::accept_epoch(Scan& scan, const void* message, uint64_t first, u
     }
     return Status::OK();  // a marker holds no events and voids none
   }
-  if (tag.epoch < scan.epoch) {
+  if (verdict == EpochVerdict::kVoid) {
     voided_.fetch_add(1, std::memory_order_relaxed);
     return Status::OK();  // a fenced writer's message: skipped, as if aborted
   }
@@ -857,7 +859,8 @@ Status KafkaLog::confirm(int64_t batch_kafka, int64_t next_kafka) {
         if (m->offset >= batch_kafka) done = true;
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && here) {
           const EpochTag tag = epoch_tag(m);
-          if (tag.marker && tag.epoch > write_epoch_) higher = std::max(higher, tag.epoch);
+          if (epoch_fences(write_epoch_, tag.epoch, tag.marker))
+            higher = std::max(higher, tag.epoch);
         }
         rd_kafka_message_destroy(msgs[i]);
       }

@@ -22,6 +22,8 @@ struct SimOptions {
   int64_t seeds = 1;
   int64_t steps = 10'000;
   bool verbose = false;
+  bool failover = false;
+  bool replica = false;
 };
 
 template <class Driver>
@@ -32,6 +34,8 @@ bool run_domain(const char* name, const SimOptions& o) {
     sim::SimConfig c;
     c.seed = static_cast<uint64_t>(seed);
     c.steps = static_cast<uint64_t>(o.steps);
+    c.failover = o.failover;
+    c.replica = o.replica;
     sim::SimResult r;
     {
       sim::QuietStderr quiet(o.verbose);
@@ -64,6 +68,11 @@ int run_sim(int argc, char** argv) {
   f.add_int("seeds", &o.seeds, 1, 1'000'000'000, "how many seeds, from --seed on");
   f.add_int("steps", &o.steps, 1, 1'000'000'000, "steps (client batches) per seed");
   f.add_bool("verbose", &o.verbose, "keep the writer's stderr lines; count answers by kind");
+  f.add_bool("failover", &o.failover,
+             "two writer nodes over one log: a warm standby takes over from killed and "
+             "paused writers (epoch markers)");
+  f.add_bool("replica", &o.replica,
+             "a replica at a varying lag answers queries with min-offsets (read-your-writes)");
   if (int rc = handle_flags(f, argc, argv); rc >= 0) return rc;
   bool ok = true;
   if (o.domain != "clinic") ok = run_domain<sim::ConcertDriver>("concert", o);

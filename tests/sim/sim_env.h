@@ -2,8 +2,10 @@
 // and a guard that keeps the writer's per-fault stderr lines out of the test
 // output. The defaults keep the test command short; the variables scale a
 // run up (docs/TESTING.md):
-//   RESERVOIR_SIM_SEEDS   seeds per domain (default kDefaultSeeds)
-//   RESERVOIR_SIM_STEPS   steps per seed (default kDefaultSteps)
+//   RESERVOIR_SIM_SEEDS   seeds per domain (default kDefaultSeeds; failover
+//                         cases kDefaultFailoverSeeds)
+//   RESERVOIR_SIM_STEPS   steps per seed (default kDefaultSteps; failover
+//                         cases kDefaultFailoverSteps)
 //   RESERVOIR_SIM_SEED    the first seed (default 1): a failure's seed alone
 //                         with RESERVOIR_SIM_SEEDS=1
 //   RESERVOIR_SIM_VERBOSE 1: keep the writer's stderr lines
@@ -22,6 +24,9 @@ namespace reservoir::sim {
 
 inline constexpr uint64_t kDefaultSeeds = 6;
 inline constexpr uint64_t kDefaultSteps = 2000;
+// The failover cases (two nodes, a replica): fewer, as each step does more.
+inline constexpr uint64_t kDefaultFailoverSeeds = 4;
+inline constexpr uint64_t kDefaultFailoverSteps = 1000;
 
 inline uint64_t env_u64(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);

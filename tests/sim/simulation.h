@@ -34,6 +34,39 @@
 //      without the snapshot store (maybe after a failed read), and checks
 //      the recovered state against the log's.
 //
+// Failover (SimConfig::failover, docs/SCALING.md "Standby and failover"):
+// two nodes over one shared partition (SimDisk, sim_log.h), each an --ha
+// writer's process with its own Module, Writer and snapshot store. The
+// active one writes at its epoch and confirms each batch; the standby's
+// writer is not started and keeps warm by Writer::catch_up() from the log
+// (on some steps, as `serve --role standby` does every 100 ms). Where the
+// single mode restarts the writer, the failover mode either restarts it
+// (an --ha writer takes the log over at start: a marker, epoch + 1) or
+// kills it: the standby commits a takeover marker, catches up to the end
+// and serves as the writer; the dead node comes back as the standby. A
+// pause (step 4, pause_permille) stops the active writer inside its append,
+// with its batch decided but not yet in the log, or in the log but not yet
+// confirmed; meanwhile its clients time out (keyed ones retry), the standby
+// takes over and decides up to two batches; then the paused writer resumes.
+// Its batch, when it landed after the marker, is void for every reader
+// (the epoch rule, events/epoch_rule.h, the same code as KafkaLog's) and
+// every answer to it must be 503, never an acknowledgement; when it landed
+// before the marker, it is valid, the new writer has it, and the answers
+// are judged as any others. The resumed writer then wakes once more (an
+// append it makes now is void: it must find itself fenced) and exits.
+// Likewise a writer left with a commit of unknown outcome may stop before
+// settling it: the standby takes over, and the old commit, decided after
+// the marker, must be void if it lands.
+// Every check of the single mode runs on the valid log, and after a
+// takeover the new writer's state must equal the log's.
+//
+// Replica (SimConfig::replica, sim_replica.h): a follower at a seeded,
+// variable lag, stalling and restarting from a checkpoint, answers a few
+// queries each step with a Reservoir-Min-Offset: 0, an offset some client
+// was acknowledged at (read-your-writes: its effect must be there), or any
+// offset up to the end; answered only once applied, each answer checked
+// against an independent checker at the replica's offset.
+//
 // Driver (concert_driver.h, clinic_driver.h) provides:
 //   Module, Checker, kName, make_module(), render(reply)
 //   setup(out)                      the fault-free first batch (catalog)
@@ -53,6 +86,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -60,6 +94,7 @@
 #include "events/engine_events.h"
 #include "sim_log.h"
 #include "sim_random.h"
+#include "sim_replica.h"
 
 namespace reservoir::sim {
 
@@ -78,6 +113,14 @@ struct SimConfig {
   int reuse_permille = 30;         // a request reuses an acknowledged key
   uint64_t snapshot_every_events = 40;
   bool verbose = false;  // print each step's outline
+  // Failover: a standby node, takeovers, paused writers (see above).
+  bool failover = false;
+  int takeover_permille = 500;            // a crash: the standby takes over (else a restart)
+  int pause_permille = 25;                // a fault-free append pauses mid-way
+  int catch_up_permille = 300;            // the standby applies the log's tail this step
+  int undecided_takeover_permille = 300;  // a commit of unknown outcome: the standby takes over
+  bool replica = false;                   // a lagging replica answers queries
+  int queries = 3;                        // per step at most
 };
 
 struct SimStats {
@@ -86,6 +129,9 @@ struct SimStats {
   uint64_t crashes = 0, restarts_with_snapshots = 0, recoveries_checked = 0;
   uint64_t events = 0, appends = 0, snapshots_saved = 0, idle_wakes = 0;
   uint64_t faults[kAppendFaultKinds] = {};
+  uint64_t takeovers = 0, pauses_void = 0, pauses_valid = 0, fenced_checked = 0;
+  uint64_t voided = 0, catch_ups = 0, undecided_takeovers = 0;
+  ReplicaStats replica;
   uint64_t log_digest = 0;  // FNV-1a over every durable event: equal runs, equal digests
   std::map<std::string, uint64_t> answers;  // acknowledged answers by their first two words
   std::string summary() const;
@@ -118,34 +164,63 @@ class Simulation {
   using Req = Request<Command>;
 
   explicit Simulation(SimConfig config)
-      : config_(config), rng_(config.seed), clock_(kSimStartMs), log_(&clock_) {}
+      : config_(config),
+        rng_(config.seed),
+        clock_(kSimStartMs),
+        log_(std::make_unique<SimLog>(&clock_, &disk_)),
+        snapshots_(std::make_unique<SimSnapshots>()) {}
 
   SimResult run();
 
  private:
+  // A node's process besides the active writer's: the standby (failover).
+  struct Node {
+    std::unique_ptr<SimLog> log;
+    std::unique_ptr<SimSnapshots> snapshots = std::make_unique<SimSnapshots>();
+    std::unique_ptr<Module> module;
+    std::unique_ptr<SeededRandom> random;
+    std::unique_ptr<Writer<Module>> writer;
+  };
+
   void start_writer(bool with_snapshots);
   bool restart();
+  void crash();
+  void start_standby();
+  bool take_over(const char* why);
+  void swap_nodes();
   void step();
+  bool run_batch(std::vector<Req>& sent);
   std::vector<Req> take_requests();
-  void plan_faults();
+  AppendPlan plan_faults();
+  void plan_pause(const std::vector<Req>& sent);
+  void during_pause(std::vector<Req> timed_out);
+  void new_writer_batches();
+  void take_over_undecided();
+  void after_pause(std::vector<Req>& sent, std::vector<Rendered>& answers);
   void judge(std::vector<Req>& sent, std::vector<Rendered>& answers);
   void judge_one(Req& r, const Rendered& a);
   void lose(std::vector<Req>& sent);
   void check_log();
   void check_state(const char* when);
   void check_effects();
+  void query_replica();
   bool unredact(const std::string& hash, std::string& body) const;
   void fail(const std::string& what);
 
   SimConfig config_;
   SimRng rng_;
   ManualClock clock_;
-  SimLog log_;
-  SimSnapshots snapshots_;
+  SimDisk disk_;  // the shared partition: every node's log reads it
+  // The active writer's process.
+  std::unique_ptr<SimLog> log_;
+  std::unique_ptr<SimSnapshots> snapshots_;
   Driver driver_;
   std::unique_ptr<Module> module_;
   std::unique_ptr<SeededRandom> random_;
   std::unique_ptr<Writer<Module>> writer_;
+  Node standby_;                  // failover only
+  uint64_t appends_retired_ = 0;  // by log handles of processes that ended
+  std::unique_ptr<SimReplica<Driver>> replica_;
   std::unique_ptr<Module> shadow_;  // the log's state, applied event by event
   typename Driver::Checker checker_;
   uint64_t checked_end_ = 0;  // durable events fed to the shadow and the checker
@@ -157,6 +232,13 @@ class Simulation {
   std::map<std::string, Rendered> logged_answer_;                     // key -> as recorded
   std::map<std::string, int> effect_count_;                           // in the durable log
   std::set<std::string> acked_effects_;  // promised by acknowledged answers
+  // Effects acknowledged lately, with the offset their answer carried
+  // (Reservoir-Offset): read-your-writes queries to the replica.
+  std::vector<std::pair<std::string, uint64_t>> recent_acks_;
+  static constexpr size_t kRecentAcksMax = 64;
+  uint64_t answer_offset_ = 0;  // the answering writer's acknowledged offset
+  PausePoint pausing_ = PausePoint::kNone;
+  bool paused_ = false;  // the hook ran: the active writer is the new one
   SimResult result_;
 };
 
@@ -168,6 +250,10 @@ template <class Driver>
 SimResult Simulation<Driver>::run() {
   shadow_ = driver_.make_module();
   start_writer(false);
+  if (config_.failover) {
+    log_->confirm_appends();
+    log_->take_over();  // an --ha writer takes the log over at start
+  }
   {
     std::vector<Req> setup;
     driver_.setup(setup);
@@ -175,19 +261,28 @@ SimResult Simulation<Driver>::run() {
     std::vector<typename Writer<Module>::Submission> batch;
     for (auto& r : setup) batch.push_back({r.command, r.idem, &Driver::render});
     auto answers = writer_->execute_batch(std::move(batch));
+    answer_offset_ = writer_->acknowledged_offset();
     for (size_t i = 0; i < setup.size() && result_.ok; ++i) {
       if (answers[i].status != 200) fail("setup: " + setup[i].what + ": " + answers[i].body);
       judge_one(setup[i], answers[i]);
     }
     check_log();
   }
+  if (config_.failover) start_standby();
+  if (config_.replica) replica_ = std::make_unique<SimReplica<Driver>>(driver_, disk_);
   for (step_ = 1; step_ <= config_.steps && result_.ok; ++step_) {
     step();
     ++result_.stats.steps;
   }
   if (result_.ok && restart()) check_effects();
-  result_.stats.appends = log_.appends();
-  result_.stats.snapshots_saved = snapshots_.saved();
+  result_.stats.appends = log_->appends() + appends_retired_;
+  result_.stats.snapshots_saved = snapshots_->saved();
+  if (config_.failover) {
+    result_.stats.appends += standby_.log->appends();
+    result_.stats.snapshots_saved += standby_.snapshots->saved();
+  }
+  result_.stats.voided = disk_.voided();
+  if (replica_) result_.stats.replica = replica_->stats();
   return result_;
 }
 
@@ -197,22 +292,24 @@ void Simulation<Driver>::start_writer(bool with_snapshots) {
   module_ = driver_.make_module();
   random_ = std::make_unique<SeededRandom>(rng_.next());
   WriterConfig wc;
-  wc.snapshots = with_snapshots ? &snapshots_ : nullptr;
+  wc.snapshots = with_snapshots ? snapshots_.get() : nullptr;
   wc.snapshot_every_events = config_.snapshot_every_events;
   wc.replay_chunk_events = 1 + rng_.below(64);  // recovery reads in chunks of any size
-  writer_ = std::make_unique<Writer<Module>>(*module_, log_, clock_, *random_, &Driver::render, wc);
+  writer_ =
+      std::make_unique<Writer<Module>>(*module_, *log_, clock_, *random_, &Driver::render, wc);
 }
 
 // A new process: only the durable log (and the snapshot store) survive.
 template <class Driver>
 bool Simulation<Driver>::restart() {
   ++result_.stats.crashes;
-  log_.restart();
+  log_->restart();
   check_log();
   const bool with_snapshots = rng_.chance(500);
   if (with_snapshots) ++result_.stats.restarts_with_snapshots;
   start_writer(with_snapshots);
-  if (rng_.chance(200)) log_.fail_reads(1);  // the first attempt fails midway
+  if (config_.failover) log_->take_over();    // an --ha writer at start: epoch + 1
+  if (rng_.chance(200)) log_->fail_reads(1);  // the first attempt fails midway
   Status s = writer_->recover();
   if (!s.ok()) s = writer_->recover();
   if (!s.ok()) {
@@ -223,34 +320,154 @@ bool Simulation<Driver>::restart() {
   return result_.ok;
 }
 
+// The active writer dies. Failover: the standby takes over (or, as in the
+// single mode, the node restarts), and the dead node comes back as the standby.
+template <class Driver>
+void Simulation<Driver>::crash() {
+  if (!config_.failover || !rng_.chance(config_.takeover_permille)) {
+    restart();
+    return;
+  }
+  ++result_.stats.crashes;
+  log_->restart();  // what the dead process left is decided before any marker
+  check_log();
+  if (take_over("after a takeover from a dead writer")) start_standby();
+}
+
+// The standby node's process starts (again): from its own snapshots or the
+// whole log, its writer not started; its log handle writes nothing until
+// it takes over.
+template <class Driver>
+void Simulation<Driver>::start_standby() {
+  Node& n = standby_;
+  n.writer.reset();
+  if (n.log) appends_retired_ += n.log->appends();
+  n.log = std::make_unique<SimLog>(&clock_, &disk_);
+  n.log->confirm_appends();
+  n.module = driver_.make_module();
+  n.random = std::make_unique<SeededRandom>(rng_.next());
+  WriterConfig wc;
+  wc.snapshots = rng_.chance(500) ? n.snapshots.get() : nullptr;
+  wc.snapshot_every_events = config_.snapshot_every_events;
+  wc.replay_chunk_events = 1 + rng_.below(64);
+  n.writer =
+      std::make_unique<Writer<Module>>(*n.module, *n.log, clock_, *n.random, &Driver::render, wc);
+  Status s = n.writer->recover();
+  if (!s.ok()) fail("the standby's recovery: " + s.ToString());
+}
+
+// The standby commits its marker, applies the log to its end and becomes
+// the active writer (serve.cc keep_standby); its state must be the log's.
+template <class Driver>
+bool Simulation<Driver>::take_over(const char* why) {
+  ++result_.stats.takeovers;
+  standby_.log->take_over();
+  Status s = standby_.writer->catch_up();
+  if (!s.ok()) {
+    fail(std::string("the standby's catch-up at its takeover: ") + s.ToString());
+    return false;
+  }
+  swap_nodes();
+  check_log();
+  check_state(why);
+  return result_.ok;
+}
+
+template <class Driver>
+void Simulation<Driver>::swap_nodes() {
+  std::swap(log_, standby_.log);
+  std::swap(snapshots_, standby_.snapshots);
+  std::swap(module_, standby_.module);
+  std::swap(random_, standby_.random);
+  std::swap(writer_, standby_.writer);
+}
+
 template <class Driver>
 void Simulation<Driver>::step() {
   // Mostly seconds; now and then minutes, past hold and token TTLs.
   clock_.advance_ms(rng_.chance(20) ? 60'000 * (1 + rng_.below(12)) : rng_.below(3000));
   std::vector<Req> sent = take_requests();
+  if (config_.failover && rng_.chance(config_.catch_up_permille)) {
+    ++result_.stats.catch_ups;
+    Status s = standby_.writer->catch_up();
+    if (!s.ok()) return fail("the standby's catch-up: " + s.ToString());
+    if (standby_.module->snapshot() != shadow_->snapshot()) {
+      return fail("the standby's warm state differs from the log's");
+    }
+  }
   if (rng_.chance(config_.crash_before_permille)) {
     lose(sent);
-    restart();
+    crash();
     return;
   }
-  plan_faults();
-  std::vector<typename Writer<Module>::Submission> batch;
-  for (auto& r : sent) batch.push_back({r.command, r.idem, &Driver::render});
-  std::vector<Rendered> answers = writer_->execute_batch(std::move(batch));
-  if (log_.crashed()) {
-    lose(sent);
-    restart();
-    return;
+  const AppendPlan plan = plan_faults();
+  if (config_.failover && plan.fault == AppendFault::kNone && rng_.chance(config_.pause_permille)) {
+    plan_pause(sent);
   }
-  judge(sent, answers);
-  if (result_.ok && rng_.chance(config_.idle_permille)) {
+  if (!run_batch(sent) || !result_.ok) return;
+  if (rng_.chance(config_.idle_permille)) {
     ++result_.stats.idle_wakes;
     writer_->execute_batch({});
   }
   check_log();
   if (!writer_->stats().recovering) check_state("after a batch");
+  if (result_.ok && replica_) query_replica();
   if (!result_.ok) return;
-  if (log_.broken() || rng_.chance(config_.crash_permille)) restart();
+  if (log_->broken() || rng_.chance(config_.crash_permille)) crash();
+}
+
+// The step's batch through the active writer; false when the writer
+// crashed (the step ends). A pause planned on its log makes the writer
+// that answers here the old one (after_pause).
+template <class Driver>
+bool Simulation<Driver>::run_batch(std::vector<Req>& sent) {
+  std::vector<typename Writer<Module>::Submission> batch;
+  for (auto& r : sent) batch.push_back({r.command, r.idem, &Driver::render});
+  paused_ = false;
+  SimLog* const log = log_.get();
+  std::vector<Rendered> answers = writer_->execute_batch(std::move(batch));
+  log->plan_pause(PausePoint::kNone, nullptr);  // no append reached it: not paused
+  if (paused_) {
+    after_pause(sent, answers);
+    return true;
+  }
+  if (log_->crashed()) {
+    lose(sent);
+    crash();
+    return false;
+  }
+  answer_offset_ = writer_->acknowledged_offset();
+  judge(sent, answers);
+  if (config_.failover && log_->pending() && rng_.chance(config_.undecided_takeover_permille)) {
+    take_over_undecided();
+  }
+  return true;
+}
+
+// The active writer's commit is undecided (a Kafka timeout) and it stops
+// before settling it; the standby takes over and decides. When the old
+// writer resumes, its commit is decided after the marker: void if it
+// lands. It wakes once (settle, recover, an append of clock events if due:
+// void, and then it must be fenced) and exits.
+template <class Driver>
+void Simulation<Driver>::take_over_undecided() {
+  ++result_.stats.undecided_takeovers;
+  if (!take_over("after a takeover from a writer with an undecided commit")) return;
+  new_writer_batches();
+  if (!result_.ok) return;
+  Writer<Module>& old = *standby_.writer;
+  SimLog& old_log = *standby_.log;
+  const int64_t last = old_log.last_message();
+  const uint64_t appends = old_log.appends();
+  old.execute_batch({});
+  if (old_log.last_message() != last && old_log.last_verdict() != EpochVerdict::kVoid) {
+    return fail("a batch the old writer landed after the takeover is not void");
+  }
+  if (old_log.appends() != appends && !old.fenced()) {
+    return fail("an old writer appended after the takeover and is not fenced");
+  }
+  check_log();
+  if (result_.ok) start_standby();
 }
 
 template <class Driver>
@@ -293,7 +510,7 @@ std::vector<Request<typename Driver::Module::Command>> Simulation<Driver>::take_
 }
 
 template <class Driver>
-void Simulation<Driver>::plan_faults() {
+AppendPlan Simulation<Driver>::plan_faults() {
   AppendPlan p;
   if (rng_.chance(config_.fault_permille)) {
     p.fault = static_cast<AppendFault>(1 + rng_.below(kAppendFaultKinds - 1));
@@ -302,12 +519,110 @@ void Simulation<Driver>::plan_faults() {
     ++result_.stats.faults[static_cast<int>(p.fault)];
   }
   if (rng_.chance(30)) p.slow_ms = 1000 * static_cast<int64_t>(1 + rng_.below(900));
-  log_.plan_append(p);
-  if (rng_.chance(20)) log_.fail_reads(1);  // a recovery attempt of this batch fails
+  log_->plan_append(p);
+  if (rng_.chance(20)) log_->fail_reads(1);  // a recovery attempt of this batch fails
   const uint64_t roll = rng_.below(100);
-  snapshots_.plan_save(roll < 5    ? SaveFault::kFail
-                       : roll < 10 ? SaveFault::kTear
-                                   : SaveFault::kNone);
+  snapshots_->plan_save(roll < 5    ? SaveFault::kFail
+                        : roll < 10 ? SaveFault::kTear
+                                    : SaveFault::kNone);
+  return p;
+}
+
+// The active writer will stop inside this batch's append; its clients time
+// out then (keyed ones retry), and the standby takes over meanwhile.
+template <class Driver>
+void Simulation<Driver>::plan_pause(const std::vector<Req>& sent) {
+  pausing_ = rng_.chance(500) ? PausePoint::kBeforeLanding : PausePoint::kBeforeConfirm;
+  std::vector<Req> timed_out;
+  for (const auto& r : sent) {
+    if (r.idem && !r.reuse) timed_out.push_back(r);
+  }
+  log_->plan_pause(pausing_, [this, timed_out]() mutable { during_pause(std::move(timed_out)); });
+}
+
+// Runs inside the paused writer's append: the standby takes over and
+// decides up to two batches, retries of the paused clients among them.
+template <class Driver>
+void Simulation<Driver>::during_pause(std::vector<Req> timed_out) {
+  paused_ = true;
+  for (auto& r : timed_out) {
+    ++result_.stats.lost;
+    retry_.push_back(std::move(r));
+  }
+  if (take_over("after a takeover from a paused writer")) new_writer_batches();
+}
+
+// Up to two batches through the new writer while the old one is stopped.
+template <class Driver>
+void Simulation<Driver>::new_writer_batches() {
+  const uint64_t batches = rng_.below(3);
+  for (uint64_t i = 0; i < batches && result_.ok; ++i) {
+    clock_.advance_ms(rng_.below(3000));
+    std::vector<Req> sent = take_requests();
+    std::vector<typename Writer<Module>::Submission> batch;
+    for (auto& r : sent) batch.push_back({r.command, r.idem, &Driver::render});
+    std::vector<Rendered> answers = writer_->execute_batch(std::move(batch));
+    answer_offset_ = writer_->acknowledged_offset();
+    judge(sent, answers);
+    check_log();
+    if (!writer_->stats().recovering) check_state("while the old writer is paused");
+  }
+}
+
+// The paused writer resumed and answered. Its batch is void (it landed
+// after the marker): every answer must be 503 and the writer fenced. Or it
+// is valid (it landed before): its answers are acknowledgements like any.
+// Either way the old writer then wakes once more, finds itself fenced if
+// it appends, and its process exits: the node comes back as the standby.
+template <class Driver>
+void Simulation<Driver>::after_pause(std::vector<Req>& sent, std::vector<Rendered>& answers) {
+  Writer<Module>& old = *standby_.writer;
+  SimLog& old_log = *standby_.log;
+  if (old_log.last_verdict() == EpochVerdict::kVoid) {
+    ++result_.stats.pauses_void;
+    for (size_t i = 0; i < sent.size() && result_.ok; ++i) {
+      ++result_.stats.fenced_checked;
+      if (answers[i].status != 503) {
+        fail("a paused writer answered \"" + answers[i].body + "\" to " + sent[i].what +
+             " from a void batch (epoch " + std::to_string(old_log.epoch()) + ")");
+      }
+    }
+    if (result_.ok && !old.fenced()) fail("a paused writer with a void batch is not fenced");
+  } else {
+    ++result_.stats.pauses_valid;
+    answer_offset_ = old.acknowledged_offset();
+    for (size_t i = 0; i < sent.size() && result_.ok; ++i) {
+      if (answers[i].status != 503) judge_one(sent[i], answers[i]);  // 503: retried already
+    }
+    const int64_t before = old_log.last_message();
+    old.execute_batch({});  // its answers: none, an idle wake
+    if (old_log.last_message() != before &&
+        (old_log.last_verdict() != EpochVerdict::kVoid || !old.fenced())) {
+      fail("a writer that was taken over appended a batch that is not void, or is not fenced");
+    }
+  }
+  check_log();
+  if (result_.ok) start_standby();
+}
+
+// The replica follows the log a step, then answers a few queries.
+template <class Driver>
+void Simulation<Driver>::query_replica() {
+  std::string why = replica_->advance(rng_);
+  if (!why.empty()) return fail(why);
+  const uint64_t n = 1 + rng_.below(static_cast<uint64_t>(config_.queries));
+  for (uint64_t i = 0; i < n && result_.ok; ++i) {
+    uint64_t min_offset = 0;
+    std::string effect;
+    const uint64_t roll = rng_.below(4);
+    if (roll < 2 && !recent_acks_.empty()) {
+      std::tie(effect, min_offset) = rng_.pick(recent_acks_);  // read-your-writes
+    } else if (roll == 2) {
+      min_offset = rng_.below(disk_.end() + 1);
+    }
+    auto answer = replica_->query(rng_, min_offset, effect);
+    if (answer && !answer->empty()) fail(*answer);
+  }
 }
 
 // Answers that never reached a client: keyed requests are retried, others given up.
@@ -353,12 +668,19 @@ void Simulation<Driver>::judge_one(Req& r, const Rendered& a) {
       acked_keyed_.push_back(r);
     }
   }
-  driver_.on_answer(r, a, acked_effects_);
+  std::set<std::string> promised;
+  driver_.on_answer(r, a, promised);
+  for (const auto& k : promised) {
+    acked_effects_.insert(k);
+    if (!config_.replica) continue;
+    recent_acks_.emplace_back(k, answer_offset_);
+    if (recent_acks_.size() > kRecentAcksMax) recent_acks_.erase(recent_acks_.begin());
+  }
 }
 
 template <class Driver>
 void Simulation<Driver>::check_log() {
-  std::vector<EventEnvelope> fresh = log_.since(checked_end_);
+  std::vector<EventEnvelope> fresh = disk_.since(checked_end_);
   for (const auto& env : fresh) {
     if (env.offset != checked_end_)
       return fail("offset " + std::to_string(env.offset) + " out of order");
@@ -460,10 +782,13 @@ void Simulation<Driver>::fail(const std::string& what) {
 }
 
 inline std::string sim_repro(const char* domain, const SimConfig& c) {
-  return std::string("reservoir sim --domain ") + domain + " --seed " + std::to_string(c.seed) +
-         " --steps " + std::to_string(c.steps) +
+  const std::string modes =
+      std::string(c.failover ? " --failover" : "") + (c.replica ? " --replica" : "");
+  const std::string cases = c.failover ? "sim*failover*" : c.replica ? "sim*replica*" : "sim*";
+  return std::string("reservoir sim --domain ") + domain + modes + " --seed " +
+         std::to_string(c.seed) + " --steps " + std::to_string(c.steps) +
          "   (or RESERVOIR_SIM_SEED=" + std::to_string(c.seed) +
-         " RESERVOIR_SIM_STEPS=" + std::to_string(c.steps) + " unit_tests -tc='sim*')";
+         " RESERVOIR_SIM_STEPS=" + std::to_string(c.steps) + " unit_tests -tc='" + cases + "')";
 }
 
 inline std::string SimStats::answer_counts() const {
@@ -486,6 +811,26 @@ inline std::string SimStats::summary() const {
                 (unsigned long long)events, (unsigned long long)appends,
                 (unsigned long long)snapshots_saved, (unsigned long long)log_digest);
   std::string out = buf;
+  if (takeovers > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "; takeovers %llu, paused writers %llu void (%llu answers checked 503) + "
+                  "%llu valid, undecided commits %llu, void messages %llu, standby catch-ups %llu",
+                  (unsigned long long)takeovers, (unsigned long long)pauses_void,
+                  (unsigned long long)fenced_checked, (unsigned long long)pauses_valid,
+                  (unsigned long long)undecided_takeovers, (unsigned long long)voided,
+                  (unsigned long long)catch_ups);
+    out += buf;
+  }
+  if (replica.answered + replica.unavailable > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "; replica queries %llu answered (%llu read-your-writes) + %llu 503, "
+                  "stalls %llu, restarts %llu, max lag %llu",
+                  (unsigned long long)replica.answered,
+                  (unsigned long long)replica.read_your_writes,
+                  (unsigned long long)replica.unavailable, (unsigned long long)replica.stalls,
+                  (unsigned long long)replica.restarts, (unsigned long long)replica.max_lag);
+    out += buf;
+  }
   out += "; faults:";
   for (int i = 1; i < kAppendFaultKinds; ++i) {
     out += std::string(" ") + fault_name(static_cast<AppendFault>(i)) + " " +
