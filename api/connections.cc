@@ -393,6 +393,10 @@ bool ConnectionLoop::arm(Conn& c, int op, uint32_t events) {
 
 void ConnectionLoop::run_poller() {
   name_this_thread("rsv-http-poll");
+  if (limits_.raise_poll_priority) {
+    const std::string got = raise_this_thread_priority();
+    std::fprintf(stderr, "http poll: running at %s\n", got.c_str());
+  }
   epoll_event events[kEventsPerWait];
   int64_t next_sweep_ms = steady_ms() + kSweepIntervalMs;
   // A stopping loop still finishes the answers it owes (stop()).
@@ -482,7 +486,10 @@ void ConnectionLoop::to_worker(Conn& c) {
 bool ConnectionLoop::inline_candidate(const Conn& c) const {
   std::string_view data(c.buf);
   data.remove_prefix(c.consumed);
-  if (!data.starts_with("POST ") && !data.starts_with("DELETE ")) return false;
+  if (!data.starts_with("POST ") && !data.starts_with("DELETE ") && !data.starts_with("PATCH ") &&
+      !data.starts_with("PUT ")) {
+    return false;
+  }
   const size_t end = data.find("\r\n\r\n");
   return end != std::string_view::npos &&
          body_plan(data.substr(0, end + 2), limits_.body_bytes_max).whole;

@@ -20,7 +20,7 @@
 //   answered `refusal` (a 503) at once and closed, without reading it.
 //   Each of the loop's own answers (503, 408, 431) goes out with a new
 //   random X-Request-Id header (inserted when sent; not on the normal path).
-// - a whole POST or DELETE whose body is buffered too (no chunks, no
+// - a whole POST, PUT, PATCH or DELETE whose body is buffered too (no chunks, no
 //   100-continue, no Range) is first offered to `Inline::serve` on the
 //   epoll thread itself, over a Stream that reads the buffer and collects
 //   the answer: a command answered at once (400, 401, 503...) is written
@@ -68,6 +68,10 @@ struct ConnectionLimits {
   size_t head_bytes_max = 16 * 1024;    // request line and headers
   size_t body_bytes_max = 64 * 1024;    // bodies buffered before a worker takes them
   size_t keep_alive_requests_max = 1'000'000;
+  // The epoll thread is a serial stage once it serves commands itself: among
+  // a hundred runnable client and worker threads its fair share of 2 cores
+  // starves every connection. Raised: SCHED_FIFO when permitted (events/os.h).
+  bool raise_poll_priority = false;
 };
 
 // Over every ConnectionLoop of the process (all listeners), for /metrics:

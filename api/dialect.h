@@ -91,8 +91,8 @@ struct RouteSpec {
 
 // A command route with inline_command set.
 constexpr RouteSpec inline_command(const char* method, const char* pattern, const char* metric,
-                                   Handler handler) {
-  return RouteSpec{method, pattern, metric, handler, {}, true};
+                                   Handler handler, std::span<const ErrorRow> errors = {}) {
+  return RouteSpec{method, pattern, metric, handler, errors, true};
 }
 
 // Renders an error envelope: status, the dialect's code, the message.

@@ -519,6 +519,7 @@ ConnectionLimits loop_limits(const HttpConfig& c) {
   l.head_bytes_max = c.head_bytes_max;
   l.body_bytes_max = kBodyBytesMax;
   l.keep_alive_requests_max = c.keep_alive_requests_max;
+  l.raise_poll_priority = c.raise_poll_priority;
   return l;
 }
 

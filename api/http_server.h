@@ -56,7 +56,8 @@ struct HttpConfig {
   size_t keep_alive_requests_max = 1'000'000;
   // A request answered in this or more is logged (events/oplog.h); 0: every one.
   int64_t slow_request_ms = 500;
-  bool inline_commands = true;  // false: every request is served by a worker
+  bool inline_commands = true;       // false: every request is served by a worker
+  bool raise_poll_priority = false;  // ConnectionLimits::raise_poll_priority
 };
 
 class HttpServer {
