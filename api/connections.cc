@@ -35,6 +35,9 @@ constexpr int64_t kSweepIntervalMs = 100;
 // (up to this) before the close, so the close is a FIN, not a reset that
 // could destroy the answer.
 constexpr size_t kDrainBytesMax = 64 * 1024;
+// How long the epoll thread sleeps between looks at a connection a worker
+// is still parking.
+constexpr std::chrono::microseconds kParkWait{20};
 
 int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -386,7 +389,9 @@ void ConnectionLoop::adopt(int fd) {
 // `events`: EPOLLIN (a parked connection) or EPOLLOUT (an answer to finish).
 bool ConnectionLoop::arm(Conn& c, int op, uint32_t events) {
   epoll_event e{};
-  e.events = events | EPOLLRDHUP | EPOLLONESHOT;
+  // Not EPOLLRDHUP with EPOLLOUT: a half-closed peer that reads nothing
+  // would report it at every wait until the write deadline (a busy loop).
+  e.events = events | EPOLLONESHOT | ((events & EPOLLIN) != 0 ? uint32_t{EPOLLRDHUP} : 0u);
   e.data.ptr = &c;
   return ::epoll_ctl(epoll_fd_, op, c.fd, &e) == 0;
 }
@@ -417,9 +422,10 @@ void ConnectionLoop::run_poller() {
       }
       auto* c = static_cast<Conn*>(tag);
       // A worker re-arms a connection before it lets go of it (park()):
-      // the event may come first, for a moment.
+      // the event may come first, for a moment. Sleeping, not yielding: a
+      // real-time thread's yield never lets that worker run on this core.
       while (c->state.load(std::memory_order_acquire) == ConnState::kBusy) {
-        std::this_thread::yield();
+        std::this_thread::sleep_for(kParkWait);
       }
       if (c->state.load(std::memory_order_relaxed) == ConnState::kAnswering) {
         if (write_out(*c) && after_answer(*c)) dispatch(*c);
