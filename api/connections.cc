@@ -540,7 +540,15 @@ void ConnectionLoop::dispatch(Conn& c) {
 // The writer's answers to deferred commands: each written, then its
 // connection goes on.
 void ConnectionLoop::on_completions() {
+  // take_all() is newest first: the oldest answers go out first.
+  Completion* oldest = nullptr;
   for (Completion* done = completions_.take_all(); done != nullptr;) {
+    Completion* next = done->next;
+    done->next = oldest;
+    oldest = done;
+    done = next;
+  }
+  for (Completion* done = oldest; done != nullptr;) {
     Completion* next = done->next;
     Conn& c = *static_cast<ConnCompletion*>(done)->conn;
     const bool close = c.close_header || stopping_.load();

@@ -68,9 +68,10 @@ struct ConnectionLimits {
   size_t head_bytes_max = 16 * 1024;    // request line and headers
   size_t body_bytes_max = 64 * 1024;    // bodies buffered before a worker takes them
   size_t keep_alive_requests_max = 1'000'000;
-  // The epoll thread is a serial stage once it serves commands itself: among
-  // a hundred runnable client and worker threads its fair share of 2 cores
-  // starves every connection. Raised: SCHED_FIFO when permitted (events/os.h).
+  // The epoll thread is a serial stage once it serves commands itself.
+  // Raised: SCHED_FIFO when permitted (events/os.h). Measured worse under
+  // load (docs/BENCHMARKS.md, "Commands on the epoll thread"): a real-time
+  // thread wakes for every event and serves fewer per wake.
   bool raise_poll_priority = false;
 };
 

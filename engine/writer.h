@@ -673,7 +673,7 @@ void Writer<Module>::finish(std::vector<Pending*>& batch) {
                            [c](const Chain& ch) { return ch.queue == c->queue; });
     if (it == chains.end()) {
       chains.push_back({c->queue, c, c});
-    } else {
+    } else {  // prepended: a queue's list runs newest first (CompletionQueue::take_all)
       c->next = it->first;
       it->first = c;
     }

@@ -62,7 +62,7 @@ struct ServeOptions {
   int64_t snapshot_every_events = 1'000'000;
   int64_t snapshot_every_ms = 10 * 60 * 1000;
   std::string follower_priority = "raised";
-  std::string http_poll_priority = "raised";
+  std::string http_poll_priority = "normal";
   std::string http_commands = "inline";
   std::string writer_priority = "lowered";
   std::string api = api::kDefaultApis;
@@ -164,7 +164,8 @@ void declare(Flags& f, ServeOptions& o) {
                "else at nice -10, so queries stay fresh under full load");
   f.add_choice("http-poll-priority", &o.http_poll_priority, {"raised", "normal"},
                "raised: the HTTP epoll thread, which reads every request and serves the "
-               "commands, runs real-time (SCHED_FIFO) when permitted, else at nice -10");
+               "commands, runs real-time (SCHED_FIFO) when permitted, else at nice -10 "
+               "(measured worse under load: docs/BENCHMARKS.md)");
   f.add_choice("http-commands", &o.http_commands, {"inline", "workers"},
                "inline: commands are served on the HTTP epoll thread and answered when durable; "
                "workers: by the HTTP worker threads, like queries");
