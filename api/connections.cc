@@ -20,6 +20,7 @@
 #include <random>
 #include <string_view>
 
+#include "events/oplog.h"
 #include "events/os.h"
 
 namespace reservoir::api {
@@ -400,7 +401,8 @@ void ConnectionLoop::run_poller() {
   name_this_thread("rsv-http-poll");
   if (limits_.raise_poll_priority) {
     const std::string got = raise_this_thread_priority();
-    std::fprintf(stderr, "http poll: running at %s\n", got.c_str());
+    oplog::log_event(oplog::Level::kInfo, "thread_priority",
+                     {{"thread", "rsv-http-poll"}, {"priority", got}});
   }
   epoll_event events[kEventsPerWait];
   int64_t next_sweep_ms = steady_ms() + kSweepIntervalMs;

@@ -98,7 +98,7 @@ class ConnectionLoop {
     kPunted,    // not run (nothing happened): a worker must serve it
   };
   // What Inline::serve records about a deferred request for Inline::finish;
-  // the loop only keeps it with the connection (its string's capacity too).
+  // the loop only keeps it with the connection.
   struct Note {
     int64_t start_ns = 0;    // when the request was taken up
     uint64_t tag = 0;        // the server's own

@@ -28,6 +28,11 @@
 // writer_url + the request target, else 421 NOT_WRITER), and its queries do
 // no read-your-writes wait of their own (there is no acknowledged offset).
 //
+// A command run on the HTTP layer's epoll thread (DeferredAnswer below) may
+// leave handle() with kDeferredStatus: the writer took it, and the HTTP
+// layer completes its answer through finish_deferred() once the writer
+// posts it, which counts it and reads its offset as handle() would have.
+//
 // Thread safety: handle() and metrics() from any number of threads.
 #pragma once
 
