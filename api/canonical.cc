@@ -58,23 +58,25 @@ Answer query(Call& c) {
 
 // The benchmarked commands first: a request is matched against the routes in order.
 constexpr RouteSpec kRoutes[] = {
-    {"POST", "/api/v1/payments", "pay", &command<Route::kPay>},
-    {"POST", "/api/v1/reservations", "hold", &command<Route::kHold>},
-    {"POST", "/api/v1/balance/charge", "charge", &command<Route::kCharge>},
-    {"POST", "/api/v1/queue/token", "queue_token", &command<Route::kQueueToken>},
+    inline_command("POST", "/api/v1/payments", "pay", &command<Route::kPay>),
+    inline_command("POST", "/api/v1/reservations", "hold", &command<Route::kHold>),
+    inline_command("POST", "/api/v1/balance/charge", "charge", &command<Route::kCharge>),
+    inline_command("POST", "/api/v1/queue/token", "queue_token", &command<Route::kQueueToken>),
     {"GET", "/api/v1/queue/status", "queue_status", &query<Route::kQueueStatus>},
     {"GET", "/api/v1/concerts", "concerts", &query<Route::kConcerts>},
     {"GET", "/api/v1/concerts/{concertId}/schedules", "schedules", &query<Route::kSchedules>},
     {"GET", "/api/v1/concerts/{concertId}/schedules/{concertScheduleId}/seats", "seats",
      &query<Route::kSeats>},
     {"GET", "/api/v1/reservations/{reservationId}", "reservation", &query<Route::kReservation>},
-    {"DELETE", "/api/v1/reservations/{reservationId}", "cancel", &command<Route::kCancel>},
+    inline_command("DELETE", "/api/v1/reservations/{reservationId}", "cancel",
+                   &command<Route::kCancel>),
     {"GET", "/api/v1/users/{userId}/reservations", "user_reservations",
      &query<Route::kUserReservations>},
     {"GET", "/api/v1/users/{userId}/payments", "user_payments", &query<Route::kUserPayments>},
     {"GET", "/api/v1/balance", "balance", &query<Route::kBalance>},
-    {"POST", "/api/v1/admin/users", "admin_users", &command<Route::kAdminUsers>},
-    {"POST", "/api/v1/admin/concerts", "admin_concerts", &command<Route::kAdminConcerts>},
+    inline_command("POST", "/api/v1/admin/users", "admin_users", &command<Route::kAdminUsers>),
+    inline_command("POST", "/api/v1/admin/concerts", "admin_concerts",
+                   &command<Route::kAdminConcerts>),
 };
 
 // Canonical's codes are the ErrorCode names with the detail as message;

@@ -80,7 +80,7 @@ Answer command(Call& c, ClinicBody kind, ClinicWriter::RenderFn render) {
   if (!parsed.ok()) return clinic_error(400, kInvalidCommand, parsed.problems);
   std::optional<IdempotencyRequest> idem;
   if (auto stop = c.service.idempotency(c, &doc, &idem)) return std::move(*stop);
-  return b->writer->execute(std::move(*parsed.command), std::move(idem), render);
+  return Service::decide(*b->writer, std::move(*parsed.command), std::move(idem), render);
 }
 
 Answer reserve_v1(Call& c) {
@@ -182,17 +182,20 @@ Answer occupancy(Call& c) {
 }
 
 constexpr RouteSpec kRoutes[] = {
-    {"POST", "/schedule/open/v1/commands/reserve-by-visitor-id", "cl_reserve_v1", &reserve_v1},
-    {"POST", "/schedule/open/v2/commands/reserve", "cl_reserve_v2", &reserve_v2},
-    {"POST", "/schedule/open/v2/commands/update-reservation", "cl_update_v2", &update_v2},
-    {"POST", "/schedule/open/v1/commands/cancel-reservation", "cl_cancel", &cancel},
+    inline_command("POST", "/schedule/open/v1/commands/reserve-by-visitor-id", "cl_reserve_v1",
+                   &reserve_v1),
+    inline_command("POST", "/schedule/open/v2/commands/reserve", "cl_reserve_v2", &reserve_v2),
+    inline_command("POST", "/schedule/open/v2/commands/update-reservation", "cl_update_v2",
+                   &update_v2),
+    inline_command("POST", "/schedule/open/v1/commands/cancel-reservation", "cl_cancel", &cancel),
     {"GET", "/schedule/open/v1/schedules/{scheduleId}", "cl_schedule", &schedule},
     {"GET", "/schedule/open/v1/visitors/{visitorId}/schedules", "cl_visitor_schedules",
      &visitor_schedules},
     {"GET", "/schedule/open/v1/zones/{zoneId}/occupancy", "cl_occupancy", &occupancy},
-    {"POST", "/schedule/open/v1/admin/visitors", "cl_admin_visitors", &admin_visitor},
-    {"POST", "/schedule/open/v1/admin/zones", "cl_admin_zones", &admin_zone},
-    {"POST", "/schedule/open/v1/admin/reservation-groups", "cl_admin_groups", &admin_group},
+    inline_command("POST", "/schedule/open/v1/admin/visitors", "cl_admin_visitors", &admin_visitor),
+    inline_command("POST", "/schedule/open/v1/admin/zones", "cl_admin_zones", &admin_zone),
+    inline_command("POST", "/schedule/open/v1/admin/reservation-groups", "cl_admin_groups",
+                   &admin_group),
 };
 
 // The shared steps' errors (router, body limits, idempotency, overload) in

@@ -356,18 +356,19 @@ constexpr ErrorRow kStatusErrors[] = {
 };
 
 constexpr RouteSpec kRoutes[] = {
-    {"POST", "/api/v1/queue/token", "ce_queue_token", &issue_token},
+    inline_command("POST", "/api/v1/queue/token", "ce_queue_token", &issue_token),
     {"GET", "/api/v1/queue/status", "ce_queue_status", &queue_status, kStatusErrors},
     {"GET", "/api/v1/concerts/{concertId}/available-events", "ce_available_events",
      &available_events},
     {"GET", "/api/v1/concert-events/{concertEventId}/available-seats", "ce_available_seats",
      &available_seats},
-    {"POST", "/api/v1/concert-events/{concertEventId}/occupy", "ce_occupy", &occupy},
-    {"POST", "/api/v1/concert-events/{concertEventId}/reserve", "ce_reserve", &reserve},
-    {"POST", "/api/v1/payments", "ce_pay", &pay},
+    inline_command("POST", "/api/v1/concert-events/{concertEventId}/occupy", "ce_occupy", &occupy),
+    inline_command("POST", "/api/v1/concert-events/{concertEventId}/reserve", "ce_reserve",
+                   &reserve),
+    inline_command("POST", "/api/v1/payments", "ce_pay", &pay),
     {"GET", "/api/v1/users/{userId}/payments", "ce_payments", &payments},
     {"GET", "/api/v1/users/{userId}/wallet", "ce_wallet", &wallet},
-    {"PATCH", "/api/v1/users/{userId}/wallet/charge", "ce_wallet_charge", &charge},
+    inline_command("PATCH", "/api/v1/users/{userId}/wallet/charge", "ce_wallet_charge", &charge),
 };
 
 // SPEC §5.5, concert-events' column.

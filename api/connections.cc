@@ -20,6 +20,7 @@
 #include <random>
 #include <string_view>
 
+#include "events/oplog.h"
 #include "events/os.h"
 
 namespace reservoir::api {
@@ -35,6 +36,9 @@ constexpr int64_t kSweepIntervalMs = 100;
 // (up to this) before the close, so the close is a FIN, not a reset that
 // could destroy the answer.
 constexpr size_t kDrainBytesMax = 64 * 1024;
+// How long the epoll thread sleeps between looks at a connection a worker
+// is still parking.
+constexpr std::chrono::microseconds kParkWait{20};
 
 int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -43,8 +47,14 @@ int64_t steady_ms() {
 }
 
 // Who may touch a connection: the epoll thread while it is parked (armed in
-// epoll, or being read), one worker while it is busy.
-enum class ConnState : uint8_t { kParked, kBusy };
+// epoll, or being read) or answering (its command is with the writer, or
+// its answer is being written), one worker while it is busy.
+enum class ConnState : uint8_t { kParked, kBusy, kAnswering };
+
+// The epoll data of the loop's own descriptors (connections are Conn*).
+void* const kWakeTag = nullptr;
+int completions_tag_storage = 0;
+void* const kCompletionsTag = &completions_tag_storage;
 
 void address_of(const sockaddr_storage& a, std::string& ip, int& port) {
   char host[INET6_ADDRSTRLEN] = {0};
@@ -117,13 +127,18 @@ std::string_view trimmed(std::string_view v) {
 
 // What a head says about its body: the bytes to wait for, or nothing to
 // wait for (no body, or one a worker must read itself: chunked, after a
-// 100 Continue, or a Content-Length httplib will judge).
+// 100 Continue, or a Content-Length httplib will judge). `whole`: once
+// `wait_bytes` are there, the request needs no more reading (and asks for
+// no Range, which httplib would apply to the answer): it may be served on
+// the epoll thread.
 struct BodyPlan {
   size_t wait_bytes = 0;
+  bool whole = false;
 };
 
 BodyPlan body_plan(std::string_view head, size_t body_bytes_max) {
   std::optional<std::string_view> length;
+  bool range = false;
   for (size_t at = head.find("\r\n"); at != std::string_view::npos && at + 2 < head.size();) {
     const size_t next = head.find("\r\n", at + 2);
     const std::string_view line = head.substr(at + 2, next - at - 2);
@@ -132,15 +147,18 @@ BodyPlan body_plan(std::string_view head, size_t body_bytes_max) {
     if (colon == std::string_view::npos) continue;
     const std::string_view name = line.substr(0, colon);
     if (name_is(name, "transfer-encoding") || name_is(name, "expect")) return {};
+    if (name_is(name, "range")) range = true;
     if (!length && name_is(name, "content-length")) length = trimmed(line.substr(colon + 1));
   }
-  if (!length || length->empty() || length->size() > 18) return {};
+  if (!length) return {0, !range};
+  if (length->empty() || length->size() > 18) return {};
   size_t bytes = 0;
   for (char c : *length) {
     if (c < '0' || c > '9') return {};
     bytes = bytes * 10 + static_cast<size_t>(c - '0');
   }
-  return {bytes <= body_bytes_max ? bytes : 0};
+  if (bytes > body_bytes_max) return {};
+  return {bytes, !range};
 }
 
 // Process-wide totals (connection_totals()); relaxed: only counted.
@@ -158,6 +176,11 @@ ConnectionTotals connection_totals() {
   return {open > 0 ? static_cast<uint64_t>(open) : 0, g_refused.load(std::memory_order_relaxed)};
 }
 
+// A deferred command's completion, and whose it is.
+struct ConnCompletion : Completion {
+  ConnectionLoop::Conn* conn = nullptr;
+};
+
 struct ConnectionLoop::Conn {
   int fd = -1;
   std::string buf;      // bytes read and not yet consumed by a request
@@ -169,6 +192,13 @@ struct ConnectionLoop::Conn {
   size_t requests = 0;
   std::string remote_ip, local_ip;
   int remote_port = 0, local_port = 0;
+  // Answering on the epoll thread (ConnState::kAnswering):
+  std::string out;  // the answer's bytes not yet written, from out_sent
+  size_t out_sent = 0;
+  ConnCompletion done;        // a deferred command's answer, from the writer
+  ConnectionLoop::Note note;  // Inline::serve's, for Inline::finish
+  bool close_header = false;  // the deferred answer says Connection: close
+  bool close_after = false;   // closed once the answer is written
 };
 
 namespace {
@@ -265,16 +295,56 @@ class ConnStream final : public httplib::Stream {
   mutable int64_t write_deadline_ms_ = 0;
 };
 
+// httplib's view of a connection during a request served on the epoll
+// thread: the buffered request (whole: nothing more is read, the end of the
+// buffer is the end of the stream) and the answer collected in `c.out`.
+class CaptureStream final : public httplib::Stream {
+ public:
+  explicit CaptureStream(ConnectionLoop::Conn& c) : c_(c) {}
+
+  bool is_readable() const override { return c_.consumed < c_.buf.size(); }
+  bool is_writable() const override { return true; }
+  ssize_t read(char* ptr, size_t size) override {
+    const size_t n = std::min(size, c_.buf.size() - c_.consumed);
+    std::memcpy(ptr, c_.buf.data() + c_.consumed, n);
+    c_.consumed += n;
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    c_.out.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = c_.remote_ip;
+    port = c_.remote_port;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = c_.local_ip;
+    port = c_.local_port;
+  }
+  socket_t socket() const override { return c_.fd; }
+
+ private:
+  ConnectionLoop::Conn& c_;
+};
+
 }  // namespace
 
-ConnectionLoop::ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers)
-    : limits_(limits), serve_(std::move(serve)), answers_(std::move(answers)) {
+ConnectionLoop::ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers, Inline in)
+    : limits_(limits),
+      serve_(std::move(serve)),
+      answers_(std::move(answers)),
+      inline_(std::move(in)) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_event wake{};
   wake.events = EPOLLIN;
-  wake.data.ptr = nullptr;
+  wake.data.ptr = kWakeTag;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake);
+  epoll_event done{};
+  done.events = EPOLLIN;
+  done.data.ptr = kCompletionsTag;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, completions_.fd(), &done);
   poller_ = std::thread([this] { run_poller(); });
   for (int i = 0; i < limits_.worker_threads; ++i) workers_.emplace_back([this] { run_worker(); });
 }
@@ -305,6 +375,8 @@ void ConnectionLoop::adopt(int fd) {
     address_of(a, c.local_ip, c.local_port);
   }
   c.deadline_ms = steady_ms() + limits_.idle_timeout_ms;
+  c.done.queue = &completions_;
+  c.done.conn = &c;
   c.state.store(ConnState::kParked, std::memory_order_release);  // publishes the above
   open_.fetch_add(1);
   count_open(1);
@@ -312,33 +384,56 @@ void ConnectionLoop::adopt(int fd) {
     std::lock_guard lock(conns_mu_);
     conns_.emplace(&c, std::move(owned));
   }
-  if (!arm(c, EPOLL_CTL_ADD)) close_conn(c);
+  if (!arm(c, EPOLL_CTL_ADD, EPOLLIN)) close_conn(c);
 }
 
-bool ConnectionLoop::arm(Conn& c, int op) {
+// `events`: EPOLLIN (a parked connection) or EPOLLOUT (an answer to finish).
+bool ConnectionLoop::arm(Conn& c, int op, uint32_t events) {
   epoll_event e{};
-  e.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+  // Not EPOLLRDHUP with EPOLLOUT: a half-closed peer that reads nothing
+  // would report it at every wait until the write deadline (a busy loop).
+  e.events = events | EPOLLONESHOT | ((events & EPOLLIN) != 0 ? uint32_t{EPOLLRDHUP} : 0u);
   e.data.ptr = &c;
   return ::epoll_ctl(epoll_fd_, op, c.fd, &e) == 0;
 }
 
 void ConnectionLoop::run_poller() {
   name_this_thread("rsv-http-poll");
+  if (limits_.raise_poll_priority) {
+    const std::string got = raise_this_thread_priority();
+    oplog::log_event(oplog::Level::kInfo, "thread_priority",
+                     {{"thread", "rsv-http-poll"}, {"priority", got}});
+  }
   epoll_event events[kEventsPerWait];
   int64_t next_sweep_ms = steady_ms() + kSweepIntervalMs;
-  while (!stopping_.load()) {
+  // A stopping loop still finishes the answers it owes (stop()).
+  while (!stopping_.load() || answering_ > 0) {
     const int64_t wait_ms = std::max<int64_t>(0, next_sweep_ms - steady_ms());
     const int n = ::epoll_wait(epoll_fd_, events, kEventsPerWait, static_cast<int>(wait_ms));
     const int64_t now_ms = steady_ms();
     for (int i = 0; i < n; ++i) {
-      auto* c = static_cast<Conn*>(events[i].data.ptr);
-      if (c == nullptr) continue;  // stop()'s wake-up
-      // A worker re-arms a connection before it lets go of it (park()):
-      // the event may come first, for a moment.
-      while (c->state.load(std::memory_order_acquire) != ConnState::kParked) {
-        std::this_thread::yield();
+      void* tag = events[i].data.ptr;
+      if (tag == kWakeTag) {  // stop()'s wake-up: read, or it would wake every wait
+        uint64_t count = 0;
+        [[maybe_unused]] const ssize_t got = ::read(wake_fd_, &count, sizeof count);
+        continue;
       }
-      on_readable(*c, now_ms);
+      if (tag == kCompletionsTag) {
+        on_completions();
+        continue;
+      }
+      auto* c = static_cast<Conn*>(tag);
+      // A worker re-arms a connection before it lets go of it (park()):
+      // the event may come first, for a moment. Sleeping, not yielding: a
+      // real-time thread's yield never lets that worker run on this core.
+      while (c->state.load(std::memory_order_acquire) == ConnState::kBusy) {
+        std::this_thread::sleep_for(kParkWait);
+      }
+      if (c->state.load(std::memory_order_relaxed) == ConnState::kAnswering) {
+        if (write_out(*c) && after_answer(*c)) dispatch(*c);
+      } else if (!stopping_.load()) {
+        on_readable(*c, now_ms);
+      }
     }
     if (now_ms >= next_sweep_ms) {
       sweep(now_ms);
@@ -376,20 +471,151 @@ void ConnectionLoop::on_readable(Conn& c, int64_t now_ms) {
   switch (scan(c)) {
     case Scan::kComplete:
       c.peer_closed = eof;
-      c.state.store(ConnState::kBusy, std::memory_order_relaxed);  // the queue's lock publishes
-      {
-        std::lock_guard lock(jobs_mu_);
-        jobs_.push_back(&c);
-      }
-      jobs_cv_.notify_one();
+      dispatch(c);
       return;
     case Scan::kTooLarge:
       answer_and_close(c, answers_.too_large);
       return;
     case Scan::kIncomplete:
-      if (eof || !arm(c, EPOLL_CTL_MOD)) close_conn(c);
+      if (eof || !arm(c, EPOLL_CTL_MOD, EPOLLIN)) close_conn(c);
       return;
   }
+}
+
+void ConnectionLoop::to_worker(Conn& c) {
+  c.state.store(ConnState::kBusy, std::memory_order_relaxed);  // the queue's lock publishes
+  {
+    std::lock_guard lock(jobs_mu_);
+    jobs_.push_back(&c);
+  }
+  jobs_cv_.notify_one();
+}
+
+bool ConnectionLoop::inline_candidate(const Conn& c) const {
+  std::string_view data(c.buf);
+  data.remove_prefix(c.consumed);
+  if (!data.starts_with("POST ") && !data.starts_with("DELETE ") && !data.starts_with("PATCH ") &&
+      !data.starts_with("PUT ")) {
+    return false;
+  }
+  const size_t end = data.find("\r\n\r\n");
+  return end != std::string_view::npos &&
+         body_plan(data.substr(0, end + 2), limits_.body_bytes_max).whole;
+}
+
+// A whole request is buffered at c.consumed (0): serves it here when
+// Inline::serve will, else on a worker; then the next buffered one, while
+// answers are written at once.
+void ConnectionLoop::dispatch(Conn& c) {
+  for (;;) {
+    if (!inline_.serve || stopping_.load() || !inline_candidate(c)) return to_worker(c);
+    ++c.requests;
+    const bool last = c.peer_closed || c.requests >= limits_.keep_alive_requests_max;
+    bool closed = false;
+    Outcome outcome;
+    {
+      CaptureStream stream(c);
+      outcome = inline_.serve(stream, head_of(c), last, closed, c.done, c.note);
+    }
+    if (outcome == Outcome::kPunted) {
+      --c.requests;
+      c.consumed = 0;
+      c.out.clear();
+      return to_worker(c);
+    }
+    c.buf.erase(0, c.consumed);
+    c.consumed = 0;
+    c.close_after = closed || last;
+    c.state.store(ConnState::kAnswering, std::memory_order_relaxed);  // this thread's alone
+    c.deadline_ms = 0;  // none while the writer owes the answer; write_out() sets one
+    ++answering_;
+    if (outcome == Outcome::kDeferred) {
+      // httplib wrote a placeholder answer; only its Connection header counts.
+      c.close_header = c.out.find("\r\nConnection: close\r\n") != std::string::npos;
+      c.out.clear();
+      return;  // on_completions() goes on
+    }
+    if (!write_out(c) || !after_answer(c)) return;
+  }
+}
+
+// The writer's answers to deferred commands: each written, then its
+// connection goes on.
+void ConnectionLoop::on_completions() {
+  // take_all() is newest first: the oldest answers go out first.
+  Completion* oldest = nullptr;
+  for (Completion* done = completions_.take_all(); done != nullptr;) {
+    Completion* next = done->next;
+    done->next = oldest;
+    oldest = done;
+    done = next;
+  }
+  for (Completion* done = oldest; done != nullptr;) {
+    Completion* next = done->next;
+    Conn& c = *static_cast<ConnCompletion*>(done)->conn;
+    const bool close = c.close_header || stopping_.load();
+    c.close_after = c.close_after || close;
+    inline_.finish(std::move(c.done.answer), c.note, close, c.out);
+    c.done.answer = {};
+    if (write_out(c) && after_answer(c)) dispatch(c);
+    done = next;
+  }
+}
+
+// Writes c.out without waiting. True once all is written; false when the
+// rest waits for EPOLLOUT (within write_timeout_ms), or the connection is closed.
+bool ConnectionLoop::write_out(Conn& c) {
+  while (c.out_sent < c.out.size()) {
+    const ssize_t n =
+        ::send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out_sent += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && errno == EAGAIN) {
+      if (c.deadline_ms == 0) c.deadline_ms = steady_ms() + limits_.write_timeout_ms;
+      if (arm(c, EPOLL_CTL_MOD, EPOLLOUT)) return false;
+      end_answering(c);
+      close_conn(c);
+      return false;
+    } else {
+      end_answering(c);
+      close_conn(c);
+      return false;
+    }
+  }
+  c.out.clear();
+  c.out_sent = 0;
+  return true;
+}
+
+void ConnectionLoop::end_answering(Conn& c) {
+  c.deadline_ms = 0;
+  --answering_;
+  // Parked, for the moment it takes to park, close or dispatch it (all on this thread).
+  c.state.store(ConnState::kParked, std::memory_order_relaxed);
+}
+
+// After an answer is written: closes the connection, parks it, or (true)
+// has a whole next request buffered to dispatch.
+bool ConnectionLoop::after_answer(Conn& c) {
+  end_answering(c);
+  if (c.close_after || stopping_.load()) {
+    close_conn(c);
+    return false;
+  }
+  c.request_started = !c.buf.empty();
+  switch (scan(c)) {
+    case Scan::kComplete:
+      return true;
+    case Scan::kTooLarge:
+      answer_and_close(c, answers_.too_large);
+      return false;
+    case Scan::kIncomplete:
+      park(c, steady_ms());
+      return false;
+  }
+  return false;
 }
 
 ConnectionLoop::Scan ConnectionLoop::scan(const Conn& c) const {
@@ -412,13 +638,21 @@ void ConnectionLoop::sweep(int64_t now_ms) {
   {
     std::lock_guard lock(conns_mu_);
     for (const auto& [c, owned] : conns_) {
-      if (c->state.load(std::memory_order_acquire) != ConnState::kParked) continue;
+      const ConnState state = c->state.load(std::memory_order_acquire);
+      // An answer being written (EPOLLOUT) has a deadline; one the writer
+      // owes has none: it always comes.
+      const bool writing = state == ConnState::kAnswering && c->deadline_ms != 0;
+      if (state != ConnState::kParked && !writing) continue;
       if (c->deadline_ms <= now_ms) expired.push_back(c);
     }
   }
-  // Only this thread moves a parked connection on, so they are still parked.
+  // Only this thread moves a parked or answering connection on, so they are
+  // as they were.
   for (Conn* c : expired) {
-    if (c->request_started) {
+    if (c->state.load(std::memory_order_relaxed) == ConnState::kAnswering) {
+      end_answering(*c);
+      close_conn(*c);
+    } else if (c->request_started) {
       answer_and_close(*c, answers_.timeout);
     } else {
       close_conn(*c);
@@ -480,7 +714,7 @@ void ConnectionLoop::park(Conn& c, int64_t now_ms) {
   if (c.buf.empty() && c.buf.capacity() > kRecvChunkBytes) std::string().swap(c.buf);
   c.deadline_ms =
       now_ms + (c.request_started ? limits_.request_timeout_ms : limits_.idle_timeout_ms);
-  if (!arm(c, EPOLL_CTL_MOD)) {
+  if (!arm(c, EPOLL_CTL_MOD, EPOLLIN)) {
     close_conn(c);
     return;
   }

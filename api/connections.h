@@ -20,10 +20,21 @@
 //   answered `refusal` (a 503) at once and closed, without reading it.
 //   Each of the loop's own answers (503, 408, 431) goes out with a new
 //   random X-Request-Id header (inserted when sent; not on the normal path).
+// - a whole POST, PUT, PATCH or DELETE whose body is buffered too (no chunks, no
+//   100-continue, no Range) is first offered to `Inline::serve` on the
+//   epoll thread itself, over a Stream that reads the buffer and collects
+//   the answer: a command answered at once (400, 401, 503...) is written
+//   from here, non-blocking (the rest on EPOLLOUT); one the writer took is
+//   answered when the writer posts its Completion to this loop's queue
+//   (one eventfd wake per batch), through `Inline::finish`. A request it
+//   punts (not a command route) goes to a worker as above. This spares a
+//   durable command two thread hand-offs (to a worker, and the worker's
+//   wake-up by the writer). A pipelined request behind a command is not
+//   read until the command's answer is written: answers keep their order.
 //
 // Thread safety: adopt() from one thread (the accept loop); stop() once,
 // from any thread, after the last adopt(). `serve` runs on the workers,
-// several at once.
+// several at once; `Inline`'s functions on the epoll thread.
 #pragma once
 
 #include <atomic>
@@ -38,6 +49,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "engine/completion.h"
 
 namespace httplib {
 class Stream;
@@ -55,6 +68,11 @@ struct ConnectionLimits {
   size_t head_bytes_max = 16 * 1024;    // request line and headers
   size_t body_bytes_max = 64 * 1024;    // bodies buffered before a worker takes them
   size_t keep_alive_requests_max = 1'000'000;
+  // The epoll thread is a serial stage once it serves commands itself.
+  // Raised: SCHED_FIFO when permitted (events/os.h). Measured worse under
+  // load (docs/BENCHMARKS.md, "Commands on the epoll thread"): a real-time
+  // thread wakes for every event and serves fewer per wake.
+  bool raise_poll_priority = false;
 };
 
 // Over every ConnectionLoop of the process (all listeners), for /metrics:
@@ -73,6 +91,29 @@ class ConnectionLoop {
   // cannot go on; sets connection_closed when the client asked for its close.
   using Serve = std::function<bool(httplib::Stream& stream, std::string_view head,
                                    bool close_connection, bool& connection_closed)>;
+  // What Inline::serve made of a request.
+  enum class Outcome {
+    kAnswered,  // its answer is in the stream
+    kDeferred,  // the writer took it: `done` is posted once it is answered
+    kPunted,    // not run (nothing happened): a worker must serve it
+  };
+  // What Inline::serve records about a deferred request for Inline::finish;
+  // the loop only keeps it with the connection.
+  struct Note {
+    int64_t start_ns = 0;    // when the request was taken up
+    uint64_t tag = 0;        // the server's own
+    std::string request_id;  // the answer's X-Request-Id
+  };
+  struct Inline {
+    // As Serve, on the epoll thread over the buffered request; `note` is
+    // handed back to finish() with a deferred answer. Empty: no inline serving.
+    std::function<Outcome(httplib::Stream& stream, std::string_view head, bool close_connection,
+                          bool& connection_closed, Completion& done, Note& note)>
+        serve;
+    // The whole HTTP answer to a deferred command, into `out`; `close`:
+    // it says Connection: close.
+    std::function<void(Rendered&& answer, const Note& note, bool close, std::string& out)> finish;
+  };
   struct Answers {
     std::string refusal;    // whole HTTP response bytes: beyond connections_max
     std::string timeout;    // request_timeout_ms passed
@@ -80,16 +121,16 @@ class ConnectionLoop {
   };
 
   // Starts the epoll thread and the workers.
-  ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers);
+  ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers, Inline in = {});
   ~ConnectionLoop();  // stop()
   ConnectionLoop(const ConnectionLoop&) = delete;
   ConnectionLoop& operator=(const ConnectionLoop&) = delete;
 
   // Takes an accepted socket (and its closing).
   void adopt(int fd);
-  // Stops reading, lets the workers finish the requests they have (each
-  // answer then says Connection: close), joins them and closes every
-  // connection. Idempotent.
+  // Stops reading, lets the workers finish the requests they have and waits
+  // for the writer's answers to the deferred ones (each answer then says
+  // Connection: close), joins them and closes every connection. Idempotent.
   void stop();
 
   struct Conn;
@@ -98,6 +139,13 @@ class ConnectionLoop {
   enum class Scan { kIncomplete, kComplete, kTooLarge };
   void run_poller();
   void on_readable(Conn& c, int64_t now_ms);
+  void dispatch(Conn& c);
+  bool inline_candidate(const Conn& c) const;
+  void to_worker(Conn& c);
+  void on_completions();
+  bool write_out(Conn& c);
+  bool after_answer(Conn& c);
+  void end_answering(Conn& c);
   void sweep(int64_t now_ms);
   void run_worker();
   void serve_connection(Conn& c);
@@ -106,11 +154,14 @@ class ConnectionLoop {
   std::unique_ptr<Conn> take(Conn& c);  // out of conns_; null if not there
   void close_conn(Conn& c);
   void answer_and_close(Conn& c, const std::string& bytes);
-  bool arm(Conn& c, int op);
+  bool arm(Conn& c, int op, uint32_t events);
 
   const ConnectionLimits limits_;
   const Serve serve_;
   const Answers answers_;
+  const Inline inline_;
+  CompletionQueue completions_;  // the writer's answers to deferred commands
+  size_t answering_ = 0;         // epoll thread: connections in ConnState::kAnswering
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: stop() wakes the epoll thread
   std::atomic<bool> stopping_{false};

@@ -83,7 +83,17 @@ struct RouteSpec {
   const char* metric;   // the route label of reservoir_http_requests_total
   Handler handler;
   std::span<const ErrorRow> errors = {};  // this route's overrides of the dialect's table
+  // The handler blocks nowhere but in its final writer call (Service::decide):
+  // no read-your-writes wait, no view lookup. The HTTP layer may then run it
+  // on its epoll thread and send the answer when the writer posts it.
+  bool inline_command = false;
 };
+
+// A command route with inline_command set.
+constexpr RouteSpec inline_command(const char* method, const char* pattern, const char* metric,
+                                   Handler handler, std::span<const ErrorRow> errors = {}) {
+  return RouteSpec{method, pattern, metric, handler, errors, true};
+}
 
 // Renders an error envelope: status, the dialect's code, the message.
 using Envelope = Rendered (*)(int status, std::string_view code, std::string_view message);

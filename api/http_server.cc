@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -59,6 +60,15 @@ std::vector<std::string> empty_header_names(std::string_view head) {
   return names;
 }
 
+// A request served on the epoll thread (ConnectionLoop::Inline): set
+// around httplib's process_request, read by HttpServer::handle.
+struct InlineCall {
+  DeferredAnswer deferred;
+  ConnectionLoop::Note* note = nullptr;  // filled in when deferred
+  bool punted = false;                   // not an inline command route: nothing was run
+};
+thread_local InlineCall* t_inline = nullptr;
+
 }  // namespace
 
 // httplib's server with its connections handed to a ConnectionLoop:
@@ -84,6 +94,22 @@ class HttpServer::Impl : public httplib::Server {
                                if (!req.has_header(name.c_str())) req.headers.emplace(name, "");
                              }
                            });
+  }
+  // The same on the epoll thread, where a command route's writer call
+  // becomes a submit with `done` (HttpServer::handle).
+  ConnectionLoop::Outcome serve_inline(httplib::Stream& stream, std::string_view head,
+                                       bool close_connection, bool& connection_closed,
+                                       Completion& done, ConnectionLoop::Note& note) {
+    InlineCall call;
+    call.deferred.completion = &done;
+    call.note = &note;
+    t_inline = &call;
+    const bool ok = serve_request(stream, head, close_connection, connection_closed);
+    t_inline = nullptr;
+    if (call.punted) return ConnectionLoop::Outcome::kPunted;
+    if (!ok) connection_closed = true;
+    if (!call.deferred.deferred) return ConnectionLoop::Outcome::kAnswered;
+    return ConnectionLoop::Outcome::kDeferred;
   }
   ConnectionLoop* loop = nullptr;  // set and used on the accept loop's thread
 
@@ -199,6 +225,99 @@ void send(httplib::Response& res, Answer&& a, bool prometheus = false) {
     res.set_header("Content-Type", type);
   }
   if (a.status == 503) res.set_header("Retry-After", "1");
+}
+
+// The reason phrase of a status line, as httplib 0.11 writes it (its own
+// table is not declared by Debian's header), for the statuses our answers
+// have; httplib's default for the rest.
+constexpr std::pair<int, const char*> kReasonPhrases[] = {
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {307, "Temporary Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {402, "Payment Required"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {411, "Length Required"},
+    {412, "Precondition Failed"},
+    {413, "Payload Too Large"},
+    {415, "Unsupported Media Type"},
+    {421, "Misdirected Request"},
+    {422, "Unprocessable Entity"},
+    {423, "Locked"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+};
+
+const char* reason_phrase(int status) {
+  for (const auto& [code, phrase] : kReasonPhrases) {
+    if (code == status) return phrase;
+  }
+  return "Internal Server Error";
+}
+
+// A deferred command's DeferredNote and method in one word for the
+// connection loop (ConnectionLoop::Note::tag): route | domain << 32 | method << 40.
+constexpr std::array<std::string_view, 4> kCommandMethods = {"POST", "PUT", "PATCH", "DELETE"};
+
+uint64_t pack_note(const DeferredNote& note, std::string_view method) {
+  uint64_t m = 0;
+  while (m + 1 < kCommandMethods.size() && kCommandMethods[m] != method) ++m;
+  return uint64_t{note.counter} | uint64_t{static_cast<uint8_t>(note.domain)} << 32 | m << 40;
+}
+
+DeferredNote unpack_note(uint64_t tag, std::string_view& method) {
+  method = kCommandMethods[(tag >> 40) & 3];
+  return DeferredNote{static_cast<uint32_t>(tag), static_cast<Domain>((tag >> 32) & 0xff)};
+}
+
+// A deferred command's whole answer, byte for byte as httplib writes what
+// send() and handle() make of the same Answer on a worker
+// (write_response_core: the status line, then every header in its
+// case-blind name order, then the body); tests/unit/inline_commands_test
+// compares the two. A command's answer is always JSON with a body.
+void write_answer(const Answer& a, const std::string& request_id, bool close,
+                  const HttpConfig& config, std::string& out) {
+  std::array<std::pair<std::string_view, std::string>, 9> headers;
+  size_t n = 0;
+  if (close) {
+    headers[n++] = {"Connection", "close"};
+  } else {
+    headers[n++] = {"Keep-Alive", "timeout=" + std::to_string(config.keep_alive_timeout_s) +
+                                      ", max=" + std::to_string(config.keep_alive_requests_max)};
+  }
+  headers[n++] = {"Content-Length", std::to_string(a.text().size())};
+  headers[n++] = {"Content-Type", "application/json"};
+  if (a.offset) headers[n++] = {"Reservoir-Offset", std::to_string(*a.offset)};
+  if (a.applied) headers[n++] = {"Reservoir-Applied", std::to_string(*a.applied)};
+  if (!a.location.empty()) headers[n++] = {"Location", a.location};
+  if (a.status == 503) headers[n++] = {"Retry-After", "1"};
+  headers[n++] = {"X-Request-Id", request_id};
+  std::stable_sort(
+      headers.begin(), headers.begin() + static_cast<std::ptrdiff_t>(n),
+      [](const auto& x, const auto& y) {
+        return std::lexicographical_compare(
+            x.first.begin(), x.first.end(), y.first.begin(), y.first.end(),
+            [](unsigned char p, unsigned char q) { return std::tolower(p) < std::tolower(q); });
+      });
+  out.reserve(out.size() + a.text().size() + 256);
+  out.append("HTTP/1.1 ").append(std::to_string(a.status)).append(" ");
+  out.append(reason_phrase(a.status)).append("\r\n");
+  for (size_t i = 0; i < n; ++i) {
+    out.append(headers[i].first).append(": ").append(headers[i].second).append("\r\n");
+  }
+  out.append("\r\n").append(a.text());
 }
 
 std::string error_message(int status) {
@@ -376,6 +495,7 @@ ConnectionLimits loop_limits(const HttpConfig& c) {
   l.head_bytes_max = c.head_bytes_max;
   l.body_bytes_max = kBodyBytesMax;
   l.keep_alive_requests_max = c.keep_alive_requests_max;
+  l.raise_poll_priority = c.raise_poll_priority;
   return l;
 }
 
@@ -388,13 +508,24 @@ HttpServer::HttpServer(Service& service, HttpConfig config, const Router* router
       config_(std::move(config)) {
   Impl& s = *impl_;
   s.new_task_queue = [this] {
+    ConnectionLoop::Inline in;
+    if (config_.inline_commands) {
+      in.serve = [impl = impl_.get()](httplib::Stream& stream, std::string_view head, bool close,
+                                      bool& closed, Completion& done, ConnectionLoop::Note& note) {
+        return impl->serve_inline(stream, head, close, closed, done, note);
+      };
+      in.finish = [this](Rendered&& answer, const ConnectionLoop::Note& note, bool close,
+                         std::string& out) {
+        finish_deferred(std::move(answer), note, close, out);
+      };
+    }
     auto* queue = new LoopQueue(
         loop_limits(config_),
         [impl = impl_.get()](httplib::Stream& stream, std::string_view head, bool close,
                              bool& closed) {
           return impl->serve_request(stream, head, close, closed);
         },
-        loop_answers(router_, config_));
+        loop_answers(router_, config_), std::move(in));
     impl_->loop = &queue->loop;
     return queue;
   };
@@ -499,21 +630,53 @@ Answer HttpServer::answer(const Request& req) const {
 void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
   // Read even with metrics off: the slow-request log needs it.
   const int64_t start_ns = metrics_now_ns();
+  InlineCall* call = t_inline;
+  if (call != nullptr && !runs_inline(req)) {
+    // On the epoll thread, a route that may block elsewhere: a worker
+    // serves the request from the start, untouched.
+    call->punted = true;
+    res.status = 200;  // httplib's answer is dropped
+    return;
+  }
   std::string request_id = request_id_of(req);
   Request r = to_request(req);
   if (t_get_with_body) r.method = "GET";
-  Answer a = answer(r);
+  Answer a;
+  if (call == nullptr) {
+    a = answer(r);
+  } else {
+    DeferredAnswer::Scope scope(call->deferred);
+    a = answer(r);
+  }
+  const std::string_view method = t_get_with_body ? std::string_view("GET") : req.method;
+  if (call != nullptr && call->deferred.deferred) {
+    // The writer took the command: its answer is written when posted
+    // (finish_deferred), timed from here.
+    call->note->start_ns = start_ns;
+    call->note->tag = pack_note(call->deferred.note, method);
+    call->note->request_id = std::move(request_id);
+    res.status = 200;  // a placeholder: only its Connection header is read
+    return;
+  }
   const uint32_t route = a.route;
   const int status = a.status;
   send(res, std::move(a), req.path == "/metrics");
   res.set_header("X-Request-Id", request_id);
-  finish_request(req, route, status, start_ns, request_id);
+  finish_request(method, route, status, start_ns, request_id);
+}
+
+// On the epoll thread: only a command route that blocks on nothing but its
+// writer (RouteSpec::inline_command).
+bool HttpServer::runs_inline(const httplib::Request& req) const {
+  const Router& router = router_ != nullptr ? *router_ : service_.canonical_router();
+  const Router::Match m = router.match(t_get_with_body ? "GET" : req.method, req.path);
+  return m.kind == Router::Kind::kRoute && m.route->inline_command;
 }
 
 // The request's duration into the metrics; a log line when it was slow or
 // answered an internal error (the route's template is logged, never the
 // path or a header).
-void HttpServer::finish_request(const httplib::Request& req, uint32_t route, int status,
+void HttpServer::finish_request(std::string_view method, uint32_t route, int status,
                                 int64_t start_ns, const std::string& request_id) {
   const int64_t took_ns = metrics_now_ns() - start_ns;
   if (metrics_on()) service_.observe_request(route, status, took_ns);
@@ -521,14 +684,25 @@ void HttpServer::finish_request(const httplib::Request& req, uint32_t route, int
   if (!slow && status != 500) return;
   const std::string ms = scaled_decimal(took_ns / 1000, 3);  // µs precision
   const std::string code = std::to_string(status);
-  const std::string method = t_get_with_body ? "GET" : req.method;
   oplog::log_event(status == 500 ? oplog::Level::kError : oplog::Level::kWarn,
                    status == 500 ? "fault" : "slow_request",
                    {{"request_id", request_id},
-                    {"method", method},
+                    {"method", std::string(method)},
                     {"route", Router::counter_name(route)},
                     {"status", code},
                     {"duration_ms", ms}});
+}
+
+// A deferred command's answer, once the writer posted it: completed by the
+// service (counted, Reservoir-Offset), written as httplib writes the same
+// answer on a worker, then timed and logged as handle() does.
+void HttpServer::finish_deferred(Rendered&& rendered, const ConnectionLoop::Note& note, bool close,
+                                 std::string& out) {
+  std::string_view method;
+  const DeferredNote deferred = unpack_note(note.tag, method);
+  const Answer a = service_.finish_deferred(deferred, std::move(rendered));
+  write_answer(a, note.request_id, close, config_, out);
+  finish_request(method, a.route, a.status, note.start_ns, note.request_id);
 }
 
 bool HttpServer::bind(std::string* error) {

@@ -5,17 +5,21 @@
 // no worker thread (issue 16): a request reaches a worker only once it has
 // arrived whole, slow ones are cut at `request_timeout_ms` (408), and
 // beyond `connections_max` open connections a new one is answered 503 at
-// once. Keep-alive without the 5-request cap, TCP_NODELAY, and a listen
-// backlog re-set to `listen_backlog` because Debian's build compiles in 5,
-// which a burst of connects overflows. Every answer httplib makes itself
-// (413, a malformed request line) is rendered in the error envelope. A GET
-// with a body (seed 000 sends its queue token so) has the body read and
-// passed on, which httplib itself does not do. A header sent with an empty
-// value reaches the Service as present and empty, where httplib would drop
-// it; a Content-Type is the Service's to judge (415), never httplib's
-// (which would parse form and multipart bodies itself). One HttpServer is one
-// listener: it serves the dialects of its Router (dialect.h); several may
-// share one Service.
+// once. A command route whose handler blocks only on the writer
+// (RouteSpec::inline_command) runs on the loop's epoll thread, and its
+// answer is written there once the writer posts it (no worker thread is
+// involved): the same bytes a worker writes, its X-Request-Id and
+// Reservoir-Offset included, counted and timed (metrics, slow-request log)
+// from the moment the request was taken up, like any other (`inline_commands`
+// false: every request goes to a worker). Keep-alive without the 5-request
+// cap, TCP_NODELAY, and a listen backlog re-set to `listen_backlog` because Debian's build compiles
+// in 5, which a burst of connects overflows. Every answer httplib makes itself (413, a malformed
+// request line) is rendered in the error envelope. A GET with a body (seed 000 sends its queue
+// token so) has the body read and passed on, which httplib itself does not do. A header sent with
+// an empty value reaches the Service as present and empty, where httplib would drop it; a
+// Content-Type is the Service's to judge (415), never httplib's (which would parse form and
+// multipart bodies itself). One HttpServer is one listener: it serves the dialects of its Router
+// (dialect.h); several may share one Service.
 //
 // Thread safety: listen() blocks the caller; stop() from any thread.
 #pragma once
@@ -24,7 +28,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "api/connections.h"
 #include "api/service.h"
 
 namespace httplib {
@@ -50,6 +56,8 @@ struct HttpConfig {
   size_t keep_alive_requests_max = 1'000'000;
   // A request answered in this or more is logged (events/oplog.h); 0: every one.
   int64_t slow_request_ms = 500;
+  bool inline_commands = true;       // false: every request is served by a worker
+  bool raise_poll_priority = false;  // ConnectionLimits::raise_poll_priority
 };
 
 class HttpServer {
@@ -73,10 +81,13 @@ class HttpServer {
  private:
   class Impl;
   void handle(const httplib::Request& req, httplib::Response& res);
+  bool runs_inline(const httplib::Request& req) const;
+  void finish_deferred(Rendered&& rendered, const ConnectionLoop::Note& note, bool close,
+                       std::string& out);
   static Request to_request(const httplib::Request& req);
   std::unique_ptr<Impl> impl_;
   Answer answer(const Request& req) const;
-  void finish_request(const httplib::Request& req, uint32_t route, int status, int64_t start_ns,
+  void finish_request(std::string_view method, uint32_t route, int status, int64_t start_ns,
                       const std::string& request_id);
   Service& service_;
   const Router* router_;

@@ -389,14 +389,15 @@ Answer balance(Call& c) {
 }
 
 constexpr RouteSpec kRoutes[] = {
-    {"POST", "/v1/queue-tokens/users/{userId}", "qt_issue_token", &issue_token},
+    inline_command("POST", "/v1/queue-tokens/users/{userId}", "qt_issue_token", &issue_token),
     {"GET", "/v1/queue-tokens/users/{userId}", "qt_find_token", &find_token},
     {"GET", "/v1/queue-status/users/{userId}", "qt_queue_status", &queue_status},
     {"GET", "/v1/concerts/{concertId}/schedules", "qt_schedules", &schedules},
     {"GET", "/v1/concerts/{concertId}/schedules/{scheduleId}/seats", "qt_seats", &seats},
-    {"POST", "/v1/reservations", "qt_hold", &hold},
-    {"POST", "/v1/payments/users/{userId}", "qt_pay", &pay, kPaymentFailed},
-    {"POST", "/v1/balance/users/{userId}/recharge", "qt_recharge", &recharge, kRechargeFailed},
+    inline_command("POST", "/v1/reservations", "qt_hold", &hold),
+    inline_command("POST", "/v1/payments/users/{userId}", "qt_pay", &pay, kPaymentFailed),
+    inline_command("POST", "/v1/balance/users/{userId}/recharge", "qt_recharge", &recharge,
+                   kRechargeFailed),
     {"GET", "/v1/balance/users/{userId}", "qt_balance", &balance},
 };
 

@@ -81,9 +81,28 @@ Answer Service::handle(const Request& req, const Router& router) {
   } else {
     out = shared_route(req, router, m);
   }
-  requests_[m.counter][status_slot(out.status)].fetch_add(1, std::memory_order_relaxed);
-  if (out.status >= 400) request_metrics_.count_refusal(out.text());
   out.route = static_cast<uint32_t>(m.counter);
+  if (out.status == kDeferredStatus) {
+    // Counted once answered (finish_deferred); route() set the domain.
+    if (DeferredAnswer* d = DeferredAnswer::current()) d->note.counter = out.route;
+    return out;
+  }
+  count(out);
+  return out;
+}
+
+void Service::count(const Answer& a) {
+  requests_[a.route][status_slot(a.status)].fetch_add(1, std::memory_order_relaxed);
+  if (a.status >= 400) request_metrics_.count_refusal(a.text());
+}
+
+Answer Service::finish_deferred(const DeferredNote& note, Rendered&& answer) {
+  Answer out(std::move(answer));
+  out.route = note.counter;
+  const DomainLink& link = links_[static_cast<size_t>(note.domain)];
+  // Read now, after the writer posted the answer: as route() reads it.
+  if (link.acked) out.offset = link.acked();
+  count(out);
   return out;
 }
 
@@ -95,6 +114,11 @@ Answer Service::route(const Request& req, const Router::Match& m) {
   if (std::string_view(m.route->method) != "GET") {
     if (is_replica()) return refuse_command(call);
     Answer out = m.route->handler(call);
+    if (out.status == kDeferredStatus) {
+      // The writer took it (Service::decide): its offset is read when answered.
+      if (DeferredAnswer* d = DeferredAnswer::current()) d->note.domain = m.dialect->domain;
+      return out;
+    }
     // Read after the answer: at least the end of the command's own events.
     if (link.acked) out.offset = link.acked();
     return out;
@@ -147,7 +171,7 @@ std::optional<Rendered> Service::await_min_offset(const Call& c) const {
 Rendered Service::execute(concert::Command&& command, std::optional<IdempotencyRequest>&& idem,
                           ConcertWriter::RenderFn render) {
   if (writer_ == nullptr) return render_error(ErrorCode::NOT_WRITER, "not the writer");
-  return writer_->execute(std::move(command), std::move(idem), render);
+  return decide(*writer_, std::move(command), std::move(idem), render);
 }
 
 Answer Service::shared_route(const Request& req, const Router& router, const Router::Match& m) {

@@ -28,6 +28,11 @@
 // writer_url + the request target, else 421 NOT_WRITER), and its queries do
 // no read-your-writes wait of their own (there is no acknowledged offset).
 //
+// A command run on the HTTP layer's epoll thread (DeferredAnswer below) may
+// leave handle() with kDeferredStatus: the writer took it, and the HTTP
+// layer completes its answer through finish_deferred() once the writer
+// posts it, which counts it and reads its offset as handle() would have.
+//
 // Thread safety: handle() and metrics() from any number of threads.
 #pragma once
 
@@ -95,6 +100,42 @@ struct Request {
   std::string_view target;  // the raw request target (path and query); empty: `path`
 };
 
+// What Service::finish_deferred needs of a deferred command: where to count
+// it and whose writer's offset its answer carries (set by handle()).
+struct DeferredNote {
+  uint32_t counter = 0;  // the route's metrics slot
+  Domain domain = Domain::kConcert;
+};
+
+// Set by the HTTP layer's epoll thread (http_server.h) around a command
+// route's handler: the command's final writer call (Service::decide) then
+// submits it with `completion` instead of waiting for it, and handle()
+// answers kDeferredStatus; the real answer reaches `completion`'s queue once
+// durable, and the HTTP layer completes it with Service::finish_deferred(note).
+// Answers decided before the writer (400, 401, 413, 415, 421 on a replica,
+// 503 OVERLOADED...) come back as usual, with `deferred` false.
+struct DeferredAnswer {
+  Completion* completion = nullptr;
+  bool deferred = false;  // the writer took the command
+  DeferredNote note;      // set by handle() when deferred
+
+  // The calling thread's, while a Scope is open on it.
+  static DeferredAnswer* current() { return current_; }
+  class Scope {
+   public:
+    explicit Scope(DeferredAnswer& d) { current_ = &d; }
+    ~Scope() { current_ = nullptr; }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+  };
+
+ private:
+  static inline thread_local DeferredAnswer* current_ = nullptr;
+};
+
+// The status of a handler's answer when a DeferredAnswer took it.
+inline constexpr int kDeferredStatus = 0;
+
 struct ServiceConfig {
   std::optional<std::string> admin_key;   // nullopt: admin endpoints disabled
   int64_t read_wait_ms = 2000;            // read-your-writes wait before 503
@@ -158,8 +199,9 @@ class Service {
   // nullptr: they answer 404.
   void set_console(Console* console) { console_ = console; }
 
-  // On a router of the canonical dialect alone.
+  // On a router of the canonical dialect alone (canonical_router()).
   Answer handle(const Request& req);
+  const Router& canonical_router() const { return canonical_router_; }
   Answer handle(const Request& req, const Router& router);
   // GET /metrics: every family of api/metrics.h.
   std::string metrics() const;
@@ -195,6 +237,25 @@ class Service {
   // (On a replica handle() never gets here: it answers NOT_WRITER.)
   Rendered execute(concert::Command&& command, std::optional<IdempotencyRequest>&& idem,
                    ConcertWriter::RenderFn render);
+  // Every command route's last step, on any domain's writer: waits for the
+  // answer, or under a DeferredAnswer submits the command and answers
+  // kDeferredStatus (unless the writer refuses it at once).
+  template <class Writer>
+  static Rendered decide(Writer& writer, typename Writer::Command&& command,
+                         std::optional<IdempotencyRequest>&& idem,
+                         typename Writer::RenderFn render) {
+    DeferredAnswer* d = DeferredAnswer::current();
+    if (d == nullptr) return writer.execute(std::move(command), std::move(idem), render);
+    if (auto refused = writer.submit(std::move(command), std::move(idem), render, d->completion)) {
+      return std::move(*refused);
+    }
+    d->deferred = true;
+    return Rendered{kDeferredStatus, {}};
+  }
+  // A deferred command's answer once the writer posted it, as handle()
+  // would have returned it: counted in the metrics of its route, with its
+  // Reservoir-Offset (the writer's acknowledged offset, read now) and route.
+  Answer finish_deferred(const DeferredNote& note, Rendered&& answer);
   QueuePlace queue_place(const projections::TokenView& t) const;
   projections::Projections& views() const { return views_; }
   int64_t now_ms() const { return clock_.now_ms(); }
@@ -216,6 +277,8 @@ class Service {
                 Render&& render);
 
   Answer shared_route(const Request& req, const Router& router, const Router::Match& m);
+  // Counts an answer in reservoir_http_requests_total (and a refusal's code).
+  void count(const Answer& a);
   // A dialect route with SPEC §7's role and offset rules around its handler.
   Answer route(const Request& req, const Router::Match& m);
   Answer refuse_command(const Call& c) const;

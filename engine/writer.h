@@ -2,10 +2,12 @@
 // through one thread that decides it against in-memory state, so there are
 // no races to lock against: a seat is held once, a balance moves once.
 //
-//   HTTP threads --execute()--> bounded queue --> writer thread:
+//   HTTP threads --execute()/submit()--> bounded queue --> writer thread:
 //     advance the clock, decide each queued command (applying as it goes),
 //     append all their events in ONE durable log append (group commit),
-//     then answer every command of the batch.
+//     then answer every command of the batch: wake each execute() caller,
+//     post each submit()ted Completion (engine/completion.h), one post per
+//     batch and queue.
 //
 // Nothing is answered before the append that holds its events is durable;
 // even a rejection waits, since it may rest on state a same-batch command
@@ -44,8 +46,8 @@
 // two threads (events/replay.h): decode on a reader thread, apply on the
 // recovering one.
 //
-// Thread safety: execute(), acknowledged_offset() and stats() from any
-// thread; recover()/start()/stop() from the owning thread, and
+// Thread safety: execute(), submit(), acknowledged_offset() and stats()
+// from any thread; recover()/start()/stop() from the owning thread, and
 // execute_batch() (the simulator's) from it while the writer is not started.
 #pragma once
 
@@ -57,6 +59,7 @@
 #include <cstdio>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -64,6 +67,7 @@
 #include <variant>
 #include <vector>
 
+#include "engine/completion.h"
 #include "engine/domain.h"
 #include "engine/idempotency.h"
 #include "engine/reply.h"
@@ -151,6 +155,12 @@ class Writer {
   // (nullptr: the writer's renderer) renders every answer to it.
   Rendered execute(Command command, std::optional<IdempotencyRequest> idem = std::nullopt,
                    RenderFn render = nullptr);
+  // The same without waiting: nullopt once the writer has taken `command`;
+  // its answer is then put in `done`, which is posted to done->queue when
+  // durable (`done` must live until then). An answer given at once instead
+  // (OVERLOADED, stopping, fenced) is returned, and `done` is not touched.
+  std::optional<Rendered> submit(Command command, std::optional<IdempotencyRequest> idem,
+                                 RenderFn render, Completion* done);
 
   // Deterministic simulation (tests/sim): decides `batch` as ONE batch on
   // the calling thread, exactly as the writer thread decides what it took
@@ -184,8 +194,11 @@ class Writer {
     Rendered answer;
     WakeWord* waiter = nullptr;  // the caller's: bumped once `answer` is final
     RenderFn render = nullptr;   // nullptr: render_
+    Completion* done = nullptr;  // submit()'s, instead of a waiter; the Pending is the writer's
   };
 
+  // Queues `p` (nullopt), or the answer that refuses it at once.
+  std::optional<Rendered> enqueue(Pending* p);
   void run();
   void process(std::vector<Pending*>& batch);
   void answer_all(std::vector<Pending*>& batch, const std::string& why);
@@ -430,29 +443,46 @@ void Writer<Module>::stop() {
 }
 
 template <DomainModule Module>
+std::optional<Rendered> Writer<Module>::enqueue(Pending* p) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || !running_) {
+      return error(ErrorCode::UNAVAILABLE, "the engine is stopping", p->render);
+    }
+    if (fenced()) {
+      return error(ErrorCode::UNAVAILABLE,
+                   "the engine was fenced by another one; it takes no commands", p->render);
+    }
+    if (queue_.size() >= config_.queue_commands_max) {
+      overloaded_.fetch_add(1, std::memory_order_relaxed);
+      return error(ErrorCode::OVERLOADED, "too many commands in flight; retry shortly", p->render);
+    }
+    queue_.push_back(p);
+  }
+  cv_.notify_one();
+  return std::nullopt;
+}
+
+template <DomainModule Module>
 Rendered Writer<Module>::execute(Command command, std::optional<IdempotencyRequest> idem,
                                  RenderFn render) {
   WakeWord& waiter = WakeWord::this_thread();
   const uint32_t ticket = waiter.ticket();
   Pending p{std::move(command), std::move(idem), {}, &waiter, render};
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_ || !running_) {
-      return error(ErrorCode::UNAVAILABLE, "the engine is stopping", render);
-    }
-    if (fenced()) {
-      return error(ErrorCode::UNAVAILABLE,
-                   "the engine was fenced by another one; it takes no commands", render);
-    }
-    if (queue_.size() >= config_.queue_commands_max) {
-      overloaded_.fetch_add(1, std::memory_order_relaxed);
-      return error(ErrorCode::OVERLOADED, "too many commands in flight; retry shortly", render);
-    }
-    queue_.push_back(&p);
-  }
-  cv_.notify_one();
+  if (auto refused = enqueue(&p)) return std::move(*refused);
   waiter.wait(ticket);
   return std::move(p.answer);
+}
+
+template <DomainModule Module>
+std::optional<Rendered> Writer<Module>::submit(Command command,
+                                               std::optional<IdempotencyRequest> idem,
+                                               RenderFn render, Completion* done) {
+  auto p = std::make_unique<Pending>(
+      Pending{std::move(command), std::move(idem), {}, nullptr, render, done});
+  if (auto refused = enqueue(p.get())) return refused;
+  p.release();  // finish() deletes it
+  return std::nullopt;
 }
 
 template <DomainModule Module>
@@ -619,13 +649,36 @@ void Writer<Module>::answer_all(std::vector<Pending*>& batch, const std::string&
   finish(batch);
 }
 
-// Counts the batch and wakes its callers.
+// Counts the batch and answers its callers: wakes each waiting one, and
+// posts the completions of submit() in one chain per queue (almost always
+// one queue: an HTTP listener's).
 template <DomainModule Module>
 void Writer<Module>::finish(std::vector<Pending*>& batch) {
   commands_.fetch_add(batch.size(), std::memory_order_relaxed);
   batches_.fetch_add(1, std::memory_order_relaxed);
-  // After bump() the caller may return and free its Pending: read it first.
-  for (Pending* p : batch) p->waiter->bump();
+  struct Chain {
+    CompletionQueue* queue;
+    Completion *first, *last;
+  };
+  std::vector<Chain> chains;
+  for (Pending* p : batch) {
+    if (p->done == nullptr) {
+      p->waiter->bump();  // the caller may free its Pending from here on
+      continue;
+    }
+    Completion* c = p->done;
+    c->answer = std::move(p->answer);
+    delete p;
+    auto it = std::find_if(chains.begin(), chains.end(),
+                           [c](const Chain& ch) { return ch.queue == c->queue; });
+    if (it == chains.end()) {
+      chains.push_back({c->queue, c, c});
+    } else {  // prepended: a queue's list runs newest first (CompletionQueue::take_all)
+      c->next = it->first;
+      it->first = c;
+    }
+  }
+  for (const Chain& ch : chains) ch.queue->post(ch.first, ch.last);
 }
 
 template <DomainModule Module>

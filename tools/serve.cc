@@ -62,6 +62,8 @@ struct ServeOptions {
   int64_t snapshot_every_events = 1'000'000;
   int64_t snapshot_every_ms = 10 * 60 * 1000;
   std::string follower_priority = "raised";
+  std::string http_poll_priority = "normal";
+  std::string http_commands = "inline";
   std::string writer_priority = "lowered";
   std::string api = api::kDefaultApis;
   std::vector<std::string> api_ports;
@@ -160,6 +162,13 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_choice("follower-priority", &o.follower_priority, {"raised", "normal"},
                "raised: the projection follower runs real-time (SCHED_FIFO) when permitted, "
                "else at nice -10, so queries stay fresh under full load");
+  f.add_choice("http-poll-priority", &o.http_poll_priority, {"raised", "normal"},
+               "raised: the HTTP epoll thread, which reads every request and serves the "
+               "commands, runs real-time (SCHED_FIFO) when permitted, else at nice -10 "
+               "(measured worse under load: docs/BENCHMARKS.md)");
+  f.add_choice("http-commands", &o.http_commands, {"inline", "workers"},
+               "inline: commands are served on the HTTP epoll thread and answered when durable; "
+               "workers: by the HTTP worker threads, like queries");
   f.add_choice("writer-priority", &o.writer_priority, {"lowered", "normal"},
                "lowered: the single writer runs at nice 10, so under load more commands "
                "share each durable append (group commit); an idle core still runs it at once");
@@ -458,6 +467,8 @@ int start_listeners(const ServeOptions& o, const std::vector<api::ListenerSpec>&
     hc.connections_max = connections_max;
     hc.request_timeout_ms = o.http_request_timeout_ms;
     hc.slow_request_ms = o.slow_request_ms;
+    hc.inline_commands = o.http_commands == "inline";
+    hc.raise_poll_priority = o.http_poll_priority == "raised";
     out.http.push_back(std::make_unique<api::HttpServer>(service, hc, out.routers.back().get()));
     std::string error;
     if (!out.http.back()->bind(&error)) return fail(1, error);

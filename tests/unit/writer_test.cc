@@ -823,6 +823,59 @@ TEST_CASE("writer: stop() answers every accepted command, then refuses") {
   CHECK(is_error(h.run(ChargeBalance{"u5", 1}), ErrorCode::UNAVAILABLE));
 }
 
+// submit(): the same queue and checks as execute(), but the answer is put
+// in a Completion and posted to its queue, once per batch, only after the
+// batch's append returned.
+TEST_CASE("writer: submit() posts a batch's answers after its append, with one wake") {
+  Rendered blocked;
+  std::jthread blocker;
+  WriterConfig config = fast_config();
+  config.queue_commands_max = 3;
+  Harness h(config);
+  h.start();
+  h.users({"u0", "u1", "u2", "u3"});
+  CompletionQueue queue;
+  Completion done[3];
+  for (auto& d : done) d.queue = &queue;
+  const uint64_t batches_before = h.writer.stats().batches;
+  h.hold_append_with(blocker, ChargeBalance{"u0", 1}, &blocked);
+  for (int i = 0; i < 3; ++i) {
+    CHECK_FALSE(h.writer.submit(ChargeBalance{"u" + std::to_string(i + 1), 1}, std::nullopt,
+                                nullptr, &done[i]));
+  }
+  REQUIRE(h.wait_queue_depth(3));
+  // The queue is full: submit() refuses at once, as execute() does, and
+  // leaves its completion alone.
+  Completion spare{{}, &queue, nullptr};
+  const std::optional<Rendered> shed =
+      h.writer.submit(ChargeBalance{"u3", 1}, std::nullopt, nullptr, &spare);
+  REQUIRE(shed);
+  CHECK(is_error(*shed, ErrorCode::OVERLOADED));
+  CHECK(h.writer.stats().overloaded == 1);
+  // Nothing is posted while the append is held.
+  std::this_thread::sleep_for(milliseconds(20));
+  CHECK(queue.take_all() == nullptr);
+
+  h.log.open_gate();
+  blocker.join();
+  std::set<Completion*> posted;
+  REQUIRE(eventually([&] {
+    for (Completion* c = queue.take_all(); c != nullptr; c = c->next) posted.insert(c);
+    return posted.size() == 3;
+  }));
+  CHECK(posted.count(&spare) == 0);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(done[i].answer.body == balance_body("u" + std::to_string(i + 1), 1));
+  }
+  // The three were decided as one batch, after the held one.
+  CHECK(h.writer.stats().batches == batches_before + 2);
+  h.writer.stop();
+  Completion late{{}, &queue, nullptr};
+  const auto refused = h.writer.submit(ChargeBalance{"u3", 1}, std::nullopt, nullptr, &late);
+  REQUIRE(refused);
+  CHECK(is_error(*refused, ErrorCode::UNAVAILABLE));
+}
+
 TEST_CASE("writer: 100 concurrent charges add up exactly") {
   constexpr int kThreads = 10;
   constexpr int kEach = 10;
