@@ -494,10 +494,9 @@ void ConnectionLoop::to_worker(Conn& c) {
 bool ConnectionLoop::inline_candidate(const Conn& c) const {
   std::string_view data(c.buf);
   data.remove_prefix(c.consumed);
-  if (!data.starts_with("POST ") && !data.starts_with("DELETE ") && !data.starts_with("PATCH ") &&
-      !data.starts_with("PUT ")) {
-    return false;
-  }
+  const bool command = data.starts_with("POST ") || data.starts_with("DELETE ") ||
+                       data.starts_with("PATCH ") || data.starts_with("PUT ");
+  if (!command && !(limits_.inline_gets && data.starts_with("GET "))) return false;
   const size_t end = data.find("\r\n\r\n");
   return end != std::string_view::npos &&
          body_plan(data.substr(0, end + 2), limits_.body_bytes_max).whole;

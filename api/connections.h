@@ -73,6 +73,9 @@ struct ConnectionLimits {
   // load (docs/BENCHMARKS.md, "Commands on the epoll thread"): a real-time
   // thread wakes for every event and serves fewer per wake.
   bool raise_poll_priority = false;
+  // GET requests are offered to Inline::serve too (it may punt them): the
+  // HTTP layer's inline queries (HttpConfig::inline_queries).
+  bool inline_gets = false;
 };
 
 // Over every ConnectionLoop of the process (all listeners), for /metrics:

@@ -496,6 +496,7 @@ ConnectionLimits loop_limits(const HttpConfig& c) {
   l.body_bytes_max = kBodyBytesMax;
   l.keep_alive_requests_max = c.keep_alive_requests_max;
   l.raise_poll_priority = c.raise_poll_priority;
+  l.inline_gets = c.inline_commands && c.inline_queries;
   return l;
 }
 
@@ -644,6 +645,18 @@ void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
   Answer a;
   if (call == nullptr) {
     a = answer(r);
+  } else if (r.method == "GET") {
+    InlineQuery query;
+    {
+      InlineQuery::Scope scope(query);
+      a = answer(r);
+    }
+    if (query.punted) {
+      // The views are behind what it must show: a worker serves it anew and waits.
+      call->punted = true;
+      res.status = 200;  // httplib's answer is dropped
+      return;
+    }
   } else {
     DeferredAnswer::Scope scope(call->deferred);
     a = answer(r);
@@ -665,12 +678,16 @@ void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
   finish_request(method, route, status, start_ns, request_id);
 }
 
-// On the epoll thread: only a command route that blocks on nothing but its
-// writer (RouteSpec::inline_command).
+// On the epoll thread: a command route that blocks on nothing but its
+// writer (RouteSpec::inline_command), and with inline_queries a query route
+// (it punts when it would wait for the views).
 bool HttpServer::runs_inline(const httplib::Request& req) const {
   const Router& router = router_ != nullptr ? *router_ : service_.canonical_router();
-  const Router::Match m = router.match(t_get_with_body ? "GET" : req.method, req.path);
-  return m.kind == Router::Kind::kRoute && m.route->inline_command;
+  const std::string_view method = t_get_with_body ? std::string_view("GET") : req.method;
+  const Router::Match m = router.match(method, req.path);
+  if (m.kind != Router::Kind::kRoute) return false;
+  if (method == "GET") return config_.inline_queries;
+  return m.route->inline_command;
 }
 
 // The request's duration into the metrics; a log line when it was slow or

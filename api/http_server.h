@@ -11,7 +11,10 @@
 // involved): the same bytes a worker writes, its X-Request-Id and
 // Reservoir-Offset included, counted and timed (metrics, slow-request log)
 // from the moment the request was taken up, like any other (`inline_commands`
-// false: every request goes to a worker). Keep-alive without the 5-request
+// false: every request goes to a worker). A query route runs there too
+// (`inline_queries`) unless it would wait for the views (read-your-writes,
+// Reservoir-Min-Offset): then a worker serves it anew (InlineQuery,
+// service.h), so no wait ever stalls the loop. Keep-alive without the 5-request
 // cap, TCP_NODELAY, and a listen backlog re-set to `listen_backlog` because Debian's build compiles
 // in 5, which a burst of connects overflows. Every answer httplib makes itself (413, a malformed
 // request line) is rendered in the error envelope. A GET with a body (seed 000 sends its queue
@@ -56,7 +59,10 @@ struct HttpConfig {
   size_t keep_alive_requests_max = 1'000'000;
   // A request answered in this or more is logged (events/oplog.h); 0: every one.
   int64_t slow_request_ms = 500;
-  bool inline_commands = true;       // false: every request is served by a worker
+  bool inline_commands = true;  // false: every command is served by a worker
+  // Query routes on the epoll thread too, when the views need no wait
+  // (InlineQuery, service.h); false: every GET is served by a worker.
+  bool inline_queries = true;
   bool raise_poll_priority = false;  // ConnectionLimits::raise_poll_priority
 };
 

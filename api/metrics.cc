@@ -149,8 +149,8 @@ void render_requests(const MetricsSources& src, MetricsWriter& w) {
   const RequestMetrics& r = *src.requests;
   constexpr std::string_view kDuration = "reservoir_http_request_duration_seconds";
   w.family(kDuration, "histogram",
-           "Time from a request's arrival at a worker to its answer, by route template and "
-           "status class.");
+           "Time from a request being taken up whole (by the epoll thread or a worker) to its "
+           "answer, by route template and status class.");
   for (size_t route = 0; route < r.routes(); ++route) {
     for (size_t c = 0; c < kStatusClasses; ++c) {
       const Histogram& h = r.duration(route, static_cast<StatusClass>(c));

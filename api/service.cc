@@ -82,6 +82,7 @@ Answer Service::handle(const Request& req, const Router& router) {
     out = shared_route(req, router, m);
   }
   out.route = static_cast<uint32_t>(m.counter);
+  if (out.status == kPuntedStatus) return out;  // a worker serves it anew (InlineQuery)
   if (out.status == kDeferredStatus) {
     // Counted once answered (finish_deferred); route() set the domain.
     if (DeferredAnswer* d = DeferredAnswer::current()) d->note.counter = out.route;
@@ -124,6 +125,7 @@ Answer Service::route(const Request& req, const Router::Match& m) {
     return out;
   }
   if (auto stop = await_min_offset(call)) {
+    if (stop->status == kPuntedStatus) return std::move(*stop);
     Answer out = std::move(*stop);
     if (link.follower != nullptr) out.applied = link.follower->applied();
     return out;
@@ -160,9 +162,10 @@ std::optional<Rendered> Service::await_min_offset(const Call& c) const {
   }
   const DomainLink& link = links_[static_cast<size_t>(c.dialect.domain)];
   if (link.follower == nullptr) return std::nullopt;  // the handler answers 503 itself
-  if (link.follower->wait_applied(wanted, std::chrono::milliseconds(config_.min_offset_wait_ms))) {
-    return std::nullopt;
-  }
+  const std::optional<bool> reached =
+      wait_applied(*link.follower, wanted, config_.min_offset_wait_ms);
+  if (!reached) return Rendered{kPuntedStatus, {}};
+  if (*reached) return std::nullopt;
   return c.error(ErrorCode::UNAVAILABLE,
                  "this node has not applied event " + std::to_string(wanted) + " yet (at " +
                      std::to_string(link.follower->applied()) + "); retry shortly");
@@ -275,12 +278,26 @@ std::optional<Rendered> Service::idempotency(const Call& c, const rapidjson::Val
 
 std::optional<Rendered> Service::await_writes(const Call& c) const {
   const DomainLink& link = links_[static_cast<size_t>(c.dialect.domain)];
-  if (link.follower != nullptr &&
-      link.follower->wait_applied(link.acked(), std::chrono::milliseconds(config_.read_wait_ms))) {
-    c.applied = std::max(c.applied, link.follower->applied());
-    return std::nullopt;
+  if (link.follower != nullptr) {
+    const std::optional<bool> reached =
+        wait_applied(*link.follower, link.acked(), config_.read_wait_ms);
+    if (!reached) return Rendered{kPuntedStatus, {}};
+    if (*reached) {
+      c.applied = std::max(c.applied, link.follower->applied());
+      return std::nullopt;
+    }
   }
   return c.error(ErrorCode::UNAVAILABLE, "projections are catching up; retry shortly");
+}
+
+std::optional<bool> Service::wait_applied(projections::Follower& follower, uint64_t offset,
+                                          int64_t wait_ms) {
+  if (InlineQuery* q = InlineQuery::current()) {
+    if (follower.applied() >= offset) return true;
+    q->punted = true;
+    return std::nullopt;
+  }
+  return follower.wait_applied(offset, std::chrono::milliseconds(wait_ms));
 }
 
 QueuePlace Service::queue_place(const projections::TokenView& t) const {

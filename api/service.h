@@ -136,6 +136,31 @@ struct DeferredAnswer {
 // The status of a handler's answer when a DeferredAnswer took it.
 inline constexpr int kDeferredStatus = 0;
 
+// Set by the HTTP layer's epoll thread around a query route's handler
+// (HttpConfig::inline_queries): a query that would wait for the views
+// (read-your-writes, or a Reservoir-Min-Offset not applied yet) must not
+// stall every other connection, so it answers kPuntedStatus at once having
+// done nothing else (nothing counted, nothing read), and the HTTP layer
+// hands the request to a worker, where it waits as usual.
+struct InlineQuery {
+  bool punted = false;
+
+  static InlineQuery* current() { return current_; }
+  class Scope {
+   public:
+    explicit Scope(InlineQuery& q) { current_ = &q; }
+    ~Scope() { current_ = nullptr; }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+  };
+
+ private:
+  static inline thread_local InlineQuery* current_ = nullptr;
+};
+
+// The status of a query's answer when an InlineQuery punted it.
+inline constexpr int kPuntedStatus = 1;
+
 struct ServiceConfig {
   std::optional<std::string> admin_key;   // nullopt: admin endpoints disabled
   int64_t read_wait_ms = 2000;            // read-your-writes wait before 503
@@ -231,7 +256,7 @@ class Service {
                                       std::optional<IdempotencyRequest>* out) const;
   // Read-your-writes: waits until every command acknowledged before now is
   // visible in the projections of the call's domain (c.dialect.domain; 503
-  // after read_wait_ms).
+  // after read_wait_ms). Under an InlineQuery it never waits: kPuntedStatus.
   std::optional<Rendered> await_writes(const Call& c) const;
   // Decides a command; `render` renders every answer to it, replays included.
   // (On a replica handle() never gets here: it answers NOT_WRITER.)
@@ -284,6 +309,10 @@ class Service {
   Answer refuse_command(const Call& c) const;
   // Reservoir-Min-Offset: 400 when malformed, 503 when not applied in time.
   std::optional<Rendered> await_min_offset(const Call& c) const;
+  // follower.wait_applied(offset, wait_ms), except under an InlineQuery,
+  // where a wait is a punt (nullopt: punted).
+  static std::optional<bool> wait_applied(projections::Follower& follower, uint64_t offset,
+                                          int64_t wait_ms);
   std::string health() const;
   // SPEC §7's gauges: the role, the applied offset, the lag behind the log.
   void append_role_metrics(MetricsWriter& w, std::string& out) const;

@@ -64,6 +64,7 @@ struct ServeOptions {
   std::string follower_priority = "raised";
   std::string http_poll_priority = "normal";
   std::string http_commands = "inline";
+  std::string http_queries = "inline";
   std::string writer_priority = "lowered";
   std::string api = api::kDefaultApis;
   std::vector<std::string> api_ports;
@@ -168,7 +169,11 @@ void declare(Flags& f, ServeOptions& o) {
                "(measured worse under load: docs/BENCHMARKS.md)");
   f.add_choice("http-commands", &o.http_commands, {"inline", "workers"},
                "inline: commands are served on the HTTP epoll thread and answered when durable; "
-               "workers: by the HTTP worker threads, like queries");
+               "workers: by the HTTP worker threads");
+  f.add_choice("http-queries", &o.http_queries, {"inline", "workers"},
+               "inline (with --http-commands inline): a query whose views are up to date is "
+               "answered on the HTTP epoll thread, one that must wait for them by a worker; "
+               "workers: every query by the HTTP worker threads");
   f.add_choice("writer-priority", &o.writer_priority, {"lowered", "normal"},
                "lowered: the single writer runs at nice 10, so under load more commands "
                "share each durable append (group commit); an idle core still runs it at once");
@@ -468,6 +473,7 @@ int start_listeners(const ServeOptions& o, const std::vector<api::ListenerSpec>&
     hc.request_timeout_ms = o.http_request_timeout_ms;
     hc.slow_request_ms = o.slow_request_ms;
     hc.inline_commands = o.http_commands == "inline";
+    hc.inline_queries = o.http_queries == "inline";
     hc.raise_poll_priority = o.http_poll_priority == "raised";
     out.http.push_back(std::make_unique<api::HttpServer>(service, hc, out.routers.back().get()));
     std::string error;

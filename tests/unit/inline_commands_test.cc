@@ -7,6 +7,8 @@
 // status line, headers (X-Request-Id, Reservoir-Offset, Retry-After...) and
 // body, in every dialect, on the writer and on a query replica; and that a
 // deferred answer is counted and timed in /metrics and the slow-request log.
+// Queries run there too (HttpConfig::inline_queries) with the bytes of the
+// worker path, and one that must wait for the views goes to a worker.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -640,6 +642,79 @@ TEST_CASE("inline commands: a deferred answer is counted, timed and logged as a 
           s.port(),
           R"(reservoir_http_request_duration_seconds_count{route="charge",kind="command",status_class="2xx"})") ==
       R"(reservoir_http_request_duration_seconds_count{route="charge",kind="command",status_class="2xx"} 3)");
+}
+
+std::string get(const std::string& target, const std::string& extra_headers = "") {
+  return "GET " + target + " HTTP/1.1\r\nHost: t\r\n" + extra_headers + "\r\n";
+}
+
+TEST_CASE("inline queries: every answer has the bytes of the worker path") {
+  Engine e;
+  Server fast(*e.service, true), slow(*e.service, false);
+  given_users(fast.port(), {"u1"});
+  {
+    Client c(fast.port());
+    c.send(charge("u1", 7));
+    REQUIRE(status_of(c.answer()) == 200);
+  }
+  const std::vector<std::string> requests = {
+      get("/api/v1/balance?userId=u1"),
+      get("/api/v1/balance?userId=nobody"),  // 404
+      get("/api/v1/concerts"),
+      get("/api/v1/concerts/c9/schedules"),                  // 404
+      get("/api/v1/queue/status", "Queue-Token: nope\r\n"),  // 401
+      get("/api/v1/balance?userId=u1", "Reservoir-Min-Offset: 1\r\n"),
+      get("/api/v1/balance?userId=u1", "Reservoir-Min-Offset: x\r\n"),  // 400
+      get("/api/v1/balance?userId=u1", "Connection: close\r\n"),
+  };
+  int n = 0;
+  for (const std::string& r : requests) {
+    const auto [from_fast, from_slow] =
+        both_ways(fast.port(), slow.port(), with_id(r, "q-" + std::to_string(++n)));
+    INFO(r);
+    CHECK(!from_fast.empty());
+    CHECK(header_of(from_fast, "X-Request-Id") == "q-" + std::to_string(n));
+    CHECK(header_of(from_fast, "Reservoir-Applied") == std::to_string(e.log.end_offset()));
+    CHECK(from_fast == from_slow);
+  }
+  CHECK(metrics_line(fast.port(),
+                     R"(reservoir_http_requests_total{route="balance",kind="query",code="200"})") ==
+        R"(reservoir_http_requests_total{route="balance",kind="query",code="200"} 6)");
+}
+
+// On a replica, a query asking for an offset its views have not applied
+// would wait up to min_offset_wait_ms: it is served by a worker, and the
+// epoll thread goes on answering the other connections meanwhile.
+TEST_CASE("inline queries: a query that must wait for the views waits on a worker, not the loop") {
+  Engine e;
+  given_users(Server(*e.service, true).port(), {"u1"});
+  Replica r(e, std::nullopt);
+  Server replica(*r.service, true);
+  const uint64_t next = e.log.end_offset() + 1;
+  REQUIRE(r.follower->wait_applied(next - 1, milliseconds(kPatienceMs)));
+  Client waiting(replica.port()), other(replica.port());
+  waiting.send(
+      get("/api/v1/balance?userId=u1", "Reservoir-Min-Offset: " + std::to_string(next) + "\r\n"));
+  CHECK(waiting.nothing_arrives());
+  other.send(get("/api/v1/balance?userId=u1"));
+  const std::string now = other.answer();
+  CHECK(status_of(now) == 200);  // answered while the first one waits
+  CHECK(header_of(now, "Reservoir-Applied") == std::to_string(next - 1));
+  CHECK(waiting.nothing_arrives());
+  {
+    Server writer(*e.service, true);
+    Client c(writer.port());
+    c.send(charge("u1", 3));
+    REQUIRE(status_of(c.answer()) == 200);
+  }
+  const std::string later = waiting.answer();
+  CHECK(status_of(later) == 200);
+  CHECK(std::stoull(header_of(later, "Reservoir-Applied")) >= next);
+  CHECK(later.find(R"("balance":3)") != std::string::npos);
+  // Counted once, though the epoll thread looked at it first.
+  CHECK(metrics_line(replica.port(),
+                     R"(reservoir_http_requests_total{route="balance",kind="query",code="200"})") ==
+        R"(reservoir_http_requests_total{route="balance",kind="query",code="200"} 2)");
 }
 
 }  // namespace
