@@ -212,13 +212,41 @@ std::string_view head_of(const ConnectionLoop::Conn& c) {
   return end == std::string_view::npos ? data : data.substr(0, end + 4);
 }
 
+// What httplib's two views of a connection share: its addresses and
+// socket, and reads from the bytes buffered at `c.consumed`.
+class BufferedStream : public httplib::Stream {
+ public:
+  explicit BufferedStream(ConnectionLoop::Conn& c) : c_(c) {}
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = c_.remote_ip;
+    port = c_.remote_port;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = c_.local_ip;
+    port = c_.local_port;
+  }
+  socket_t socket() const override { return c_.fd; }
+
+ protected:
+  ssize_t from_buffer(char* ptr, size_t size) {
+    const size_t n = std::min(size, c_.buf.size() - c_.consumed);
+    std::memcpy(ptr, c_.buf.data() + c_.consumed, n);
+    c_.consumed += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ConnectionLoop::Conn& c_;
+};
+
 // httplib's view of a connection during one request: the buffered bytes,
 // then the socket (non-blocking), within the request's read and write
 // deadlines.
-class ConnStream final : public httplib::Stream {
+class ConnStream final : public BufferedStream {
  public:
   ConnStream(ConnectionLoop::Conn& c, const ConnectionLimits& limits)
-      : c_(c), limits_(limits), read_deadline_ms_(steady_ms() + limits.read_timeout_ms) {}
+      : BufferedStream(c),
+        limits_(limits),
+        read_deadline_ms_(steady_ms() + limits.read_timeout_ms) {}
 
   bool is_readable() const override {
     return c_.consumed < c_.buf.size() || wait(POLLIN, read_deadline_ms_);
@@ -256,23 +284,7 @@ class ConnStream final : public httplib::Stream {
     return static_cast<ssize_t>(size);
   }
 
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    ip = c_.remote_ip;
-    port = c_.remote_port;
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    ip = c_.local_ip;
-    port = c_.local_port;
-  }
-  socket_t socket() const override { return c_.fd; }
-
  private:
-  ssize_t from_buffer(char* ptr, size_t size) {
-    const size_t n = std::min(size, c_.buf.size() - c_.consumed);
-    std::memcpy(ptr, c_.buf.data() + c_.consumed, n);
-    c_.consumed += n;
-    return static_cast<ssize_t>(n);
-  }
   // The write deadline runs from the answer's first write.
   int64_t write_deadline_ms() const {
     if (write_deadline_ms_ == 0) write_deadline_ms_ = steady_ms() + limits_.write_timeout_ms;
@@ -289,7 +301,6 @@ class ConnStream final : public httplib::Stream {
     }
   }
 
-  ConnectionLoop::Conn& c_;
   const ConnectionLimits& limits_;
   const int64_t read_deadline_ms_;
   mutable int64_t write_deadline_ms_ = 0;
@@ -298,34 +309,17 @@ class ConnStream final : public httplib::Stream {
 // httplib's view of a connection during a request served on the epoll
 // thread: the buffered request (whole: nothing more is read, the end of the
 // buffer is the end of the stream) and the answer collected in `c.out`.
-class CaptureStream final : public httplib::Stream {
+class CaptureStream final : public BufferedStream {
  public:
-  explicit CaptureStream(ConnectionLoop::Conn& c) : c_(c) {}
+  explicit CaptureStream(ConnectionLoop::Conn& c) : BufferedStream(c) {}
 
   bool is_readable() const override { return c_.consumed < c_.buf.size(); }
   bool is_writable() const override { return true; }
-  ssize_t read(char* ptr, size_t size) override {
-    const size_t n = std::min(size, c_.buf.size() - c_.consumed);
-    std::memcpy(ptr, c_.buf.data() + c_.consumed, n);
-    c_.consumed += n;
-    return static_cast<ssize_t>(n);
-  }
+  ssize_t read(char* ptr, size_t size) override { return from_buffer(ptr, size); }
   ssize_t write(const char* ptr, size_t size) override {
     c_.out.append(ptr, size);
     return static_cast<ssize_t>(size);
   }
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    ip = c_.remote_ip;
-    port = c_.remote_port;
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    ip = c_.local_ip;
-    port = c_.local_port;
-  }
-  socket_t socket() const override { return c_.fd; }
-
- private:
-  ConnectionLoop::Conn& c_;
 };
 
 }  // namespace
