@@ -107,6 +107,28 @@ void declare_roles(Flags& f, ServeOptions& o) {
       "are redirected (307); empty: they answer 421 NOT_WRITER");
 }
 
+// Where the serial stages run and at what priority (docs/BENCHMARKS.md
+// measures each choice).
+void declare_threads(Flags& f, ServeOptions& o) {
+  f.add_choice("follower-priority", &o.follower_priority, {"raised", "normal"},
+               "raised: the projection follower runs real-time (SCHED_FIFO) when permitted, "
+               "else at nice -10, so queries stay fresh under full load");
+  f.add_choice("http-poll-priority", &o.http_poll_priority, {"raised", "normal"},
+               "raised: the HTTP epoll thread, which reads every request and serves the "
+               "commands, runs real-time (SCHED_FIFO) when permitted, else at nice -10 "
+               "(measured worse under load: docs/BENCHMARKS.md)");
+  f.add_choice("http-commands", &o.http_commands, {"inline", "workers"},
+               "inline: commands are served on the HTTP epoll thread and answered when durable; "
+               "workers: by the HTTP worker threads");
+  f.add_choice("http-queries", &o.http_queries, {"inline", "workers"},
+               "inline (with --http-commands inline): a query whose views are up to date is "
+               "answered on the HTTP epoll thread, one that must wait for them by a worker; "
+               "workers: every query by the HTTP worker threads");
+  f.add_choice("writer-priority", &o.writer_priority, {"lowered", "normal"},
+               "lowered: the single writer runs at nice 10, so under load more commands "
+               "share each durable append (group commit); an idle core still runs it at once");
+}
+
 void declare(Flags& f, ServeOptions& o) {
   f.add_string("data", &o.data, "data directory (created if missing)");
   f.add_string("host", &o.host, "address to listen on");
@@ -160,23 +182,7 @@ void declare(Flags& f, ServeOptions& o) {
   f.add_duration("min-offset-wait", &o.min_offset_wait_ms,
                  "how long a query with Reservoir-Min-Offset waits for the views to apply that "
                  "many events before it answers 503");
-  f.add_choice("follower-priority", &o.follower_priority, {"raised", "normal"},
-               "raised: the projection follower runs real-time (SCHED_FIFO) when permitted, "
-               "else at nice -10, so queries stay fresh under full load");
-  f.add_choice("http-poll-priority", &o.http_poll_priority, {"raised", "normal"},
-               "raised: the HTTP epoll thread, which reads every request and serves the "
-               "commands, runs real-time (SCHED_FIFO) when permitted, else at nice -10 "
-               "(measured worse under load: docs/BENCHMARKS.md)");
-  f.add_choice("http-commands", &o.http_commands, {"inline", "workers"},
-               "inline: commands are served on the HTTP epoll thread and answered when durable; "
-               "workers: by the HTTP worker threads");
-  f.add_choice("http-queries", &o.http_queries, {"inline", "workers"},
-               "inline (with --http-commands inline): a query whose views are up to date is "
-               "answered on the HTTP epoll thread, one that must wait for them by a worker; "
-               "workers: every query by the HTTP worker threads");
-  f.add_choice("writer-priority", &o.writer_priority, {"lowered", "normal"},
-               "lowered: the single writer runs at nice 10, so under load more commands "
-               "share each durable append (group commit); an idle core still runs it at once");
+  declare_threads(f, o);
   f.add_choice("metrics", &o.metrics, {"on", "off"},
                "off: no latency, batch or sync histograms are observed (to measure their cost); "
                "/metrics still serves the counters");
