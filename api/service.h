@@ -100,6 +100,25 @@ struct Request {
   std::string_view target;  // the raw request target (path and query); empty: `path`
 };
 
+// What the HTTP layer's epoll thread lends a handler it runs (DeferredAnswer,
+// InlineQuery): T::current() is the calling thread's while a Scope is open
+// on it, else nullptr.
+template <class T>
+class ThreadScoped {
+ public:
+  static T* current() { return current_; }
+  class Scope {
+   public:
+    explicit Scope(T& t) { current_ = &t; }
+    ~Scope() { current_ = nullptr; }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+  };
+
+ private:
+  static inline thread_local T* current_ = nullptr;
+};
+
 // What Service::finish_deferred needs of a deferred command: where to count
 // it and whose writer's offset its answer carries (set by handle()).
 struct DeferredNote {
@@ -114,23 +133,10 @@ struct DeferredNote {
 // durable, and the HTTP layer completes it with Service::finish_deferred(note).
 // Answers decided before the writer (400, 401, 413, 415, 421 on a replica,
 // 503 OVERLOADED...) come back as usual, with `deferred` false.
-struct DeferredAnswer {
+struct DeferredAnswer : ThreadScoped<DeferredAnswer> {
   Completion* completion = nullptr;
   bool deferred = false;  // the writer took the command
   DeferredNote note;      // set by handle() when deferred
-
-  // The calling thread's, while a Scope is open on it.
-  static DeferredAnswer* current() { return current_; }
-  class Scope {
-   public:
-    explicit Scope(DeferredAnswer& d) { current_ = &d; }
-    ~Scope() { current_ = nullptr; }
-    Scope(const Scope&) = delete;
-    Scope& operator=(const Scope&) = delete;
-  };
-
- private:
-  static inline thread_local DeferredAnswer* current_ = nullptr;
 };
 
 // The status of a handler's answer when a DeferredAnswer took it.
@@ -142,20 +148,8 @@ inline constexpr int kDeferredStatus = 0;
 // stall every other connection, so it answers kPuntedStatus at once having
 // done nothing else (nothing counted, nothing read), and the HTTP layer
 // hands the request to a worker, where it waits as usual.
-struct InlineQuery {
+struct InlineQuery : ThreadScoped<InlineQuery> {
   bool punted = false;
-
-  static InlineQuery* current() { return current_; }
-  class Scope {
-   public:
-    explicit Scope(InlineQuery& q) { current_ = &q; }
-    ~Scope() { current_ = nullptr; }
-    Scope(const Scope&) = delete;
-    Scope& operator=(const Scope&) = delete;
-  };
-
- private:
-  static inline thread_local InlineQuery* current_ = nullptr;
 };
 
 // The status of a query's answer when an InlineQuery punted it.
