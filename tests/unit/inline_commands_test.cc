@@ -42,6 +42,7 @@
 #include "projections/follower.h"
 #include "projections/views.h"
 #include "support/memory_log.h"
+#include "support/stderr_capture.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -567,37 +568,7 @@ TEST_CASE("inline commands: a replica refuses commands as the worker path does")
   }
 }
 
-// Captures what the process writes to stderr while alive (the oplog).
-class StderrCapture {
- public:
-  StderrCapture() {
-    std::fflush(stderr);
-    saved_ = ::dup(2);
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 2);
-    ::close(fd);
-  }
-  ~StderrCapture() { restore(); }
-  std::string text() {
-    restore();
-    std::ifstream in(path_);
-    std::stringstream all;
-    all << in.rdbuf();
-    return all.str();
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    ::dup2(saved_, 2);
-    ::close(saved_);
-    saved_ = -1;
-  }
-  test::TempDir dir_;
-  std::string path_ = dir_.path() + "/stderr";
-  int saved_ = -1;
-};
+using test::StderrCapture;
 
 // The line of /metrics that starts with `prefix` ("" when none does).
 std::string metrics_line(int port, const std::string& prefix) {

@@ -39,6 +39,7 @@
 #include "events/os.h"
 #include "support/given.h"
 #include "support/memory_log.h"
+#include "support/stderr_capture.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -415,34 +416,7 @@ TEST_CASE("snapshot: every truncation and many bit flips of a state are refused 
 
 // --- Writer::recover ------------------------------------------------------------------------
 
-// Captures what the process writes to stderr while alive.
-class StderrCapture {
- public:
-  StderrCapture() {
-    std::fflush(stderr);
-    saved_ = ::dup(2);
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 2);
-    ::close(fd);
-  }
-  ~StderrCapture() { restore(); }
-  std::string text() {
-    restore();
-    return read_bytes(path_);
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    ::dup2(saved_, 2);
-    ::close(saved_);
-    saved_ = -1;
-  }
-  TempDir dir_;
-  std::string path_ = dir_.path() + "/stderr";
-  int saved_ = -1;
-};
+using test::StderrCapture;
 
 Rendered render_any(const concert::Reply& reply) {
   if (const auto* e = std::get_if<DomainError>(&reply))
