@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -324,11 +325,13 @@ class CaptureStream final : public BufferedStream {
 
 }  // namespace
 
-ConnectionLoop::ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers, Inline in)
+ConnectionLoop::ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers, Inline in,
+                               std::atomic<size_t>* open_total)
     : limits_(limits),
       serve_(std::move(serve)),
       answers_(std::move(answers)),
-      inline_(std::move(in)) {
+      inline_(std::move(in)),
+      open_total_(open_total != nullptr ? open_total : &open_) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_event wake{};
@@ -348,7 +351,7 @@ ConnectionLoop::~ConnectionLoop() {
 }
 
 void ConnectionLoop::adopt(int fd) {
-  if (stopping_.load() || open_.load() >= limits_.connections_max) {
+  if (stopping_.load() || open_total_->load() >= limits_.connections_max) {
     if (!stopping_.load()) g_refused.fetch_add(1, std::memory_order_relaxed);
     send_answer_and_close(fd, answers_.refusal);
     return;
@@ -373,6 +376,7 @@ void ConnectionLoop::adopt(int fd) {
   c.done.conn = &c;
   c.state.store(ConnState::kParked, std::memory_order_release);  // publishes the above
   open_.fetch_add(1);
+  if (open_total_ != &open_) open_total_->fetch_add(1);
   count_open(1);
   {
     std::lock_guard lock(conns_mu_);
@@ -726,16 +730,14 @@ std::unique_ptr<ConnectionLoop::Conn> ConnectionLoop::take(Conn& c) {
 void ConnectionLoop::close_conn(Conn& c) {
   if (std::unique_ptr<Conn> owned = take(c)) {
     ::close(owned->fd);  // also takes it out of the epoll set
-    open_.fetch_sub(1);
-    count_open(-1);
+    count_closed(1);
   }
 }
 
 void ConnectionLoop::answer_and_close(Conn& c, const std::string& bytes) {
   if (std::unique_ptr<Conn> owned = take(c)) {
     send_answer_and_close(owned->fd, bytes);
-    open_.fetch_sub(1);
-    count_open(-1);
+    count_closed(1);
   }
 }
 
@@ -751,9 +753,39 @@ void ConnectionLoop::stop() {
   std::lock_guard lock(conns_mu_);
   for (auto& [c, owned] : conns_) ::close(c->fd);
   conns_.clear();
-  count_open(-static_cast<int64_t>(open_.exchange(0)));
+  count_closed(open_.load());
   ::close(epoll_fd_);
   ::close(wake_fd_);
+}
+
+void ConnectionLoop::count_closed(size_t n) {
+  open_.fetch_sub(n);
+  if (open_total_ != &open_) open_total_->fetch_sub(n);
+  count_open(-static_cast<int64_t>(n));
+}
+
+ConnectionLoops::ConnectionLoops(int loops, ConnectionLimits limits,
+                                 const ConnectionLoop::Serve& serve,
+                                 const ConnectionLoop::Answers& answers,
+                                 const ConnectionLoop::Inline& in) {
+  assert(loops >= 1);
+  limits.worker_threads = std::max(1, (limits.worker_threads + loops - 1) / loops);
+  for (int i = 0; i < loops; ++i) {
+    loops_.push_back(std::make_unique<ConnectionLoop>(limits, serve, answers, in, &open_));
+  }
+}
+
+ConnectionLoops::~ConnectionLoops() {
+  stop();
+}
+
+void ConnectionLoops::adopt(int fd) {
+  loops_[next_]->adopt(fd);
+  next_ = (next_ + 1) % loops_.size();
+}
+
+void ConnectionLoops::stop() {
+  for (auto& loop : loops_) loop->stop();
 }
 
 }  // namespace reservoir::api

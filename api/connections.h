@@ -32,9 +32,16 @@
 //   wake-up by the writer). A pipelined request behind a command is not
 //   read until the command's answer is written: answers keep their order.
 //
+// ConnectionLoops runs several such loops (each its own epoll thread and
+// its share of the workers) under one listener and one `connections_max`,
+// handing accepted connections out in turn: one epoll thread is a serial
+// stage that a second core can share (docs/BENCHMARKS.md, "Two epoll
+// threads").
+//
 // Thread safety: adopt() from one thread (the accept loop); stop() once,
 // from any thread, after the last adopt(). `serve` runs on the workers,
-// several at once; `Inline`'s functions on the epoll thread.
+// several at once; `Inline`'s functions on the epoll threads, several at
+// once when there are several loops.
 #pragma once
 
 #include <atomic>
@@ -123,8 +130,11 @@ class ConnectionLoop {
     std::string too_large;  // head over head_bytes_max
   };
 
-  // Starts the epoll thread and the workers.
-  ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers, Inline in = {});
+  // Starts the epoll thread and the workers. With `open_total`, the
+  // connections_max bound is on that count, which other loops share
+  // (ConnectionLoops); without it, on this loop's own.
+  ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers, Inline in = {},
+                 std::atomic<size_t>* open_total = nullptr);
   ~ConnectionLoop();  // stop()
   ConnectionLoop(const ConnectionLoop&) = delete;
   ConnectionLoop& operator=(const ConnectionLoop&) = delete;
@@ -158,6 +168,7 @@ class ConnectionLoop {
   void close_conn(Conn& c);
   void answer_and_close(Conn& c, const std::string& bytes);
   bool arm(Conn& c, int op, uint32_t events);
+  void count_closed(size_t n);
 
   const ConnectionLimits limits_;
   const Serve serve_;
@@ -168,7 +179,8 @@ class ConnectionLoop {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: stop() wakes the epoll thread
   std::atomic<bool> stopping_{false};
-  std::atomic<size_t> open_{0};
+  std::atomic<size_t> open_{0};      // this loop's connections
+  std::atomic<size_t>* open_total_;  // what connections_max bounds: open_ or a group's
 
   std::mutex conns_mu_;  // guards conns_ (adopt, close, sweep, stop)
   std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
@@ -179,6 +191,26 @@ class ConnectionLoop {
 
   std::thread poller_;
   std::vector<std::thread> workers_;
+};
+
+// `loops` ConnectionLoops (at least one) behind one listener: each gets an
+// equal share of limits.worker_threads (at least one), and every accepted
+// connection goes to the next in turn; connections_max bounds them all.
+class ConnectionLoops {
+ public:
+  ConnectionLoops(int loops, ConnectionLimits limits, const ConnectionLoop::Serve& serve,
+                  const ConnectionLoop::Answers& answers, const ConnectionLoop::Inline& in = {});
+  ~ConnectionLoops();  // stop()
+  ConnectionLoops(const ConnectionLoops&) = delete;
+  ConnectionLoops& operator=(const ConnectionLoops&) = delete;
+
+  void adopt(int fd);  // ConnectionLoop::adopt, of the next loop
+  void stop();         // ConnectionLoop::stop, of each
+
+ private:
+  std::atomic<size_t> open_{0};  // over every loop: what connections_max bounds
+  std::vector<std::unique_ptr<ConnectionLoop>> loops_;
+  size_t next_ = 0;  // the accept loop's thread only
 };
 
 }  // namespace reservoir::api

@@ -111,13 +111,13 @@ class HttpServer::Impl : public httplib::Server {
     if (!call.deferred.deferred) return ConnectionLoop::Outcome::kAnswered;
     return ConnectionLoop::Outcome::kDeferred;
   }
-  ConnectionLoop* loop = nullptr;  // set and used on the accept loop's thread
+  ConnectionLoops* loops = nullptr;  // set and used on the accept loop's thread
 
  private:
   // httplib's accept loop calls this for every accepted socket (through
   // LoopQueue::enqueue, inline).
   bool process_and_close_socket(socket_t sock) override {
-    loop->adopt(static_cast<int>(sock));
+    loops->adopt(static_cast<int>(sock));
     return true;
   }
 };
@@ -447,10 +447,10 @@ Rendered internal_fault(const Router* router, const httplib::Request& req) {
 class LoopQueue : public httplib::TaskQueue {
  public:
   template <class... Args>
-  explicit LoopQueue(Args&&... args) : loop(std::forward<Args>(args)...) {}
+  explicit LoopQueue(Args&&... args) : loops(std::forward<Args>(args)...) {}
   void enqueue(std::function<void()> fn) override { fn(); }
-  void shutdown() override { loop.stop(); }
-  ConnectionLoop loop;
+  void shutdown() override { loops.stop(); }
+  ConnectionLoops loops;
 };
 
 // A whole HTTP/1.1 answer, for the loop to write without httplib.
@@ -521,13 +521,13 @@ HttpServer::HttpServer(Service& service, HttpConfig config, const Router* router
       };
     }
     auto* queue = new LoopQueue(
-        loop_limits(config_),
+        config_.event_loops, loop_limits(config_),
         [impl = impl_.get()](httplib::Stream& stream, std::string_view head, bool close,
                              bool& closed) {
           return impl->serve_request(stream, head, close, closed);
         },
         loop_answers(router_, config_), std::move(in));
-    impl_->loop = &queue->loop;
+    impl_->loops = &queue->loops;
     return queue;
   };
   s.set_tcp_nodelay(true);

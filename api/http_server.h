@@ -64,6 +64,9 @@ struct HttpConfig {
   // (InlineQuery, service.h); false: every GET is served by a worker.
   bool inline_queries = true;
   bool raise_poll_priority = false;  // ConnectionLimits::raise_poll_priority
+  // Epoll threads (ConnectionLoops), each with its share of the connections
+  // and of worker_threads.
+  int event_loops = 2;
 };
 
 class HttpServer {

@@ -65,6 +65,7 @@ struct ServeOptions {
   std::string http_poll_priority = "normal";
   std::string http_commands = "inline";
   std::string http_queries = "inline";
+  int64_t http_loops = 2;
   std::string writer_priority = "lowered";
   std::string api = api::kDefaultApis;
   std::vector<std::string> api_ports;
@@ -120,6 +121,10 @@ void declare_threads(Flags& f, ServeOptions& o) {
   f.add_choice("http-commands", &o.http_commands, {"inline", "workers"},
                "inline: commands are served on the HTTP epoll thread and answered when durable; "
                "workers: by the HTTP worker threads");
+  f.add_int("http-loops", &o.http_loops, 1, 64,
+            "HTTP epoll threads per listener; each reads its share of the connections and "
+            "serves their commands and queries (--http-commands, --http-queries inline), with "
+            "its share of --http-threads");
   f.add_choice("http-queries", &o.http_queries, {"inline", "workers"},
                "inline (with --http-commands inline): a query whose views are up to date is "
                "answered on the HTTP epoll thread, one that must wait for them by a worker; "
@@ -481,6 +486,7 @@ int start_listeners(const ServeOptions& o, const std::vector<api::ListenerSpec>&
     hc.inline_commands = o.http_commands == "inline";
     hc.inline_queries = o.http_queries == "inline";
     hc.raise_poll_priority = o.http_poll_priority == "raised";
+    hc.event_loops = static_cast<int>(o.http_loops);
     out.http.push_back(std::make_unique<api::HttpServer>(service, hc, out.routers.back().get()));
     std::string error;
     if (!out.http.back()->bind(&error)) return fail(1, error);

@@ -183,6 +183,41 @@ TEST_CASE("connections: a slow request is cut at --http-request-timeout, an idle
   CHECK(Api(server).get("/healthz").status == 200);
 }
 
+// With two epoll threads, connections alternate between them and one
+// writer batch holds commands from both: each answer must reach the
+// connection that asked, and no other.
+TEST_CASE("connections: with --http-loops 2 each command's answer reaches its own connection") {
+  constexpr int kClients = 16;
+  constexpr int kRounds = 20;
+  const std::string admin = "loops-admin";
+  ServerProcess server(ServerOptions().admin(admin).with({"--http-loops", "2"}));
+  std::vector<std::string> users;
+  for (int i = 0; i < kClients; ++i) users.push_back("loop-user-" + std::to_string(i));
+  Api setup(server);
+  create_users(setup, admin, users);
+  std::vector<std::vector<int64_t>> balances(kClients);
+  std::vector<std::thread> clients;
+  std::atomic<int> ready{0};
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      Api api(server);  // one keep-alive connection each: loops taken in turn
+      ready.fetch_add(1);
+      while (ready.load() < kClients) std::this_thread::yield();
+      for (int k = 0; k < kRounds; ++k) {
+        Reply r = api.charge(users[static_cast<size_t>(i)], i + 1);
+        balances[static_cast<size_t>(i)].push_back(r.ok() ? num(r.data(), "balance") : -1);
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < kClients; ++i) {
+    // Client i charges i + 1 each time: its k-th answer shows (k + 1) * (i + 1).
+    std::vector<int64_t> expected;
+    for (int k = 1; k <= kRounds; ++k) expected.push_back(int64_t{k} * (i + 1));
+    CHECK_MESSAGE(balances[static_cast<size_t>(i)] == expected, "client " << i);
+  }
+}
+
 TEST_CASE("connections: pipelined requests are all answered, in order") {
   ServerProcess server;
   const int fd = connect_to(server.port());
