@@ -8,6 +8,7 @@
 # usage: tools/bench/replica.sh BINARY [RUNS] [extra bench flags...]
 #   e.g. tools/bench/replica.sh build/default/tools/reservoir 3 --duration 5s --warmup 2s
 # Ports: REPLICA_BENCH_PORT (writer, default 18190) and the next one (replica).
+# SERVE_FLAGS: more serve flags for both nodes (e.g. "--http-loops 1").
 # REPLICA_BENCH_WRITER_QUERY=1: also the same query stream on the writer with
 # --compare after each run, to tell the replica's cost from the machine's.
 set -euo pipefail
@@ -27,7 +28,7 @@ for run in $(seq "$runs"); do
   rm -rf "${dir:?}"/*
   start_mock "$dir"
   common=(--log kafka --kafka-brokers "$brokers" --admin-key "$key" --active-tokens 100000
-          --hold-ttl 5m)
+          --hold-ttl 5m ${SERVE_FLAGS:-})
   "$bin" serve "${common[@]}" --data "$dir/writer" --port "$wport" \
     >"$dir/writer.out" 2>"$dir/writer.err" &
   pids+=($!)
