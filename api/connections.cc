@@ -21,6 +21,7 @@
 #include <random>
 #include <string_view>
 
+#include "api/request_id.h"
 #include "events/oplog.h"
 #include "events/os.h"
 
@@ -89,13 +90,9 @@ void drain(int fd) {
 std::string with_request_id(const std::string& bytes) {
   const size_t eol = bytes.find("\r\n");
   if (eol == std::string::npos) return bytes;
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  char id[33];
-  std::snprintf(id, sizeof id, "%016llx%016llx", static_cast<unsigned long long>(random()),
-                static_cast<unsigned long long>(random()));
   std::string out;
   out.reserve(bytes.size() + 48);
-  out.append(bytes, 0, eol + 2).append("X-Request-Id: ").append(id, 32).append("\r\n");
+  out.append(bytes, 0, eol + 2).append("X-Request-Id: ").append(new_request_id()).append("\r\n");
   return out.append(bytes, eol + 2);
 }
 

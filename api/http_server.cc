@@ -23,6 +23,7 @@
 
 #include "api/connections.h"
 #include "api/render.h"
+#include "api/request_id.h"
 #include "events/histogram.h"
 #include "events/oplog.h"
 
@@ -181,14 +182,6 @@ constexpr size_t kRequestIdBytesMax = 128;
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > kRequestIdBytesMax) return false;
   return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-}
-
-std::string new_request_id() {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(random()),
-                static_cast<unsigned long long>(random()));
-  return buf;
 }
 
 std::string request_id_of(const httplib::Request& req) {
