@@ -15,10 +15,8 @@
 #include <cassert>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <optional>
-#include <random>
 #include <string_view>
 
 #include "api/request_id.h"
@@ -323,12 +321,12 @@ class CaptureStream final : public BufferedStream {
 }  // namespace
 
 ConnectionLoop::ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers, Inline in,
-                               std::atomic<size_t>* open_total)
+                               std::atomic<size_t>& open_total)
     : limits_(limits),
       serve_(std::move(serve)),
       answers_(std::move(answers)),
       inline_(std::move(in)),
-      open_total_(open_total != nullptr ? open_total : &open_) {
+      open_total_(open_total) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_event wake{};
@@ -348,7 +346,7 @@ ConnectionLoop::~ConnectionLoop() {
 }
 
 void ConnectionLoop::adopt(int fd) {
-  if (stopping_.load() || open_total_->load() >= limits_.connections_max) {
+  if (stopping_.load() || open_total_.load() >= limits_.connections_max) {
     if (!stopping_.load()) g_refused.fetch_add(1, std::memory_order_relaxed);
     send_answer_and_close(fd, answers_.refusal);
     return;
@@ -373,7 +371,7 @@ void ConnectionLoop::adopt(int fd) {
   c.done.conn = &c;
   c.state.store(ConnState::kParked, std::memory_order_release);  // publishes the above
   open_.fetch_add(1);
-  if (open_total_ != &open_) open_total_->fetch_add(1);
+  open_total_.fetch_add(1);
   count_open(1);
   {
     std::lock_guard lock(conns_mu_);
@@ -757,7 +755,7 @@ void ConnectionLoop::stop() {
 
 void ConnectionLoop::count_closed(size_t n) {
   open_.fetch_sub(n);
-  if (open_total_ != &open_) open_total_->fetch_sub(n);
+  open_total_.fetch_sub(n);
   count_open(-static_cast<int64_t>(n));
 }
 
@@ -768,7 +766,7 @@ ConnectionLoops::ConnectionLoops(int loops, ConnectionLimits limits,
   assert(loops >= 1);
   limits.worker_threads = std::max(1, (limits.worker_threads + loops - 1) / loops);
   for (int i = 0; i < loops; ++i) {
-    loops_.push_back(std::make_unique<ConnectionLoop>(limits, serve, answers, in, &open_));
+    loops_.push_back(std::make_unique<ConnectionLoop>(limits, serve, answers, in, open_));
   }
 }
 

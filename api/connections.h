@@ -35,8 +35,8 @@
 // ConnectionLoops runs several such loops (each its own epoll thread and
 // its share of the workers) under one listener and one `connections_max`,
 // handing accepted connections out in turn: one epoll thread is a serial
-// stage that a second core can share (docs/BENCHMARKS.md, "Two epoll
-// threads").
+// stage that a second core can share (docs/BENCHMARKS.md, "Where the gap
+// is").
 //
 // Thread safety: adopt() from one thread (the accept loop); stop() once,
 // from any thread, after the last adopt(). `serve` runs on the workers,
@@ -130,11 +130,11 @@ class ConnectionLoop {
     std::string too_large;  // head over head_bytes_max
   };
 
-  // Starts the epoll thread and the workers. With `open_total`, the
-  // connections_max bound is on that count, which other loops share
-  // (ConnectionLoops); without it, on this loop's own.
-  ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers, Inline in = {},
-                 std::atomic<size_t>* open_total = nullptr);
+  // Starts the epoll thread and the workers. connections_max bounds
+  // `open_total`, the count of open connections this loop shares with the
+  // other loops of its listener (ConnectionLoops), which outlives it.
+  ConnectionLoop(ConnectionLimits limits, Serve serve, Answers answers, Inline in,
+                 std::atomic<size_t>& open_total);
   ~ConnectionLoop();  // stop()
   ConnectionLoop(const ConnectionLoop&) = delete;
   ConnectionLoop& operator=(const ConnectionLoop&) = delete;
@@ -180,7 +180,7 @@ class ConnectionLoop {
   int wake_fd_ = -1;  // eventfd: stop() wakes the epoll thread
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> open_{0};      // this loop's connections
-  std::atomic<size_t>* open_total_;  // what connections_max bounds: open_ or a group's
+  std::atomic<size_t>& open_total_;  // its listener's: what connections_max bounds
 
   std::mutex conns_mu_;  // guards conns_ (adopt, close, sweep, stop)
   std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
