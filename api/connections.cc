@@ -507,7 +507,8 @@ void ConnectionLoop::dispatch(Conn& c) {
     Outcome outcome;
     {
       CaptureStream stream(c);
-      outcome = inline_.serve(stream, head_of(c), last, closed, c.done, c.note);
+      outcome = inline_.serve(stream, std::string_view(c.buf).substr(c.consumed), last, closed,
+                              c.done, c.note);
     }
     if (outcome == Outcome::kPunted) {
       --c.requests;

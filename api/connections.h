@@ -115,9 +115,14 @@ class ConnectionLoop {
     std::string request_id;  // the answer's X-Request-Id
   };
   struct Inline {
-    // As Serve, on the epoll thread over the buffered request; `note` is
-    // handed back to finish() with a deferred answer. Empty: no inline serving.
-    std::function<Outcome(httplib::Stream& stream, std::string_view head, bool close_connection,
+    // As Serve, on the epoll thread over the buffered request; `buffered`
+    // is what is buffered from the request's first byte (its head, its whole
+    // body, perhaps more requests), valid only until the first read from
+    // `stream`, which must read what the request takes of it. `note` is
+    // handed back to finish() with a deferred answer, and a deferred
+    // answer's placeholder written to `stream` says "Connection: close" when
+    // the connection closes after it. Empty: no inline serving.
+    std::function<Outcome(httplib::Stream& stream, std::string_view buffered, bool close_connection,
                           bool& connection_closed, Completion& done, Note& note)>
         serve;
     // The whole HTTP answer to a deferred command, into `out`; `close`:

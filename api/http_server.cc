@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "api/connections.h"
+#include "api/plain_http.h"
 #include "api/render.h"
 #include "api/request_id.h"
 #include "events/histogram.h"
@@ -138,21 +139,6 @@ thread_local bool t_get_with_body = false;
 // Service's decision (415), whatever the body holds.
 thread_local std::optional<std::string> t_content_type;
 
-// Header names, compared as HTTP does (ASCII letters without case) but
-// without the C library: httplib's header map orders names through tolower()
-// per character, and the nine lookups a request made through it were 3.4%
-// of the server's CPU on queries. One pass over the (few) headers of a
-// request finds all those it needs.
-bool name_is(std::string_view name, std::string_view lower) {
-  if (name.size() != lower.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 // The value of each header named in `lower_names` (lower case), the first
 // one where a name repeats, as httplib's find() gives it.
 template <size_t N>
@@ -161,7 +147,7 @@ std::array<std::optional<std::string_view>, N> find_headers(
   std::array<std::optional<std::string_view>, N> found;
   for (const auto& [name, value] : req.headers) {
     for (size_t i = 0; i < N; ++i) {
-      if (!found[i] && name_is(name, lower_names[i])) found[i] = value;
+      if (!found[i] && header_name_is(name, lower_names[i])) found[i] = value;
     }
   }
   return found;
@@ -196,13 +182,12 @@ std::string request_id_of(const httplib::Request& req) {
 void send(httplib::Response& res, Answer&& a, bool prometheus = false) {
   res.status = a.status;
   write_role_headers(a, res);
-  const char* type = prometheus       ? "text/plain; version=0.0.4"
+  const char* type = prometheus       ? kPrometheusContentType
                      : a.content_type ? a.content_type
                                       : "application/json";
   if (a.content_type != nullptr) {
     // The console's files: nothing from elsewhere, ever (SPEC §8).
-    res.set_header("Content-Security-Policy",
-                   "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    res.set_header("Content-Security-Policy", kConsoleContentSecurityPolicy);
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Cache-Control", "no-cache");
   }
@@ -220,46 +205,6 @@ void send(httplib::Response& res, Answer&& a, bool prometheus = false) {
   if (a.status == 503) res.set_header("Retry-After", "1");
 }
 
-// The reason phrase of a status line, as httplib 0.11 writes it (its own
-// table is not declared by Debian's header), for the statuses our answers
-// have; httplib's default for the rest.
-constexpr std::pair<int, const char*> kReasonPhrases[] = {
-    {200, "OK"},
-    {201, "Created"},
-    {202, "Accepted"},
-    {204, "No Content"},
-    {307, "Temporary Redirect"},
-    {400, "Bad Request"},
-    {401, "Unauthorized"},
-    {402, "Payment Required"},
-    {403, "Forbidden"},
-    {404, "Not Found"},
-    {405, "Method Not Allowed"},
-    {408, "Request Timeout"},
-    {409, "Conflict"},
-    {410, "Gone"},
-    {411, "Length Required"},
-    {412, "Precondition Failed"},
-    {413, "Payload Too Large"},
-    {415, "Unsupported Media Type"},
-    {421, "Misdirected Request"},
-    {422, "Unprocessable Entity"},
-    {423, "Locked"},
-    {429, "Too Many Requests"},
-    {431, "Request Header Fields Too Large"},
-    {500, "Internal Server Error"},
-    {501, "Not Implemented"},
-    {503, "Service Unavailable"},
-    {504, "Gateway Timeout"},
-};
-
-const char* reason_phrase(int status) {
-  for (const auto& [code, phrase] : kReasonPhrases) {
-    if (code == status) return phrase;
-  }
-  return "Internal Server Error";
-}
-
 // A deferred command's DeferredNote and method in one word for the
 // connection loop (ConnectionLoop::Note::tag): route | domain << 32 | method << 40.
 constexpr std::array<std::string_view, 4> kCommandMethods = {"POST", "PUT", "PATCH", "DELETE"};
@@ -273,44 +218,6 @@ uint64_t pack_note(const DeferredNote& note, std::string_view method) {
 DeferredNote unpack_note(uint64_t tag, std::string_view& method) {
   method = kCommandMethods[(tag >> 40) & 3];
   return DeferredNote{static_cast<uint32_t>(tag), static_cast<Domain>((tag >> 32) & 0xff)};
-}
-
-// A deferred command's whole answer, byte for byte as httplib writes what
-// send() and handle() make of the same Answer on a worker
-// (write_response_core: the status line, then every header in its
-// case-blind name order, then the body); tests/unit/inline_commands_test
-// compares the two. A command's answer is always JSON with a body.
-void write_answer(const Answer& a, const std::string& request_id, bool close,
-                  const HttpConfig& config, std::string& out) {
-  std::array<std::pair<std::string_view, std::string>, 9> headers;
-  size_t n = 0;
-  if (close) {
-    headers[n++] = {"Connection", "close"};
-  } else {
-    headers[n++] = {"Keep-Alive", "timeout=" + std::to_string(config.keep_alive_timeout_s) +
-                                      ", max=" + std::to_string(config.keep_alive_requests_max)};
-  }
-  headers[n++] = {"Content-Length", std::to_string(a.text().size())};
-  headers[n++] = {"Content-Type", "application/json"};
-  if (a.offset) headers[n++] = {"Reservoir-Offset", std::to_string(*a.offset)};
-  if (a.applied) headers[n++] = {"Reservoir-Applied", std::to_string(*a.applied)};
-  if (!a.location.empty()) headers[n++] = {"Location", a.location};
-  if (a.status == 503) headers[n++] = {"Retry-After", "1"};
-  headers[n++] = {"X-Request-Id", request_id};
-  std::stable_sort(
-      headers.begin(), headers.begin() + static_cast<std::ptrdiff_t>(n),
-      [](const auto& x, const auto& y) {
-        return std::lexicographical_compare(
-            x.first.begin(), x.first.end(), y.first.begin(), y.first.end(),
-            [](unsigned char p, unsigned char q) { return std::tolower(p) < std::tolower(q); });
-      });
-  out.reserve(out.size() + a.text().size() + 256);
-  out.append("HTTP/1.1 ").append(std::to_string(a.status)).append(" ");
-  out.append(reason_phrase(a.status)).append("\r\n");
-  for (size_t i = 0; i < n; ++i) {
-    out.append(headers[i].first).append(": ").append(headers[i].second).append("\r\n");
-  }
-  out.append("\r\n").append(a.text());
 }
 
 std::string error_message(int status) {
@@ -426,9 +333,9 @@ httplib::Server::HandlerResponse render_library_error(const Router* router,
 }
 
 // An exception out of a handler: 500 in the route's own words.
-Rendered internal_fault(const Router* router, const httplib::Request& req) {
+Rendered internal_fault(const Router* router, std::string_view method, std::string_view path) {
   if (router == nullptr) return render_error(ErrorCode::INTERNAL, "internal error");
-  const Router::Match m = router->match(req.method, req.path);
+  const Router::Match m = router->match(method, path);
   return render_dialect_error(*m.dialect, ErrorCode::INTERNAL, "internal error",
                               m.route != nullptr ? m.route->errors : std::span<const ErrorRow>{});
 }
@@ -493,20 +400,42 @@ ConnectionLimits loop_limits(const HttpConfig& c) {
   return l;
 }
 
+// What a deferred answer's placeholder says when its connection closes
+// after it (ConnectionLoop::Inline::serve).
+constexpr std::string_view kClosePlaceholder = "\r\nConnection: close\r\n";
+
+// Reads `bytes` off the stream: the request the loop's buffer holds.
+void skip(httplib::Stream& stream, size_t bytes) {
+  char sink[1024];
+  while (bytes > 0) {
+    const ssize_t n = stream.read(sink, std::min(bytes, sizeof sink));
+    if (n <= 0) return;
+    bytes -= static_cast<size_t>(n);
+  }
+}
+
 }  // namespace
 
 HttpServer::HttpServer(Service& service, HttpConfig config, const Router* router)
     : impl_(std::make_unique<Impl>()),
       service_(service),
       router_(router),
-      config_(std::move(config)) {
+      config_(std::move(config)),
+      keep_alive_("timeout=" + std::to_string(config_.keep_alive_timeout_s) +
+                  ", max=" + std::to_string(config_.keep_alive_requests_max)) {
   Impl& s = *impl_;
   s.new_task_queue = [this] {
     ConnectionLoop::Inline in;
     if (config_.inline_commands) {
-      in.serve = [impl = impl_.get()](httplib::Stream& stream, std::string_view head, bool close,
-                                      bool& closed, Completion& done, ConnectionLoop::Note& note) {
-        return impl->serve_inline(stream, head, close, closed, done, note);
+      in.serve = [this](httplib::Stream& stream, std::string_view buffered, bool close,
+                        bool& closed, Completion& done, ConnectionLoop::Note& note) {
+        if (const auto plain = parse_plain_request(buffered, kBodyBytesMax)) {
+          return serve_plain(*plain, stream, close, closed, done, note);
+        }
+        const size_t end = buffered.find("\r\n\r\n");
+        const std::string_view head =
+            end == std::string_view::npos ? buffered : buffered.substr(0, end + 4);
+        return impl_->serve_inline(stream, head, close, closed, done, note);
       };
       in.finish = [this](Rendered&& answer, const ConnectionLoop::Note& note, bool close,
                          std::string& out) {
@@ -587,7 +516,7 @@ HttpServer::HttpServer(Service& service, HttpConfig config, const Router* router
         const std::string id = request_id_of(req);
         oplog::log_event(oplog::Level::kError, "fault",
                          {{"kind", "internal_error"}, {"request_id", id}, {"method", req.method}});
-        send(res, internal_fault(router, req));
+        send(res, internal_fault(router, req.method, req.path));
         res.set_header("X-Request-Id", id);
       });
 }
@@ -617,8 +546,86 @@ Request HttpServer::to_request(const httplib::Request& req) {
   return r;
 }
 
+Request HttpServer::to_request(const PlainRequest& p,
+                               const std::multimap<std::string, std::string>& params) {
+  Request r;
+  r.method = p.method;
+  r.path = p.path;
+  r.body = p.body;
+  r.params = &params;
+  r.target = p.target;
+  r.content_type = p.header("content-type");
+  r.queue_token = p.header("queue-token");
+  r.user_token = p.header("user-token");
+  r.token_id = p.header("token-id");
+  r.idempotency_key = p.header("idempotency-key");
+  r.admin_key = p.header("admin-key");
+  r.authorization = p.header("authorization");
+  r.min_offset = p.header("reservoir-min-offset");
+  return r;
+}
+
 Answer HttpServer::answer(const Request& req) const {
   return router_ != nullptr ? service_.handle(req, *router_) : service_.handle(req);
+}
+
+// A request parse_plain_request took, on the epoll thread: what handle()
+// does with httplib's reading of it, from our own (plain_http.h).
+ConnectionLoop::Outcome HttpServer::serve_plain(const PlainRequest& p, httplib::Stream& stream,
+                                                bool close_connection, bool& connection_closed,
+                                                Completion& done, ConnectionLoop::Note& note) {
+  const int64_t start_ns = metrics_now_ns();
+  const Router& router = router_ != nullptr ? *router_ : service_.canonical_router();
+  const Router::Match m = router.match(p.method, p.path);
+  const bool query = p.method == "GET";
+  if (m.kind != Router::Kind::kRoute ||
+      !(query ? config_.inline_queries : m.route->inline_command)) {
+    return ConnectionLoop::Outcome::kPunted;
+  }
+  std::multimap<std::string, std::string> params;
+  if (!p.query.empty()) plain_query_params(p.query, params);
+  const Request r = to_request(p, params);
+  const std::optional<std::string_view> client_id = p.header("x-request-id");
+  std::string request_id =
+      client_id && valid_request_id(*client_id) ? std::string(*client_id) : new_request_id();
+  Answer a;
+  DeferredAnswer deferred;
+  deferred.completion = &done;
+  InlineQuery punt;
+  try {
+    if (query) {
+      InlineQuery::Scope scope(punt);
+      a = answer(r);
+    } else {
+      DeferredAnswer::Scope scope(deferred);
+      a = answer(r);
+    }
+  } catch (const std::exception&) {
+    // Once the writer took the command, its answer (posted to `done`) is the answer.
+    if (!deferred.deferred) a = internal_fault(router_, p.method, p.path);
+    oplog::log_event(oplog::Level::kError, "fault",
+                     {{"kind", "internal_error"},
+                      {"request_id", request_id},
+                      {"method", std::string(p.method)}});
+  }
+  if (punt.punted) return ConnectionLoop::Outcome::kPunted;
+  skip(stream, p.bytes);
+  connection_closed = p.close;
+  const bool close = close_connection || p.close;
+  if (deferred.deferred) {
+    note.start_ns = start_ns;
+    note.tag = pack_note(deferred.note, p.method);
+    note.request_id = std::move(request_id);
+    if (close) stream.write(kClosePlaceholder.data(), kClosePlaceholder.size());
+    return ConnectionLoop::Outcome::kDeferred;
+  }
+  thread_local std::string head;
+  head.clear();
+  write_plain_head(a, PlainAnswerHead{request_id, close, keep_alive_, p.path == "/metrics"}, head);
+  stream.write(head.data(), head.size());
+  stream.write(a.text().data(), a.text().size());  // a seat map's 32 KB copied once
+  finish_request(p.method, a.route, a.status, start_ns, request_id);
+  return ConnectionLoop::Outcome::kAnswered;
 }
 
 void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
@@ -711,7 +718,7 @@ void HttpServer::finish_deferred(Rendered&& rendered, const ConnectionLoop::Note
   std::string_view method;
   const DeferredNote deferred = unpack_note(note.tag, method);
   const Answer a = service_.finish_deferred(deferred, std::move(rendered));
-  write_answer(a, note.request_id, close, config_, out);
+  write_plain_answer(a, PlainAnswerHead{note.request_id, close, keep_alive_, false}, out);
   finish_request(method, a.route, a.status, note.start_ns, note.request_id);
 }
 

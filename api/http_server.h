@@ -29,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,9 +40,12 @@
 namespace httplib {
 struct Request;
 struct Response;
+class Stream;
 }  // namespace httplib
 
 namespace reservoir::api {
+
+struct PlainRequest;  // plain_http.h
 
 struct HttpConfig {
   std::string host = "127.0.0.1";
@@ -94,6 +98,11 @@ class HttpServer {
   void finish_deferred(Rendered&& rendered, const ConnectionLoop::Note& note, bool close,
                        std::string& out);
   static Request to_request(const httplib::Request& req);
+  static Request to_request(const PlainRequest& p,
+                            const std::multimap<std::string, std::string>& params);
+  ConnectionLoop::Outcome serve_plain(const PlainRequest& p, httplib::Stream& stream,
+                                      bool close_connection, bool& connection_closed,
+                                      Completion& done, ConnectionLoop::Note& note);
   std::unique_ptr<Impl> impl_;
   Answer answer(const Request& req) const;
   void finish_request(std::string_view method, uint32_t route, int status, int64_t start_ns,
@@ -101,6 +110,7 @@ class HttpServer {
   Service& service_;
   const Router* router_;
   HttpConfig config_;
+  const std::string keep_alive_;  // the Keep-Alive header's value
   int port_ = 0;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> serving_{false};  // inside serve()

@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
-targets=(canonical_body clinic_body dialect_service event_decode embedded_log snapshot idempotency)
+targets=(canonical_body clinic_body dialect_service event_decode embedded_log snapshot idempotency
+         plain_request)
 
 case "${1:-}" in
   build)
