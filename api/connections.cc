@@ -19,6 +19,7 @@
 #include <optional>
 #include <string_view>
 
+#include "api/http_names.h"
 #include "api/request_id.h"
 #include "events/oplog.h"
 #include "events/os.h"
@@ -104,16 +105,6 @@ void send_answer_and_close(int fd, const std::string& canned) {
   ::close(fd);
 }
 
-bool name_is(std::string_view name, std::string_view lower) {
-  if (name.size() != lower.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 std::string_view trimmed(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r'))
@@ -142,9 +133,9 @@ BodyPlan body_plan(std::string_view head, size_t body_bytes_max) {
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     const std::string_view name = line.substr(0, colon);
-    if (name_is(name, "transfer-encoding") || name_is(name, "expect")) return {};
-    if (name_is(name, "range")) range = true;
-    if (!length && name_is(name, "content-length")) length = trimmed(line.substr(colon + 1));
+    if (header_name_is(name, "transfer-encoding") || header_name_is(name, "expect")) return {};
+    if (header_name_is(name, "range")) range = true;
+    if (!length && header_name_is(name, "content-length")) length = trimmed(line.substr(colon + 1));
   }
   if (!length) return {0, !range};
   if (length->empty() || length->size() > 18) return {};

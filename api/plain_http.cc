@@ -135,16 +135,6 @@ void append_header(std::string& out, std::string_view name, uint64_t value) {
 
 }  // namespace
 
-bool header_name_is(std::string_view name, std::string_view lower) {
-  if (name.size() != lower.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 std::optional<std::string_view> PlainRequest::header(std::string_view lower) const {
   for (size_t i = 0; i < header_count; ++i) {
     if (header_name_is(headers[i].name, lower)) return headers[i].value;

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/http_names.h"
 #include "api/service.h"
 
 namespace reservoir::api {
@@ -68,9 +69,6 @@ void plain_query_params(std::string_view query, std::multimap<std::string, std::
 inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4";
 inline constexpr const char* kConsoleContentSecurityPolicy =
     "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
-
-// HTTP names compared without ASCII case; `lower` in lower case.
-bool header_name_is(std::string_view name, std::string_view lower);
 
 // The reason phrase httplib 0.11 writes for a status (its own table is not
 // declared by Debian's header), for the statuses our answers have.
