@@ -14,29 +14,46 @@ jobs=$(nproc)
 targets=(canonical_body clinic_body dialect_service event_decode embedded_log snapshot idempotency
          plain_request)
 
+fuzz_one() {  # target, seconds: runs one target over its corpus; its log says how it went
+  local t=$1 seconds=$2 start=$SECONDS
+  mkdir -p "build/fuzz/corpus/${t}"
+  # -timeout: one input over 10 s is a hang; -rss_limit_mb: a runaway allocation.
+  "build/fuzz/tests/fuzz/fuzz_${t}" -max_total_time="${seconds}" -timeout=10 \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/${t}-" \
+    "build/fuzz/corpus/${t}" "tests/fuzz/${t}" >"build/fuzz/${t}.log" 2>&1 || return 1
+  echo "fuzz: ${t}: $(grep -o 'stat::number_of_executed_units: [0-9]*' "build/fuzz/${t}.log" \
+    | grep -o '[0-9]*$' || echo '?') runs in $((SECONDS - start)) s"
+}
+
+fuzz_wait() {  # pid, target: fails the run if that target failed
+  if ! wait "$1"; then
+    tail -n 60 "build/fuzz/$2.log"
+    echo "fuzz: $2 FAILED (log: build/fuzz/$2.log)"
+    exit 1
+  fi
+}
+
 case "${1:-}" in
   build)
     CC=clang-14 CXX=clang++-14 cmake -S . -B build/fuzz -G Ninja \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESERVOIR_FUZZ=ON >/dev/null
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+      -DRESERVOIR_FUZZ=ON >/dev/null
     ninja -C build/fuzz -j "${jobs}" fuzz_targets
     ;;
   run)
     seconds=${2:-20}
     mkdir -p build/fuzz/artifacts
+    # Up to $(nproc) targets at a time: each is one single-threaded process.
+    pids=() names=()
     for t in "${targets[@]}"; do
-      start=$SECONDS
-      mkdir -p "build/fuzz/corpus/${t}"
-      # -timeout: one input over 10 s is a hang; -rss_limit_mb: a runaway allocation.
-      if ! "build/fuzz/tests/fuzz/fuzz_${t}" -max_total_time="${seconds}" -timeout=10 \
-          -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/${t}-" \
-          "build/fuzz/corpus/${t}" "tests/fuzz/${t}" >"build/fuzz/${t}.log" 2>&1; then
-        tail -n 60 "build/fuzz/${t}.log"
-        echo "fuzz: ${t} FAILED (log: build/fuzz/${t}.log)"
-        exit 1
+      if ((${#pids[@]} >= jobs)); then
+        fuzz_wait "${pids[0]}" "${names[0]}"
+        pids=("${pids[@]:1}") names=("${names[@]:1}")
       fi
-      echo "fuzz: ${t}: $(grep -o 'stat::number_of_executed_units: [0-9]*' "build/fuzz/${t}.log" \
-        | grep -o '[0-9]*$' || echo '?') runs in $((SECONDS - start)) s"
+      fuzz_one "${t}" "${seconds}" &
+      pids+=($!) names+=("${t}")
     done
+    for i in "${!pids[@]}"; do fuzz_wait "${pids[i]}" "${names[i]}"; done
     ;;
   *)
     echo "usage: tools/fuzz.sh build | run [SECONDS]" >&2
