@@ -14,21 +14,26 @@ jobs=$(nproc)
 targets=(canonical_body clinic_body dialect_service event_decode embedded_log snapshot idempotency
          plain_request)
 
+# Runs in the background: a TERM (another target failed) stops its fuzzer too.
 fuzz_one() {  # target, seconds: runs one target over its corpus; its log says how it went
-  local t=$1 seconds=$2 start=$SECONDS
+  local t=$1 seconds=$2 start=$SECONDS fuzzer
   mkdir -p "build/fuzz/corpus/${t}"
   # -timeout: one input over 10 s is a hang; -rss_limit_mb: a runaway allocation.
+  trap 'kill $(jobs -p) 2>/dev/null; exit 1' TERM
   "build/fuzz/tests/fuzz/fuzz_${t}" -max_total_time="${seconds}" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/${t}-" \
-    "build/fuzz/corpus/${t}" "tests/fuzz/${t}" >"build/fuzz/${t}.log" 2>&1 || return 1
+    "build/fuzz/corpus/${t}" "tests/fuzz/${t}" >"build/fuzz/${t}.log" 2>&1 &
+  fuzzer=$!
+  wait "${fuzzer}" || return 1
   echo "fuzz: ${t}: $(grep -o 'stat::number_of_executed_units: [0-9]*' "build/fuzz/${t}.log" \
     | grep -o '[0-9]*$' || echo '?') runs in $((SECONDS - start)) s"
 }
 
-fuzz_wait() {  # pid, target: fails the run if that target failed
+fuzz_wait() {  # pid, target: fails the run if that target failed, stopping the others
   if ! wait "$1"; then
     tail -n 60 "build/fuzz/$2.log"
     echo "fuzz: $2 FAILED (log: build/fuzz/$2.log)"
+    kill "${pids[@]}" 2>/dev/null
     exit 1
   fi
 }
