@@ -16,6 +16,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory_resource>
+#include <new>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -418,6 +419,15 @@ void put_arena(ArenaWrites& writes, std::string_view key, std::string_view value
   }
 }
 
+// An ArenaWrites that lives in `arena` and is never destroyed: releasing the
+// arena frees it whole. Destroying the map would visit every node (a cache
+// miss each) to free what the arena frees anyway: skipping it took a
+// 1M-event catch-up from 17.1-18.3 s to 16.3-18.2 s (docs/BENCHMARKS.md).
+ArenaWrites& make_arena_writes(std::pmr::memory_resource* arena) {
+  void* at = arena->allocate(sizeof(ArenaWrites), alignof(ArenaWrites));
+  return *::new (at) ArenaWrites(arena);
+}
+
 }  // namespace
 
 namespace internal {
@@ -425,7 +435,7 @@ namespace internal {
 // One generation of recent writes, in an arena of its own.
 struct RecentGeneration {
   std::pmr::monotonic_buffer_resource arena{kArenaFirstBlockBytes};
-  ArenaWrites writes{&arena};
+  ArenaWrites& writes = make_arena_writes(&arena);
   size_t absorbed = 0;  // writes taken in, overwrites included: bounds the arena
 };
 
@@ -857,7 +867,7 @@ Status Projections::apply_batch(const std::vector<EventEnvelope>& batch) {
   // The batch's writes, in an arena that starts in a buffer every batch
   // reuses: no malloc or free per record on the follower's path.
   std::pmr::monotonic_buffer_resource arena(batch_arena_.get(), kBatchArenaBytes);
-  ArenaWrites pending(&arena);
+  ArenaWrites& pending = make_arena_writes(&arena);
   pending.reserve(batch.size() * kPendingPerEvent);
   BatchApplier applier(db_.get(), *recent_, pending);
   std::vector<size_t> touched;
