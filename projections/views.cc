@@ -915,11 +915,13 @@ namespace internal {
 // The overlay of a bulk load: every record written since the last spill.
 struct BulkOverlay {
   BulkOverlay(rocksdb::DB* db, const RecentWrites& no_recent, size_t entries_max)
-      : arena(kArenaFirstBlockBytes), writes(&arena), applier(db, no_recent, writes) {
+      : arena(kArenaFirstBlockBytes),
+        writes(make_arena_writes(&arena)),
+        applier(db, no_recent, writes) {
     writes.reserve(entries_max + 1);  // no rehash before the spill (+1: the checkpoint)
   }
   std::pmr::monotonic_buffer_resource arena;
-  ArenaWrites writes;
+  ArenaWrites& writes;  // in `arena`, never destroyed
   BatchApplier applier;
 };
 
