@@ -526,6 +526,7 @@ void Writer<Module>::run() {
     oplog::log_event(oplog::Level::kInfo, "thread_priority",
                      {{"thread", config_.thread_name}, {"priority", got}});
   }
+  log_.defer_reader_wakes();  // process() wakes them once the batch is answered
   std::vector<Pending*> batch;
   for (;;) {
     {
@@ -640,6 +641,9 @@ void Writer<Module>::process(std::vector<Pending*>& batch) {
   }
   acked_.store(log_.end_offset(), std::memory_order_release);
   finish(batch);
+  // After the answers: the follower this wakes runs ahead of the writer and
+  // would otherwise hold the batch's answers back while it applies the batch.
+  if (!out.empty()) log_.wake_readers();
   maybe_snapshot(now);  // after answering: encoding a large state takes a while
 }
 

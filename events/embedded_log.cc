@@ -493,6 +493,14 @@ void EmbeddedLog::publish(const IndexEntry* entries, size_t n, uint64_t end_pos,
   // must not find the lock still held by a writer it just preempted. That
   // inversion held the follower up until the niced writer got a core again:
   // tens of ms under load.
+  if (!defer_wakes_.load(std::memory_order_relaxed)) end_offset_.wake();
+}
+
+void EmbeddedLog::defer_reader_wakes() {
+  defer_wakes_.store(true, std::memory_order_relaxed);
+}
+
+void EmbeddedLog::wake_readers() {
   end_offset_.wake();
 }
 

@@ -97,6 +97,8 @@ class EmbeddedLog final : public EventLog {
   Status read(uint64_t from, size_t max_events, std::vector<EventEnvelope>* out) override;
   uint64_t wait_beyond(uint64_t offset, std::chrono::milliseconds timeout) override;
   void close_waiters() override;
+  void defer_reader_wakes() override;
+  void wake_readers() override;
 
   const std::string& path() const { return path_; }
   // Bytes of torn tail that open() cut off (kReadWrite), for the owner to log.
@@ -139,6 +141,7 @@ class EmbeddedLog final : public EventLog {
   mutable std::vector<IndexEntry> index_;
   mutable uint64_t end_pos_ = 0;
   mutable PublishedEnd end_offset_;           // also wakes wait_beyond()
+  std::atomic<bool> defer_wakes_{false};      // wake_readers() wakes, not publish()
   mutable uint64_t repaired_tail_bytes_ = 0;  // set once, by open()
 
   // kReadOnly: one refresh at a time extends the index from the file.

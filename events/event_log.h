@@ -53,6 +53,15 @@ class EventLog {
   // (shutdown).
   virtual void close_waiters() = 0;
 
+  // From the call on, append() leaves waiters of wait_beyond() asleep until
+  // the appender calls wake_readers(). The engine's writer does this to
+  // answer its callers before a reader of higher priority (the projection
+  // follower) can preempt it. Logs whose readers do not wait here ignore it.
+  virtual void defer_reader_wakes() {}
+  // Wakes the waiters of wait_beyond() for what was appended (after
+  // defer_reader_wakes(); harmless otherwise).
+  virtual void wake_readers() {}
+
   // How many times events once read as part of the log were dropped since
   // open (a broker showed an aborted batch that a later message replaced).
   // A reader that keeps state across reads (a standby's warm engine)

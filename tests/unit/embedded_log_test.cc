@@ -517,6 +517,16 @@ TEST_CASE("EmbeddedLog: wait_beyond wakes on append and on close_waiters") {
     waiter.join();
     CHECK(seen == 5);
   }
+  SUBCASE("with deferred wakes, the appender's wake_readers() wakes a waiter") {
+    log->defer_reader_wakes();  // as the engine's writer does
+    uint64_t seen = 0;
+    std::thread waiter([&] { seen = log->wait_beyond(2, std::chrono::hours(1)); });
+    append_batches(*log, {3});
+    CHECK(log->end_offset() == 5);  // published to readers that look
+    log->wake_readers();
+    waiter.join();
+    CHECK(seen == 5);
+  }
   SUBCASE("a writer's append wakes a read-only waiter") {
     auto ro = open_log(tmp.log_dir(), Mode::kReadOnly);
     uint64_t seen = 0;
